@@ -1,0 +1,92 @@
+# twilio-verify -- build, test and demo.
+#
+#   make          core static library, Lua module, emulator, C tests
+#   make test     C tests of the core + the busted suite (installs deps first)
+#   make demo     examples/quickstart.lua against a fresh emulator (or real
+#                 Twilio when TWILIO_* credentials are in the environment)
+#
+# Layout of build/ (scripts rely on it):
+#   build/libtwilio_verify.a      the core (csrc/tv_*.c)
+#   build/twilio/verify/core.so   the Lua module twilio.verify.core
+#   build/twilio-verify-emulator  the emulator
+
+LUA        ?= lua5.4
+LUA_PC     ?= $(LUA)
+BUSTED     ?= busted
+CC         ?= cc
+BUILD      ?= build
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(LUA_PC) libcurl libcjson openssl 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs libcurl libcjson openssl 2>/dev/null)
+MHD_CFLAGS := $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
+MHD_LIBS   := $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
+
+OPT        ?= -O2 -g
+WARN       := -Wall -Wextra -Werror
+CFLAGS     += -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(OPT) $(WARN) -fPIC $(PKG_CFLAGS)
+LDFLAGS    +=
+
+CORE_SRC   := $(wildcard csrc/tv_*.c)
+CORE_OBJ   := $(CORE_SRC:csrc/%.c=$(BUILD)/obj/%.o)
+LUA_SRC    := $(wildcard csrc/lua_*.c)
+LUA_OBJ    := $(LUA_SRC:csrc/%.c=$(BUILD)/obj/%.o)
+EMU_SRC    := $(wildcard csrc/emulator/*.c)
+EMU_OBJ    := $(EMU_SRC:csrc/emulator/%.c=$(BUILD)/obj/emulator/%.o)
+CTEST_SRC  := $(wildcard spec/c/test_*.c)
+CTEST_BIN  := $(CTEST_SRC:spec/c/%.c=$(BUILD)/tests/%)
+
+CORE_LIB   := $(BUILD)/libtwilio_verify.a
+LUA_MOD    := $(BUILD)/twilio/verify/core.so
+EMULATOR   := $(BUILD)/twilio-verify-emulator
+
+BUSTED_RUN := LUA_PATH='lua/?.lua;lua/?/init.lua;spec/?.lua;;' LUA_CPATH='$(BUILD)/?.so;;' \
+              TV_EMULATOR='$(abspath $(EMULATOR))' $(BUSTED) --lua=$(LUA)
+
+.PHONY: all deps test ctest spec demo clean
+all: $(CORE_LIB) $(LUA_MOD) $(EMULATOR) $(CTEST_BIN)
+
+deps:
+	@sh .ci/deps
+
+$(BUILD)/obj/%.o: csrc/%.c csrc/*.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/emulator/%.o: csrc/emulator/%.c csrc/*.h $(wildcard csrc/emulator/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(MHD_CFLAGS) -Icsrc -c $< -o $@
+
+$(CORE_LIB): $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(LUA_MOD): $(LUA_OBJ) $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) -shared -o $@ $(LUA_OBJ) $(CORE_LIB) $(LDFLAGS) $(PKG_LIBS)
+
+$(EMULATOR): $(EMU_OBJ) $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $(EMU_OBJ) $(CORE_LIB) $(LDFLAGS) $(MHD_LIBS) $(PKG_LIBS) -lpthread
+
+$(BUILD)/tests/%: spec/c/%.c spec/c/ctest.h $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Icsrc -o $@ $< $(CORE_LIB) $(LDFLAGS) $(PKG_LIBS)
+
+# C tests print their own "N passed, N failed"; spec/run sums everything.
+ctest: $(CTEST_BIN)
+	@for t in $(CTEST_BIN); do $$t || exit 1; done
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@BUSTED='$(BUSTED_RUN)' CTESTS='$(CTEST_BIN)' sh spec/run
+
+spec: all
+	$(BUSTED_RUN) spec
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@EMULATOR='$(EMULATOR)' LUA='$(LUA)' BUILD='$(BUILD)' sh examples/run-demo.sh examples/quickstart.lua
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,639 @@
+/* lua_client.c -- the client userdata: options, the Factor operations,
+ * close/__gc/__close/__tostring.
+ *
+ * Memory discipline: every C resource lives inside the userdata (request and
+ * response scratch buffers, the parsed JSON tree being converted), so a Lua
+ * error raised at any point leaves nothing unowned; __gc frees it all.
+ * Arguments are checked before anything is acquired. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lua_tv.h"
+#include "tv.h"
+
+#define MAX_PARAMS 16
+
+typedef struct lclient {
+    tv_client *c;
+    tv_request req;   /* scratch, reused */
+    tv_response resp; /* scratch, reused */
+    cJSON *pending;   /* tree being converted to Lua; freed on the next call or __gc */
+    lua_State *L;     /* the state of the call in progress (for hooks) */
+    int ref_on_retry, ref_log; /* registry refs or LUA_NOREF */
+    int hook_failed;  /* a hook raised; its error is at registry ref hook_err */
+    int hook_err;
+} lclient;
+
+static lclient *check_client(lua_State *L) { return (lclient *)luaL_checkudata(L, 1, TV_LUA_CLIENT_MT); }
+
+static void drop_pending(lclient *lc) {
+    if (lc->pending) {
+        cJSON_Delete(lc->pending);
+        lc->pending = NULL;
+    }
+}
+
+static void release(lua_State *L, lclient *lc) {
+    drop_pending(lc);
+    if (lc->c) {
+        tv_client_free(lc->c);
+        lc->c = NULL;
+    }
+    tv_request_free(&lc->req);
+    tv_response_free(&lc->resp);
+    luaL_unref(L, LUA_REGISTRYINDEX, lc->ref_on_retry);
+    luaL_unref(L, LUA_REGISTRYINDEX, lc->ref_log);
+    luaL_unref(L, LUA_REGISTRYINDEX, lc->hook_err);
+    lc->ref_on_retry = lc->ref_log = lc->hook_err = LUA_NOREF;
+}
+
+/* close, __gc and __close are one idempotent function */
+static int l_close(lua_State *L) {
+    lclient *lc = check_client(L);
+    release(L, lc);
+    return 0;
+}
+
+static int l_is_closed(lua_State *L) {
+    lclient *lc = check_client(L);
+    lua_pushboolean(L, lc->c == NULL);
+    return 1;
+}
+
+static int l_tostring(lua_State *L) {
+    lclient *lc = check_client(L);
+    if (!lc->c) {
+        lua_pushfstring(L, "twilio.verify.client (closed): %p", (void *)lc);
+        return 1;
+    }
+    lua_pushfstring(L, "twilio.verify.client (%s, %s): %p", tv_client_account_sid(lc->c),
+                    tv_client_origin(lc->c)->base, (void *)lc);
+    return 1;
+}
+
+/* ---- hooks: run under lua_pcall, never across libcurl ------------------ */
+
+static void hook_call(lclient *lc, int ref, int nargs) {
+    lua_State *L = lc->L;
+    if (lc->hook_failed) { /* a hook already failed in this call: skip */
+        lua_pop(L, nargs + 1);
+        return;
+    }
+    (void)ref;
+    if (lua_pcall(L, nargs, 0, 0) != 0) {
+        lc->hook_failed = 1;
+        luaL_unref(L, LUA_REGISTRYINDEX, lc->hook_err);
+        lc->hook_err = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
+}
+
+static void on_event(void *ud, const tv_event *ev) {
+    lclient *lc = ud;
+    lua_State *L = lc->L;
+    if (lc->ref_log == LUA_NOREF || !lua_checkstack(L, 8)) return;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, lc->ref_log);
+    lua_createtable(L, 0, 6);
+    lua_pushstring(L, ev->method);
+    lua_setfield(L, -2, "method");
+    lua_pushstring(L, ev->url);
+    lua_setfield(L, -2, "url");
+    lua_pushinteger(L, (lua_Integer)ev->status);
+    lua_setfield(L, -2, "status");
+    lua_pushnumber(L, ev->duration);
+    lua_setfield(L, -2, "duration");
+    lua_pushinteger(L, ev->attempt);
+    lua_setfield(L, -2, "attempt");
+    if (ev->err) {
+        tv_lua_push_error(L, ev->err);
+        lua_setfield(L, -2, "error");
+    }
+    hook_call(lc, lc->ref_log, 1);
+}
+
+static void on_retry(void *ud, int next_attempt, double delay, const tv_error *err) {
+    lclient *lc = ud;
+    lua_State *L = lc->L;
+    if (lc->ref_on_retry == LUA_NOREF || !lua_checkstack(L, 6)) return;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, lc->ref_on_retry);
+    lua_pushinteger(L, next_attempt);
+    lua_pushnumber(L, delay);
+    tv_lua_push_error(L, err);
+    hook_call(lc, lc->ref_on_retry, 3);
+}
+
+/* ---- options ------------------------------------------------------------ */
+
+static int opt_fail(lua_State *L, const char *key, const char *fmt, const char *a) {
+    tv_error err = TV_ERROR_INIT;
+    tv_error_set(&err, TV_EARG, key, fmt, a);
+    return tv_lua_fail(L, &err);
+}
+
+static int is_name(const char *s) {
+    if (!*s) return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-')) return 0;
+    return 1;
+}
+
+/* core.new(opts) -> client | nil, err */
+static int l_new(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    tv_options o;
+    memset(&o, 0, sizeof o);
+    o.max_retries = -1;
+    const char *region = NULL, *edge = NULL;
+    int on_retry_idx = 0, log_idx = 0;
+    lua_settop(L, 1);
+    lua_pushnil(L);
+    while (lua_next(L, 1)) {
+        if (lua_type(L, -2) != LUA_TSTRING) return opt_fail(L, NULL, "option keys must be strings%s", "");
+        const char *k = lua_tostring(L, -2);
+        int t = lua_type(L, -1);
+        const char **sp = NULL;
+        long *msp = NULL;
+        if (strcmp(k, "account_sid") == 0) sp = &o.account_sid;
+        else if (strcmp(k, "auth_token") == 0) sp = &o.auth_token;
+        else if (strcmp(k, "api_key") == 0) sp = &o.api_key;
+        else if (strcmp(k, "api_secret") == 0) sp = &o.api_secret;
+        else if (strcmp(k, "base_url") == 0) sp = &o.base_url;
+        else if (strcmp(k, "user_agent") == 0) sp = &o.ua_suffix;
+        else if (strcmp(k, "region") == 0) sp = &region;
+        else if (strcmp(k, "edge") == 0) sp = &edge;
+        else if (strcmp(k, "timeout") == 0) msp = &o.timeout_ms;
+        else if (strcmp(k, "connect_timeout") == 0) msp = &o.connect_timeout_ms;
+        else if (strcmp(k, "retry_base") == 0) msp = &o.retry_base_ms;
+        else if (strcmp(k, "retry_cap") == 0) msp = &o.retry_cap_ms;
+        else if (strcmp(k, "retry_after_cap") == 0) msp = &o.retry_after_cap_ms;
+        if (sp) {
+            if (t != LUA_TSTRING) return opt_fail(L, k, "option %s must be a string", k);
+            *sp = lua_tostring(L, -1); /* kept alive by the opts table */
+        } else if (msp) {
+            double d = lua_tonumber(L, -1);
+            if (t != LUA_TNUMBER || !(d > 0) || d > 86400)
+                return opt_fail(L, k, "option %s must be a number of seconds > 0 and <= 86400", k);
+            *msp = (long)ceil(d * 1000.0);
+        } else if (strcmp(k, "max_retries") == 0) {
+            double d = lua_tonumber(L, -1);
+            if (t != LUA_TNUMBER || d != floor(d) || d < 0 || d > 20)
+                return opt_fail(L, k, "option %s must be an integer between 0 and 20", k);
+            o.max_retries = (int)d;
+        } else if (strcmp(k, "max_body") == 0) {
+            double d = lua_tonumber(L, -1);
+            if (t != LUA_TNUMBER || d != floor(d) || d < 1024 || d > 1073741824.0)
+                return opt_fail(L, k, "option %s must be an integer number of bytes (1024 .. 1 GiB)", k);
+            o.max_body = (size_t)d;
+        } else if (strcmp(k, "allow_http") == 0) {
+            if (t != LUA_TBOOLEAN) return opt_fail(L, k, "option %s must be a boolean", k);
+            o.allow_http = lua_toboolean(L, -1);
+        } else if (strcmp(k, "on_retry") == 0 || strcmp(k, "log") == 0) {
+            if (t != LUA_TFUNCTION) return opt_fail(L, k, "option %s must be a function", k);
+            if (k[0] == 'o') on_retry_idx = 1;
+            else log_idx = 1;
+        } else {
+            return opt_fail(L, k, "unknown option '%s'", k);
+        }
+        lua_pop(L, 1);
+    }
+    char region_url[160];
+    if (region || edge) {
+        if (o.base_url)
+            return opt_fail(L, "base_url", "give base_url or region/edge, not both%s", "");
+        if (region && (!is_name(region) || strlen(region) > 32))
+            return opt_fail(L, "region", "region must be lower-case letters, digits and dashes%s", "");
+        if (edge && (!is_name(edge) || strlen(edge) > 32))
+            return opt_fail(L, "edge", "edge must be lower-case letters, digits and dashes%s", "");
+        if (edge)
+            snprintf(region_url, sizeof region_url, "https://verify.%s.%s.twilio.com", edge,
+                     region ? region : "us1");
+        else
+            snprintf(region_url, sizeof region_url, "https://verify.%s.twilio.com", region);
+        o.base_url = region_url;
+    }
+    lua_getglobal(L, "_VERSION"); /* "Lua 5.4" */
+    const char *ver = lua_tostring(L, -1);
+    o.lua_version = ver && strncmp(ver, "Lua ", 4) == 0 ? ver + 4 : ver;
+#ifdef LUAJIT_VERSION
+    o.lua_version = LUAJIT_VERSION;
+#endif
+    /* acquire: the userdata first, so __gc owns everything from here on */
+    lclient *lc = (lclient *)lua_newuserdata(L, sizeof *lc);
+    memset(lc, 0, sizeof *lc);
+    lc->ref_on_retry = lc->ref_log = lc->hook_err = LUA_NOREF;
+    luaL_getmetatable(L, TV_LUA_CLIENT_MT);
+    lua_setmetatable(L, -2);
+    tv_error err = TV_ERROR_INIT;
+    lc->c = tv_client_new(&o, &err);
+    if (!lc->c) return tv_lua_fail(L, &err);
+    if (on_retry_idx) {
+        lua_getfield(L, 1, "on_retry");
+        lc->ref_on_retry = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
+    if (log_idx) {
+        lua_getfield(L, 1, "log");
+        lc->ref_log = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
+    tv_client_set_hooks(lc->c, on_event, on_retry, lc);
+    return 1;
+}
+
+/* ---- arguments ---------------------------------------------------------- */
+
+typedef struct args {
+    tv_kv kv[MAX_PARAMS];
+    char nums[MAX_PARAMS][24];
+    size_t n;
+    tv_call_opts co;
+} args;
+
+static int str_arg(lua_State *L, int idx, const char *name, const char **s, size_t *len, tv_error *err) {
+    if (lua_type(L, idx) != LUA_TSTRING)
+        return tv_error_set(err, TV_EARG, name, "%s must be a string, got %s", name, luaL_typename(L, idx));
+    *s = lua_tolstring(L, idx, len);
+    return 0;
+}
+
+/* Read a params table against a parameter set.  Values stay owned by the
+ * table (strings) or by `a` (numbers).  Also handles `metadata` tables:
+ * encoded into JSON exactly once, kept on the Lua stack as a string. */
+static int read_params(lua_State *L, int idx, const tv_param_spec *set, const char *op, args *a,
+                       tv_error *err) {
+    a->n = 0;
+    if (lua_isnoneornil(L, idx)) return 0;
+    if (!lua_istable(L, idx))
+        return tv_error_set(err, TV_EARG, "params", "%s parameters must be a table, got %s", op,
+                            luaL_typename(L, idx));
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        if (lua_type(L, -2) != LUA_TSTRING) {
+            lua_pop(L, 2);
+            return tv_error_set(err, TV_EARG, "params", "%s parameter names must be strings", op);
+        }
+        const char *k = lua_tostring(L, -2);
+        const tv_param_spec *p = tv_param_by_name(set, k);
+        if (!p) {
+            tv_error_set(err, TV_EARG, k, "unknown parameter '%s' for %s", k, op);
+            lua_pop(L, 2);
+            return -1;
+        }
+        if (a->n == MAX_PARAMS) {
+            lua_pop(L, 2);
+            return tv_error_set(err, TV_EARG, k, "too many parameters");
+        }
+        tv_kv *kv = &a->kv[a->n];
+        kv->spec = p;
+        int t = lua_type(L, -1);
+        if (p->type == TV_PT_INT) {
+            int isnum = t == LUA_TNUMBER;
+            double d = lua_tonumber(L, -1);
+            if (!isnum || d != floor(d) || fabs(d) > 1e15) {
+                lua_pop(L, 2);
+                return tv_error_set(err, TV_EARG, p->name, "%s must be an integer", p->name);
+            }
+            snprintf(a->nums[a->n], sizeof a->nums[a->n], "%.0f", d);
+            kv->val = a->nums[a->n];
+            kv->len = strlen(kv->val);
+        } else if (t == LUA_TSTRING) {
+            kv->val = lua_tolstring(L, -1, &kv->len);
+        } else if (p->type == TV_PT_JSON && t == LUA_TTABLE) {
+            tv_error_set(err, TV_EARG, p->name, "%s tables are encoded by the Lua layer", p->name);
+            lua_pop(L, 2);
+            return -1;
+        } else {
+            tv_error_set(err, TV_EARG, p->name, "%s must be a string, got %s", p->name, luaL_typename(L, -1));
+            lua_pop(L, 2);
+            return -1;
+        }
+        a->n++;
+        lua_pop(L, 1);
+    }
+    return 0;
+}
+
+/* Per-call options {timeout = s, max_retries = n} at idx. */
+static int read_call_opts(lua_State *L, int idx, args *a, tv_error *err) {
+    a->co.timeout_ms = 0;
+    a->co.max_retries = -1;
+    if (lua_isnoneornil(L, idx)) return 0;
+    if (!lua_istable(L, idx))
+        return tv_error_set(err, TV_EARG, "opts", "call options must be a table, got %s", luaL_typename(L, idx));
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+        double d = lua_tonumber(L, -1);
+        int isnum = lua_type(L, -1) == LUA_TNUMBER;
+        if (strcmp(k, "timeout") == 0) {
+            if (!isnum || !(d > 0) || d > 86400) {
+                lua_pop(L, 2);
+                return tv_error_set(err, TV_EARG, "timeout", "timeout must be a number of seconds > 0");
+            }
+            a->co.timeout_ms = (long)ceil(d * 1000);
+        } else if (strcmp(k, "max_retries") == 0) {
+            if (!isnum || d != floor(d) || d < 0 || d > 20) {
+                lua_pop(L, 2);
+                return tv_error_set(err, TV_EARG, "max_retries", "max_retries must be an integer between 0 and 20");
+            }
+            a->co.max_retries = (int)d;
+        } else {
+            tv_error_set(err, TV_EARG, k, "unknown call option '%s'", k);
+            lua_pop(L, 2);
+            return -1;
+        }
+        lua_pop(L, 1);
+    }
+    return 0;
+}
+
+/* Run the built request; push the result (or nil, err).  `nres` results. */
+static int run(lua_State *L, lclient *lc, const args *a, tv_error *err) {
+    drop_pending(lc);
+    lc->L = L;
+    lc->hook_failed = 0;
+    cJSON *out = NULL;
+    int rc = tv_client_execute(lc->c, &lc->req, &a->co, &lc->resp, &out, err);
+    tv_buf_reset(&lc->req.body, 1); /* the body may hold AuthPayload: wipe now */
+    if (lc->hook_failed) { /* report the hook's error after everything unwound */
+        tv_error_clear(err);
+        drop_pending(lc);
+        cJSON_Delete(out);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, lc->hook_err);
+        luaL_unref(L, LUA_REGISTRYINDEX, lc->hook_err);
+        lc->hook_err = LUA_NOREF;
+        return lua_error(L);
+    }
+    if (rc) return tv_lua_fail(L, err);
+    if (lc->req.op == TV_OP_DELETE) {
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    lc->pending = out; /* boxed in the userdata while converting */
+    tv_lua_push_json(L, out);
+    drop_pending(lc);
+    return 1;
+}
+
+static lclient *open_client(lua_State *L, tv_error *err) {
+    lclient *lc = check_client(L);
+    if (!lc->c || tv_client_closed(lc->c)) {
+        tv_error_set(err, TV_ECLOSED, NULL, "the client is closed");
+        return NULL;
+    }
+    return lc;
+}
+
+#define PATH3(L, err)                                                                 \
+    const char *svc = NULL, *idn = NULL, *sid = NULL;                                 \
+    size_t svl = 0, idl = 0, sil = 0;                                                 \
+    if (str_arg(L, 2, "service_sid", &svc, &svl, &err) || str_arg(L, 3, "identity", &idn, &idl, &err) || \
+        str_arg(L, 4, "sid", &sid, &sil, &err))                                       \
+        return tv_lua_fail(L, &err);
+
+static int l_fetch(lua_State *L) {
+    tv_error err = TV_ERROR_INIT;
+    lclient *lc = open_client(L, &err);
+    if (!lc) return tv_lua_fail(L, &err);
+    PATH3(L, err)
+    args a;
+    if (read_call_opts(L, 5, &a, &err) ||
+        tv_build_fetch(tv_client_origin(lc->c), svc, svl, idn, idl, sid, sil, &lc->req, &err))
+        return tv_lua_fail(L, &err);
+    return run(L, lc, &a, &err);
+}
+
+static int l_delete(lua_State *L) {
+    tv_error err = TV_ERROR_INIT;
+    lclient *lc = open_client(L, &err);
+    if (!lc) return tv_lua_fail(L, &err);
+    PATH3(L, err)
+    args a;
+    if (read_call_opts(L, 5, &a, &err) ||
+        tv_build_delete(tv_client_origin(lc->c), svc, svl, idn, idl, sid, sil, &lc->req, &err))
+        return tv_lua_fail(L, &err);
+    return run(L, lc, &a, &err);
+}
+
+static int l_update(lua_State *L) {
+    tv_error err = TV_ERROR_INIT;
+    lclient *lc = open_client(L, &err);
+    if (!lc) return tv_lua_fail(L, &err);
+    PATH3(L, err)
+    args a;
+    if (read_params(L, 5, tv_params_update, "update_factor", &a, &err) || read_call_opts(L, 6, &a, &err) ||
+        tv_build_update(tv_client_origin(lc->c), svc, svl, idn, idl, sid, sil, a.kv, a.n, &lc->req, &err))
+        return tv_lua_fail(L, &err);
+    return run(L, lc, &a, &err);
+}
+
+static int l_create(lua_State *L) {
+    tv_error err = TV_ERROR_INIT;
+    lclient *lc = open_client(L, &err);
+    if (!lc) return tv_lua_fail(L, &err);
+    const char *svc = NULL, *idn = NULL;
+    size_t svl = 0, idl = 0;
+    if (str_arg(L, 2, "service_sid", &svc, &svl, &err) || str_arg(L, 3, "identity", &idn, &idl, &err))
+        return tv_lua_fail(L, &err);
+    args a;
+    if (read_params(L, 4, tv_params_create, "create_factor", &a, &err) || read_call_opts(L, 5, &a, &err) ||
+        tv_build_create(tv_client_origin(lc->c), svc, svl, idn, idl, a.kv, a.n, &lc->req, &err))
+        return tv_lua_fail(L, &err);
+    return run(L, lc, &a, &err);
+}
+
+static int l_list(lua_State *L) {
+    tv_error err = TV_ERROR_INIT;
+    lclient *lc = open_client(L, &err);
+    if (!lc) return tv_lua_fail(L, &err);
+    const char *svc = NULL, *idn = NULL;
+    size_t svl = 0, idl = 0;
+    if (str_arg(L, 2, "service_sid", &svc, &svl, &err) || str_arg(L, 3, "identity", &idn, &idl, &err))
+        return tv_lua_fail(L, &err);
+    args a;
+    if (read_params(L, 4, tv_params_list, "list_factor", &a, &err) || read_call_opts(L, 5, &a, &err) ||
+        tv_build_list(tv_client_origin(lc->c), svc, svl, idn, idl, a.kv, a.n, &lc->req, &err))
+        return tv_lua_fail(L, &err);
+    return run(L, lc, &a, &err);
+}
+
+/* client:list_page_url(url [, opts]) -- a page URL the API returned; only
+ * followed when it is on the configured base URL's scheme/host/port. */
+static int l_list_url(lua_State *L) {
+    tv_error err = TV_ERROR_INIT;
+    lclient *lc = open_client(L, &err);
+    if (!lc) return tv_lua_fail(L, &err);
+    const char *url = NULL;
+    size_t ul = 0;
+    args a;
+    if (str_arg(L, 2, "url", &url, &ul, &err) || read_call_opts(L, 3, &a, &err) ||
+        tv_build_list_url(tv_client_origin(lc->c), url, ul, &lc->req, &err))
+        return tv_lua_fail(L, &err);
+    return run(L, lc, &a, &err);
+}
+
+static int l_base_url(lua_State *L) {
+    lclient *lc = check_client(L);
+    if (!lc->c) return 0;
+    lua_pushstring(L, tv_client_origin(lc->c)->base);
+    return 1;
+}
+
+static int l_user_agent(lua_State *L) {
+    lclient *lc = check_client(L);
+    if (!lc->c) return 0;
+    lua_pushstring(L, tv_client_user_agent(lc->c));
+    return 1;
+}
+
+/* core.arg_error(param, message) -> error object (kind invalid_argument) */
+static int l_arg_error(lua_State *L) {
+    const char *param = luaL_checkstring(L, 1);
+    const char *msg = luaL_checkstring(L, 2);
+    tv_error err = TV_ERROR_INIT;
+    tv_error_set(&err, TV_EARG, param, "%s", msg);
+    tv_lua_push_error(L, &err);
+    return 1;
+}
+
+/* core.check_params(op, service_sid, identity, params) -> true | nil, err
+ * Validates without any I/O (same rules as the operation itself). */
+static int l_check_params(lua_State *L) {
+    const char *op = luaL_checkstring(L, 1);
+    const tv_param_spec *set = strcmp(op, "list_factor") == 0     ? tv_params_list
+                               : strcmp(op, "update_factor") == 0 ? tv_params_update
+                               : strcmp(op, "create_factor") == 0 ? tv_params_create
+                                                                  : NULL;
+    if (!set) return luaL_argerror(L, 1, "unknown operation");
+    tv_error err = TV_ERROR_INIT;
+    const char *svc = NULL, *idn = NULL;
+    size_t svl = 0, idl = 0;
+    args a;
+    if (str_arg(L, 2, "service_sid", &svc, &svl, &err) || str_arg(L, 3, "identity", &idn, &idl, &err) ||
+        tv_check_service_sid(svc, svl, &err) || tv_check_identity(idn, idl, &err) ||
+        read_params(L, 4, set, op, &a, &err))
+        return tv_lua_fail(L, &err);
+    for (size_t i = 0; i < a.n; i++)
+        if (tv_param_check(a.kv[i].spec, a.kv[i].val, a.kv[i].len, &err)) return tv_lua_fail(L, &err);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* core.check_page_url(client, url) -> true | nil, err (no I/O) */
+static int l_check_page_url(lua_State *L) {
+    tv_error err = TV_ERROR_INIT;
+    lclient *lc = open_client(L, &err);
+    if (!lc) return tv_lua_fail(L, &err);
+    const char *url = NULL;
+    size_t ul = 0;
+    tv_request scratch;
+    memset(&scratch, 0, sizeof scratch);
+    if (str_arg(L, 2, "url", &url, &ul, &err)) return tv_lua_fail(L, &err);
+    int rc = tv_build_list_url(tv_client_origin(lc->c), url, ul, &scratch, &err);
+    tv_request_free(&scratch);
+    if (rc) return tv_lua_fail(L, &err);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* core.parse_response(op, status, body [, headers]) -> value | nil, err
+ * The sans-I/O parser as used by every transport: op is "fetch", "delete",
+ * "update", "create" or "list"; headers may carry Retry-After and
+ * Twilio-Request-Id.  DELETE success gives true. */
+static int l_parse_response(lua_State *L) {
+    static const char *const ops[] = {"fetch", "delete", "update", "list", "create", NULL};
+    static const tv_op opv[] = {TV_OP_FETCH, TV_OP_DELETE, TV_OP_UPDATE, TV_OP_LIST, TV_OP_CREATE};
+    static const tv_method mv[] = {TV_GET, TV_DELETE, TV_POST, TV_GET, TV_POST};
+    int i = luaL_checkoption(L, 1, NULL, ops);
+    lua_Integer status = luaL_checkinteger(L, 2);
+    size_t blen = 0;
+    const char *body = luaL_optlstring(L, 3, "", &blen);
+    /* everything C-owned lives in a box so raises cannot leak */
+    typedef struct {
+        tv_request req;
+        tv_response resp;
+        cJSON *out;
+    } pbox;
+    pbox *b = (pbox *)lua_newuserdata(L, sizeof *b);
+    memset(b, 0, sizeof *b);
+    b->resp.retry_after = -1;
+    luaL_getmetatable(L, "twilio.verify.pbox");
+    lua_setmetatable(L, -2);
+    b->req.op = opv[i];
+    b->req.method = mv[i];
+    b->resp.status = (long)status;
+    tv_error err = TV_ERROR_INIT;
+    if (lua_istable(L, 4)) {
+        lua_getfield(L, 4, "Retry-After");
+        if (lua_isstring(L, -1)) {
+            size_t n;
+            const char *v = lua_tolstring(L, -1, &n);
+            b->resp.retry_after = tv_parse_retry_after(v, n, (int64_t)time(NULL));
+        }
+        lua_getfield(L, 4, "Twilio-Request-Id");
+        if (lua_isstring(L, -1)) snprintf(b->resp.request_id, sizeof b->resp.request_id, "%s", lua_tostring(L, -1));
+        lua_pop(L, 2);
+    }
+    if (tv_buf_add(&b->req.url, "", 0) || tv_buf_add(&b->resp.body, body, blen)) return luaL_error(L, "out of memory");
+    if (tv_parse_response(&b->req, &b->resp, &b->out, &err)) return tv_lua_fail(L, &err);
+    if (opv[i] == TV_OP_DELETE) lua_pushboolean(L, 1);
+    else tv_lua_push_json(L, b->out);
+    return 1;
+}
+
+static int pbox_gc(lua_State *L) {
+    struct {
+        tv_request req;
+        tv_response resp;
+        cJSON *out;
+    } *b = lua_touserdata(L, 1);
+    tv_request_free(&b->req);
+    tv_response_free(&b->resp);
+    cJSON_Delete(b->out);
+    b->out = NULL;
+    return 0;
+}
+
+static const luaL_Reg module_funcs[] = {
+    {"new", l_new}, {"parse_response", l_parse_response}, {"arg_error", l_arg_error}, {"check_params", l_check_params},
+    {"check_page_url", l_check_page_url}, {NULL, NULL}};
+
+static const luaL_Reg client_methods[] = {
+    {"fetch_factor", l_fetch},   {"delete_factor", l_delete}, {"update_factor", l_update},
+    {"create_factor", l_create}, {"list_factor", l_list},     {"list_page_url", l_list_url},
+    {"close", l_close},          {"is_closed", l_is_closed},  {"base_url", l_base_url},
+    {"user_agent", l_user_agent}, {NULL, NULL}};
+
+/* Push the methods table (also the metatable's __index) and register the
+ * metatable.  The Lua layer may add methods to this table. */
+int tv_lua_open_client(lua_State *L) {
+    tv_lua_error_init(L);
+    luaL_newmetatable(L, TV_LUA_CLIENT_MT);
+    luaL_newlib(L, client_methods);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, "__index");
+    lua_pushcfunction(L, l_close);
+    lua_setfield(L, -3, "__gc");
+    lua_pushcfunction(L, l_close);
+    lua_setfield(L, -3, "__close");
+    lua_pushcfunction(L, l_tostring);
+    lua_setfield(L, -3, "__tostring");
+    lua_pushliteral(L, "twilio.verify.client");
+    lua_setfield(L, -3, "__name");
+    lua_remove(L, -2);
+    return 1;
+}
+
+/* Add new, arg_error, check_params, check_page_url to the table on top. */
+void tv_lua_client_funcs(lua_State *L) {
+    if (luaL_newmetatable(L, "twilio.verify.pbox")) {
+        lua_pushcfunction(L, pbox_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_pop(L, 1);
+    for (const luaL_Reg *r = module_funcs; r->name; r++) {
+        lua_pushcfunction(L, r->func);
+        lua_setfield(L, -2, r->name);
+    }
+}

@@ -1,0 +1,22 @@
+/* lua_core.c -- luaopen_twilio_verify_core: the module table. */
+#include "lua_tv.h"
+#include "tv.h"
+
+int luaopen_twilio_verify_core(lua_State *L);
+
+int luaopen_twilio_verify_core(lua_State *L) {
+    if (tv_http_global_init() != 0) return luaL_error(L, "twilio.verify: curl_global_init failed");
+    lua_newtable(L);
+    lua_pushliteral(L, TV_VERSION);
+    lua_setfield(L, -2, "_VERSION");
+    lua_pushstring(L, tv_http_curl_version());
+    lua_setfield(L, -2, "curl_version");
+    lua_pushlightuserdata(L, NULL); /* the JSON null sentinel inside arrays */
+    lua_setfield(L, -2, "null");
+    tv_lua_open_client(L);
+    lua_setfield(L, -2, "Client");
+    tv_lua_client_funcs(L);
+    tv_lua_open_totp(L);
+    lua_setfield(L, -2, "totp");
+    return 1;
+}

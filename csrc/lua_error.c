@@ -1,0 +1,140 @@
+/* lua_error.c -- tv_error -> Lua error table with __tostring. */
+#include <cjson/cJSON.h>
+#include <string.h>
+
+#include "lua_tv.h"
+
+static void set_str(lua_State *L, const char *k, const char *v) {
+    if (!v || !*v) return;
+    lua_pushstring(L, v);
+    lua_setfield(L, -2, k);
+}
+
+static void set_int(lua_State *L, const char *k, long v) {
+    if (!v) return;
+    lua_pushinteger(L, (lua_Integer)v);
+    lua_setfield(L, -2, k);
+}
+
+/* err.details is JSON text; decode it so callers get a table.  The tree is
+ * freed before anything that can raise runs on it... except the push itself,
+ * so details are bounded and pushing them is done from a boxed tree. */
+static int box_gc(lua_State *L) {
+    cJSON **box = (cJSON **)lua_touserdata(L, 1);
+    if (box && *box) {
+        cJSON_Delete(*box);
+        *box = NULL;
+    }
+    return 0;
+}
+
+static void set_details(lua_State *L, const char *json) {
+    if (!json) return;
+    cJSON **box = (cJSON **)lua_newuserdata(L, sizeof *box);
+    *box = NULL;
+    if (luaL_newmetatable(L, "twilio.verify.jsonbox")) {
+        lua_pushcfunction(L, box_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    *box = cJSON_Parse(json);
+    if (*box) {
+        tv_lua_push_json(L, *box);
+        lua_setfield(L, -3, "details");
+        cJSON_Delete(*box);
+        *box = NULL;
+    }
+    lua_pop(L, 1);
+}
+
+void tv_lua_push_error(lua_State *L, const tv_error *err) {
+    lua_createtable(L, 0, 12);
+    set_str(L, "kind", tv_kind_name(err->kind));
+    set_str(L, "message", err->message[0] ? err->message : tv_kind_name(err->kind));
+    set_str(L, "param", err->param);
+    set_int(L, "status", err->status);
+    set_int(L, "code", err->code);
+    set_str(L, "more_info", err->more_info);
+    set_str(L, "method", err->method);
+    set_str(L, "url", err->url);
+    set_str(L, "request_id", err->request_id);
+    set_str(L, "body", err->body);
+    set_int(L, "transport_code", err->transport_code);
+    lua_pushboolean(L, err->retryable);
+    lua_setfield(L, -2, "retryable");
+    if (err->retry_after >= 0) {
+        lua_pushnumber(L, err->retry_after);
+        lua_setfield(L, -2, "retry_after");
+    }
+    set_details(L, err->details);
+    luaL_getmetatable(L, TV_LUA_ERROR_MT);
+    lua_setmetatable(L, -2);
+}
+
+static int errbox_gc(lua_State *L) {
+    tv_error_clear((tv_error *)lua_touserdata(L, 1));
+    return 0;
+}
+
+int tv_lua_fail(lua_State *L, tv_error *err) {
+    lua_pushnil(L);
+    /* Move the record into a Lua-owned box first: if a push below raises
+     * (out of memory), __gc still frees the heap members. */
+    tv_error *boxed = (tv_error *)lua_newuserdata(L, sizeof *boxed);
+    tv_error init = TV_ERROR_INIT;
+    *boxed = init;
+    if (luaL_newmetatable(L, "twilio.verify.errbox")) {
+        lua_pushcfunction(L, errbox_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    *boxed = *err;
+    *err = init;
+    tv_lua_push_error(L, boxed);
+    tv_error_clear(boxed);
+    lua_remove(L, -2); /* the box */
+    return 2;
+}
+
+static int error_tostring(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_Buffer b;
+    lua_getfield(L, 1, "kind");
+    lua_getfield(L, 1, "message");
+    lua_getfield(L, 1, "status");
+    lua_getfield(L, 1, "code");
+    lua_getfield(L, 1, "method");
+    lua_getfield(L, 1, "url");
+    luaL_buffinit(L, &b);
+    luaL_addstring(&b, "twilio.verify: ");
+    const char *kind = lua_tostring(L, 2);
+    luaL_addstring(&b, kind ? kind : "error");
+    luaL_addstring(&b, " error");
+    if (lua_isnumber(L, 4)) {
+        lua_pushfstring(L, " %d", (int)lua_tointeger(L, 4));
+        luaL_addvalue(&b);
+    }
+    if (lua_isnumber(L, 5)) {
+        lua_pushfstring(L, " (code %d)", (int)lua_tointeger(L, 5));
+        luaL_addvalue(&b);
+    }
+    luaL_addstring(&b, ": ");
+    const char *msg = lua_tostring(L, 3);
+    luaL_addstring(&b, msg ? msg : "");
+    if (lua_isstring(L, 6) && lua_isstring(L, 7)) {
+        lua_pushfstring(L, " [%s %s]", lua_tostring(L, 6), lua_tostring(L, 7));
+        luaL_addvalue(&b);
+    }
+    luaL_pushresult(&b);
+    return 1;
+}
+
+void tv_lua_error_init(lua_State *L) {
+    if (luaL_newmetatable(L, TV_LUA_ERROR_MT)) {
+        lua_pushcfunction(L, error_tostring);
+        lua_setfield(L, -2, "__tostring");
+        lua_pushstring(L, "twilio.verify.error");
+        lua_setfield(L, -2, "__name");
+    }
+    lua_pop(L, 1);
+}

@@ -1,0 +1,65 @@
+/*
+ * lua_tv.h -- private header of the Lua binding (csrc/lua_*.c), grouped by
+ * file.  Compat: LuaJIT-safe macros only; never define unprefixed lua_* or
+ * luaL_* functions.
+ */
+#ifndef LUA_TV_H
+#define LUA_TV_H
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "tv_error.h"
+
+/* ---- compat (after lauxlib.h) ---------------------------------------- */
+#if LUA_VERSION_NUM >= 502
+#define tvL_rawlen(L, i) lua_rawlen((L), (i))
+#else
+#define tvL_rawlen(L, i) lua_objlen((L), (i))
+#endif
+#if LUA_VERSION_NUM >= 502
+#define tvL_absindex(L, i) lua_absindex((L), (i))
+#else
+#define tvL_absindex(L, i) (((i) > 0 || (i) <= LUA_REGISTRYINDEX) ? (i) : lua_gettop(L) + (i) + 1)
+#endif
+#if LUA_VERSION_NUM < 502 && !defined(luaL_newlib)
+#define luaL_newlib(L, l) (lua_newtable(L), luaL_register((L), NULL, (l)))
+#endif
+
+#define TV_LUA_ERROR_MT "twilio.verify.error"
+#define TV_LUA_CLIENT_MT "twilio.verify.client"
+
+/* ---- lua_error.c -------------------------------------------------------
+ * Push a new error table for `err`: fields kind, message, and where set:
+ * param, status, code, more_info, details (decoded JSON -> Lua), method,
+ * url, request_id, body, retryable, retry_after, transport_code.  Metatable
+ * TV_LUA_ERROR_MT gives __tostring.  Never raises except on out of memory
+ * (and `err` owns nothing the caller must free across that raise: callers
+ * copy err into a stack record and clear it after this returns). */
+void tv_lua_push_error(lua_State *L, const tv_error *err);
+/* Push nil, error; returns 2 (for `return tv_lua_fail(L, &err)`), and clears
+ * the error's heap members (so nothing leaks). */
+int tv_lua_fail(lua_State *L, tv_error *err);
+/* Register TV_LUA_ERROR_MT (idempotent). */
+void tv_lua_error_init(lua_State *L);
+
+/* ---- lua_json.c --------------------------------------------------------
+ * cJSON tree -> Lua value.  JSON null becomes nil in objects (key absent)
+ * and the `null` sentinel (lightuserdata NULL) in arrays.  Depth-limited;
+ * raises on out of memory / stack overflow, so callers box the tree first. */
+struct cJSON;
+void tv_lua_push_json(lua_State *L, const struct cJSON *item);
+
+/* ---- lua_client.c ------------------------------------------------------
+ * tv_lua_open_client pushes the client methods table (registering the
+ * metatable TV_LUA_CLIENT_MT); tv_lua_client_funcs adds the module-level
+ * functions new, arg_error, check_params, check_page_url to the table on
+ * top of the stack. */
+int tv_lua_open_client(lua_State *L);
+void tv_lua_client_funcs(lua_State *L);
+
+/* ---- lua_totp.c --------------------------------------------------------
+ * Push the `totp` table: code, check, uri, parse_uri. */
+int tv_lua_open_totp(lua_State *L);
+
+#endif

@@ -1,0 +1,231 @@
+/*
+ * tv.h -- public API of the twilio-verify core (C11).
+ *
+ * Layers, each in its own file:
+ *   tv_validate.c   rules (shared with the emulator)
+ *   tv_request.c    sans-I/O request building: validate -> URL, query, form
+ *   tv_response.c   sans-I/O response parsing: status + body -> cJSON / tv_error
+ *   tv_http.c       the libcurl transport (one reused easy handle per client)
+ *   tv_client.c     client configuration, credentials, the execute/retry loop
+ *
+ * Conventions (hiredis style): functions returning int give 0 on success and
+ * -1 on failure with `err` filled; functions returning pointers give NULL on
+ * failure with `err` filled.  Nothing here ever writes a credential into an
+ * error, a URL or a log event.  All free functions accept NULL.
+ */
+#ifndef TV_H
+#define TV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tv_error.h"
+#include "tv_validate.h"
+
+#define TV_VERSION "0.1.0"
+#define TV_DEFAULT_BASE_URL "https://verify.twilio.com"
+#define TV_DEFAULT_TIMEOUT_MS 10000L
+#define TV_DEFAULT_CONNECT_TIMEOUT_MS 5000L
+#define TV_DEFAULT_MAX_RETRIES 3
+#define TV_DEFAULT_RETRY_BASE_MS 250L
+#define TV_DEFAULT_RETRY_CAP_MS 8000L
+#define TV_DEFAULT_RETRY_AFTER_CAP_MS 60000L
+#define TV_DEFAULT_MAX_BODY (16u * 1024u * 1024u)
+
+/* ---- growable byte buffer (tv_buf.c) ------------------------------------ */
+typedef struct tv_buf {
+    char *data; /* NUL-terminated when non-NULL */
+    size_t len, cap;
+} tv_buf;
+
+void tv_buf_free(tv_buf *b);                               /* frees and zeroes */
+int tv_buf_reserve(tv_buf *b, size_t extra);               /* -1 on OOM */
+int tv_buf_add(tv_buf *b, const char *s, size_t n);        /* -1 on OOM */
+int tv_buf_adds(tv_buf *b, const char *s);                 /* -1 on OOM */
+/* Append s percent-encoded: RFC 3986 unreserved kept, everything else %XX
+ * (so '/', '?', '#', '%', '&', '=', '+' and spaces are always encoded). */
+int tv_buf_add_pct(tv_buf *b, const char *s, size_t n);
+/* Reset length to 0, keep capacity.  When `wipe`, zero the old contents. */
+void tv_buf_reset(tv_buf *b, int wipe);
+
+/* ---- requests (tv_request.c) -------------------------------------------- */
+typedef enum tv_method { TV_GET = 0, TV_POST, TV_DELETE } tv_method;
+typedef enum tv_op { TV_OP_FETCH = 0, TV_OP_DELETE, TV_OP_UPDATE, TV_OP_LIST, TV_OP_CREATE } tv_op;
+
+/* A parameter given by the caller: spec from a tv_params_* set, value as a
+ * string (integers in decimal).  The value is borrowed, not copied. */
+typedef struct tv_kv {
+    const tv_param_spec *spec;
+    const char *val;
+    size_t len;
+} tv_kv;
+
+/* A request ready for any transport.  url and body are owned buffers; the
+ * url never contains credentials.  Headers are the client's constant set
+ * (tv_client_headers). */
+typedef struct tv_request {
+    tv_op op;
+    tv_method method;
+    tv_buf url;
+    tv_buf body; /* form body (POST), empty otherwise */
+} tv_request;
+
+void tv_request_free(tv_request *req); /* frees buffers, wipes the body */
+const char *tv_method_name(tv_method m);
+
+/* The base URL, parsed once by the client. */
+typedef struct tv_origin {
+    char scheme[8]; /* "https" or "http" */
+    char host[256]; /* lower-case; IPv6 without brackets */
+    int port;       /* explicit or the scheme's default */
+    char base[300]; /* scheme://host[:port] normalised, no trailing slash */
+} tv_origin;
+
+/* Parse an absolute http(s) URL's origin.  Rejects userinfo, fragments,
+ * non-http(s) schemes; the path part must be empty or "/". */
+int tv_origin_parse(const char *url, size_t len, tv_origin *out, tv_error *err);
+/* Origin of any absolute URL (path allowed); used to compare next_page_url. */
+int tv_url_origin(const char *url, size_t len, tv_origin *out, tv_error *err);
+int tv_origin_is_loopback(const tv_origin *o);
+int tv_origin_equal(const tv_origin *a, const tv_origin *b);
+
+/* Validate and build.  `params` may be NULL when n == 0.  Unknown specs
+ * cannot occur (the caller resolves names with tv_param_by_name); duplicate
+ * parameters are rejected. */
+int tv_build_fetch(const tv_origin *o, const char *service, size_t slen, const char *identity,
+                   size_t ilen, const char *sid, size_t sidlen, tv_request *req, tv_error *err);
+int tv_build_delete(const tv_origin *o, const char *service, size_t slen, const char *identity,
+                    size_t ilen, const char *sid, size_t sidlen, tv_request *req, tv_error *err);
+int tv_build_update(const tv_origin *o, const char *service, size_t slen, const char *identity,
+                    size_t ilen, const char *sid, size_t sidlen, const tv_kv *params, size_t n,
+                    tv_request *req, tv_error *err);
+int tv_build_list(const tv_origin *o, const char *service, size_t slen, const char *identity,
+                  size_t ilen, const tv_kv *params, size_t n, tv_request *req, tv_error *err);
+int tv_build_create(const tv_origin *o, const char *service, size_t slen, const char *identity,
+                    size_t ilen, const tv_kv *params, size_t n, tv_request *req, tv_error *err);
+/* A list request for a page URL the API returned (next/previous_page_url).
+ * Refused (TV_EARG, param "url") unless scheme, host and port equal `o`'s
+ * and the path is a Factors list path: credentials never go elsewhere. */
+int tv_build_list_url(const tv_origin *o, const char *url, size_t len, tv_request *req, tv_error *err);
+
+/* ---- responses (tv_response.c) ----------------------------------------- */
+typedef struct tv_response {
+    long status;
+    tv_buf body;
+    double retry_after;  /* seconds from Retry-After, < 0 when absent */
+    char request_id[72]; /* Twilio-Request-Id, "" when absent */
+} tv_response;
+
+void tv_response_reset(tv_response *resp); /* keep capacity */
+void tv_response_free(tv_response *resp);
+/* Parse a Retry-After value (delta-seconds or HTTP-date relative to `now`).
+ * Returns seconds >= 0, or -1 when unparseable. */
+double tv_parse_retry_after(const char *v, size_t len, int64_t now);
+
+/* Turn a response into a result.  2xx: *out = parsed JSON checked for the
+ * op's shape (factor object; list page with `factors` array and `meta`
+ * object); DELETE's 204 gives *out = NULL.  Non-2xx: TV_EHTTP error from
+ * either Twilio's shape (code, message, more_info, status, details) or RFC
+ * 9457 (type, title, status, code, detail), or a bounded body excerpt when
+ * the body is not JSON.  Bad JSON / shape: TV_EDECODE.  The caller owns *out
+ * (cJSON_Delete).  Also fills err->method/url/request_id on failure. */
+struct cJSON;
+int tv_parse_response(const tv_request *req, const tv_response *resp, struct cJSON **out,
+                      tv_error *err);
+
+/* Decide err->retryable for a failed request (the retry policy, one place):
+ * 429 with code 20429 or no code; 502/503/504 and transport failures on GET
+ * and DELETE; POST only for 20429 or a failure before the connection was
+ * made.  Never 60310/60326. */
+void tv_classify(tv_method method, tv_error *err);
+/* Record the request's method and URL (and the response's request id and
+ * Retry-After when resp != NULL) in err. */
+void tv_error_context(tv_error *err, const tv_request *req, const tv_response *resp);
+
+/* ---- client (tv_client.c) ------------------------------------------------ */
+typedef struct tv_client tv_client;
+
+/* Observability: called for every attempt after it completes (never with
+ * credentials; URL is the request URL, body is not given). */
+typedef struct tv_event {
+    const char *method;
+    const char *url;
+    long status;      /* 0 when the transport failed */
+    double duration;  /* seconds */
+    int attempt;      /* 1-based */
+    const tv_error *err; /* NULL on success */
+} tv_event;
+
+/* A transport: perform `req` (with the client's headers) and fill `resp`.
+ * Return 0 when a response (any status) was received, -1 with a
+ * TV_ETRANSPORT/TV_EDECODE error otherwise.  `ud` is the transport's own. */
+typedef int (*tv_transport_fn)(void *ud, tv_client *c, const tv_request *req, tv_response *resp,
+                               tv_error *err);
+
+typedef struct tv_options {
+    const char *account_sid;   /* required (AC...) */
+    const char *auth_token;    /* either auth_token ... */
+    const char *api_key;       /* ... or api_key (SK...) + api_secret */
+    const char *api_secret;
+    const char *base_url;      /* default TV_DEFAULT_BASE_URL */
+    int allow_http;            /* permit http:// to non-loopback hosts */
+    long timeout_ms;           /* total per attempt; 0 = default */
+    long connect_timeout_ms;   /* 0 = default */
+    int max_retries;           /* < 0 = default */
+    long retry_base_ms, retry_cap_ms, retry_after_cap_ms; /* 0 = default */
+    size_t max_body;           /* 0 = default 16 MiB */
+    const char *lua_version;   /* for the User-Agent, e.g. "5.4" */
+    const char *ua_suffix;     /* appended to the User-Agent, may be NULL */
+} tv_options;
+
+/* Validate options and create a client (curl handle created lazily).
+ * Credentials are copied into the Authorization header only; the copies of
+ * the secret are wiped.  NULL with err on bad options / OOM. */
+tv_client *tv_client_new(const tv_options *opt, tv_error *err);
+/* Close: frees the curl handle and wipes the credentials.  Idempotent. */
+void tv_client_close(tv_client *c);
+int tv_client_closed(const tv_client *c);
+void tv_client_free(tv_client *c);
+
+const tv_origin *tv_client_origin(const tv_client *c);
+const char *tv_client_account_sid(const tv_client *c);
+const char *tv_client_user_agent(const tv_client *c);
+/* The constant headers of a request: Authorization (secret!), Accept,
+ * User-Agent and, for POST, Content-Type.  Lines "Name: value" into out[];
+ * returns the count (<= 4).  For transports only; never log these. */
+int tv_client_headers(const tv_client *c, tv_method m, const char *out[4]);
+
+/* Override the transport (NULL restores libcurl). */
+void tv_client_set_transport(tv_client *c, tv_transport_fn fn, void *ud);
+/* Event hooks: on_event after every attempt; on_retry before sleeping
+ * `delay` seconds for attempt `next_attempt`.  Both may be NULL. */
+void tv_client_set_hooks(tv_client *c, void (*on_event)(void *ud, const tv_event *ev),
+                         void (*on_retry)(void *ud, int next_attempt, double delay, const tv_error *err),
+                         void *ud);
+
+/* Per-call overrides (0 / < 0 = the client's). */
+typedef struct tv_call_opts {
+    long timeout_ms;
+    int max_retries;
+} tv_call_opts;
+
+/* Execute with retries: transport -> parse.  On success *out is the parsed
+ * JSON (NULL for DELETE).  `resp` is scratch owned by the caller (reused
+ * across calls to avoid allocations). */
+int tv_client_execute(tv_client *c, const tv_request *req, const tv_call_opts *co, tv_response *resp,
+                      struct cJSON **out, tv_error *err);
+
+/* The libcurl transport itself (tv_http.c), the default. */
+int tv_http_perform(void *ud, tv_client *c, const tv_request *req, tv_response *resp, tv_error *err);
+/* Internal accessors for tv_http.c. */
+struct tv_http;
+struct tv_http **tv_client_http_slot(tv_client *c);
+long tv_client_timeout_ms(const tv_client *c);
+long tv_client_connect_timeout_ms(const tv_client *c);
+size_t tv_client_max_body(const tv_client *c);
+void tv_http_free(struct tv_http *h);
+const char *tv_http_curl_version(void); /* e.g. "7.88.1" */
+/* curl_global_init exactly once (thread-safe); 0 or -1. */
+int tv_http_global_init(void);
+
+#endif

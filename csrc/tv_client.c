@@ -1,0 +1,272 @@
+/* tv_client.c -- client configuration, credentials and the execute/retry
+ * loop.  The only place that ever holds a credential (inside the
+ * Authorization header line, wiped on close). */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+
+#include "tv.h"
+
+struct tv_client {
+    int closed;
+    tv_origin origin;
+    char account_sid[40];
+    char *auth_header; /* "Authorization: Basic ..." -- secret */
+    char ua_header[256];
+    long timeout_ms, connect_timeout_ms, call_timeout_ms;
+    int max_retries;
+    long retry_base_ms, retry_cap_ms, retry_after_cap_ms;
+    size_t max_body;
+    uint64_t rng;
+    struct tv_http *http;
+    tv_transport_fn transport;
+    void *transport_ud;
+    void (*on_event)(void *ud, const tv_event *ev);
+    void (*on_retry)(void *ud, int next_attempt, double delay, const tv_error *err);
+    void *hook_ud;
+};
+
+static const char accept_header[] = "Accept: application/json";
+static const char form_header[] = "Content-Type: application/x-www-form-urlencoded";
+
+static int is_set(const char *s) { return s && *s; }
+
+static int check_secret(const char *name, const char *s, tv_error *err) {
+    size_t n = strlen(s);
+    if (n > 256) return tv_error_set(err, TV_EARG, name, "%s is too long (at most 256 bytes)", name);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return tv_error_set(err, TV_EARG, name, "%s must not contain control characters", name);
+    return 0;
+}
+
+static int build_auth(tv_client *c, const char *user, const char *secret, tv_error *err) {
+    size_t ul = strlen(user), sl = strlen(secret);
+    size_t plain_len = ul + 1 + sl;
+    unsigned char *plain = malloc(plain_len + 1);
+    size_t enc_cap = 4 * ((plain_len + 2) / 3) + 1;
+    static const char prefix[] = "Authorization: Basic ";
+    char *hdr = malloc(sizeof prefix + enc_cap);
+    if (!plain || !hdr) {
+        free(plain);
+        free(hdr);
+        return tv_error_set(err, TV_ENOMEM, NULL, "out of memory");
+    }
+    memcpy(plain, user, ul);
+    plain[ul] = ':';
+    memcpy(plain + ul + 1, secret, sl);
+    memcpy(hdr, prefix, sizeof prefix - 1);
+    EVP_EncodeBlock((unsigned char *)hdr + sizeof prefix - 1, plain, (int)plain_len);
+    OPENSSL_cleanse(plain, plain_len);
+    free(plain);
+    c->auth_header = hdr;
+    return 0;
+}
+
+tv_client *tv_client_new(const tv_options *opt, tv_error *err) {
+    tv_client *c = calloc(1, sizeof *c);
+    if (!c) {
+        tv_error_set(err, TV_ENOMEM, NULL, "out of memory");
+        return NULL;
+    }
+    const char *base = is_set(opt->base_url) ? opt->base_url : TV_DEFAULT_BASE_URL;
+    if (tv_origin_parse(base, strlen(base), &c->origin, err)) {
+        snprintf(err->param, sizeof err->param, "base_url");
+        goto fail;
+    }
+    if (strcmp(c->origin.scheme, "http") == 0 && !tv_origin_is_loopback(&c->origin) && !opt->allow_http) {
+        tv_error_set(err, TV_EARG, "base_url",
+                     "base_url must use https (plain http is only allowed to loopback addresses "
+                     "or with allow_http = true)");
+        goto fail;
+    }
+    if (!is_set(opt->account_sid)) {
+        tv_error_set(err, TV_EARG, "account_sid",
+                     "account_sid is required (or set TWILIO_ACCOUNT_SID)");
+        goto fail;
+    }
+    if (tv_check_account_sid(opt->account_sid, strlen(opt->account_sid), err)) goto fail;
+    snprintf(c->account_sid, sizeof c->account_sid, "%s", opt->account_sid);
+    if (is_set(opt->api_key) || is_set(opt->api_secret)) {
+        if (is_set(opt->auth_token)) {
+            tv_error_set(err, TV_EARG, "auth_token", "give either auth_token or api_key + api_secret, not both");
+            goto fail;
+        }
+        if (!is_set(opt->api_key) || !is_set(opt->api_secret)) {
+            tv_error_set(err, TV_EARG, is_set(opt->api_key) ? "api_secret" : "api_key",
+                         "api_key and api_secret must be given together");
+            goto fail;
+        }
+        size_t kl = strlen(opt->api_key);
+        int ok = kl == 34 && opt->api_key[0] == 'S' && opt->api_key[1] == 'K';
+        for (size_t i = 2; ok && i < kl; i++)
+            ok = strchr("0123456789abcdefABCDEF", opt->api_key[i]) != NULL;
+        if (!ok) {
+            tv_error_set(err, TV_EARG, "api_key", "api_key must match ^SK[0-9a-fA-F]{32}$");
+            goto fail;
+        }
+        if (check_secret("api_secret", opt->api_secret, err)) goto fail;
+        if (build_auth(c, opt->api_key, opt->api_secret, err)) goto fail;
+    } else {
+        if (!is_set(opt->auth_token)) {
+            tv_error_set(err, TV_EARG, "auth_token",
+                         "auth_token (or api_key + api_secret) is required (or set TWILIO_AUTH_TOKEN)");
+            goto fail;
+        }
+        if (check_secret("auth_token", opt->auth_token, err)) goto fail;
+        if (build_auth(c, opt->account_sid, opt->auth_token, err)) goto fail;
+    }
+    c->timeout_ms = opt->timeout_ms > 0 ? opt->timeout_ms : TV_DEFAULT_TIMEOUT_MS;
+    c->connect_timeout_ms = opt->connect_timeout_ms > 0 ? opt->connect_timeout_ms : TV_DEFAULT_CONNECT_TIMEOUT_MS;
+    if (c->connect_timeout_ms > c->timeout_ms) c->connect_timeout_ms = c->timeout_ms;
+    c->call_timeout_ms = c->timeout_ms;
+    c->max_retries = opt->max_retries >= 0 ? opt->max_retries : TV_DEFAULT_MAX_RETRIES;
+    c->retry_base_ms = opt->retry_base_ms > 0 ? opt->retry_base_ms : TV_DEFAULT_RETRY_BASE_MS;
+    c->retry_cap_ms = opt->retry_cap_ms > 0 ? opt->retry_cap_ms : TV_DEFAULT_RETRY_CAP_MS;
+    c->retry_after_cap_ms = opt->retry_after_cap_ms > 0 ? opt->retry_after_cap_ms : TV_DEFAULT_RETRY_AFTER_CAP_MS;
+    c->max_body = opt->max_body > 0 ? opt->max_body : TV_DEFAULT_MAX_BODY;
+    struct utsname un;
+    const char *os = "unknown", *arch = "unknown";
+    if (uname(&un) == 0) {
+        os = un.sysname;
+        arch = un.machine;
+    }
+    snprintf(c->ua_header, sizeof c->ua_header, "User-Agent: twilio-verify-lua/%s (%s %s) Lua/%s libcurl/%s%s%s",
+             TV_VERSION, os, arch, is_set(opt->lua_version) ? opt->lua_version : "unknown",
+             tv_http_curl_version(), is_set(opt->ua_suffix) ? " " : "",
+             is_set(opt->ua_suffix) ? opt->ua_suffix : "");
+    for (char *p = c->ua_header; *p; p++)
+        if ((unsigned char)*p < 0x20) *p = ' ';
+    if (RAND_bytes((unsigned char *)&c->rng, sizeof c->rng) != 1 || c->rng == 0)
+        c->rng = (uint64_t)time(NULL) * 2654435761u + (uint64_t)(uintptr_t)c;
+    return c;
+fail:
+    tv_client_free(c);
+    return NULL;
+}
+
+void tv_client_close(tv_client *c) {
+    if (!c || c->closed) return;
+    c->closed = 1;
+    tv_http_free(c->http);
+    c->http = NULL;
+    if (c->auth_header) {
+        OPENSSL_cleanse(c->auth_header, strlen(c->auth_header));
+        free(c->auth_header);
+        c->auth_header = NULL;
+    }
+}
+
+int tv_client_closed(const tv_client *c) { return !c || c->closed; }
+
+void tv_client_free(tv_client *c) {
+    if (!c) return;
+    tv_client_close(c);
+    free(c);
+}
+
+const tv_origin *tv_client_origin(const tv_client *c) { return &c->origin; }
+const char *tv_client_account_sid(const tv_client *c) { return c->account_sid; }
+const char *tv_client_user_agent(const tv_client *c) { return c->ua_header + sizeof "User-Agent: " - 1; }
+struct tv_http **tv_client_http_slot(tv_client *c) { return &c->http; }
+long tv_client_timeout_ms(const tv_client *c) { return c->call_timeout_ms; }
+long tv_client_connect_timeout_ms(const tv_client *c) { return c->connect_timeout_ms; }
+size_t tv_client_max_body(const tv_client *c) { return c->max_body; }
+
+int tv_client_headers(const tv_client *c, tv_method m, const char *out[4]) {
+    int n = 0;
+    if (c->auth_header) out[n++] = c->auth_header;
+    out[n++] = accept_header;
+    out[n++] = c->ua_header;
+    if (m == TV_POST) out[n++] = form_header;
+    return n;
+}
+
+void tv_client_set_transport(tv_client *c, tv_transport_fn fn, void *ud) {
+    c->transport = fn;
+    c->transport_ud = ud;
+}
+
+void tv_client_set_hooks(tv_client *c, void (*on_event)(void *ud, const tv_event *ev),
+                         void (*on_retry)(void *ud, int next_attempt, double delay, const tv_error *err),
+                         void *ud) {
+    c->on_event = on_event;
+    c->on_retry = on_retry;
+    c->hook_ud = ud;
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static uint64_t next_rand(tv_client *c) { /* xorshift64*, per client */
+    uint64_t x = c->rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    c->rng = x;
+    return x * 2685821657736338717ull;
+}
+
+/* Full-jitter exponential backoff, or the server's Retry-After (capped). */
+static double backoff(tv_client *c, int attempt, const tv_error *err) {
+    if (err->retry_after >= 0) {
+        double cap = c->retry_after_cap_ms / 1000.0;
+        return err->retry_after < cap ? err->retry_after : cap;
+    }
+    double ceil_ms = (double)c->retry_base_ms;
+    for (int i = 1; i < attempt && ceil_ms < c->retry_cap_ms; i++) ceil_ms *= 2;
+    if (ceil_ms > c->retry_cap_ms) ceil_ms = (double)c->retry_cap_ms;
+    double u = (double)(next_rand(c) >> 11) / 9007199254740992.0; /* [0,1) */
+    return u * ceil_ms / 1000.0;
+}
+
+static void sleep_s(double s) {
+    struct timespec ts;
+    ts.tv_sec = (time_t)s;
+    ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+int tv_client_execute(tv_client *c, const tv_request *req, const tv_call_opts *co, tv_response *resp,
+                      cJSON **out, tv_error *err) {
+    *out = NULL;
+    if (c->closed) return tv_error_set(err, TV_ECLOSED, NULL, "the client is closed");
+    int max = co && co->max_retries >= 0 ? co->max_retries : c->max_retries;
+    c->call_timeout_ms = co && co->timeout_ms > 0 ? co->timeout_ms : c->timeout_ms;
+    for (int attempt = 1;; attempt++) {
+        tv_error_clear(err);
+        tv_response_reset(resp);
+        double t0 = now_s();
+        int rc = c->transport ? c->transport(c->transport_ud, c, req, resp, err)
+                              : tv_http_perform(NULL, c, req, resp, err);
+        if (rc == 0) {
+            rc = tv_parse_response(req, resp, out, err);
+        } else {
+            if (err->kind == TV_OK) tv_error_set(err, TV_ETRANSPORT, NULL, "the transport failed");
+            tv_error_context(err, req, NULL);
+            tv_classify(req->method, err);
+        }
+        if (c->on_event) {
+            tv_event ev = {tv_method_name(req->method), req->url.data, rc == 0 || err->kind == TV_EHTTP ? resp->status : 0,
+                           now_s() - t0, attempt, rc == 0 ? NULL : err};
+            c->on_event(c->hook_ud, &ev);
+        }
+        if (rc == 0) return 0;
+        if (!err->retryable || attempt > max || c->closed) return -1;
+        double delay = backoff(c, attempt, err);
+        if (c->on_retry) c->on_retry(c->hook_ud, attempt + 1, delay, err);
+        if (c->closed) return -1;
+        sleep_s(delay);
+    }
+}

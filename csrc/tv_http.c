@@ -1,0 +1,234 @@
+/* tv_http.c -- the libcurl transport: one easy handle per client, reused for
+ * keep-alive; constant options and header lists set once. */
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "tv.h"
+
+struct tv_http {
+    CURL *easy;
+    struct curl_slist *h_get, *h_post;
+    tv_response *resp; /* the response being received */
+    size_t max_body;
+    int over_cap;
+    long applied_timeout_ms;
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static int global_rc = -1; /* written once under pthread_once */
+
+static void global_init(void) { global_rc = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1; }
+
+int tv_http_global_init(void) {
+    pthread_once(&global_once, global_init);
+    return global_rc;
+}
+
+const char *tv_http_curl_version(void) {
+    const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+    return v && v->version ? v->version : "unknown";
+}
+
+static void wipe(char *s) {
+    if (s) OPENSSL_cleanse(s, strlen(s));
+}
+
+void tv_http_free(struct tv_http *h) {
+    if (!h) return;
+    if (h->easy) curl_easy_cleanup(h->easy);
+    /* the slists hold the Authorization header: wipe before freeing */
+    for (struct curl_slist *l = h->h_get; l; l = l->next) wipe(l->data);
+    for (struct curl_slist *l = h->h_post; l; l = l->next) wipe(l->data);
+    curl_slist_free_all(h->h_get);
+    curl_slist_free_all(h->h_post);
+    free(h);
+}
+
+static size_t on_body(char *ptr, size_t size, size_t n, void *ud) {
+    struct tv_http *h = ud;
+    size_t len = size * n;
+    if (h->resp->body.len + len > h->max_body) {
+        h->over_cap = 1;
+        return 0; /* abort: CURLE_WRITE_ERROR */
+    }
+    if (tv_buf_add(&h->resp->body, ptr, len)) return 0;
+    return len;
+}
+
+static int header_is(const char *line, size_t len, const char *name, const char **val, size_t *vlen) {
+    size_t n = strlen(name);
+    if (len <= n || line[n] != ':' || strncasecmp(line, name, n) != 0) return 0;
+    const char *v = line + n + 1;
+    const char *e = line + len;
+    while (v < e && (*v == ' ' || *v == '\t')) v++;
+    while (e > v && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' ')) e--;
+    *val = v;
+    *vlen = (size_t)(e - v);
+    return 1;
+}
+
+static size_t on_header(char *line, size_t size, size_t n, void *ud) {
+    struct tv_http *h = ud;
+    size_t len = size * n;
+    const char *v;
+    size_t vlen;
+    if (len >= 5 && memcmp(line, "HTTP/", 5) == 0) { /* a new response (e.g. after 100) */
+        h->resp->retry_after = -1;
+        h->resp->request_id[0] = '\0';
+    } else if (header_is(line, len, "Retry-After", &v, &vlen)) {
+        h->resp->retry_after = tv_parse_retry_after(v, vlen, (int64_t)time(NULL));
+    } else if (header_is(line, len, "Twilio-Request-Id", &v, &vlen)) {
+        if (vlen >= sizeof h->resp->request_id) vlen = sizeof h->resp->request_id - 1;
+        size_t k = 0;
+        for (size_t i = 0; i < vlen; i++)
+            if (v[i] > 0x20 && v[i] < 0x7f) h->resp->request_id[k++] = v[i];
+        h->resp->request_id[k] = '\0';
+    }
+    return len;
+}
+
+static struct tv_http *http_new(tv_client *c, tv_error *err) {
+    if (tv_http_global_init() != 0) {
+        tv_error_set(err, TV_ETRANSPORT, NULL, "curl_global_init failed");
+        return NULL;
+    }
+    struct tv_http *h = calloc(1, sizeof *h);
+    if (!h) goto oom;
+    h->easy = curl_easy_init();
+    if (!h->easy) goto oom;
+    const char *lines[4];
+    int nget = tv_client_headers(c, TV_GET, lines);
+    for (int i = 0; i < nget; i++) {
+        struct curl_slist *l = curl_slist_append(h->h_get, lines[i]);
+        if (!l) goto oom;
+        h->h_get = l;
+    }
+    int npost = tv_client_headers(c, TV_POST, lines);
+    for (int i = 0; i <= npost; i++) {
+        /* "Expect:" stops curl from waiting for 100-continue on larger bodies */
+        struct curl_slist *l = curl_slist_append(h->h_post, i < npost ? lines[i] : "Expect:");
+        if (!l) goto oom;
+        h->h_post = l;
+    }
+    CURL *e = h->easy;
+    h->max_body = tv_client_max_body(c);
+    h->applied_timeout_ms = tv_client_timeout_ms(c);
+    int bad = 0;
+    bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, h->applied_timeout_ms) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, tv_client_connect_timeout_ms(c)) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L) != CURLE_OK;
+#if LIBCURL_VERSION_NUM >= 0x075500
+    bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
+#else
+    bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) != CURLE_OK;
+#endif
+    bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, h) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_HEADERDATA, h) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->errbuf) != CURLE_OK;
+    if (bad) {
+        tv_error_set(err, TV_ETRANSPORT, NULL, "could not configure libcurl");
+        tv_http_free(h);
+        return NULL;
+    }
+    return h;
+oom:
+    tv_http_free(h);
+    tv_error_set(err, TV_ENOMEM, NULL, "out of memory");
+    return NULL;
+}
+
+static int transport_error(struct tv_http *h, CURLcode rc, tv_error *err) {
+    if (rc == CURLE_WRITE_ERROR && h->over_cap) {
+        tv_error_set(err, TV_EDECODE, NULL, "response body exceeds the size cap of %zu bytes (max_body)",
+                     h->max_body);
+        return -1;
+    }
+    if (rc == CURLE_WRITE_ERROR) return tv_error_set(err, TV_ENOMEM, NULL, "out of memory");
+    const char *what;
+    switch (rc) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY: what = "DNS resolution failed"; break;
+    case CURLE_COULDNT_CONNECT: what = "connection refused or unreachable"; break;
+    case CURLE_OPERATION_TIMEDOUT: what = "timed out"; break;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE: what = "TLS failure"; break;
+    case CURLE_GOT_NOTHING:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_PARTIAL_FILE: what = "connection reset or closed early"; break;
+    default: what = "transfer failed"; break;
+    }
+    const char *detail = h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc);
+    tv_error_set(err, TV_ETRANSPORT, NULL, "%s: %s (curl %d)", what, detail, (int)rc);
+    err->transport_code = (int)rc;
+    err->timed_out = rc == CURLE_OPERATION_TIMEDOUT;
+    err->unsent = rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_RESOLVE_PROXY ||
+                  rc == CURLE_COULDNT_CONNECT;
+    if (rc == CURLE_OPERATION_TIMEDOUT) {
+        curl_off_t connect_us = 0;
+        if (curl_easy_getinfo(h->easy, CURLINFO_CONNECT_TIME_T, &connect_us) == CURLE_OK && connect_us == 0)
+            err->unsent = 1; /* timed out while connecting */
+    }
+    return -1;
+}
+
+int tv_http_perform(void *ud, tv_client *c, const tv_request *req, tv_response *resp, tv_error *err) {
+    (void)ud;
+    struct tv_http **slot = tv_client_http_slot(c);
+    if (!*slot && !(*slot = http_new(c, err))) return -1;
+    struct tv_http *h = *slot;
+    CURL *e = h->easy;
+    h->resp = resp;
+    h->over_cap = 0;
+    h->errbuf[0] = '\0';
+    long timeout = tv_client_timeout_ms(c);
+    if (timeout != h->applied_timeout_ms) {
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
+        h->applied_timeout_ms = timeout;
+    }
+    curl_easy_setopt(e, CURLOPT_URL, req->url.data);
+    switch (req->method) {
+    case TV_GET:
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->h_get);
+        break;
+    case TV_DELETE:
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "DELETE");
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->h_get);
+        break;
+    case TV_POST:
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)req->body.len);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body.data ? req->body.data : "");
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->h_post);
+        break;
+    }
+    CURLcode rc = curl_easy_perform(e);
+    /* never keep a pointer to the (secret-bearing) body after the call */
+    if (req->method == TV_POST) curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
+    h->resp = NULL;
+    if (rc != CURLE_OK) return transport_error(h, rc, err);
+    long status = 0;
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+    resp->status = status;
+    return 0;
+}

@@ -1,0 +1,187 @@
+/* tv_response.c -- sans-I/O response parsing: status + body -> cJSON or
+ * a structured tv_error.  Knows nothing of the transport. */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tv.h"
+
+void tv_response_reset(tv_response *resp) {
+    resp->status = 0;
+    tv_buf_reset(&resp->body, 0);
+    resp->retry_after = -1;
+    resp->request_id[0] = '\0';
+}
+
+void tv_response_free(tv_response *resp) {
+    if (!resp) return;
+    tv_buf_free(&resp->body);
+    resp->status = 0;
+}
+
+double tv_parse_retry_after(const char *v, size_t len, int64_t now) {
+    while (len && (*v == ' ' || *v == '\t')) { v++; len--; }
+    while (len && (v[len - 1] == ' ' || v[len - 1] == '\t' || v[len - 1] == '\r' || v[len - 1] == '\n'))
+        len--;
+    if (len == 0 || len > 64) return -1;
+    int digits = 1;
+    for (size_t i = 0; i < len; i++)
+        if (v[i] < '0' || v[i] > '9') digits = 0;
+    if (digits) {
+        if (len > 9) return 1e9;
+        double s = 0;
+        for (size_t i = 0; i < len; i++) s = s * 10 + (v[i] - '0');
+        return s;
+    }
+    /* IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT */
+    char buf[65], mon[4] = "", wd[4] = "", zone[4] = "";
+    memcpy(buf, v, len);
+    buf[len] = '\0';
+    int d, y, hh, mm, ss;
+    if (sscanf(buf, "%3s, %d %3s %d %d:%d:%d %3s", wd, &d, mon, &y, &hh, &mm, &ss, zone) != 8 ||
+        strcmp(zone, "GMT") != 0)
+        return -1;
+    static const char *months = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    const char *m = strstr(months, mon);
+    if (!m || strlen(mon) != 3 || (m - months) % 3) return -1;
+    struct tm tm = {0};
+    tm.tm_year = y - 1900;
+    tm.tm_mon = (int)((m - months) / 3);
+    tm.tm_mday = d;
+    tm.tm_hour = hh;
+    tm.tm_min = mm;
+    tm.tm_sec = ss;
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1) return -1;
+    double delta = (double)((int64_t)t - now);
+    return delta < 0 ? 0 : delta;
+}
+
+static const char *reason(long status) {
+    switch (status) {
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    }
+    return "";
+}
+
+void tv_error_context(tv_error *err, const tv_request *req, const tv_response *resp) {
+    snprintf(err->method, sizeof err->method, "%s", tv_method_name(req->method));
+    if (req->url.data) tv_error_set_str(&err->url, req->url.data); /* OOM: url stays NULL */
+    if (resp) {
+        snprintf(err->request_id, sizeof err->request_id, "%s", resp->request_id);
+        err->retry_after = resp->retry_after;
+    }
+}
+
+static const char *jstr(const cJSON *o, const char *k) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static long jlong(const cJSON *o, const char *k) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    if (cJSON_IsNumber(v)) return (long)v->valuedouble;
+    if (cJSON_IsString(v)) return strtol(v->valuestring, NULL, 10);
+    return 0;
+}
+
+static int http_error(const tv_request *req, const tv_response *resp, tv_error *err) {
+    const char *b = resp->body.data ? resp->body.data : "";
+    size_t blen = resp->body.len;
+    tv_error_set(err, TV_EHTTP, NULL, "HTTP %ld %s", resp->status, reason(resp->status));
+    err->status = resp->status;
+    cJSON *j = blen ? cJSON_ParseWithLength(b, blen) : NULL;
+    if (cJSON_IsObject(j)) {
+        const char *msg = jstr(j, "message");
+        const char *detail = jstr(j, "detail");
+        const char *title = jstr(j, "title");
+        const char *more = jstr(j, "more_info");
+        const char *type = jstr(j, "type");
+        err->code = jlong(j, "code");
+        if (msg) snprintf(err->message, sizeof err->message, "%s", msg);
+        else if (detail) snprintf(err->message, sizeof err->message, "%s", detail);
+        else if (title) snprintf(err->message, sizeof err->message, "%s", title);
+        if (more) tv_error_set_str(&err->more_info, more);
+        else if (type) tv_error_set_str(&err->more_info, type);
+        const cJSON *details = cJSON_GetObjectItemCaseSensitive(j, "details");
+        if (details && !cJSON_IsNull(details)) err->details = cJSON_PrintUnformatted(details);
+    }
+    cJSON_Delete(j);
+    if (blen) tv_error_set_body(err, b, blen);
+    tv_error_context(err, req, resp);
+    tv_classify(req->method, err);
+    return -1;
+}
+
+static int decode_error(const tv_request *req, const tv_response *resp, tv_error *err, const char *why) {
+    tv_error_set(err, TV_EDECODE, NULL, "could not decode the %ld response: %s", resp->status, why);
+    err->status = resp->status;
+    if (resp->body.len) tv_error_set_body(err, resp->body.data, resp->body.len);
+    tv_error_context(err, req, resp);
+    return -1;
+}
+
+int tv_parse_response(const tv_request *req, const tv_response *resp, cJSON **out, tv_error *err) {
+    *out = NULL;
+    if (resp->status < 200 || resp->status > 299) return http_error(req, resp, err);
+    if (req->op == TV_OP_DELETE) return 0;
+    if (resp->body.len == 0) return decode_error(req, resp, err, "empty body");
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(resp->body.data, resp->body.len, &end, 0);
+    if (!j) {
+        char why[96];
+        size_t at = end && end >= resp->body.data ? (size_t)(end - resp->body.data) : 0;
+        if (at >= resp->body.len)
+            snprintf(why, sizeof why, "truncated or invalid JSON (ends at byte %zu)", resp->body.len);
+        else
+            snprintf(why, sizeof why, "invalid JSON near byte %zu", at);
+        return decode_error(req, resp, err, why);
+    }
+    const char *shape = NULL;
+    if (!cJSON_IsObject(j)) {
+        shape = "expected a JSON object";
+    } else if (req->op == TV_OP_LIST) {
+        if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(j, "factors")))
+            shape = "a list page must have a `factors` array";
+        else if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(j, "meta")))
+            shape = "a list page must have a `meta` object";
+    } else if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "sid"))) {
+        shape = "a factor must have a string `sid`";
+    }
+    if (shape) {
+        cJSON_Delete(j);
+        return decode_error(req, resp, err, shape);
+    }
+    *out = j;
+    return 0;
+}
+
+void tv_classify(tv_method method, tv_error *err) {
+    int r = 0;
+    switch (err->kind) {
+    case TV_EHTTP:
+        if (err->code == 60310 || err->code == 60326) r = 0;
+        else if (err->status == 429 && (err->code == 20429 || err->code == 0)) r = 1;
+        else if (err->status == 502 || err->status == 503 || err->status == 504) r = method != TV_POST;
+        break;
+    case TV_ETRANSPORT:
+        /* Timeouts are the caller's budget: not retried.  POST only when the
+         * request provably never left (connect/DNS failure). */
+        r = !err->timed_out && (method != TV_POST || err->unsent);
+        break;
+    default: r = 0;
+    }
+    err->retryable = r;
+}

@@ -1,0 +1,315 @@
+--- twilio.verify -- Twilio Verify v2 Factors for Lua.
+-- The C core (twilio.verify.core) validates, builds requests, runs the
+-- transport and parses responses; this layer adds environment defaults,
+-- pages with navigation, lazy iterators and factor objects.
+local core = require "twilio.verify.core"
+
+local type, error, setmetatable, getmetatable, pairs, tostring =
+    type, error, setmetatable, getmetatable, pairs, tostring
+local os_getenv, math_min, math_floor = os.getenv, math.min, math.floor
+
+local _M = {
+    _VERSION = core._VERSION,
+    null = core.null,       -- JSON null inside arrays
+    totp = core.totp,       -- verify.totp.code/check/uri/parse_uri
+    curl_version = core.curl_version,
+}
+
+local Client = core.Client -- methods of the client userdata (C), extended here
+
+--- verify.new(opts) -> client | nil, err
+-- account_sid / auth_token default to TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN;
+-- api_key / api_secret to TWILIO_API_KEY / TWILIO_API_SECRET.
+function _M.new(opts)
+    if opts ~= nil and type(opts) ~= "table" then
+        error("verify.new: opts must be a table, got " .. type(opts), 2)
+    end
+    local o = {}
+    for k, v in pairs(opts or {}) do o[k] = v end
+    if o.account_sid == nil then o.account_sid = os_getenv("TWILIO_ACCOUNT_SID") end
+    if o.auth_token == nil and o.api_key == nil and o.api_secret == nil then
+        local key, secret = os_getenv("TWILIO_API_KEY"), os_getenv("TWILIO_API_SECRET")
+        if key and key ~= "" and secret and secret ~= "" then
+            o.api_key, o.api_secret = key, secret
+        else
+            o.auth_token = os_getenv("TWILIO_AUTH_TOKEN")
+        end
+    end
+    return core.new(o)
+end
+
+-------------------------------------------------------------------------------
+-- Factor objects: plain tables with a metatable of methods bound to the
+-- client that produced them.  The client is kept in the metatable (one per
+-- client), never in the factor's own fields.
+-------------------------------------------------------------------------------
+local Factor = {}
+local factor_mts = setmetatable({}, { __mode = "k" }) -- client -> metatable
+
+local function factor_mt(client)
+    local mt = factor_mts[client]
+    if not mt then
+        mt = { __index = Factor, __client = client, __name = "twilio.verify.factor" }
+        mt.__tostring = function(f)
+            return "twilio.verify.factor " .. tostring(f.sid) .. " (" .. tostring(f.factor_type)
+                .. ", " .. tostring(f.status) .. ")"
+        end
+        factor_mts[client] = mt
+    end
+    return mt
+end
+
+local function bind(client, factor)
+    if factor then setmetatable(factor, factor_mt(client)) end
+    return factor
+end
+
+local function client_of(factor)
+    local mt = getmetatable(factor)
+    local c = mt and mt.__client
+    if not c then error("not a factor object", 3) end
+    return c
+end
+
+local function refresh(dst, src)
+    for k in pairs(dst) do if src[k] == nil then dst[k] = nil end end
+    for k, v in pairs(src) do dst[k] = v end
+    return dst
+end
+
+--- factor:fetch([opts]) -> factor (refreshed in place) | nil, err
+function Factor:fetch(opts)
+    local c = client_of(self)
+    local f, err = c:fetch_factor(self.service_sid, self.identity, self.sid, opts)
+    if not f then return nil, err end
+    return refresh(self, f)
+end
+
+--- factor:update(params [, opts]) -> factor (updated in place) | nil, err
+function Factor:update(params, opts)
+    local c = client_of(self)
+    local f, err = c:update_factor(self.service_sid, self.identity, self.sid, params, opts)
+    if not f then return nil, err end
+    return refresh(self, f)
+end
+
+--- factor:delete([opts]) -> true | nil, err
+function Factor:delete(opts)
+    return client_of(self):delete_factor(self.service_sid, self.identity, self.sid, opts)
+end
+
+--- factor:verify(code [, opts]) -> true | false | nil, err
+-- true only when the factor's status after the call is "verified".
+function Factor:verify(code, opts)
+    local c = client_of(self)
+    local f, err = c:update_factor(self.service_sid, self.identity, self.sid, { auth_payload = code }, opts)
+    if not f then return nil, err end
+    refresh(self, f)
+    return f.status == "verified"
+end
+
+_M.Factor = Factor
+
+-------------------------------------------------------------------------------
+-- Client operations returning factor objects and pages
+-------------------------------------------------------------------------------
+local raw = {
+    fetch = Client.fetch_factor, update = Client.update_factor, create = Client.create_factor,
+    list = Client.list_factor, list_url = Client.list_page_url,
+}
+
+function Client:fetch_factor(service_sid, identity, sid, opts)
+    local f, err = raw.fetch(self, service_sid, identity, sid, opts)
+    return bind(self, f), err
+end
+
+function Client:update_factor(service_sid, identity, sid, params, opts)
+    local f, err = raw.update(self, service_sid, identity, sid, params, opts)
+    return bind(self, f), err
+end
+
+function Client:create_factor(service_sid, identity, params, opts)
+    local f, err = raw.create(self, service_sid, identity, params, opts)
+    return bind(self, f), err
+end
+
+--- client:verify_factor(service_sid, identity, sid, code [, opts]) -> true | false | nil, err
+function Client:verify_factor(service_sid, identity, sid, code, opts)
+    local f, err = raw.update(self, service_sid, identity, sid, { auth_payload = code }, opts)
+    if not f then return nil, err end
+    return f.status == "verified"
+end
+
+-------------------------------------------------------------------------------
+-- Pages
+-------------------------------------------------------------------------------
+local Page = {}
+local page_mts = setmetatable({}, { __mode = "k" })
+
+local function page_mt(client)
+    local mt = page_mts[client]
+    if not mt then
+        mt = { __index = Page, __client = client, __name = "twilio.verify.page" }
+        mt.__tostring = function(p)
+            return "twilio.verify.page " .. tostring(p.meta and p.meta.page) .. " (" .. #p.factors .. " factors)"
+        end
+        page_mts[client] = mt
+    end
+    return mt
+end
+
+local function make_page(client, page, err, opts)
+    if not page then return nil, err end
+    local mt = page_mt(client)
+    local fmt = factor_mt(client)
+    local factors = page.factors
+    for i = 1, #factors do setmetatable(factors[i], fmt) end
+    page._opts = opts
+    return setmetatable(page, mt)
+end
+
+local function follow(page, key)
+    local mt = getmetatable(page)
+    local c = mt and mt.__client
+    if not c then error("not a page object", 3) end
+    local url = page.meta and page.meta[key]
+    if url == nil then return nil end
+    return make_page(c, raw.list_url(c, url, page._opts))
+end
+
+--- page:next_page() -> page | nil (no more pages) | nil, err
+function Page:next_page() return follow(self, "next_page_url") end
+--- page:previous_page() -> page | nil (first page) | nil, err
+function Page:previous_page() return follow(self, "previous_page_url") end
+
+--- client:list_factor(service_sid, identity [, {page_size, page, page_token}] [, opts]) -> page | nil, err
+function Client:list_factor(service_sid, identity, params, opts)
+    return make_page(self, raw.list(self, service_sid, identity, params, opts))
+end
+
+--- client:list_page(url [, opts]) -> page | nil, err
+-- Resume from a saved page URL (meta.url / next_page_url); refused unless it
+-- is on the configured base URL's scheme, host and port.
+function Client:list_page(url, opts)
+    return make_page(self, raw.list_url(self, url, opts), nil, opts)
+end
+
+-------------------------------------------------------------------------------
+-- Lazy iterator across pages
+-------------------------------------------------------------------------------
+local Iter = {}
+Iter.__index = Iter
+Iter.__name = "twilio.verify.iterator"
+
+local function iter_fail(self, err)
+    self.done, self.page, self.factors = true, nil, nil
+    return nil, err
+end
+
+--- it:next() -> factor | nil (end) | nil, err (failure; the iterator stops)
+function Iter:next()
+    if self.done then return nil end
+    if self.limit and self.yielded >= self.limit then
+        self.done, self.factors = true, nil
+        return nil
+    end
+    while true do
+        local factors = self.factors
+        if factors then
+            local i = self.i + 1
+            local f = factors[i]
+            if f ~= nil then
+                self.i = i
+                factors[i] = nil -- the loop owns it now; the page does not keep it
+                self.yielded = self.yielded + 1
+                return f
+            end
+            local url = self.next_url
+            self.factors, self.next_url = nil, nil
+            if not url then
+                self.done = true
+                return nil
+            end
+            local page, err = raw.list_url(self.client, url, self.opts)
+            if not page then return iter_fail(self, err) end
+            self:_take(page)
+        else
+            local page, err
+            if self.start_url then
+                page, err = raw.list_url(self.client, self.start_url, self.opts)
+            else
+                page, err = raw.list(self.client, self.service_sid, self.identity, self.params, self.opts)
+            end
+            if not page then return iter_fail(self, err) end
+            self:_take(page)
+        end
+    end
+end
+
+function Iter:_take(page)
+    local fmt = factor_mt(self.client)
+    local factors = page.factors
+    for i = 1, #factors do setmetatable(factors[i], fmt) end
+    self.factors, self.i = factors, 0
+    self.next_url = page.meta.next_page_url
+    self.pages = self.pages + 1
+end
+
+-- `for f in it do` calls it(): raise the structured error on failure.
+Iter.__call = function(self)
+    local f, err = self:next()
+    if f == nil and err ~= nil then error(err, 2) end
+    return f
+end
+
+--- client:factors(service_sid, identity [, {page_size, limit, page_token, page_url}] [, opts]) -> iterator
+-- The iterator is callable (use it in a generic for: raises the error object
+-- on failure) and has :next() -> factor | nil | nil, err for non-raising use.
+function Client:factors(service_sid, identity, params, opts)
+    local limit, page_size, page_token, page_url
+    if params ~= nil then
+        if type(params) ~= "table" then error(core.arg_error("params", "iterator parameters must be a table"), 2) end
+        for k in pairs(params) do
+            if k ~= "limit" and k ~= "page_size" and k ~= "page_token" and k ~= "page_url" then
+                error(core.arg_error(tostring(k), "unknown parameter '" .. tostring(k) .. "' for factors"), 2)
+            end
+        end
+        limit, page_size, page_token, page_url = params.limit, params.page_size, params.page_token, params.page_url
+    end
+    if limit ~= nil and (type(limit) ~= "number" or limit ~= math_floor(limit) or limit < 0) then
+        error(core.arg_error("limit", "limit must be an integer >= 0"), 2)
+    end
+    if page_size == nil then
+        page_size = limit and limit > 0 and math_min(limit, 1000) or nil
+    end
+    local lp = { page_size = page_size, page_token = page_token }
+    local ok, err = core.check_params("list_factor", service_sid, identity, lp)
+    if not ok then error(err, 2) end
+    if page_url ~= nil then
+        ok, err = core.check_page_url(self, page_url)
+        if not ok then error(err, 2) end
+    end
+    return setmetatable({
+        client = self, service_sid = service_sid, identity = identity, params = lp, opts = opts,
+        limit = limit, yielded = 0, pages = 0, i = 0, start_url = page_url,
+        done = limit == 0,
+    }, Iter)
+end
+
+--- verify.collect(iter [, limit]) -> array | nil, err
+-- Gathers what an iterator yields (at most `limit` when given).
+function _M.collect(it, limit)
+    local out, n = {}, 0
+    while limit == nil or n < limit do
+        local f, err = it:next()
+        if f == nil then
+            if err ~= nil then return nil, err end
+            break
+        end
+        n = n + 1
+        out[n] = f
+    end
+    return out
+end
+
+return _M
