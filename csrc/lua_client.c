@@ -26,6 +26,7 @@ typedef struct lclient {
     int ref_on_retry, ref_log; /* registry refs or LUA_NOREF */
     int hook_failed;  /* a hook raised; its error is at registry ref hook_err */
     int hook_err;
+    int busy;         /* an operation is running (hooks may call close) */
 } lclient;
 
 static lclient *check_client(lua_State *L) { return (lclient *)luaL_checkudata(L, 1, TV_LUA_CLIENT_MT); }
@@ -51,22 +52,35 @@ static void release(lua_State *L, lclient *lc) {
     lc->ref_on_retry = lc->ref_log = lc->hook_err = LUA_NOREF;
 }
 
-/* close, __gc and __close are one idempotent function */
+/* close and __close: idempotent; wipes credentials and frees the
+ * connection at once.  While an operation is running (a hook calling
+ * close), the C client stays allocated until the operation returns. */
 static int l_close(lua_State *L) {
     lclient *lc = check_client(L);
-    release(L, lc);
+    if (lc->c) tv_client_close(lc->c);
+    if (!lc->busy) {
+        drop_pending(lc);
+        tv_request_free(&lc->req);
+        tv_response_free(&lc->resp);
+    }
+    return 0;
+}
+
+/* __gc: everything (never runs during an operation: self is on the stack) */
+static int l_gc(lua_State *L) {
+    release(L, check_client(L));
     return 0;
 }
 
 static int l_is_closed(lua_State *L) {
     lclient *lc = check_client(L);
-    lua_pushboolean(L, lc->c == NULL);
+    lua_pushboolean(L, tv_client_closed(lc->c));
     return 1;
 }
 
 static int l_tostring(lua_State *L) {
     lclient *lc = check_client(L);
-    if (!lc->c) {
+    if (tv_client_closed(lc->c)) {
         lua_pushfstring(L, "twilio.verify.client (closed): %p", (void *)lc);
         return 1;
     }
@@ -94,13 +108,28 @@ static void hook_call(lclient *lc, int ref, int nargs) {
 static void on_event(void *ud, const tv_event *ev) {
     lclient *lc = ud;
     lua_State *L = lc->L;
-    if (lc->ref_log == LUA_NOREF || !lua_checkstack(L, 8)) return;
+    if (lc->ref_log == LUA_NOREF || !lc->c || !lua_checkstack(L, 8)) return;
     lua_rawgeti(L, LUA_REGISTRYINDEX, lc->ref_log);
     lua_createtable(L, 0, 6);
     lua_pushstring(L, ev->method);
     lua_setfield(L, -2, "method");
     lua_pushstring(L, ev->url);
     lua_setfield(L, -2, "url");
+    lua_pushstring(L, ev->body);
+    lua_setfield(L, -2, "body");
+    /* the request's headers as sent, with the credential redacted */
+    lua_createtable(L, 0, 4);
+    lua_pushliteral(L, "[REDACTED]");
+    lua_setfield(L, -2, "Authorization");
+    lua_pushstring(L, tv_client_user_agent(lc->c));
+    lua_setfield(L, -2, "User-Agent");
+    lua_pushliteral(L, "application/json");
+    lua_setfield(L, -2, "Accept");
+    if (strcmp(ev->method, "POST") == 0) {
+        lua_pushliteral(L, "application/x-www-form-urlencoded");
+        lua_setfield(L, -2, "Content-Type");
+    }
+    lua_setfield(L, -2, "headers");
     lua_pushinteger(L, (lua_Integer)ev->status);
     lua_setfield(L, -2, "status");
     lua_pushnumber(L, ev->duration);
@@ -354,7 +383,9 @@ static int run(lua_State *L, lclient *lc, const args *a, tv_error *err) {
     lc->L = L;
     lc->hook_failed = 0;
     cJSON *out = NULL;
+    lc->busy = 1;
     int rc = tv_client_execute(lc->c, &lc->req, &a->co, &lc->resp, &out, err);
+    lc->busy = 0;
     tv_buf_reset(&lc->req.body, 1); /* the body may hold AuthPayload: wipe now */
     if (lc->hook_failed) { /* report the hook's error after everything unwound */
         tv_error_clear(err);
@@ -380,6 +411,11 @@ static lclient *open_client(lua_State *L, tv_error *err) {
     lclient *lc = check_client(L);
     if (!lc->c || tv_client_closed(lc->c)) {
         tv_error_set(err, TV_ECLOSED, NULL, "the client is closed");
+        return NULL;
+    }
+    if (lc->busy) {
+        tv_error_set(err, TV_EARG, "client",
+                     "the client is busy: an operation cannot be started from its own hook");
         return NULL;
     }
     return lc;
@@ -475,14 +511,14 @@ static int l_list_url(lua_State *L) {
 
 static int l_base_url(lua_State *L) {
     lclient *lc = check_client(L);
-    if (!lc->c) return 0;
+    if (tv_client_closed(lc->c)) return 0;
     lua_pushstring(L, tv_client_origin(lc->c)->base);
     return 1;
 }
 
 static int l_user_agent(lua_State *L) {
     lclient *lc = check_client(L);
-    if (!lc->c) return 0;
+    if (tv_client_closed(lc->c)) return 0;
     lua_pushstring(L, tv_client_user_agent(lc->c));
     return 1;
 }
@@ -613,7 +649,7 @@ int tv_lua_open_client(lua_State *L) {
     luaL_newlib(L, client_methods);
     lua_pushvalue(L, -1);
     lua_setfield(L, -3, "__index");
-    lua_pushcfunction(L, l_close);
+    lua_pushcfunction(L, l_gc);
     lua_setfield(L, -3, "__gc");
     lua_pushcfunction(L, l_close);
     lua_setfield(L, -3, "__close");

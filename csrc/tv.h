@@ -73,6 +73,11 @@ typedef struct tv_request {
 void tv_request_free(tv_request *req); /* frees buffers, wipes the body */
 const char *tv_method_name(tv_method m);
 
+/* Copy a form body with the values of secret parameters (TV_PF_SECRET:
+ * AuthPayload, Config.NotificationToken, Binding.Secret) replaced by
+ * "[REDACTED]".  For logs.  -1 on OOM. */
+int tv_redact_form(const char *body, size_t len, tv_buf *out);
+
 /* The base URL, parsed once by the client. */
 typedef struct tv_origin {
     char scheme[8]; /* "https" or "http" */
@@ -150,6 +155,7 @@ typedef struct tv_client tv_client;
 typedef struct tv_event {
     const char *method;
     const char *url;
+    const char *body;   /* the form body with secrets redacted, "" when none */
     long status;      /* 0 when the transport failed */
     double duration;  /* seconds */
     int attempt;      /* 1-based */

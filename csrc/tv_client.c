@@ -31,6 +31,7 @@ struct tv_client {
     void (*on_event)(void *ud, const tv_event *ev);
     void (*on_retry)(void *ud, int next_attempt, double delay, const tv_error *err);
     void *hook_ud;
+    tv_buf redacted; /* scratch for the log event's body */
 };
 
 static const char accept_header[] = "Accept: application/json";
@@ -169,6 +170,7 @@ int tv_client_closed(const tv_client *c) { return !c || c->closed; }
 void tv_client_free(tv_client *c) {
     if (!c) return;
     tv_client_close(c);
+    tv_buf_free(&c->redacted);
     free(c);
 }
 
@@ -258,8 +260,12 @@ int tv_client_execute(tv_client *c, const tv_request *req, const tv_call_opts *c
             tv_classify(req->method, err);
         }
         if (c->on_event) {
-            tv_event ev = {tv_method_name(req->method), req->url.data, rc == 0 || err->kind == TV_EHTTP ? resp->status : 0,
-                           now_s() - t0, attempt, rc == 0 ? NULL : err};
+            const char *body = "";
+            if (req->body.len && tv_redact_form(req->body.data, req->body.len, &c->redacted) == 0)
+                body = c->redacted.data;
+            tv_event ev = {tv_method_name(req->method), req->url.data, body,
+                           rc == 0 || err->kind == TV_EHTTP ? resp->status : 0, now_s() - t0, attempt,
+                           rc == 0 ? NULL : err};
             c->on_event(c->hook_ud, &ev);
         }
         if (rc == 0) return 0;

@@ -262,3 +262,33 @@ int tv_build_list_url(const tv_origin *o, const char *url, size_t len, tv_reques
     if (tv_buf_add(&req->url, url, len)) return oom(err);
     return 0;
 }
+
+/* ---- redaction ----------------------------------------------------------- */
+
+static int secret_key(const char *k, size_t n) {
+    const tv_param_spec *sets[] = {tv_params_update, tv_params_create};
+    for (size_t s = 0; s < 2; s++)
+        for (const tv_param_spec *p = sets[s]; p->name; p++)
+            if ((p->flags & TV_PF_SECRET) && strlen(p->key) == n && memcmp(p->key, k, n) == 0) return 1;
+    return 0;
+}
+
+int tv_redact_form(const char *body, size_t len, tv_buf *out) {
+    tv_buf_reset(out, 0);
+    if (tv_buf_add(out, "", 0)) return -1;
+    size_t i = 0;
+    while (i < len) {
+        size_t e = i;
+        while (e < len && body[e] != '&') e++;
+        const char *eq = memchr(body + i, '=', e - i);
+        size_t klen = eq ? (size_t)(eq - (body + i)) : e - i;
+        if (i && tv_buf_add(out, "&", 1)) return -1;
+        if (eq && secret_key(body + i, klen)) {
+            if (tv_buf_add(out, body + i, klen + 1) || tv_buf_adds(out, "[REDACTED]")) return -1;
+        } else if (tv_buf_add(out, body + i, e - i)) {
+            return -1;
+        }
+        i = e + 1;
+    }
+    return 0;
+}
