@@ -39,10 +39,11 @@ CORE_LIB   := $(BUILD)/libtwilio_verify.a
 LUA_MOD    := $(BUILD)/twilio/verify/core.so
 EMULATOR   := $(BUILD)/twilio-verify-emulator
 
-BUSTED_RUN := LUA_PATH='lua/?.lua;lua/?/init.lua;spec/?.lua;;' LUA_CPATH='$(BUILD)/?.so;;' \
-              TV_EMULATOR='$(abspath $(EMULATOR))' $(BUSTED) --lua=$(LUA)
+SPEC_ENV   := LUA_PATH='lua/?.lua;lua/?/init.lua;spec/?.lua;;' LUA_CPATH='$(BUILD)/?.so;;' \
+              TV_EMULATOR='$(abspath $(EMULATOR))'
+BUSTED_RUN := $(BUSTED) --lua=$(LUA)
 
-.PHONY: all deps test ctest spec demo clean
+.PHONY: all deps test ctest spec demo demo-totp clean
 all: $(CORE_LIB) $(LUA_MOD) $(EMULATOR) $(CTEST_BIN)
 
 deps:
@@ -79,14 +80,18 @@ ctest: $(CTEST_BIN)
 
 test: deps
 	@$(MAKE) --no-print-directory all
-	@BUSTED='$(BUSTED_RUN)' CTESTS='$(CTEST_BIN)' sh spec/run
+	@$(SPEC_ENV) BUSTED='$(BUSTED_RUN)' CTESTS='$(CTEST_BIN)' sh spec/run
 
 spec: all
-	$(BUSTED_RUN) spec
+	$(SPEC_ENV) $(BUSTED_RUN) spec
 
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@EMULATOR='$(EMULATOR)' LUA='$(LUA)' BUILD='$(BUILD)' sh examples/run-demo.sh examples/quickstart.lua
+
+demo-totp: deps
+	@$(MAKE) --no-print-directory all
+	@EMULATOR='$(EMULATOR)' LUA='$(LUA)' BUILD='$(BUILD)' sh examples/run-demo.sh examples/totp_enroll.lua
 
 clean:
 	rm -rf $(BUILD)

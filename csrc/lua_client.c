@@ -294,8 +294,24 @@ static int read_params(lua_State *L, int idx, const tv_param_spec *set, const ch
     a->n = 0;
     if (lua_isnoneornil(L, idx)) return 0;
     if (!lua_istable(L, idx))
-        return tv_error_set(err, TV_EARG, "params", "%s parameters must be a table, got %s", op,
+        return tv_error_set(err, TV_EARG, "params", "params (of %s) must be a table, got %s", op,
                             luaL_typename(L, idx));
+    /* a metadata table is encoded to JSON once, here; the string stays on
+     * the stack (slot json_slot) until the C function returns */
+    int json_slot = 0;
+    if (tv_param_by_name(set, "metadata")) {
+        lua_getfield(L, idx, "metadata");
+        if (lua_istable(L, -1)) {
+            if (tv_lua_encode_json(L, -1, err)) {
+                lua_pop(L, 1);
+                return -1;
+            }
+            lua_remove(L, -2);
+            json_slot = lua_gettop(L);
+        } else {
+            lua_pop(L, 1);
+        }
+    }
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         if (lua_type(L, -2) != LUA_TSTRING) {
@@ -328,10 +344,8 @@ static int read_params(lua_State *L, int idx, const tv_param_spec *set, const ch
             kv->len = strlen(kv->val);
         } else if (t == LUA_TSTRING) {
             kv->val = lua_tolstring(L, -1, &kv->len);
-        } else if (p->type == TV_PT_JSON && t == LUA_TTABLE) {
-            tv_error_set(err, TV_EARG, p->name, "%s tables are encoded by the Lua layer", p->name);
-            lua_pop(L, 2);
-            return -1;
+        } else if (p->type == TV_PT_JSON && t == LUA_TTABLE && json_slot) {
+            kv->val = lua_tolstring(L, json_slot, &kv->len);
         } else {
             tv_error_set(err, TV_EARG, p->name, "%s must be a string, got %s", p->name, luaL_typename(L, -1));
             lua_pop(L, 2);

@@ -4,6 +4,7 @@
  * so a raise (out of memory) leaks nothing. */
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lua_tv.h"
@@ -56,4 +57,133 @@ void tv_lua_push_json(lua_State *L, const cJSON *item) {
         return;
     }
     push_value(L, item, 0);
+}
+
+/* ---- Lua table -> JSON text (Metadata) ----------------------------------- */
+
+typedef struct jbox {
+    cJSON *tree;
+    char *text;
+} jbox;
+
+static int jbox_gc(lua_State *L) {
+    jbox *b = (jbox *)lua_touserdata(L, 1);
+    cJSON_Delete(b->tree);
+    free(b->text);
+    b->tree = NULL;
+    b->text = NULL;
+    return 0;
+}
+
+/* Build the cJSON value for the Lua value at idx; NULL with err set. */
+static cJSON *to_json(lua_State *L, int idx, int depth, tv_error *err) {
+    idx = tvL_absindex(L, idx);
+    switch (lua_type(L, idx)) {
+    case LUA_TSTRING: {
+        size_t n;
+        const char *s = lua_tolstring(L, idx, &n);
+        if (tv_check_text("metadata", s, n, err) < 0) return NULL;
+        cJSON *v = cJSON_CreateString(s);
+        if (!v) tv_error_set(err, TV_ENOMEM, NULL, "out of memory");
+        return v;
+    }
+    case LUA_TNUMBER: {
+        double d = lua_tonumber(L, idx);
+        if (d != d || d == HUGE_VAL || d == -HUGE_VAL) {
+            tv_error_set(err, TV_EARG, "metadata", "metadata numbers must be finite");
+            return NULL;
+        }
+        cJSON *v = cJSON_CreateNumber(d);
+        if (!v) tv_error_set(err, TV_ENOMEM, NULL, "out of memory");
+        return v;
+    }
+    case LUA_TBOOLEAN: {
+        cJSON *v = cJSON_CreateBool(lua_toboolean(L, idx));
+        if (!v) tv_error_set(err, TV_ENOMEM, NULL, "out of memory");
+        return v;
+    }
+    case LUA_TTABLE: break;
+    default:
+        tv_error_set(err, TV_EARG, "metadata",
+                     "metadata values must be strings, numbers, booleans or tables, got %s",
+                     luaL_typename(L, idx));
+        return NULL;
+    }
+    if (depth > 32) {
+        tv_error_set(err, TV_EARG, "metadata", "metadata is nested deeper than 32 levels");
+        return NULL;
+    }
+    luaL_checkstack(L, 4, "metadata");
+    size_t n = tvL_rawlen(L, idx);
+    int is_array = n > 0;
+    cJSON *out = is_array ? cJSON_CreateArray() : cJSON_CreateObject();
+    if (!out) {
+        tv_error_set(err, TV_ENOMEM, NULL, "out of memory");
+        return NULL;
+    }
+    if (is_array) {
+        for (size_t i = 1; i <= n; i++) {
+            lua_rawgeti(L, idx, (int)i);
+            cJSON *v = to_json(L, -1, depth + 1, err);
+            lua_pop(L, 1);
+            if (!v || !cJSON_AddItemToArray(out, v)) {
+                if (v) cJSON_Delete(v);
+                else if (err->kind == TV_OK) tv_error_set(err, TV_ENOMEM, NULL, "out of memory");
+                cJSON_Delete(out);
+                return NULL;
+            }
+        }
+        return out;
+    }
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        if (lua_type(L, -2) != LUA_TSTRING) {
+            lua_pop(L, 2);
+            cJSON_Delete(out);
+            tv_error_set(err, TV_EARG, "metadata", "metadata keys must be strings");
+            return NULL;
+        }
+        size_t kl;
+        const char *k = lua_tolstring(L, -2, &kl);
+        cJSON *v = NULL;
+        if (tv_check_text("metadata", k, kl, err) >= 0) v = to_json(L, -1, depth + 1, err);
+        if (!v || !cJSON_AddItemToObject(out, k, v)) {
+            if (v) {
+                cJSON_Delete(v);
+                tv_error_set(err, TV_ENOMEM, NULL, "out of memory");
+            }
+            lua_pop(L, 2);
+            cJSON_Delete(out);
+            return NULL;
+        }
+        lua_pop(L, 1);
+    }
+    return out;
+}
+
+int tv_lua_encode_json(lua_State *L, int idx, tv_error *err) {
+    idx = tvL_absindex(L, idx);
+    jbox *b = (jbox *)lua_newuserdata(L, sizeof *b);
+    b->tree = NULL;
+    b->text = NULL;
+    if (luaL_newmetatable(L, "twilio.verify.jbox")) {
+        lua_pushcfunction(L, jbox_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    /* the tree is built outside the box (to_json may raise only on stack
+     * overflow / OOM inside Lua), then handed to it at once */
+    b->tree = to_json(L, idx, 0, err);
+    if (!b->tree) {
+        lua_pop(L, 1);
+        return -1;
+    }
+    b->text = cJSON_PrintUnformatted(b->tree);
+    if (!b->text) {
+        lua_pop(L, 1);
+        return tv_error_set(err, TV_ENOMEM, NULL, "out of memory");
+    }
+    lua_pushstring(L, b->text);
+    lua_remove(L, -2); /* the box: freed by __gc */
+    return 0;
 }

@@ -49,6 +49,11 @@ void tv_lua_error_init(lua_State *L);
  * raises on out of memory / stack overflow, so callers box the tree first. */
 struct cJSON;
 void tv_lua_push_json(lua_State *L, const struct cJSON *item);
+/* Encode the Lua table at idx as JSON text (string keys -> objects,
+ * sequences -> arrays; strings must be valid text).  Pushes the string and
+ * returns 0, or returns -1 with err (TV_EARG, param "metadata") and pushes
+ * nothing. */
+int tv_lua_encode_json(lua_State *L, int idx, tv_error *err);
 
 /* ---- lua_client.c ------------------------------------------------------
  * tv_lua_open_client pushes the client methods table (registering the

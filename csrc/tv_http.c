@@ -15,6 +15,8 @@ struct tv_http {
     CURL *easy;
     struct curl_slist *h_get, *h_post;
     tv_response *resp; /* the response being received */
+    const char *up;    /* POST body being sent (read callback) */
+    size_t up_len, up_pos;
     size_t max_body;
     int over_cap;
     long applied_timeout_ms;
@@ -60,6 +62,24 @@ static size_t on_body(char *ptr, size_t size, size_t n, void *ud) {
     }
     if (tv_buf_add(&h->resp->body, ptr, len)) return 0;
     return len;
+}
+
+/* POST bodies go through a read callback so libcurl can never resend one
+ * on its own: its transparent retry on a dead reused connection needs a
+ * rewind, which on_seek refuses once any byte was handed out. */
+static size_t on_read(char *buf, size_t size, size_t n, void *ud) {
+    struct tv_http *h = ud;
+    size_t want = size * n, left = h->up_len - h->up_pos;
+    if (want > left) want = left;
+    memcpy(buf, h->up + h->up_pos, want);
+    h->up_pos += want;
+    return want;
+}
+
+static int on_seek(void *ud, curl_off_t offset, int origin) {
+    struct tv_http *h = ud;
+    if (origin == SEEK_SET && offset == 0 && h->up_pos == 0) return CURL_SEEKFUNC_OK;
+    return CURL_SEEKFUNC_CANTSEEK;
 }
 
 static int header_is(const char *line, size_t len, const char *name, const char **val, size_t *vlen) {
@@ -139,6 +159,15 @@ static struct tv_http *http_new(tv_client *c, tv_error *err) {
     bad |= curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK;
     bad |= curl_easy_setopt(e, CURLOPT_HEADERDATA, h) != CURLE_OK;
     bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->errbuf) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_READDATA, h) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_seek) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_SEEKDATA, h) != CURLE_OK;
+#if LIBCURL_VERSION_NUM >= 0x074100
+    /* do not reuse connections idle for long: servers close them, and a
+     * request racing that close is the one case libcurl would resend */
+    bad |= curl_easy_setopt(e, CURLOPT_MAXAGE_CONN, 30L) != CURLE_OK;
+#endif
     if (bad) {
         tv_error_set(err, TV_ETRANSPORT, NULL, "could not configure libcurl");
         tv_http_free(h);
@@ -173,6 +202,9 @@ static int transport_error(struct tv_http *h, CURLcode rc, tv_error *err) {
     case CURLE_RECV_ERROR:
     case CURLE_SEND_ERROR:
     case CURLE_PARTIAL_FILE: what = "connection reset or closed early"; break;
+    case CURLE_SEND_FAIL_REWIND:
+        what = "connection closed before any response; the POST may have been received, so it was not resent";
+        break;
     default: what = "transfer failed"; break;
     }
     const char *detail = h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc);
@@ -216,15 +248,20 @@ int tv_http_perform(void *ud, tv_client *c, const tv_request *req, tv_response *
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->h_get);
         break;
     case TV_POST:
+        h->up = req->body.data ? req->body.data : "";
+        h->up_len = req->body.len;
+        h->up_pos = 0;
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)req->body.len);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body.data ? req->body.data : "");
+        curl_easy_setopt(e, CURLOPT_POST, 1L);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body.len);
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->h_post);
         break;
     }
     CURLcode rc = curl_easy_perform(e);
     /* never keep a pointer to the (secret-bearing) body after the call */
-    if (req->method == TV_POST) curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
+    h->up = NULL;
+    h->up_len = h->up_pos = 0;
     h->resp = NULL;
     if (rc != CURLE_OK) return transport_error(h, rc, err);
     long status = 0;

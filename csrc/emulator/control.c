@@ -1,0 +1,300 @@
+/*
+ * control.c -- the /__emulator/ endpoints (no auth) for tests: reset,
+ * stats, the request log, the clock and the fault queue.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "emu.h"
+
+void emu_log_append(emu_server *srv, cJSON *rec) {
+    if (!rec) return;
+    if (srv->log_n == EMU_LOG_MAX) {
+        cJSON_Delete(srv->log[srv->log_head]);
+        srv->log[srv->log_head] = rec;
+        srv->log_head = (srv->log_head + 1) % EMU_LOG_MAX;
+        return;
+    }
+    srv->log[(srv->log_head + srv->log_n) % EMU_LOG_MAX] = rec;
+    srv->log_n++;
+}
+
+static void log_clear(emu_server *srv) {
+    for (size_t i = 0; i < srv->log_n; i++) {
+        cJSON_Delete(srv->log[(srv->log_head + i) % EMU_LOG_MAX]);
+        srv->log[(srv->log_head + i) % EMU_LOG_MAX] = NULL;
+    }
+    srv->log_head = srv->log_n = 0;
+}
+
+static void faults_clear(emu_server *srv) {
+    for (size_t i = 0; i < srv->nfaults; i++) emu_fault_free(&srv->faults[i]);
+    srv->nfaults = 0;
+}
+
+void emu_reset(emu_server *srv) {
+    emu_store_clear(&srv->store);
+    faults_clear(srv);
+    log_clear(srv);
+    memset(srv->requests, 0, sizeof srv->requests);
+    memset(srv->applied, 0, sizeof srv->applied);
+    srv->peak = srv->in_flight;
+    srv->clock_fixed = 0;
+    srv->clock_time = 0;
+    if (srv->seed) {
+        char errbuf[256];
+        if (emu_seed_apply(srv, srv->seed, errbuf, sizeof errbuf) != 0)
+            fprintf(stderr, "twilio-verify-emulator: reset: %s\n", errbuf);
+    }
+}
+
+static void ok_empty(emu_response *out) {
+    out->status = 204;
+    out->content_type = NULL;
+}
+
+static void stats(emu_server *srv, emu_response *out) {
+    cJSON *j = cJSON_CreateObject(), *req = cJSON_CreateObject(), *app = cJSON_CreateObject();
+    int ok = j && emu_json_add(j, "requests", req) == 0 && emu_json_add(j, "applied", app) == 0;
+    if (!j) {
+        cJSON_Delete(req);
+        cJSON_Delete(app);
+    }
+    pthread_mutex_lock(&srv->lock);
+    unsigned long total = 0;
+    for (int op = 0; ok && op < EMU_OP_COUNT; op++) {
+        ok = cJSON_AddNumberToObject(req, emu_op_name(op), (double)srv->requests[op]) != NULL;
+        total += srv->requests[op];
+    }
+    int applied_ops[] = {EMU_OP_CREATE, EMU_OP_UPDATE, EMU_OP_DELETE};
+    for (int i = 0; ok && i < 3; i++)
+        ok = cJSON_AddNumberToObject(app, emu_op_name(applied_ops[i]), (double)srv->applied[applied_ops[i]]) != NULL;
+    ok = ok && cJSON_AddNumberToObject(j, "total", (double)total) &&
+         cJSON_AddNumberToObject(j, "peak_concurrency", (double)srv->peak) &&
+         cJSON_AddNumberToObject(j, "in_flight", (double)srv->in_flight) &&
+         cJSON_AddNumberToObject(j, "faults_queued", (double)srv->nfaults);
+    pthread_mutex_unlock(&srv->lock);
+    if (!ok) {
+        cJSON_Delete(j);
+        j = NULL;
+    }
+    emu_response_json(out, 200, j);
+}
+
+/* Print the log under the lock (records are referenced, not copied). */
+static void requests(emu_server *srv, emu_response *out) {
+    cJSON *j = cJSON_CreateObject(), *arr = cJSON_CreateArray();
+    if (!j || emu_json_add(j, "requests", arr) != 0) {
+        if (!j) cJSON_Delete(arr);
+        cJSON_Delete(j);
+        emu_response_json(out, 500, NULL);
+        return;
+    }
+    pthread_mutex_lock(&srv->lock);
+    int ok = 1;
+    for (size_t i = 0; i < srv->log_n && ok; i++)
+        ok = cJSON_AddItemReferenceToArray(arr, srv->log[(srv->log_head + i) % EMU_LOG_MAX]);
+    char *text = ok ? cJSON_PrintUnformatted(j) : NULL;
+    cJSON_Delete(j); /* deletes the references only */
+    pthread_mutex_unlock(&srv->lock);
+    if (!text) {
+        emu_response_json(out, 500, NULL);
+        return;
+    }
+    free(out->body);
+    out->status = 200;
+    out->body = text;
+    out->len = strlen(text);
+    out->content_type = "application/json";
+}
+
+static void clock_set(emu_server *srv, const char *body, size_t len, emu_response *out) {
+    cJSON *j = cJSON_ParseWithLength(body, len);
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "time");
+    if (!cJSON_IsObject(j) || !t || !(cJSON_IsNull(t) || (cJSON_IsNumber(t) && t->valuedouble >= 0))) {
+        cJSON_Delete(j);
+        emu_response_error(out, 400, 60200, "expected {\"time\": <unix seconds> | null}", NULL);
+        return;
+    }
+    pthread_mutex_lock(&srv->lock);
+    srv->clock_fixed = cJSON_IsNumber(t);
+    srv->clock_time = srv->clock_fixed ? (int64_t)t->valuedouble : 0;
+    int64_t now = emu_now(srv);
+    int fixed = srv->clock_fixed;
+    pthread_mutex_unlock(&srv->lock);
+    cJSON_Delete(j);
+    cJSON *r = cJSON_CreateObject();
+    if (r && (!cJSON_AddNumberToObject(r, "now", (double)now) ||
+              !(fixed ? cJSON_AddNumberToObject(r, "time", (double)now) : cJSON_AddNullToObject(r, "time")))) {
+        cJSON_Delete(r);
+        r = NULL;
+    }
+    emu_response_json(out, 200, r);
+}
+
+static void faults_add(emu_server *srv, const char *body, size_t len, emu_response *out) {
+    cJSON *j = cJSON_ParseWithLength(body, len);
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(j, "faults");
+    if (!cJSON_IsArray(list)) {
+        cJSON_Delete(j);
+        emu_response_error(out, 400, 60200, "expected {\"faults\": [FAULT, ...]}", NULL);
+        return;
+    }
+    size_t n = (size_t)cJSON_GetArraySize(list);
+    emu_fault *parsed = calloc(n ? n : 1, sizeof *parsed);
+    if (!parsed) {
+        cJSON_Delete(j);
+        emu_response_json(out, 500, NULL);
+        return;
+    }
+    size_t got = 0;
+    char errbuf[256] = "";
+    int rc = 0;
+    for (const cJSON *f = list->child; f && rc == 0; f = f->next) {
+        rc = emu_fault_parse(f, &parsed[got], errbuf, sizeof errbuf);
+        if (rc == 0) got++;
+    }
+    cJSON_Delete(j);
+    size_t total = 0;
+    if (rc == 0) {
+        pthread_mutex_lock(&srv->lock);
+        if (srv->nfaults + got > srv->fcap) {
+            size_t cap = (srv->nfaults + got) * 2;
+            emu_fault *nf = realloc(srv->faults, cap * sizeof *nf);
+            if (nf) {
+                srv->faults = nf;
+                srv->fcap = cap;
+            } else {
+                rc = -1;
+            }
+        }
+        if (rc == 0) {
+            memcpy(srv->faults + srv->nfaults, parsed, got * sizeof *parsed);
+            srv->nfaults += got;
+            got = 0; /* moved */
+        }
+        total = srv->nfaults;
+        pthread_mutex_unlock(&srv->lock);
+    }
+    for (size_t i = 0; i < got; i++) emu_fault_free(&parsed[i]);
+    free(parsed);
+    if (rc == -2) {
+        emu_response_error(out, 400, 60200, errbuf, NULL);
+        return;
+    }
+    if (rc == -1) {
+        emu_response_json(out, 500, NULL);
+        return;
+    }
+    cJSON *r = cJSON_CreateObject();
+    if (r && !cJSON_AddNumberToObject(r, "queued", (double)total)) {
+        cJSON_Delete(r);
+        r = NULL;
+    }
+    emu_response_json(out, 200, r);
+}
+
+static void faults_list(emu_server *srv, emu_response *out) {
+    cJSON *j = cJSON_CreateObject(), *arr = cJSON_CreateArray();
+    int ok = j && emu_json_add(j, "faults", arr) == 0;
+    if (!j) cJSON_Delete(arr);
+    pthread_mutex_lock(&srv->lock);
+    for (size_t i = 0; ok && i < srv->nfaults; i++)
+        ok = emu_json_add(arr, NULL, emu_fault_to_json(&srv->faults[i])) == 0;
+    pthread_mutex_unlock(&srv->lock);
+    if (!ok) {
+        cJSON_Delete(j);
+        j = NULL;
+    }
+    emu_response_json(out, 200, j);
+}
+
+static void not_allowed(emu_response *out, const char *allow) {
+    emu_response_error(out, 405, 20004, "Method not allowed", NULL);
+    emu_response_header(out, "Allow", allow);
+}
+
+void emu_control_handle(emu_server *srv, const char *method, const char *path, const char *body,
+                        size_t len, emu_response *out) {
+    int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
+    int del = strcmp(method, "DELETE") == 0;
+    if (strcmp(path, "/__emulator/reset") == 0) {
+        if (!post) {
+            not_allowed(out, "POST");
+            return;
+        }
+        pthread_mutex_lock(&srv->lock);
+        emu_reset(srv);
+        pthread_mutex_unlock(&srv->lock);
+        {
+            ok_empty(out);
+            return;
+        }
+    }
+    if (strcmp(path, "/__emulator/stats") == 0) {
+        if (!get) {
+            not_allowed(out, "GET");
+            return;
+        }
+        {
+            stats(srv, out);
+            return;
+        }
+    }
+    if (strcmp(path, "/__emulator/requests") == 0) {
+        if (del) {
+            pthread_mutex_lock(&srv->lock);
+            log_clear(srv);
+            pthread_mutex_unlock(&srv->lock);
+            {
+            ok_empty(out);
+            return;
+        }
+        }
+        if (!get) {
+            not_allowed(out, "GET, DELETE");
+            return;
+        }
+        {
+            requests(srv, out);
+            return;
+        }
+    }
+    if (strcmp(path, "/__emulator/clock") == 0) {
+        if (!post) {
+            not_allowed(out, "POST");
+            return;
+        }
+        {
+            clock_set(srv, body, len, out);
+            return;
+        }
+    }
+    if (strcmp(path, "/__emulator/faults") == 0) {
+        if (post) {
+            faults_add(srv, body, len, out);
+            return;
+        }
+        if (get) {
+            faults_list(srv, out);
+            return;
+        }
+        if (del) {
+            pthread_mutex_lock(&srv->lock);
+            faults_clear(srv);
+            pthread_mutex_unlock(&srv->lock);
+            {
+            ok_empty(out);
+            return;
+        }
+        }
+        {
+            not_allowed(out, "GET, POST, DELETE");
+            return;
+        }
+    }
+    char msg[160];
+    snprintf(msg, sizeof msg, "Unknown control endpoint %.100s", path);
+    emu_response_error(out, 404, 20404, msg, NULL);
+}

@@ -1,0 +1,373 @@
+/*
+ * emu.h -- private header of twilio-verify-emulator, grouped by file.
+ *
+ * The emulator is a local, stateful stand-in for the Factor endpoints of
+ * verify.twilio.com (see doc/emulator.md).  It reuses the core's rules:
+ * tv_validate (what the API accepts), tv_error (error records) and tv_totp
+ * (TOTP codes, Base32, otpauth URIs).  It never uses the client's request
+ * path or transport.
+ *
+ * Threading: libmicrohttpd runs one thread per connection.  All mutable
+ * state lives in one emu_server and is guarded by emu_server.lock; functions
+ * documented "lock held" must be called with it held.
+ *
+ * Memory: every allocation is checked.  Functions returning int give 0 on
+ * success and -1 on out of memory unless documented otherwise.
+ */
+#ifndef EMU_H
+#define EMU_H
+
+#include <cjson/cJSON.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "tv_error.h"
+#include "tv_totp.h"
+
+#define EMU_ISSUER "twilio-verify-emulator"
+#define EMU_DEFAULT_ACCOUNT_SID "AC00000000000000000000000000000000"
+#define EMU_DEFAULT_AUTH_TOKEN "emulator-auth-token"
+#define EMU_BODY_MAX (1024u * 1024u) /* largest request body accepted       */
+#define EMU_LOG_MAX 200              /* requests kept by /__emulator/requests */
+#define EMU_MAX_PUSH 20              /* live push factors per entity  (60315) */
+#define EMU_MAX_TOTP 100             /* live TOTP factors per entity  (60315) */
+#define EMU_DAILY_CREATES 100        /* creations per entity per day  (60326) */
+#define EMU_MAX_FAILURES 5           /* wrong AuthPayloads in a row   (60310) */
+#define EMU_LOCKOUT_SECONDS 300      /* lockout after EMU_MAX_FAILURES        */
+
+/* ------------------------------------------------------------ form.c */
+
+/* One decoded key/value pair.  Both strings are NUL-terminated copies;
+ * klen/vlen give the real lengths (a decoded %00 stays in the value). */
+typedef struct emu_kv {
+    char *key;
+    size_t klen;
+    char *val;
+    size_t vlen;
+} emu_kv;
+
+typedef struct emu_kvlist {
+    emu_kv *items;
+    size_t n, cap;
+} emu_kvlist;
+
+/* Percent-decode in[0..len) into a malloc'd NUL-terminated *out ('+' is a
+ * space when plus_is_space).  0, -1 on out of memory, -2 on a bad escape. */
+int emu_pct_decode(const char *in, size_t len, int plus_is_space, char **out, size_t *outlen);
+
+/* Parse application/x-www-form-urlencoded text (also used for query
+ * strings), appending pairs in received order.  Empty pieces ("a=1&&b=2")
+ * are skipped; a key without '=' has the value "".  0, -1 OOM, -2 bad escape. */
+int emu_form_parse(const char *s, size_t len, emu_kvlist *out);
+
+/* First pair whose key equals `key` (a key with an embedded NUL never
+ * matches); NULL when absent. */
+const emu_kv *emu_kvlist_get(const emu_kvlist *l, const char *key);
+void emu_kvlist_free(emu_kvlist *l); /* frees the pairs; the list is reusable */
+
+/* Split a raw path ("/v2/Services/..") into at most `max` raw segments
+ * (pointers into `path`, not decoded).  Returns the number of segments, or
+ * max + 1 when there are more.  The leading '/' is required (else 0). */
+size_t emu_path_split(const char *path, size_t len, const char **seg, size_t *seglen, size_t max);
+
+/* ------------------------------------------------------------- map.c */
+
+typedef struct emu_map_node {
+    char *key;
+    void *val;
+    struct emu_map_node *next;
+} emu_map_node;
+
+/* A string-keyed hash map with chaining; keys are copied, values borrowed. */
+typedef struct emu_map {
+    emu_map_node **buckets;
+    size_t nbuckets, count;
+} emu_map;
+
+int emu_map_init(emu_map *m);
+void *emu_map_get(const emu_map *m, const char *key);
+int emu_map_put(emu_map *m, const char *key, void *val); /* replaces an existing value */
+void *emu_map_remove(emu_map *m, const char *key);       /* returns the value or NULL */
+/* Remove every entry, calling free_val (may be NULL) on each value. */
+void emu_map_clear(emu_map *m, void (*free_val)(void *));
+void emu_map_free(emu_map *m, void (*free_val)(void *)); /* clear + release buckets */
+
+/* ------------------------------------------------------------ util.c */
+
+/* Fill out with `nbytes` random bytes as lower-case hex after `prefix`
+ * (e.g. "YF" + 16 bytes -> 34 chars + NUL).  0, or -1 if RAND_bytes failed. */
+int emu_random_sid(const char *prefix, char *out, size_t nbytes);
+/* "2015-07-30T20:00:00Z" for unix time t; out must hold 21 bytes. */
+void emu_iso8601(int64_t t, char out[21]);
+/* malloc'd copy (NULL only on out of memory or when s is NULL). */
+char *emu_strdup(const char *s);
+char *emu_strndup(const char *s, size_t n);
+/* Monotonic milliseconds. */
+int64_t emu_mono_ms(void);
+
+/* ----------------------------------------------------------- store.c */
+
+enum { EMU_PUSH = 0, EMU_TOTP = 1 };
+
+typedef struct emu_entity emu_entity;
+
+typedef struct emu_factor {
+    char sid[35];
+    uint64_t seq;            /* creation order, unique, never reused */
+    emu_entity *entity;
+    int64_t created, updated;
+    char *friendly_name;
+    int type;                /* EMU_PUSH / EMU_TOTP */
+    int verified;
+    cJSON *metadata;         /* object or NULL (JSON null) */
+    /* totp */
+    unsigned char *secret;   /* wiped on free */
+    size_t secret_len;
+    tv_totp_alg alg;
+    int skew, digits, step;
+    int failures;            /* wrong AuthPayloads in a row */
+    int64_t locked_until;    /* 60310 until this time (emulator clock) */
+    /* push */
+    char *sdk_version, *app_id, *platform, *token;
+} emu_factor;
+
+typedef struct emu_slot {
+    uint64_t seq;
+    emu_factor *f;           /* NULL once deleted (tombstone) */
+} emu_slot;
+
+struct emu_entity {
+    char service_sid[35];
+    char identity[65];
+    char sid[35];            /* YE..., derived from (service, identity) */
+    emu_slot *slots;         /* ordered by seq */
+    size_t nslots, cap, live;
+    size_t n_push, n_totp;
+    int64_t creates[EMU_DAILY_CREATES]; /* ring of the latest creation times */
+    size_t ncreates, creates_head;
+};
+
+typedef struct emu_store {
+    emu_map entities;        /* "VA.../identity" -> emu_entity */
+    emu_map factors;         /* "YF..." -> emu_factor */
+    uint64_t next_seq;
+} emu_store;
+
+int emu_store_init(emu_store *s);
+void emu_store_free(emu_store *s);
+void emu_store_clear(emu_store *s);
+
+/* Deterministic YE sid of (service, identity). */
+void emu_entity_sid(const char *service_sid, const char *identity, char out[35]);
+emu_entity *emu_store_entity(emu_store *s, const char *service_sid, const char *identity);
+emu_entity *emu_store_entity_get_or_create(emu_store *s, const char *service_sid, const char *identity);
+emu_factor *emu_store_factor(emu_store *s, const char *sid);
+
+/* A new zeroed factor (type defaults), NULL on OOM. */
+emu_factor *emu_factor_new(void);
+void emu_factor_free(emu_factor *f); /* accepts NULL */
+
+/* Give `f` a fresh random sid (unless f->sid is set) and the next seq, and
+ * insert it into entity `e`.  Takes ownership of f on success only.
+ * 0, -1 OOM, -2 duplicate sid. */
+int emu_store_insert(emu_store *s, emu_entity *e, emu_factor *f);
+/* Remove and free f. */
+void emu_store_delete(emu_store *s, emu_factor *f);
+
+/* Creation-rate ring (60326): 1 when another creation at `now` is allowed. */
+int emu_entity_create_allowed(const emu_entity *e, int64_t now);
+void emu_entity_note_create(emu_entity *e, int64_t now);
+
+/* One page of live factors of e.
+ * before == 0: the first `n` factors with seq > token (token 0 = start);
+ * before == 1: the last `n` factors with seq < token.
+ * Writes at most n pointers into out (ascending seq) and returns the count;
+ * *has_prev / *has_next say whether live factors exist before / after. */
+size_t emu_entity_page(const emu_entity *e, int before, uint64_t token, size_t n, emu_factor **out,
+                       int *has_prev, int *has_next);
+
+/* ---------------------------------------------------------- faults.c */
+
+enum emu_op { EMU_OP_CREATE, EMU_OP_FETCH, EMU_OP_LIST, EMU_OP_UPDATE, EMU_OP_DELETE, EMU_OP_OTHER, EMU_OP_COUNT };
+const char *emu_op_name(int op);
+
+enum emu_action {
+    EMU_F_DELAY, EMU_F_DELAY_BODY, EMU_F_CLOSE, EMU_F_CLOSE_MID_BODY, EMU_F_STATUS, EMU_F_RFC9457,
+    EMU_F_HTML, EMU_F_TRUNCATED, EMU_F_NOT_JSON, EMU_F_OVERSIZE, EMU_F_DEEP, EMU_F_WRONG_SHAPE,
+    EMU_F_NEXT_PAGE_URL
+};
+
+typedef struct emu_fault {
+    int action;
+    long times;               /* requests left */
+    char *m_method;           /* match: NULL = any */
+    int m_op;                 /* match: -1 = any */
+    char *m_path;             /* match: path_contains, NULL = any */
+    long delay_ms;
+    int status;
+    long code;                /* 0 = derived from status */
+    char *message, *detail, *retry_after, *request_id, *url;
+    cJSON *details;
+    int apply;
+    uint64_t bytes;
+    long depth;
+} emu_fault;
+
+/* Parse one FAULT object.  0, -1 OOM, -2 invalid (msg in errbuf). */
+int emu_fault_parse(const cJSON *j, emu_fault *out, char *errbuf, size_t errlen);
+int emu_fault_copy(const emu_fault *src, emu_fault *dst); /* deep copy */
+void emu_fault_free(emu_fault *f);                        /* members; accepts NULL */
+int emu_fault_matches(const emu_fault *f, const char *method, int op, const char *raw_path);
+cJSON *emu_fault_to_json(const emu_fault *f);             /* NULL on OOM */
+
+/* Bodies of the streamed faults.  Each returns a malloc'd stream handed to
+ * emu_stream_response (server.c), NULL on OOM. */
+typedef struct emu_stream emu_stream;
+struct emu_server;
+emu_stream *emu_stream_oversize(uint64_t bytes);
+emu_stream *emu_stream_deep(long depth);
+/* Sends body[0..len) after waiting delay_ms before the first byte (takes
+ * ownership of body even on failure). */
+emu_stream *emu_stream_delayed(struct emu_server *srv, char *body, size_t len, long delay_ms);
+/* Announces len bytes, sends body[0..cut), then aborts the connection
+ * (takes ownership of body even on failure). */
+emu_stream *emu_stream_cut(char *body, size_t len, size_t cut);
+uint64_t emu_stream_size(const emu_stream *st);
+/* MHD content reader / free callbacks for an emu_stream. */
+ssize_t emu_stream_read(void *cls, uint64_t pos, char *buf, size_t max);
+void emu_stream_free(void *cls);
+
+/* ---------------------------------------------------------- render.c */
+
+typedef struct emu_header {
+    const char *name;
+    char *value;
+} emu_header;
+
+/* A complete answer, before it becomes an MHD response. */
+typedef struct emu_response {
+    int status;
+    const char *content_type;  /* static string, NULL for none */
+    char *body;                /* malloc'd or NULL */
+    size_t len;
+    emu_header headers[4];
+    size_t nheaders;
+} emu_response;
+
+void emu_response_free(emu_response *r);
+/* Replace body and status; takes ownership of j (deleted).  On OOM the
+ * response becomes a bodiless 500. */
+void emu_response_json(emu_response *r, int status, cJSON *j);
+/* Twilio's error shape; takes ownership of details (may be NULL). */
+void emu_response_error(emu_response *r, int status, long code, const char *message, cJSON *details);
+/* Add a header (value copied). */
+int emu_response_header(emu_response *r, const char *name, const char *value);
+/* The HTTP reason phrase of a status ("Too Many Requests"...). */
+const char *emu_reason(int status);
+
+/* Attach item (may be NULL: fails) to object obj under name, or append it
+ * to array obj when name is NULL.  On failure item is deleted.  0 / -1. */
+int emu_json_add(cJSON *obj, const char *name, cJSON *item);
+
+/* JSON of a factor (fetch/update/list shape); binding != NULL gives the
+ * new_factor shape with that binding (ownership taken).  host is the
+ * request's Host (used for url).  NULL on OOM. */
+cJSON *emu_render_factor(const emu_factor *f, const char *account_sid, const char *host, cJSON *binding);
+
+/* ---------------------------------------------------------- server.c */
+
+typedef struct emu_config {
+    unsigned port;
+    char account_sid[35];
+    char *auth_token;
+    char *api_key, *api_secret;
+    const char *seed_path;
+    int no_limits;
+    int verbose;
+} emu_config;
+
+typedef struct emu_server {
+    emu_config cfg;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;       /* broadcast on stop (interrupts delays) */
+    int stopping;
+    emu_store store;
+    cJSON *seed;               /* parsed seed file, re-applied by reset */
+    int clock_fixed;
+    int64_t clock_time;
+    emu_fault *faults;
+    size_t nfaults, fcap;
+    unsigned long requests[EMU_OP_COUNT];
+    unsigned long applied[EMU_OP_COUNT];
+    long in_flight, peak;
+    cJSON *log[EMU_LOG_MAX];   /* ring of request records */
+    size_t log_head, log_n;
+    unsigned bound_port;
+    struct MHD_Daemon *daemon;
+} emu_server;
+
+/* Initialise srv from cfg (ownership of cfg's strings moves to srv).  The
+ * seed (if any) is loaded.  -1 with a message on stderr on failure. */
+int emu_server_init(emu_server *srv, const emu_config *cfg);
+int emu_server_start(emu_server *srv);   /* bind 127.0.0.1:cfg.port; -1 on failure */
+void emu_server_stop(emu_server *srv);   /* stop MHD, wake delayed handlers */
+void emu_server_free(emu_server *srv);   /* after stop; frees everything */
+
+/* Emulator clock (lock held). */
+int64_t emu_now(const emu_server *srv);
+/* Sleep up to ms, returning early when the server stops (lock NOT held). */
+void emu_sleep_ms(emu_server *srv, long ms);
+
+/* ------------------------------------------------------------ seed.c */
+
+/* Load the seed factors of `seed` into the store (lock held or before
+ * start).  0, or -1 with a message in errbuf. */
+int emu_seed_apply(emu_server *srv, const cJSON *seed, char *errbuf, size_t errlen);
+/* Read and parse a seed file; NULL with a message in errbuf. */
+cJSON *emu_seed_read(const char *path, char *errbuf, size_t errlen);
+
+/* ------------------------------------------------------------- api.c */
+
+enum { EMU_ROUTE_NONE, EMU_ROUTE_LIST, EMU_ROUTE_INSTANCE };
+
+/* One API request, parsed but not yet validated. */
+typedef struct emu_call {
+    const char *method;
+    int op;
+    int route;
+    char *service_sid, *identity, *sid; /* percent-decoded path segments */
+    size_t service_len, identity_len, sid_len;
+    int bad_escape;                     /* a path segment had a bad %-escape */
+    const char *raw_path;
+    emu_kvlist query;
+    int bad_query;                      /* bad %-escape in the query */
+    emu_kvlist form;
+    int bad_form;                       /* body is not valid form encoding */
+    int form_type_ok;                   /* Content-Type is form-urlencoded (or no body) */
+    const char *host;                   /* sanitised Host header, never NULL */
+    const char *authorization;          /* may be NULL */
+    int too_big;                        /* body over EMU_BODY_MAX */
+} emu_call;
+
+/* Fill route/op and the path segments from the raw path.  0 or -1 OOM. */
+int emu_call_route(emu_call *c, const char *method, const char *raw_path);
+void emu_call_free(emu_call *c);
+
+/* Authenticate and perform one API request.  commit == 0 computes the
+ * answer without changing any state (used by body faults).  next_url, when
+ * not NULL, replaces meta.next_page_url of a list answer. */
+void emu_api_handle(emu_server *srv, const emu_call *c, int commit, const char *next_url, emu_response *out);
+
+/* --------------------------------------------------------- control.c */
+
+/* Handle /__emulator/...; fills out. */
+void emu_control_handle(emu_server *srv, const char *method, const char *path, const char *body,
+                        size_t len, emu_response *out);
+/* Record a request to an API route in the log (lock held; takes ownership of rec). */
+void emu_log_append(emu_server *srv, cJSON *rec);
+/* Clear faults, counters, log, clock and store, then re-apply the seed (lock held). */
+void emu_reset(emu_server *srv);
+
+#endif
