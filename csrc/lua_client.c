@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "lua_tv.h"
@@ -23,7 +24,7 @@ typedef struct lclient {
     tv_response resp; /* scratch, reused */
     cJSON *pending;   /* tree being converted to Lua; freed on the next call or __gc */
     lua_State *L;     /* the state of the call in progress (for hooks) */
-    int ref_on_retry, ref_log; /* registry refs or LUA_NOREF */
+    int ref_on_retry, ref_log, ref_transport; /* registry refs or LUA_NOREF */
     int hook_failed;  /* a hook raised; its error is at registry ref hook_err */
     int hook_err;
     int busy;         /* an operation is running (hooks may call close) */
@@ -49,7 +50,8 @@ static void release(lua_State *L, lclient *lc) {
     luaL_unref(L, LUA_REGISTRYINDEX, lc->ref_on_retry);
     luaL_unref(L, LUA_REGISTRYINDEX, lc->ref_log);
     luaL_unref(L, LUA_REGISTRYINDEX, lc->hook_err);
-    lc->ref_on_retry = lc->ref_log = lc->hook_err = LUA_NOREF;
+    luaL_unref(L, LUA_REGISTRYINDEX, lc->ref_transport);
+    lc->ref_on_retry = lc->ref_log = lc->hook_err = lc->ref_transport = LUA_NOREF;
 }
 
 /* close and __close: idempotent; wipes credentials and frees the
@@ -176,7 +178,7 @@ static int l_new(lua_State *L) {
     memset(&o, 0, sizeof o);
     o.max_retries = -1;
     const char *region = NULL, *edge = NULL;
-    int on_retry_idx = 0, log_idx = 0;
+    int on_retry_idx = 0, log_idx = 0, transport_idx = 0;
     lua_settop(L, 1);
     lua_pushnil(L);
     while (lua_next(L, 1)) {
@@ -219,10 +221,11 @@ static int l_new(lua_State *L) {
         } else if (strcmp(k, "allow_http") == 0) {
             if (t != LUA_TBOOLEAN) return opt_fail(L, k, "option %s must be a boolean", k);
             o.allow_http = lua_toboolean(L, -1);
-        } else if (strcmp(k, "on_retry") == 0 || strcmp(k, "log") == 0) {
+        } else if (strcmp(k, "on_retry") == 0 || strcmp(k, "log") == 0 || strcmp(k, "transport") == 0) {
             if (t != LUA_TFUNCTION) return opt_fail(L, k, "option %s must be a function", k);
             if (k[0] == 'o') on_retry_idx = 1;
-            else log_idx = 1;
+            else if (k[0] == 'l') log_idx = 1;
+            else transport_idx = 1;
         } else {
             return opt_fail(L, k, "unknown option '%s'", k);
         }
@@ -252,7 +255,7 @@ static int l_new(lua_State *L) {
     /* acquire: the userdata first, so __gc owns everything from here on */
     lclient *lc = (lclient *)lua_newuserdata(L, sizeof *lc);
     memset(lc, 0, sizeof *lc);
-    lc->ref_on_retry = lc->ref_log = lc->hook_err = LUA_NOREF;
+    lc->ref_on_retry = lc->ref_log = lc->hook_err = lc->ref_transport = LUA_NOREF;
     luaL_getmetatable(L, TV_LUA_CLIENT_MT);
     lua_setmetatable(L, -2);
     tv_error err = TV_ERROR_INIT;
@@ -265,6 +268,10 @@ static int l_new(lua_State *L) {
     if (log_idx) {
         lua_getfield(L, 1, "log");
         lc->ref_log = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
+    if (transport_idx) {
+        lua_getfield(L, 1, "transport");
+        lc->ref_transport = luaL_ref(L, LUA_REGISTRYINDEX);
     }
     tv_client_set_hooks(lc->c, on_event, on_retry, lc);
     return 1;
@@ -435,92 +442,331 @@ static lclient *open_client(lua_State *L, tv_error *err) {
     return lc;
 }
 
-#define PATH3(L, err)                                                                 \
-    const char *svc = NULL, *idn = NULL, *sid = NULL;                                 \
-    size_t svl = 0, idl = 0, sil = 0;                                                 \
-    if (str_arg(L, 2, "service_sid", &svc, &svl, &err) || str_arg(L, 3, "identity", &idn, &idl, &err) || \
-        str_arg(L, 4, "sid", &sid, &sil, &err))                                       \
-        return tv_lua_fail(L, &err);
+/* The operations, as the binding knows them. */
+enum { OP_FETCH, OP_DELETE, OP_UPDATE, OP_CREATE, OP_LIST, OP_LIST_URL };
+static const char *const op_names[] = {"fetch", "delete", "update", "create", "list", "list_url", NULL};
 
-static int l_fetch(lua_State *L) {
+/* Read the arguments of `op` starting at stack index `base` (the first
+ * argument after self / the op name), validate and build into `req`. */
+static int build(lua_State *L, lclient *lc, int op, int base, tv_request *req, args *a, tv_error *err) {
+    const tv_origin *o = tv_client_origin(lc->c);
+    const char *svc = NULL, *idn = NULL, *sid = NULL, *url = NULL;
+    size_t svl = 0, idl = 0, sil = 0, ul = 0;
+    if (op == OP_LIST_URL)
+        return str_arg(L, base, "url", &url, &ul, err) || read_call_opts(L, base + 1, a, err) ||
+                       tv_build_list_url(o, url, ul, req, err)
+                   ? -1
+                   : 0;
+    if (str_arg(L, base, "service_sid", &svc, &svl, err) || str_arg(L, base + 1, "identity", &idn, &idl, err))
+        return -1;
+    switch (op) {
+    case OP_FETCH:
+    case OP_DELETE:
+    case OP_UPDATE:
+        if (str_arg(L, base + 2, "sid", &sid, &sil, err)) return -1;
+        if (op == OP_UPDATE) {
+            if (read_params(L, base + 3, tv_params_update, "update_factor", a, err) ||
+                read_call_opts(L, base + 4, a, err))
+                return -1;
+            return tv_build_update(o, svc, svl, idn, idl, sid, sil, a->kv, a->n, req, err);
+        }
+        if (read_call_opts(L, base + 3, a, err)) return -1;
+        return op == OP_FETCH ? tv_build_fetch(o, svc, svl, idn, idl, sid, sil, req, err)
+                              : tv_build_delete(o, svc, svl, idn, idl, sid, sil, req, err);
+    case OP_CREATE:
+        if (read_params(L, base + 2, tv_params_create, "create_factor", a, err) ||
+            read_call_opts(L, base + 3, a, err))
+            return -1;
+        return tv_build_create(o, svc, svl, idn, idl, a->kv, a->n, req, err);
+    default: /* OP_LIST */
+        if (read_params(L, base + 2, tv_params_list, "list_factor", a, err) || read_call_opts(L, base + 3, a, err))
+            return -1;
+        return tv_build_list(o, svc, svl, idn, idl, a->kv, a->n, req, err);
+    }
+}
+
+static int op_call(lua_State *L, int op) {
     tv_error err = TV_ERROR_INIT;
     lclient *lc = open_client(L, &err);
     if (!lc) return tv_lua_fail(L, &err);
-    PATH3(L, err)
     args a;
-    if (read_call_opts(L, 5, &a, &err) ||
-        tv_build_fetch(tv_client_origin(lc->c), svc, svl, idn, idl, sid, sil, &lc->req, &err))
-        return tv_lua_fail(L, &err);
+    if (build(L, lc, op, 2, &lc->req, &a, &err)) return tv_lua_fail(L, &err);
     return run(L, lc, &a, &err);
 }
 
-static int l_delete(lua_State *L) {
-    tv_error err = TV_ERROR_INIT;
-    lclient *lc = open_client(L, &err);
-    if (!lc) return tv_lua_fail(L, &err);
-    PATH3(L, err)
-    args a;
-    if (read_call_opts(L, 5, &a, &err) ||
-        tv_build_delete(tv_client_origin(lc->c), svc, svl, idn, idl, sid, sil, &lc->req, &err))
-        return tv_lua_fail(L, &err);
-    return run(L, lc, &a, &err);
-}
-
-static int l_update(lua_State *L) {
-    tv_error err = TV_ERROR_INIT;
-    lclient *lc = open_client(L, &err);
-    if (!lc) return tv_lua_fail(L, &err);
-    PATH3(L, err)
-    args a;
-    if (read_params(L, 5, tv_params_update, "update_factor", &a, &err) || read_call_opts(L, 6, &a, &err) ||
-        tv_build_update(tv_client_origin(lc->c), svc, svl, idn, idl, sid, sil, a.kv, a.n, &lc->req, &err))
-        return tv_lua_fail(L, &err);
-    return run(L, lc, &a, &err);
-}
-
-static int l_create(lua_State *L) {
-    tv_error err = TV_ERROR_INIT;
-    lclient *lc = open_client(L, &err);
-    if (!lc) return tv_lua_fail(L, &err);
-    const char *svc = NULL, *idn = NULL;
-    size_t svl = 0, idl = 0;
-    if (str_arg(L, 2, "service_sid", &svc, &svl, &err) || str_arg(L, 3, "identity", &idn, &idl, &err))
-        return tv_lua_fail(L, &err);
-    args a;
-    if (read_params(L, 4, tv_params_create, "create_factor", &a, &err) || read_call_opts(L, 5, &a, &err) ||
-        tv_build_create(tv_client_origin(lc->c), svc, svl, idn, idl, a.kv, a.n, &lc->req, &err))
-        return tv_lua_fail(L, &err);
-    return run(L, lc, &a, &err);
-}
-
-static int l_list(lua_State *L) {
-    tv_error err = TV_ERROR_INIT;
-    lclient *lc = open_client(L, &err);
-    if (!lc) return tv_lua_fail(L, &err);
-    const char *svc = NULL, *idn = NULL;
-    size_t svl = 0, idl = 0;
-    if (str_arg(L, 2, "service_sid", &svc, &svl, &err) || str_arg(L, 3, "identity", &idn, &idl, &err))
-        return tv_lua_fail(L, &err);
-    args a;
-    if (read_params(L, 4, tv_params_list, "list_factor", &a, &err) || read_call_opts(L, 5, &a, &err) ||
-        tv_build_list(tv_client_origin(lc->c), svc, svl, idn, idl, a.kv, a.n, &lc->req, &err))
-        return tv_lua_fail(L, &err);
-    return run(L, lc, &a, &err);
-}
-
+static int l_fetch(lua_State *L) { return op_call(L, OP_FETCH); }
+static int l_delete(lua_State *L) { return op_call(L, OP_DELETE); }
+static int l_update(lua_State *L) { return op_call(L, OP_UPDATE); }
+static int l_create(lua_State *L) { return op_call(L, OP_CREATE); }
+static int l_list(lua_State *L) { return op_call(L, OP_LIST); }
 /* client:list_page_url(url [, opts]) -- a page URL the API returned; only
  * followed when it is on the configured base URL's scheme/host/port. */
-static int l_list_url(lua_State *L) {
+static int l_list_url(lua_State *L) { return op_call(L, OP_LIST_URL); }
+
+/* ---- sans-I/O surface for Lua transports ---------------------------------
+ * A Lua transport may yield (OpenResty cosockets), so the attempt loop for
+ * it runs in Lua (lua/twilio/verify.lua) around these C steps; the rules
+ * (validation, building, parsing, retry classification, backoff) are the
+ * same C functions the libcurl path uses. */
+
+static void push_request(lua_State *L, lclient *lc, int op, const tv_request *req, const args *a) {
+    lua_createtable(L, 0, 8);
+    lua_pushstring(L, op_names[op]);
+    lua_setfield(L, -2, "op");
+    lua_pushstring(L, tv_method_name(req->method));
+    lua_setfield(L, -2, "method");
+    lua_pushlstring(L, req->url.data, req->url.len);
+    lua_setfield(L, -2, "url");
+    if (req->method == TV_POST) {
+        lua_pushlstring(L, req->body.data ? req->body.data : "", req->body.len);
+        lua_setfield(L, -2, "body");
+    }
+    const char *h[4];
+    int n = tv_client_headers(lc->c, req->method, h);
+    lua_createtable(L, 0, n);
+    for (int i = 0; i < n; i++) {
+        const char *colon = strchr(h[i], ':');
+        lua_pushlstring(L, h[i], (size_t)(colon - h[i]));
+        lua_pushstring(L, colon + 2);
+        lua_rawset(L, -3);
+    }
+    lua_setfield(L, -2, "headers");
+    long t = a->co.timeout_ms > 0 ? a->co.timeout_ms : tv_client_timeout_ms(lc->c);
+    lua_pushnumber(L, t / 1000.0);
+    lua_setfield(L, -2, "timeout");
+    lua_pushnumber(L, tv_client_connect_timeout_ms(lc->c) / 1000.0);
+    lua_setfield(L, -2, "connect_timeout");
+    lua_pushinteger(L, a->co.max_retries >= 0 ? a->co.max_retries : tv_client_max_retries(lc->c));
+    lua_setfield(L, -2, "max_retries");
+    lua_pushinteger(L, (lua_Integer)tv_client_max_body(lc->c));
+    lua_setfield(L, -2, "max_body");
+}
+
+/* client:_prepare(op, ...) -> request table | nil, err */
+static int l_prepare(lua_State *L) {
     tv_error err = TV_ERROR_INIT;
     lclient *lc = open_client(L, &err);
     if (!lc) return tv_lua_fail(L, &err);
-    const char *url = NULL;
-    size_t ul = 0;
+    int op = luaL_checkoption(L, 2, NULL, op_names);
     args a;
-    if (str_arg(L, 2, "url", &url, &ul, &err) || read_call_opts(L, 3, &a, &err) ||
-        tv_build_list_url(tv_client_origin(lc->c), url, ul, &lc->req, &err))
+    if (build(L, lc, op, 3, &lc->req, &a, &err)) return tv_lua_fail(L, &err);
+    push_request(L, lc, op, &lc->req, &a);
+    tv_buf_reset(&lc->req.body, 1);
+    return 1;
+}
+
+/* Case-insensitive header lookup in the table at idx; pushes value or nil. */
+static void get_header(lua_State *L, int idx, const char *name) {
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        if (lua_type(L, -2) == LUA_TSTRING && strcasecmp(lua_tostring(L, -2), name) == 0 &&
+            (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER)) {
+            lua_remove(L, -2);
+            if (lua_type(L, -1) == LUA_TNUMBER) lua_tostring(L, -1);
+            return;
+        }
+        lua_pop(L, 1);
+    }
+    lua_pushnil(L);
+}
+
+/* client:_finish(request, response | nil, transport_error) -> value | nil, err
+ * response = { status = n, body = s, headers = { [name] = value } }.  A nil
+ * response means the transport failed: transport_error is a message string
+ * or a table { message =, timeout = bool, unsent = bool }. */
+static int l_finish(lua_State *L) {
+    tv_error err = TV_ERROR_INIT;
+    lclient *lc = check_client(L);
+    if (!lc->c) return luaL_error(L, "client is closed");
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_getfield(L, 2, "op");
+    int op = luaL_checkoption(L, -1, NULL, op_names);
+    lua_getfield(L, 2, "url");
+    size_t ul = 0;
+    const char *url = luaL_checklstring(L, -1, &ul);
+    typedef struct {
+        tv_request req;
+        tv_response resp;
+        cJSON *out;
+    } pbox;
+    pbox *b = (pbox *)lua_newuserdata(L, sizeof *b);
+    memset(b, 0, sizeof *b);
+    b->resp.retry_after = -1;
+    luaL_getmetatable(L, "twilio.verify.pbox");
+    lua_setmetatable(L, -2);
+    static const tv_op opv[] = {TV_OP_FETCH, TV_OP_DELETE, TV_OP_UPDATE, TV_OP_CREATE, TV_OP_LIST, TV_OP_LIST};
+    static const tv_method mv[] = {TV_GET, TV_DELETE, TV_POST, TV_POST, TV_GET, TV_GET};
+    b->req.op = opv[op];
+    b->req.method = mv[op];
+    if (tv_buf_add(&b->req.url, url, ul)) return luaL_error(L, "out of memory");
+    if (!lua_istable(L, 3)) {
+        const char *msg = "the transport failed";
+        int timed_out = 0, unsent = 0, code = 0;
+        tv_kind kind = TV_ETRANSPORT;
+        if (lua_isstring(L, 4)) {
+            msg = lua_tostring(L, 4);
+        } else if (lua_istable(L, 4)) {
+            lua_getfield(L, 4, "message");
+            if (lua_isstring(L, -1)) msg = lua_tostring(L, -1);
+            lua_getfield(L, 4, "timeout");
+            timed_out = lua_toboolean(L, -1);
+            lua_getfield(L, 4, "unsent");
+            unsent = lua_toboolean(L, -1);
+            lua_getfield(L, 4, "code");
+            code = (int)lua_tointeger(L, -1);
+            lua_getfield(L, 4, "kind");
+            if (lua_isstring(L, -1) && strcmp(lua_tostring(L, -1), "decode") == 0) kind = TV_EDECODE;
+            lua_pop(L, 4); /* keep message on the stack */
+        }
+        tv_error_set(&err, kind, NULL, "%s", msg);
+        err.timed_out = timed_out;
+        err.unsent = unsent;
+        err.transport_code = code;
+        tv_error_context(&err, &b->req, NULL);
+        tv_classify(b->req.method, &err);
         return tv_lua_fail(L, &err);
-    return run(L, lc, &a, &err);
+    }
+    lua_getfield(L, 3, "status");
+    b->resp.status = (long)luaL_checkinteger(L, -1);
+    lua_getfield(L, 3, "body");
+    size_t bl = 0;
+    const char *body = lua_isstring(L, -1) ? lua_tolstring(L, -1, &bl) : "";
+    if (bl > tv_client_max_body(lc->c)) {
+        tv_error_set(&err, TV_EDECODE, NULL, "response body exceeds the size cap of %zu bytes (max_body)",
+                     tv_client_max_body(lc->c));
+        tv_error_context(&err, &b->req, NULL);
+        return tv_lua_fail(L, &err);
+    }
+    if (tv_buf_add(&b->resp.body, body, bl)) return luaL_error(L, "out of memory");
+    lua_getfield(L, 3, "headers");
+    if (lua_istable(L, -1)) {
+        int h = lua_gettop(L);
+        get_header(L, h, "Retry-After");
+        if (lua_isstring(L, -1)) {
+            size_t n;
+            const char *v = lua_tolstring(L, -1, &n);
+            b->resp.retry_after = tv_parse_retry_after(v, n, (int64_t)time(NULL));
+        }
+        get_header(L, h, "Twilio-Request-Id");
+        if (lua_isstring(L, -1)) snprintf(b->resp.request_id, sizeof b->resp.request_id, "%s", lua_tostring(L, -1));
+        lua_pop(L, 2);
+    }
+    if (tv_parse_response(&b->req, &b->resp, &b->out, &err)) return tv_lua_fail(L, &err);
+    if (b->req.op == TV_OP_DELETE) lua_pushboolean(L, 1);
+    else tv_lua_push_json(L, b->out);
+    return 1;
+}
+
+/* client:_backoff(attempt, err) -> seconds to wait before the next attempt */
+static int l_backoff(lua_State *L) {
+    lclient *lc = check_client(L);
+    if (!lc->c) return luaL_error(L, "client is closed");
+    int attempt = (int)luaL_checkinteger(L, 2);
+    double ra = -1;
+    if (lua_istable(L, 3)) {
+        lua_getfield(L, 3, "retry_after");
+        if (lua_isnumber(L, -1)) ra = lua_tonumber(L, -1);
+        lua_pop(L, 1);
+    }
+    lua_pushnumber(L, tv_client_backoff(lc->c, attempt, ra));
+    return 1;
+}
+
+/* client:_http(request) -> response | nil, transport_error_table
+ * One attempt over the client's libcurl handle (no retries): the libcurl
+ * transport offered as a Lua transport function. */
+static int l_http(lua_State *L) {
+    tv_error err = TV_ERROR_INIT;
+    lclient *lc = open_client(L, &err);
+    if (!lc) return tv_lua_fail(L, &err);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_getfield(L, 2, "op");
+    int op = luaL_checkoption(L, -1, NULL, op_names);
+    lua_getfield(L, 2, "url");
+    size_t ul = 0;
+    const char *url = luaL_checklstring(L, -1, &ul);
+    lua_getfield(L, 2, "body");
+    size_t bl = 0;
+    const char *body = lua_isstring(L, -1) ? lua_tolstring(L, -1, &bl) : "";
+    lua_getfield(L, 2, "timeout");
+    double timeout = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : 0;
+    static const tv_method mv[] = {TV_GET, TV_DELETE, TV_POST, TV_POST, TV_GET, TV_GET};
+    tv_request *req = &lc->req;
+    req->method = mv[op];
+    tv_buf_reset(&req->url, 0);
+    tv_buf_reset(&req->body, 1);
+    if (tv_buf_add(&req->url, url, ul) || tv_buf_add(&req->body, body, bl)) return luaL_error(L, "out of memory");
+    tv_call_opts co = {timeout > 0 ? (long)(timeout * 1000) : 0, 0};
+    tv_client_set_call_opts(lc->c, &co);
+    tv_response_reset(&lc->resp);
+    lc->busy = 1;
+    int rc = tv_http_perform(NULL, lc->c, req, &lc->resp, &err);
+    lc->busy = 0;
+    tv_buf_reset(&req->body, 1);
+    if (rc) {
+        lua_pushnil(L);
+        lua_createtable(L, 0, 4);
+        lua_pushstring(L, err.message);
+        lua_setfield(L, -2, "message");
+        lua_pushboolean(L, err.timed_out);
+        lua_setfield(L, -2, "timeout");
+        lua_pushboolean(L, err.unsent);
+        lua_setfield(L, -2, "unsent");
+        lua_pushstring(L, tv_kind_name(err.kind));
+        lua_setfield(L, -2, "kind");
+        lua_pushinteger(L, err.transport_code);
+        lua_setfield(L, -2, "code");
+        tv_error_clear(&err);
+        return 2;
+    }
+    lua_createtable(L, 0, 3);
+    lua_pushinteger(L, (lua_Integer)lc->resp.status);
+    lua_setfield(L, -2, "status");
+    lua_pushlstring(L, lc->resp.body.data ? lc->resp.body.data : "", lc->resp.body.len);
+    lua_setfield(L, -2, "body");
+    lua_createtable(L, 0, 2);
+    if (lc->resp.request_id[0]) {
+        lua_pushstring(L, lc->resp.request_id);
+        lua_setfield(L, -2, "Twilio-Request-Id");
+    }
+    if (lc->resp.retry_after >= 0) { /* as delta-seconds, like the header */
+        lua_pushinteger(L, (lua_Integer)ceil(lc->resp.retry_after));
+        lua_setfield(L, -2, "Retry-After");
+    }
+    lua_setfield(L, -2, "headers");
+    return 1;
+}
+
+/* client:_transport() -> the Lua transport function, or nil (libcurl) */
+static int l_transport(lua_State *L) {
+    lclient *lc = check_client(L);
+    if (lc->ref_transport == LUA_NOREF) return 0;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, lc->ref_transport);
+    return 1;
+}
+
+/* client:_hooks() -> on_retry, log (functions or nil) */
+static int l_hooks(lua_State *L) {
+    lclient *lc = check_client(L);
+    if (lc->ref_on_retry == LUA_NOREF) lua_pushnil(L);
+    else lua_rawgeti(L, LUA_REGISTRYINDEX, lc->ref_on_retry);
+    if (lc->ref_log == LUA_NOREF) lua_pushnil(L);
+    else lua_rawgeti(L, LUA_REGISTRYINDEX, lc->ref_log);
+    return 2;
+}
+
+/* core.redact(form_body) -> the body with secret values "[REDACTED]" */
+static int l_redact(lua_State *L) {
+    size_t n;
+    const char *body = luaL_checklstring(L, 1, &n);
+    tv_buf *tmp = (tv_buf *)lua_newuserdata(L, sizeof *tmp); /* boxed: a raise cannot leak */
+    memset(tmp, 0, sizeof *tmp);
+    luaL_getmetatable(L, "twilio.verify.bufbox");
+    lua_setmetatable(L, -2);
+    if (tv_redact_form(body, n, tmp)) return luaL_error(L, "out of memory");
+    lua_pushlstring(L, tmp->data, tmp->len);
+    tv_buf_free(tmp);
+    return 1;
 }
 
 static int l_base_url(lua_State *L) {
@@ -632,6 +878,11 @@ static int l_parse_response(lua_State *L) {
     return 1;
 }
 
+static int bufbox_gc(lua_State *L) {
+    tv_buf_free((tv_buf *)lua_touserdata(L, 1));
+    return 0;
+}
+
 static int pbox_gc(lua_State *L) {
     struct {
         tv_request req;
@@ -645,15 +896,38 @@ static int pbox_gc(lua_State *L) {
     return 0;
 }
 
+/* core.now() -> monotonic seconds; core.sleep(s) blocks the thread */
+static int l_now(lua_State *L) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    lua_pushnumber(L, (lua_Number)ts.tv_sec + ts.tv_nsec / 1e9);
+    return 1;
+}
+
+static int l_sleep(lua_State *L) {
+    double s = luaL_checknumber(L, 1);
+    if (s > 0) {
+        struct timespec ts;
+        ts.tv_sec = (time_t)s;
+        ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+        while (nanosleep(&ts, &ts) != 0) {
+        }
+    }
+    return 0;
+}
+
 static const luaL_Reg module_funcs[] = {
-    {"new", l_new}, {"parse_response", l_parse_response}, {"arg_error", l_arg_error}, {"check_params", l_check_params},
+    {"now", l_now}, {"sleep", l_sleep},
+    {"new", l_new}, {"parse_response", l_parse_response}, {"redact", l_redact}, {"arg_error", l_arg_error}, {"check_params", l_check_params},
     {"check_page_url", l_check_page_url}, {NULL, NULL}};
 
 static const luaL_Reg client_methods[] = {
     {"fetch_factor", l_fetch},   {"delete_factor", l_delete}, {"update_factor", l_update},
     {"create_factor", l_create}, {"list_factor", l_list},     {"list_page_url", l_list_url},
     {"close", l_close},          {"is_closed", l_is_closed},  {"base_url", l_base_url},
-    {"user_agent", l_user_agent}, {NULL, NULL}};
+    {"user_agent", l_user_agent}, {"_prepare", l_prepare},     {"_finish", l_finish},
+    {"_backoff", l_backoff},     {"_http", l_http},           {"_transport", l_transport},
+    {"_hooks", l_hooks},         {NULL, NULL}};
 
 /* Push the methods table (also the metatable's __index) and register the
  * metatable.  The Lua layer may add methods to this table. */
@@ -679,6 +953,11 @@ int tv_lua_open_client(lua_State *L) {
 void tv_lua_client_funcs(lua_State *L) {
     if (luaL_newmetatable(L, "twilio.verify.pbox")) {
         lua_pushcfunction(L, pbox_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_pop(L, 1);
+    if (luaL_newmetatable(L, "twilio.verify.bufbox")) {
+        lua_pushcfunction(L, bufbox_gc);
         lua_setfield(L, -2, "__gc");
     }
     lua_pop(L, 1);

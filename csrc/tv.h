@@ -221,6 +221,14 @@ typedef struct tv_call_opts {
 int tv_client_execute(tv_client *c, const tv_request *req, const tv_call_opts *co, tv_response *resp,
                       struct cJSON **out, tv_error *err);
 
+/* Backoff before attempt `attempt + 1` after a failure: the server's
+ * Retry-After (`retry_after` >= 0, capped) or full-jitter exponential. */
+double tv_client_backoff(tv_client *c, int attempt, double retry_after);
+int tv_client_max_retries(const tv_client *c);
+/* Set the per-call timeout for the next transport call (execute does this
+ * itself; for callers driving a transport directly). */
+void tv_client_set_call_opts(tv_client *c, const tv_call_opts *co);
+
 /* The libcurl transport itself (tv_http.c), the default. */
 int tv_http_perform(void *ud, tv_client *c, const tv_request *req, tv_response *resp, tv_error *err);
 /* Internal accessors for tv_http.c. */

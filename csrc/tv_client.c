@@ -220,16 +220,22 @@ static uint64_t next_rand(tv_client *c) { /* xorshift64*, per client */
 }
 
 /* Full-jitter exponential backoff, or the server's Retry-After (capped). */
-static double backoff(tv_client *c, int attempt, const tv_error *err) {
-    if (err->retry_after >= 0) {
+double tv_client_backoff(tv_client *c, int attempt, double retry_after) {
+    if (retry_after >= 0) {
         double cap = c->retry_after_cap_ms / 1000.0;
-        return err->retry_after < cap ? err->retry_after : cap;
+        return retry_after < cap ? retry_after : cap;
     }
     double ceil_ms = (double)c->retry_base_ms;
     for (int i = 1; i < attempt && ceil_ms < c->retry_cap_ms; i++) ceil_ms *= 2;
     if (ceil_ms > c->retry_cap_ms) ceil_ms = (double)c->retry_cap_ms;
     double u = (double)(next_rand(c) >> 11) / 9007199254740992.0; /* [0,1) */
     return u * ceil_ms / 1000.0;
+}
+
+int tv_client_max_retries(const tv_client *c) { return c->max_retries; }
+
+void tv_client_set_call_opts(tv_client *c, const tv_call_opts *co) {
+    c->call_timeout_ms = co && co->timeout_ms > 0 ? co->timeout_ms : c->timeout_ms;
 }
 
 static void sleep_s(double s) {
@@ -245,7 +251,7 @@ int tv_client_execute(tv_client *c, const tv_request *req, const tv_call_opts *c
     *out = NULL;
     if (c->closed) return tv_error_set(err, TV_ECLOSED, NULL, "the client is closed");
     int max = co && co->max_retries >= 0 ? co->max_retries : c->max_retries;
-    c->call_timeout_ms = co && co->timeout_ms > 0 ? co->timeout_ms : c->timeout_ms;
+    tv_client_set_call_opts(c, co);
     for (int attempt = 1;; attempt++) {
         tv_error_clear(err);
         tv_response_reset(resp);
@@ -270,7 +276,7 @@ int tv_client_execute(tv_client *c, const tv_request *req, const tv_call_opts *c
         }
         if (rc == 0) return 0;
         if (!err->retryable || attempt > max || c->closed) return -1;
-        double delay = backoff(c, attempt, err);
+        double delay = tv_client_backoff(c, attempt, err->retry_after);
         if (c->on_retry) c->on_retry(c->hook_ud, attempt + 1, delay, err);
         if (c->closed) return -1;
         sleep_s(delay);

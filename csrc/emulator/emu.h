@@ -62,9 +62,6 @@ int emu_pct_decode(const char *in, size_t len, int plus_is_space, char **out, si
  * are skipped; a key without '=' has the value "".  0, -1 OOM, -2 bad escape. */
 int emu_form_parse(const char *s, size_t len, emu_kvlist *out);
 
-/* First pair whose key equals `key` (a key with an embedded NUL never
- * matches); NULL when absent. */
-const emu_kv *emu_kvlist_get(const emu_kvlist *l, const char *key);
 void emu_kvlist_free(emu_kvlist *l); /* frees the pairs; the list is reusable */
 
 /* Split a raw path ("/v2/Services/..") into at most `max` raw segments
@@ -104,8 +101,6 @@ void emu_iso8601(int64_t t, char out[21]);
 /* malloc'd copy (NULL only on out of memory or when s is NULL). */
 char *emu_strdup(const char *s);
 char *emu_strndup(const char *s, size_t n);
-/* Monotonic milliseconds. */
-int64_t emu_mono_ms(void);
 
 /* ----------------------------------------------------------- store.c */
 
@@ -262,7 +257,8 @@ void emu_response_free(emu_response *r);
 void emu_response_json(emu_response *r, int status, cJSON *j);
 /* Twilio's error shape; takes ownership of details (may be NULL). */
 void emu_response_error(emu_response *r, int status, long code, const char *message, cJSON *details);
-/* Add a header (value copied). */
+/* Add or replace a header (value copied).  On out of memory r becomes a
+ * bodiless 500 and -1 is returned. */
 int emu_response_header(emu_response *r, const char *name, const char *value);
 /* The HTTP reason phrase of a status ("Too Many Requests"...). */
 const char *emu_reason(int status);

@@ -75,13 +75,6 @@ int emu_form_parse(const char *s, size_t len, emu_kvlist *out) {
     return 0;
 }
 
-const emu_kv *emu_kvlist_get(const emu_kvlist *l, const char *key) {
-    size_t klen = strlen(key);
-    for (size_t i = 0; i < l->n; i++)
-        if (l->items[i].klen == klen && memcmp(l->items[i].key, key, klen) == 0) return &l->items[i];
-    return NULL;
-}
-
 void emu_kvlist_free(emu_kvlist *l) {
     if (!l) return;
     for (size_t i = 0; i < l->n; i++) {

@@ -23,21 +23,28 @@ void emu_response_free(emu_response *r) {
     r->nheaders = 0;
 }
 
+/* Out of memory while building r: it becomes a bodiless 500 (the server
+ * sends a static Twilio error body). */
+static int to_oom(emu_response *r) {
+    emu_response_free(r);
+    r->status = 500;
+    r->content_type = "application/json";
+    return -1;
+}
+
 int emu_response_header(emu_response *r, const char *name, const char *value) {
-    for (size_t i = 0; i < r->nheaders; i++)
-        if (strcmp(r->headers[i].name, name) == 0) {
-            char *v = emu_strdup(value);
-            if (!v) return -1;
-            free(r->headers[i].value);
-            r->headers[i].value = v;
-            return 0;
-        }
-    if (r->nheaders == sizeof r->headers / sizeof r->headers[0]) return -1;
+    size_t i = 0;
+    while (i < r->nheaders && strcmp(r->headers[i].name, name) != 0) i++;
+    if (i == sizeof r->headers / sizeof r->headers[0]) return to_oom(r);
     char *v = emu_strdup(value);
-    if (!v) return -1;
-    r->headers[r->nheaders].name = name;
-    r->headers[r->nheaders].value = v;
-    r->nheaders++;
+    if (!v) return to_oom(r);
+    if (i < r->nheaders) {
+        free(r->headers[i].value);
+    } else {
+        r->headers[i].name = name;
+        r->nheaders++;
+    }
+    r->headers[i].value = v;
     return 0;
 }
 

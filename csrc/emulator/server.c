@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "emu.h"
 
@@ -488,16 +490,39 @@ fail:
     return -1;
 }
 
-int emu_server_start(emu_server *srv) {
+/* Bind and listen on 127.0.0.1:port ourselves, so the bound port is known
+ * before any connection thread can read it.  The fd, or -1 (message out). */
+static int listen_loopback(unsigned port, unsigned *bound) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        fprintf(stderr, "twilio-verify-emulator: socket: %s\n", strerror(errno));
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     struct sockaddr_in addr;
     memset(&addr, 0, sizeof addr);
     addr.sin_family = AF_INET;
-    addr.sin_port = htons((uint16_t)srv->cfg.port);
+    addr.sin_port = htons((uint16_t)port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t alen = sizeof addr;
+    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, 256) != 0 ||
+        getsockname(fd, (struct sockaddr *)&addr, &alen) != 0) {
+        fprintf(stderr, "twilio-verify-emulator: cannot listen on 127.0.0.1:%u: %s\n", port, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    *bound = ntohs(addr.sin_port);
+    return fd;
+}
+
+int emu_server_start(emu_server *srv) {
+    int fd = listen_loopback(srv->cfg.port, &srv->bound_port);
+    if (fd < 0) return -1;
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
     if (srv->cfg.verbose) flags |= MHD_USE_ERROR_LOG;
-    srv->daemon = MHD_start_daemon(flags, (uint16_t)srv->cfg.port, NULL, NULL, on_request, srv,
-                                   MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+    srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
+                                   MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
                                    MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
                                    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
                                    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
@@ -505,12 +530,11 @@ int emu_server_start(emu_server *srv) {
                                    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
                                    MHD_OPTION_END);
     if (!srv->daemon) {
-        fprintf(stderr, "twilio-verify-emulator: cannot listen on 127.0.0.1:%u\n", srv->cfg.port);
+        fprintf(stderr, "twilio-verify-emulator: cannot start the HTTP server\n");
+        close(fd);
         return -1;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    srv->bound_port = info && info->port ? info->port : srv->cfg.port;
-    return 0;
+    return 0; /* MHD owns fd now and closes it on stop */
 }
 
 void emu_server_stop(emu_server *srv) {

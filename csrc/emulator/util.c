@@ -1,4 +1,4 @@
-/* util.c -- sids, dates, strings and the monotonic clock. */
+/* util.c -- sids, dates and strings. */
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,10 +39,4 @@ char *emu_strndup(const char *s, size_t n) {
 
 char *emu_strdup(const char *s) {
     return s ? emu_strndup(s, strlen(s)) : NULL;
-}
-
-int64_t emu_mono_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

@@ -111,12 +111,92 @@ end
 _M.Factor = Factor
 
 -------------------------------------------------------------------------------
+-- Transports.  Without `transport`, each operation is one C call: validate,
+-- build, libcurl with retries, parse.  With `transport = fn`, the attempt
+-- loop runs here (fn may yield, e.g. OpenResty cosockets) around the same C
+-- steps: _prepare (validate + build), _finish (parse + classify), _backoff.
+-- fn(request, client) -> response | nil, err
+--   request  = { op, method, url, headers = {...}, body?, timeout, connect_timeout, max_body }
+--   response = { status = n, headers = { [name] = value }, body = s }
+--   err      = message string or { message =, timeout = bool, unsent = bool }
+-------------------------------------------------------------------------------
+local now, blocking_sleep, redact = core.now, core.sleep, core.redact
+local pcall, unpack = pcall, table.unpack or unpack
+
+local function sleeper()
+    local ngx = rawget(_G, "ngx")
+    if ngx and ngx.sleep and ngx.get_phase and ngx.get_phase() ~= "init" then return ngx.sleep end
+    return blocking_sleep
+end
+
+--- verify.curl_transport: the libcurl transport as a Lua transport function
+-- (one attempt over the client's own connection); mostly for testing that
+-- both paths behave the same.
+function _M.curl_transport(request, client) return client:_http(request) end
+
+local redacted_headers = function(req)
+    local h = {}
+    for k, v in pairs(req.headers) do h[k] = v end
+    h.Authorization = "[REDACTED]"
+    return h
+end
+
+local function lua_execute(self, transport, op, ...)
+    local req, err = self:_prepare(op, ...)
+    if not req then return nil, err end
+    local on_retry, log = self:_hooks()
+    local hook_failed, hook_err = false, nil
+    local function hook(fn, ...)
+        if fn and not hook_failed then
+            local ok, e = pcall(fn, ...)
+            if not ok then hook_failed, hook_err = true, e end
+        end
+    end
+    local sleep = sleeper()
+    local attempt, result = 0, nil
+    while true do
+        attempt = attempt + 1
+        local t0 = now()
+        local resp, terr = transport(req, self)
+        local v, e = self:_finish(req, resp, terr)
+        if log then
+            hook(log, { method = req.method, url = req.url, body = req.body and redact(req.body) or "",
+                        headers = redacted_headers(req), status = resp and resp.status or 0,
+                        duration = now() - t0, attempt = attempt, error = e })
+        end
+        if v ~= nil then result = { v } break end
+        if not e.retryable or attempt > req.max_retries or self:is_closed() then result = { nil, e } break end
+        local delay = self:_backoff(attempt, e)
+        if on_retry then hook(on_retry, attempt + 1, delay, e) end
+        if self:is_closed() then result = { nil, e } break end
+        sleep(delay)
+    end
+    if hook_failed then error(hook_err, 0) end
+    return unpack(result, 1, 2)
+end
+
+local C = {
+    fetch = Client.fetch_factor, delete = Client.delete_factor, update = Client.update_factor,
+    create = Client.create_factor, list = Client.list_factor, list_url = Client.list_page_url,
+}
+
+local function dispatch(op)
+    local c_op = C[op]
+    return function(self, ...)
+        local transport = self:_transport()
+        if transport then return lua_execute(self, transport, op, ...) end
+        return c_op(self, ...)
+    end
+end
+
+local raw = {}
+for op in pairs(C) do raw[op] = dispatch(op) end
+Client.delete_factor = raw.delete
+Client.list_page_url = raw.list_url
+
+-------------------------------------------------------------------------------
 -- Client operations returning factor objects and pages
 -------------------------------------------------------------------------------
-local raw = {
-    fetch = Client.fetch_factor, update = Client.update_factor, create = Client.create_factor,
-    list = Client.list_factor, list_url = Client.list_page_url,
-}
 
 function Client:fetch_factor(service_sid, identity, sid, opts)
     local f, err = raw.fetch(self, service_sid, identity, sid, opts)
@@ -174,7 +254,9 @@ local function follow(page, key)
     if not c then error("not a page object", 3) end
     local url = page.meta and page.meta[key]
     if url == nil then return nil end
-    return make_page(c, raw.list_url(c, url, page._opts))
+    local opts = page._opts
+    local p, err = raw.list_url(c, url, opts)
+    return make_page(c, p, err, opts)
 end
 
 --- page:next_page() -> page | nil (no more pages) | nil, err
@@ -184,14 +266,16 @@ function Page:previous_page() return follow(self, "previous_page_url") end
 
 --- client:list_factor(service_sid, identity [, {page_size, page, page_token}] [, opts]) -> page | nil, err
 function Client:list_factor(service_sid, identity, params, opts)
-    return make_page(self, raw.list(self, service_sid, identity, params, opts))
+    local p, err = raw.list(self, service_sid, identity, params, opts)
+    return make_page(self, p, err, opts)
 end
 
 --- client:list_page(url [, opts]) -> page | nil, err
 -- Resume from a saved page URL (meta.url / next_page_url); refused unless it
 -- is on the configured base URL's scheme, host and port.
 function Client:list_page(url, opts)
-    return make_page(self, raw.list_url(self, url, opts), nil, opts)
+    local p, err = raw.list_url(self, url, opts)
+    return make_page(self, p, err, opts)
 end
 
 -------------------------------------------------------------------------------

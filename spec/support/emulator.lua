@@ -147,8 +147,9 @@ function _M.start(opts)
   for _, a in ipairs(opts.args or {}) do args[#args + 1] = a end
   local quoted = {}
   for i, a in ipairs(args) do quoted[i] = shq(a) end
-  local cmd = format("%s %s %s >%s 2>%s </dev/null & echo $!", prefix, shq(exe), concat(quoted, " "), shq(out),
-    shq(err))
+  -- `exec` keeps the pid of the background job that of the emulator itself
+  local cmd = format("exec %s %s %s >%s 2>%s </dev/null & echo $!", prefix, shq(exe), concat(quoted, " "),
+    shq(out), shq(err))
   local p = io_popen(cmd)
   self.pid = tonumber(p:read("l"))
   p:close()

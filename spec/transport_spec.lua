@@ -1,0 +1,159 @@
+-- The pluggable transport: verify.new{ transport = fn } runs the attempt loop
+-- in Lua around the C core's build/parse/retry rules.  These use scripted
+-- transports (no network) to pin the request shape and the loop's behaviour.
+local verify = require "twilio.verify"
+
+local AC = "AC" .. string.rep("1", 32)
+local SVC = "VA" .. string.rep("2", 32)
+local SID = "YF" .. string.rep("3", 32)
+local ID = "transport-user-1"
+local FACTOR = '{"sid":"' .. SID .. '","service_sid":"' .. SVC .. '","status":"verified","factor_type":"totp","identity":"' .. ID .. '"}'
+local UNVERIFIED = FACTOR:gsub('"verified"', '"unverified"')
+
+local function scripted(responses)
+  local calls = {}
+  local fn = function(req, client)
+    calls[#calls + 1] = req
+    assert(client ~= nil)
+    local r = table.remove(responses, 1)
+    if type(r) == "function" then return r(req) end
+    return r[1], r[2]
+  end
+  return fn, calls
+end
+
+local function client_with(fn, extra)
+  local o = { account_sid = AC, auth_token = "secret-token", transport = fn, retry_base = 0.001, retry_cap = 0.002 }
+  for k, v in pairs(extra or {}) do o[k] = v end
+  return assert(verify.new(o))
+end
+
+describe("Lua transport", function()
+  it("receives the request the C core built", function()
+    local fn, calls = scripted{ { { status = 200, body = FACTOR, headers = {} } },
+                                { { status = 200, body = UNVERIFIED, headers = {} } } }
+    local c = client_with(fn)
+    local f = assert(c:update_factor(SVC, ID, SID, { auth_payload = "123456", friendly_name = "a b" }))
+    assert.equal("verified", f.status)
+    local req = calls[1]
+    assert.equal("POST", req.method)
+    assert.equal("update", req.op)
+    assert.equal("https://verify.twilio.com/v2/Services/" .. SVC .. "/Entities/" .. ID .. "/Factors/" .. SID, req.url)
+    assert.equal("AuthPayload=123456&FriendlyName=a%20b", req.body)
+    assert.matches("^Basic ", req.headers.Authorization)
+    assert.equal("application/x-www-form-urlencoded", req.headers["Content-Type"])
+    assert.equal("application/json", req.headers.Accept)
+    assert.matches("^twilio%-verify%-lua/", req.headers["User-Agent"])
+    assert.equal(10, req.timeout)
+    assert.is_false(f:verify("654321")) -- factor methods route through the transport too
+    assert.equal(2, #calls)
+    assert.equal("AuthPayload=654321", calls[2].body)
+  end)
+
+  it("validates before calling the transport", function()
+    local fn, calls = scripted{}
+    local c = client_with(fn)
+    local v, err = c:fetch_factor(SVC, "bad/identity", SID)
+    assert.is_nil(v)
+    assert.equal("identity", err.param)
+    assert.equal(0, #calls)
+  end)
+
+  it("retries with the same rules: 503 then 200 on GET, not on POST", function()
+    local retries = {}
+    local fn, calls = scripted{
+      { { status = 503, body = "", headers = {} } },
+      { { status = 200, body = FACTOR, headers = {} } },
+      { { status = 503, body = "", headers = {} } },
+    }
+    local c = client_with(fn, { on_retry = function(a, d) retries[#retries + 1] = { a, d } end })
+    assert(c:fetch_factor(SVC, ID, SID))
+    assert.equal(2, #calls)
+    assert.equal(1, #retries)
+    local v, err = c:update_factor(SVC, ID, SID, { friendly_name = "x" })
+    assert.is_nil(v)
+    assert.same({ "http", 503, false }, { err.kind, err.status, err.retryable })
+    assert.equal(3, #calls)
+  end)
+
+  it("honours Retry-After from the transport's headers (any case)", function()
+    local delays = {}
+    local fn = scripted{
+      { { status = 429, body = '{"code":20429,"message":"slow down","status":429}', headers = { ["retry-after"] = "0" } } },
+      { { status = 200, body = FACTOR, headers = { ["twilio-request-id"] = "RQ1" } } },
+    }
+    local c = client_with(fn, { on_retry = function(_, d) delays[#delays + 1] = d end })
+    assert(c:fetch_factor(SVC, ID, SID))
+    assert.same({ 0 }, delays)
+  end)
+
+  it("maps transport failures: retried when idempotent or unsent, kept otherwise", function()
+    local fn, calls = scripted{
+      { nil, "connection reset by peer" },
+      { { status = 200, body = FACTOR, headers = {} } },
+      { nil, { message = "connect refused", unsent = true } },
+      { { status = 200, body = FACTOR, headers = {} } },
+      { nil, { message = "read timed out", timeout = true } },
+    }
+    local c = client_with(fn)
+    assert(c:fetch_factor(SVC, ID, SID))
+    assert(c:update_factor(SVC, ID, SID, { friendly_name = "x" })) -- unsent: POST retried
+    local v, err = c:fetch_factor(SVC, ID, SID)                      -- timeouts are not retried
+    assert.is_nil(v)
+    assert.equal("transport", err.kind)
+    assert.matches("read timed out", err.message)
+    assert.equal(5, #calls)
+  end)
+
+  it("parses errors and bad bodies with the same parser", function()
+    local fn = scripted{
+      { { status = 404, body = '{"code":20404,"message":"nope","more_info":"https://x","status":404}',
+          headers = { ["Twilio-Request-Id"] = "RQ9" } } },
+      { { status = 200, body = "{truncated", headers = {} } },
+      { { status = 204, body = "", headers = {} } },
+    }
+    local c = client_with(fn)
+    local _, e1 = c:fetch_factor(SVC, ID, SID)
+    assert.same({ "http", 404, 20404, "nope", "RQ9" }, { e1.kind, e1.status, e1.code, e1.message, e1.request_id })
+    local _, e2 = c:fetch_factor(SVC, ID, SID)
+    assert.equal("decode", e2.kind)
+    assert.is_true(c:delete_factor(SVC, ID, SID))
+  end)
+
+  it("refuses foreign page URLs before calling the transport", function()
+    local fn, calls = scripted{}
+    local c = client_with(fn)
+    local v, err = c:list_page("https://evil.example/v2/Services/" .. SVC .. "/Entities/" .. ID .. "/Factors")
+    assert.is_nil(v)
+    assert.matches("refusing", err.message)
+    assert.equal(0, #calls)
+  end)
+
+  it("a transport that raises propagates its error and leaves the client usable", function()
+    local fn = scripted{
+      function() error("transport bug") end,
+      { { status = 200, body = FACTOR, headers = {} } },
+    }
+    local c = client_with(fn)
+    local ok, msg = pcall(c.fetch_factor, c, SVC, ID, SID)
+    assert.is_false(ok)
+    assert.matches("transport bug", msg)
+    assert(c:fetch_factor(SVC, ID, SID))
+  end)
+
+  it("log events are redacted on this path too", function()
+    local events = {}
+    local fn = scripted{ { { status = 200, body = FACTOR, headers = {} } } }
+    local c = client_with(fn, { log = function(ev) events[#events + 1] = ev end })
+    assert(c:update_factor(SVC, ID, SID, { auth_payload = "999999", config_notification_token = string.rep("t", 40) }))
+    assert.equal("AuthPayload=[REDACTED]&Config.NotificationToken=[REDACTED]", events[1].body)
+    assert.equal("[REDACTED]", events[1].headers.Authorization)
+    assert.equal(200, events[1].status)
+  end)
+
+  it("rejects a non-function transport", function()
+    local c, err = verify.new{ account_sid = AC, auth_token = "x", transport = "curl" }
+    assert.is_nil(c)
+    assert.equal("transport", err.param)
+  end)
+end)
