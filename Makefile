@@ -95,3 +95,7 @@ demo-totp: deps
 
 clean:
 	rm -rf $(BUILD)
+
+# Optional areas (sanitizers, fuzzing, lint, benchmarks, OpenResty...) each
+# keep their targets in mk/<area>.mk.
+-include mk/*.mk
