@@ -737,6 +737,176 @@ static int l_http(lua_State *L) {
     return 1;
 }
 
+/* ---- batches -------------------------------------------------------------- */
+
+#define TV_LUA_BATCH_MT "twilio.verify.batch"
+
+typedef struct lbatch {
+    tv_batch *b;
+    int client_ref;
+} lbatch;
+
+static lbatch *check_batch(lua_State *L) { return (lbatch *)luaL_checkudata(L, 1, TV_LUA_BATCH_MT); }
+
+static int lb_close(lua_State *L) {
+    lbatch *lb = check_batch(L);
+    tv_batch_free(lb->b);
+    lb->b = NULL;
+    luaL_unref(L, LUA_REGISTRYINDEX, lb->client_ref);
+    lb->client_ref = LUA_NOREF;
+    return 0;
+}
+
+/* batch:step(wait_ms) -> done (boolean) | nil, err */
+static int lb_step(lua_State *L) {
+    lbatch *lb = check_batch(L);
+    if (!lb->b) return luaL_error(L, "the batch is closed");
+    int ms = (int)luaL_optinteger(L, 2, 50);
+    tv_error err = TV_ERROR_INIT;
+    int rc = tv_batch_step(lb->b, ms < 0 ? 0 : ms, &err);
+    if (rc < 0) return tv_lua_fail(L, &err);
+    lua_pushboolean(L, rc);
+    return 1;
+}
+
+/* batch:progress() -> done, total, errors, peak, retries */
+static int lb_progress(lua_State *L) {
+    lbatch *lb = check_batch(L);
+    if (!lb->b) return luaL_error(L, "the batch is closed");
+    size_t d, t, e;
+    tv_batch_progress(lb->b, &d, &t, &e);
+    lua_pushinteger(L, (lua_Integer)d);
+    lua_pushinteger(L, (lua_Integer)t);
+    lua_pushinteger(L, (lua_Integer)e);
+    lua_pushinteger(L, tv_batch_peak(lb->b));
+    lua_pushinteger(L, (lua_Integer)tv_batch_retries(lb->b));
+    return 5;
+}
+
+/* batch:results() -> { {ok = value} | {err = err}, ... } in input order */
+static int lb_results(lua_State *L) {
+    lbatch *lb = check_batch(L);
+    if (!lb->b) return luaL_error(L, "the batch is closed");
+    size_t d, t, e;
+    tv_batch_progress(lb->b, &d, &t, &e);
+    lua_createtable(L, (int)t, 0);
+    for (size_t i = 0; i < t; i++) {
+        const cJSON *out;
+        const tv_error *err;
+        lua_createtable(L, 0, 1);
+        if (tv_batch_result(lb->b, i, &out, &err) == 0) {
+            if (out) tv_lua_push_json(L, out);
+            else lua_pushboolean(L, 1); /* delete */
+            lua_setfield(L, -2, "ok");
+        } else {
+            tv_lua_push_error(L, err);
+            lua_setfield(L, -2, "err");
+        }
+        lua_rawseti(L, -2, (int)i + 1);
+    }
+    return 1;
+}
+
+static const char *const batch_fields[] = {"op", "service_sid", "identity", "sid", "params", NULL};
+
+/* client:_batch(ops, {concurrency =, max_rps =, fail_fast =}) -> batch | nil, err
+ * Every op is validated and built now; an invalid op becomes that op's
+ * invalid_argument result and the others still run. */
+static int l_batch(lua_State *L) {
+    tv_error err = TV_ERROR_INIT;
+    lclient *lc = open_client(L, &err);
+    if (!lc) return tv_lua_fail(L, &err);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    tv_batch_opts bo = {8, 0, 0};
+    if (lua_istable(L, 3)) {
+        lua_getfield(L, 3, "concurrency");
+        if (!lua_isnil(L, -1)) {
+            double d = lua_tonumber(L, -1);
+            if (lua_type(L, -1) != LUA_TNUMBER || d != floor(d) || d < 1 || d > 64) {
+                tv_error_set(&err, TV_EARG, "concurrency", "concurrency must be an integer between 1 and 64");
+                return tv_lua_fail(L, &err);
+            }
+            bo.concurrency = (int)d;
+        }
+        lua_getfield(L, 3, "max_rps");
+        if (!lua_isnil(L, -1)) {
+            double d = lua_tonumber(L, -1);
+            if (lua_type(L, -1) != LUA_TNUMBER || !(d > 0) || d > 100000) {
+                tv_error_set(&err, TV_EARG, "max_rps", "max_rps must be a number > 0");
+                return tv_lua_fail(L, &err);
+            }
+            bo.max_rps = d;
+        }
+        lua_getfield(L, 3, "fail_fast");
+        bo.fail_fast = lua_toboolean(L, -1);
+        lua_pop(L, 3);
+    }
+    size_t n = tvL_rawlen(L, 2);
+    lbatch *lb = (lbatch *)lua_newuserdata(L, sizeof *lb);
+    lb->b = NULL;
+    lb->client_ref = LUA_NOREF;
+    luaL_getmetatable(L, TV_LUA_BATCH_MT);
+    lua_setmetatable(L, -2);
+    int ud = lua_gettop(L);
+    lb->b = tv_batch_new(lc->c, n, &bo, &err);
+    if (!lb->b) return tv_lua_fail(L, &err);
+    lua_pushvalue(L, 1);
+    lb->client_ref = luaL_ref(L, LUA_REGISTRYINDEX); /* the client outlives the batch */
+    for (size_t i = 0; i < n; i++) {
+        lua_settop(L, ud);
+        lua_rawgeti(L, 2, (int)i + 1);
+        int t = lua_gettop(L);
+        tv_request req;
+        memset(&req, 0, sizeof req);
+        args a;
+        int op = -1, rc = 0;
+        if (!lua_istable(L, t)) {
+            rc = tv_error_set(&err, TV_EARG, "ops", "batch operation %d must be a table", (int)i + 1);
+        } else {
+            lua_pushnil(L);
+            while (rc == 0 && lua_next(L, t)) {
+                const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+                int known = 0;
+                for (int f = 0; k && batch_fields[f]; f++) known |= strcmp(k, batch_fields[f]) == 0;
+                if (!known) {
+                    rc = tv_error_set(&err, TV_EARG, k ? k : "ops", "unknown field '%s' in batch operation %d",
+                                      k ? k : "?", (int)i + 1);
+                    lua_pop(L, 2);
+                    break;
+                }
+                lua_pop(L, 1);
+            }
+        }
+        if (rc == 0) {
+            lua_getfield(L, t, "op");
+            const char *name = lua_tostring(L, -1);
+            op = !name                              ? -1
+                 : strcmp(name, "fetch") == 0       ? OP_FETCH
+                 : strcmp(name, "update") == 0      ? OP_UPDATE
+                 : strcmp(name, "delete") == 0      ? OP_DELETE
+                 : strcmp(name, "list") == 0        ? OP_LIST
+                                                    : -1;
+            if (op < 0) rc = tv_error_set(&err, TV_EARG, "op", "batch op must be fetch, update, delete or list");
+        }
+        if (rc == 0) {
+            int base = lua_gettop(L) + 1;
+            lua_getfield(L, t, "service_sid");
+            lua_getfield(L, t, "identity");
+            if (op != OP_LIST) lua_getfield(L, t, "sid");
+            if (op == OP_UPDATE || op == OP_LIST) lua_getfield(L, t, "params");
+            rc = build(L, lc, op, base, &req, &a, &err);
+        }
+        if (rc) {
+            tv_request_free(&req);
+            tv_batch_set_error(lb->b, i, &err);
+        } else {
+            tv_batch_set_request(lb->b, i, &req, op == OP_LIST);
+        }
+    }
+    lua_settop(L, ud);
+    return 1;
+}
+
 /* client:_transport() -> the Lua transport function, or nil (libcurl) */
 static int l_transport(lua_State *L) {
     lclient *lc = check_client(L);
@@ -927,7 +1097,7 @@ static const luaL_Reg client_methods[] = {
     {"close", l_close},          {"is_closed", l_is_closed},  {"base_url", l_base_url},
     {"user_agent", l_user_agent}, {"_prepare", l_prepare},     {"_finish", l_finish},
     {"_backoff", l_backoff},     {"_http", l_http},           {"_transport", l_transport},
-    {"_hooks", l_hooks},         {NULL, NULL}};
+    {"_hooks", l_hooks},         {"_batch", l_batch},         {NULL, NULL}};
 
 /* Push the methods table (also the metatable's __index) and register the
  * metatable.  The Lua layer may add methods to this table. */
@@ -953,6 +1123,19 @@ int tv_lua_open_client(lua_State *L) {
 void tv_lua_client_funcs(lua_State *L) {
     if (luaL_newmetatable(L, "twilio.verify.pbox")) {
         lua_pushcfunction(L, pbox_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_pop(L, 1);
+    if (luaL_newmetatable(L, TV_LUA_BATCH_MT)) {
+        static const luaL_Reg bm[] = {{"step", lb_step}, {"progress", lb_progress}, {"results", lb_results},
+                                      {"close", lb_close}, {NULL, NULL}};
+        lua_newtable(L);
+        for (const luaL_Reg *r = bm; r->name; r++) {
+            lua_pushcfunction(L, r->func);
+            lua_setfield(L, -2, r->name);
+        }
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, lb_close);
         lua_setfield(L, -2, "__gc");
     }
     lua_pop(L, 1);

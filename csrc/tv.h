@@ -229,6 +229,43 @@ int tv_client_max_retries(const tv_client *c);
  * itself; for callers driving a transport directly). */
 void tv_client_set_call_opts(tv_client *c, const tv_call_opts *co);
 
+/* ---- batches (tv_batch.c) -------------------------------------------------
+ * Many operations at once over libcurl's multi interface: at most
+ * `concurrency` transfers in flight on keep-alive connections (one curl_multi
+ * and a pool of easy handles per client, reused across batches).  Retries
+ * follow the single-call rules per operation; a 429 with Retry-After pauses
+ * every new start until it has passed; max_rps spaces starts.  The caller
+ * drives it with tv_batch_step() and runs its own code between steps. */
+typedef struct tv_batch tv_batch;
+typedef struct tv_batch_opts {
+    int concurrency; /* 1..64, 0 = 8 */
+    double max_rps;  /* <= 0: no cap */
+    int fail_fast;   /* on the first failure, skip what has not started */
+} tv_batch_opts;
+
+/* One batch per client at a time.  NULL with err (closed, busy, OOM). */
+tv_batch *tv_batch_new(tv_client *c, size_t n, const tv_batch_opts *o, tv_error *err);
+/* Every op i in [0, n) must be set exactly once, before the first step:
+ * with its built request (moved in; list_all follows next_page_url and
+ * gathers all factors into one array) or with an error (moved in). */
+void tv_batch_set_request(tv_batch *b, size_t i, tv_request *req, int list_all);
+void tv_batch_set_error(tv_batch *b, size_t i, tv_error *err);
+/* Run for up to wait_ms.  1 when every op has finished, 0 if not yet, -1
+ * on a libcurl failure (err). */
+int tv_batch_step(tv_batch *b, int wait_ms, tv_error *err);
+void tv_batch_progress(const tv_batch *b, size_t *done, size_t *total, size_t *errors);
+/* Op i's outcome (owned by the batch): 0 with *out (NULL for DELETE), or -1
+ * with *err. */
+int tv_batch_result(const tv_batch *b, size_t i, const struct cJSON **out, const tv_error **err);
+int tv_batch_peak(const tv_batch *b);       /* most transfers in flight at once */
+size_t tv_batch_retries(const tv_batch *b); /* attempts repeated */
+/* Frees the batch (removing its transfers).  Accepts NULL. */
+void tv_batch_free(tv_batch *b);
+/* The client's pool; freed (aborting its batch) by tv_client_close. */
+struct tv_multi;
+struct tv_multi **tv_client_multi_slot(tv_client *c);
+void tv_multi_free(struct tv_multi *m);
+
 /* The libcurl transport itself (tv_http.c), the default. */
 int tv_http_perform(void *ud, tv_client *c, const tv_request *req, tv_response *resp, tv_error *err);
 /* Internal accessors for tv_http.c. */

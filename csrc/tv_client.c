@@ -26,6 +26,7 @@ struct tv_client {
     size_t max_body;
     uint64_t rng;
     struct tv_http *http;
+    struct tv_multi *multi;
     tv_transport_fn transport;
     void *transport_ud;
     void (*on_event)(void *ud, const tv_event *ev);
@@ -158,6 +159,8 @@ void tv_client_close(tv_client *c) {
     c->closed = 1;
     tv_http_free(c->http);
     c->http = NULL;
+    tv_multi_free(c->multi);
+    c->multi = NULL;
     if (c->auth_header) {
         OPENSSL_cleanse(c->auth_header, strlen(c->auth_header));
         free(c->auth_header);
@@ -178,6 +181,7 @@ const tv_origin *tv_client_origin(const tv_client *c) { return &c->origin; }
 const char *tv_client_account_sid(const tv_client *c) { return c->account_sid; }
 const char *tv_client_user_agent(const tv_client *c) { return c->ua_header + sizeof "User-Agent: " - 1; }
 struct tv_http **tv_client_http_slot(tv_client *c) { return &c->http; }
+struct tv_multi **tv_client_multi_slot(tv_client *c) { return &c->multi; }
 long tv_client_timeout_ms(const tv_client *c) { return c->call_timeout_ms; }
 long tv_client_connect_timeout_ms(const tv_client *c) { return c->connect_timeout_ms; }
 size_t tv_client_max_body(const tv_client *c) { return c->max_body; }

@@ -60,6 +60,7 @@ const char *tv_kind_name(tv_kind kind) {
     case TV_ETRANSPORT: return "transport";
     case TV_EDECODE: return "decode";
     case TV_ECLOSED: return "closed";
+    case TV_ESKIPPED: return "skipped";
     case TV_ENOMEM: return "memory";
     }
     return "unknown";

@@ -22,6 +22,7 @@ typedef enum tv_kind {
     TV_ETRANSPORT, /* connect, DNS, TLS, timeout, reset (libcurl reason)  */
     TV_EDECODE,    /* invalid/truncated JSON, wrong shape, body too big   */
     TV_ECLOSED,    /* the client was closed                              */
+    TV_ESKIPPED,   /* a batch operation not run (fail_fast)              */
     TV_ENOMEM      /* out of memory                                      */
 } tv_kind;
 

@@ -10,17 +10,11 @@
 #include <time.h>
 
 #include "tv.h"
+#include "tv_curl.h"
 
 struct tv_http {
-    CURL *easy;
+    tv_easy x;
     struct curl_slist *h_get, *h_post;
-    tv_response *resp; /* the response being received */
-    const char *up;    /* POST body being sent (read callback) */
-    size_t up_len, up_pos;
-    size_t max_body;
-    int over_cap;
-    long applied_timeout_ms;
-    char errbuf[CURL_ERROR_SIZE];
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -42,19 +36,50 @@ static void wipe(char *s) {
     if (s) OPENSSL_cleanse(s, strlen(s));
 }
 
+void tv_curl_headers_free(struct curl_slist *l) {
+    for (struct curl_slist *p = l; p; p = p->next) wipe(p->data);
+    curl_slist_free_all(l);
+}
+
+int tv_curl_headers(tv_client *c, struct curl_slist **get, struct curl_slist **post, tv_error *err) {
+    const char *lines[4];
+    *get = *post = NULL;
+    int nget = tv_client_headers(c, TV_GET, lines);
+    for (int i = 0; i < nget; i++) {
+        struct curl_slist *l = curl_slist_append(*get, lines[i]);
+        if (!l) goto oom;
+        *get = l;
+    }
+    int npost = tv_client_headers(c, TV_POST, lines);
+    for (int i = 0; i <= npost; i++) {
+        /* "Expect:" stops curl from waiting for 100-continue on larger bodies */
+        struct curl_slist *l = curl_slist_append(*post, i < npost ? lines[i] : "Expect:");
+        if (!l) goto oom;
+        *post = l;
+    }
+    return 0;
+oom:
+    tv_curl_headers_free(*get);
+    tv_curl_headers_free(*post);
+    *get = *post = NULL;
+    return tv_error_set(err, TV_ENOMEM, NULL, "out of memory");
+}
+
+void tv_easy_cleanup(tv_easy *x) {
+    if (x->easy) curl_easy_cleanup(x->easy);
+    x->easy = NULL;
+}
+
 void tv_http_free(struct tv_http *h) {
     if (!h) return;
-    if (h->easy) curl_easy_cleanup(h->easy);
-    /* the slists hold the Authorization header: wipe before freeing */
-    for (struct curl_slist *l = h->h_get; l; l = l->next) wipe(l->data);
-    for (struct curl_slist *l = h->h_post; l; l = l->next) wipe(l->data);
-    curl_slist_free_all(h->h_get);
-    curl_slist_free_all(h->h_post);
+    tv_easy_cleanup(&h->x);
+    tv_curl_headers_free(h->h_get);
+    tv_curl_headers_free(h->h_post);
     free(h);
 }
 
 static size_t on_body(char *ptr, size_t size, size_t n, void *ud) {
-    struct tv_http *h = ud;
+    tv_easy *h = ud;
     size_t len = size * n;
     if (h->resp->body.len + len > h->max_body) {
         h->over_cap = 1;
@@ -68,7 +93,7 @@ static size_t on_body(char *ptr, size_t size, size_t n, void *ud) {
  * on its own: its transparent retry on a dead reused connection needs a
  * rewind, which on_seek refuses once any byte was handed out. */
 static size_t on_read(char *buf, size_t size, size_t n, void *ud) {
-    struct tv_http *h = ud;
+    tv_easy *h = ud;
     size_t want = size * n, left = h->up_len - h->up_pos;
     if (want > left) want = left;
     memcpy(buf, h->up + h->up_pos, want);
@@ -77,7 +102,7 @@ static size_t on_read(char *buf, size_t size, size_t n, void *ud) {
 }
 
 static int on_seek(void *ud, curl_off_t offset, int origin) {
-    struct tv_http *h = ud;
+    tv_easy *h = ud;
     if (origin == SEEK_SET && offset == 0 && h->up_pos == 0) return CURL_SEEKFUNC_OK;
     return CURL_SEEKFUNC_CANTSEEK;
 }
@@ -95,7 +120,7 @@ static int header_is(const char *line, size_t len, const char *name, const char 
 }
 
 static size_t on_header(char *line, size_t size, size_t n, void *ud) {
-    struct tv_http *h = ud;
+    tv_easy *h = ud;
     size_t len = size * n;
     const char *v;
     size_t vlen;
@@ -114,35 +139,19 @@ static size_t on_header(char *line, size_t size, size_t n, void *ud) {
     return len;
 }
 
-static struct tv_http *http_new(tv_client *c, tv_error *err) {
-    if (tv_http_global_init() != 0) {
-        tv_error_set(err, TV_ETRANSPORT, NULL, "curl_global_init failed");
-        return NULL;
-    }
-    struct tv_http *h = calloc(1, sizeof *h);
-    if (!h) goto oom;
-    h->easy = curl_easy_init();
-    if (!h->easy) goto oom;
-    const char *lines[4];
-    int nget = tv_client_headers(c, TV_GET, lines);
-    for (int i = 0; i < nget; i++) {
-        struct curl_slist *l = curl_slist_append(h->h_get, lines[i]);
-        if (!l) goto oom;
-        h->h_get = l;
-    }
-    int npost = tv_client_headers(c, TV_POST, lines);
-    for (int i = 0; i <= npost; i++) {
-        /* "Expect:" stops curl from waiting for 100-continue on larger bodies */
-        struct curl_slist *l = curl_slist_append(h->h_post, i < npost ? lines[i] : "Expect:");
-        if (!l) goto oom;
-        h->h_post = l;
-    }
-    CURL *e = h->easy;
-    h->max_body = tv_client_max_body(c);
-    h->applied_timeout_ms = tv_client_timeout_ms(c);
+int tv_easy_init(tv_easy *x, tv_client *c, struct curl_slist *h_get, struct curl_slist *h_post, tv_error *err) {
+    memset(x, 0, sizeof *x);
+    if (tv_http_global_init() != 0) return tv_error_set(err, TV_ETRANSPORT, NULL, "curl_global_init failed");
+    x->easy = curl_easy_init();
+    if (!x->easy) return tv_error_set(err, TV_ENOMEM, NULL, "out of memory");
+    x->h_get = h_get;
+    x->h_post = h_post;
+    CURL *e = x->easy;
+    x->max_body = tv_client_max_body(c);
+    x->applied_timeout_ms = tv_client_timeout_ms(c);
     int bad = 0;
     bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
-    bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, h->applied_timeout_ms) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, x->applied_timeout_ms) != CURLE_OK;
     bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, tv_client_connect_timeout_ms(c)) != CURLE_OK;
     bad |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
     bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK;
@@ -155,32 +164,41 @@ static struct tv_http *http_new(tv_client *c, tv_error *err) {
     bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) != CURLE_OK;
 #endif
     bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK;
-    bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, h) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, x) != CURLE_OK;
     bad |= curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK;
-    bad |= curl_easy_setopt(e, CURLOPT_HEADERDATA, h) != CURLE_OK;
-    bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->errbuf) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_HEADERDATA, x) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf) != CURLE_OK;
     bad |= curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read) != CURLE_OK;
-    bad |= curl_easy_setopt(e, CURLOPT_READDATA, h) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_READDATA, x) != CURLE_OK;
     bad |= curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_seek) != CURLE_OK;
-    bad |= curl_easy_setopt(e, CURLOPT_SEEKDATA, h) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_SEEKDATA, x) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_PRIVATE, x) != CURLE_OK;
 #if LIBCURL_VERSION_NUM >= 0x074100
     /* do not reuse connections idle for long: servers close them, and a
      * request racing that close is the one case libcurl would resend */
     bad |= curl_easy_setopt(e, CURLOPT_MAXAGE_CONN, 30L) != CURLE_OK;
 #endif
     if (bad) {
-        tv_error_set(err, TV_ETRANSPORT, NULL, "could not configure libcurl");
+        tv_easy_cleanup(x);
+        return tv_error_set(err, TV_ETRANSPORT, NULL, "could not configure libcurl");
+    }
+    return 0;
+}
+
+static struct tv_http *http_new(tv_client *c, tv_error *err) {
+    struct tv_http *h = calloc(1, sizeof *h);
+    if (!h) {
+        tv_error_set(err, TV_ENOMEM, NULL, "out of memory");
+        return NULL;
+    }
+    if (tv_curl_headers(c, &h->h_get, &h->h_post, err) || tv_easy_init(&h->x, c, h->h_get, h->h_post, err)) {
         tv_http_free(h);
         return NULL;
     }
     return h;
-oom:
-    tv_http_free(h);
-    tv_error_set(err, TV_ENOMEM, NULL, "out of memory");
-    return NULL;
 }
 
-static int transport_error(struct tv_http *h, CURLcode rc, tv_error *err) {
+static int transport_error(tv_easy *h, CURLcode rc, tv_error *err) {
     if (rc == CURLE_WRITE_ERROR && h->over_cap) {
         tv_error_set(err, TV_EDECODE, NULL, "response body exceeds the size cap of %zu bytes (max_body)",
                      h->max_body);
@@ -221,51 +239,59 @@ static int transport_error(struct tv_http *h, CURLcode rc, tv_error *err) {
     return -1;
 }
 
-int tv_http_perform(void *ud, tv_client *c, const tv_request *req, tv_response *resp, tv_error *err) {
-    (void)ud;
-    struct tv_http **slot = tv_client_http_slot(c);
-    if (!*slot && !(*slot = http_new(c, err))) return -1;
-    struct tv_http *h = *slot;
-    CURL *e = h->easy;
-    h->resp = resp;
-    h->over_cap = 0;
-    h->errbuf[0] = '\0';
+void tv_easy_prepare(tv_easy *x, tv_client *c, const tv_request *req, tv_response *resp) {
+    CURL *e = x->easy;
+    x->resp = resp;
+    x->over_cap = 0;
+    x->errbuf[0] = '\0';
     long timeout = tv_client_timeout_ms(c);
-    if (timeout != h->applied_timeout_ms) {
+    if (timeout != x->applied_timeout_ms) {
         curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
-        h->applied_timeout_ms = timeout;
+        x->applied_timeout_ms = timeout;
     }
     curl_easy_setopt(e, CURLOPT_URL, req->url.data);
     switch (req->method) {
     case TV_GET:
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
-        curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->h_get);
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->h_get);
         break;
     case TV_DELETE:
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "DELETE");
-        curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->h_get);
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->h_get);
         break;
     case TV_POST:
-        h->up = req->body.data ? req->body.data : "";
-        h->up_len = req->body.len;
-        h->up_pos = 0;
+        x->up = req->body.data ? req->body.data : "";
+        x->up_len = req->body.len;
+        x->up_pos = 0;
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
         curl_easy_setopt(e, CURLOPT_POST, 1L);
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body.len);
-        curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->h_post);
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->h_post);
         break;
     }
-    CURLcode rc = curl_easy_perform(e);
+}
+
+int tv_easy_finish(tv_easy *x, CURLcode rc, tv_error *err) {
     /* never keep a pointer to the (secret-bearing) body after the call */
-    h->up = NULL;
-    h->up_len = h->up_pos = 0;
-    h->resp = NULL;
-    if (rc != CURLE_OK) return transport_error(h, rc, err);
+    x->up = NULL;
+    x->up_len = x->up_pos = 0;
+    tv_response *resp = x->resp;
+    x->resp = NULL;
+    if (rc != CURLE_OK) return transport_error(x, rc, err);
     long status = 0;
-    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
     resp->status = status;
     return 0;
+}
+
+int tv_http_perform(void *ud, tv_client *c, const tv_request *req, tv_response *resp, tv_error *err) {
+    (void)ud;
+    struct tv_http **slot = tv_client_http_slot(c);
+    if (!*slot && !(*slot = http_new(c, err))) return -1;
+    tv_easy *x = &(*slot)->x;
+    tv_easy_prepare(x, c, req, resp);
+    return tv_easy_finish(x, curl_easy_perform(x->easy), err);
 }

@@ -9,16 +9,16 @@ local ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 local function b32(bytes)
   local out, acc, bits = {}, 0, 0
   for i = 1, #bytes do
-    acc = ((acc << 8) | bytes:byte(i)) & 0xFFFF
+    acc = (acc * 256 + bytes:byte(i)) % 65536 -- arithmetic, not bit operators: runs on 5.1/LuaJIT too
     bits = bits + 8
     while bits >= 5 do
       bits = bits - 5
-      local v = (acc >> bits) & 31
+      local v = math.floor(acc / 2 ^ bits) % 32
       out[#out + 1] = ALPHABET:sub(v + 1, v + 1)
     end
   end
   if bits > 0 then
-    local v = (acc << (5 - bits)) & 31
+    local v = math.floor(acc * 2 ^ (5 - bits)) % 32
     out[#out + 1] = ALPHABET:sub(v + 1, v + 1)
   end
   return table.concat(out)
@@ -123,7 +123,7 @@ describe("verify.totp", function()
           step = math.random(20, 60),
           -- mostly now-ish times, some near the epoch, some far future
           time = (i % 10 == 0) and math.random(0, 600)
-            or (i % 10 == 1) and math.random(0, 1 << 34)
+            or (i % 10 == 1) and math.random(0, 2 ^ 34)
             or math.random(1500000000, 2200000000),
         }
         cases[i] = c
@@ -169,7 +169,7 @@ describe("verify.totp", function()
         local ok, off = totp.check(secret, c, { time = t, skew = 2 })
         assert.is_true(ok)
         assert.are.equal(d, off)
-        assert.is_true(math.type(off) == "integer")
+        assert.is_true(math.type == nil or math.type(off) == "integer") -- no math.type before 5.3
         ok, off = totp.check(secret, c, { time = t }) -- skew 1 by default
         if d >= -1 and d <= 1 then
           assert.is_true(ok)
@@ -230,8 +230,8 @@ describe("verify.totp", function()
         if c.account:sub(1, 1) == " " then c.account = c.account:gsub("^ +", "") end
         assert.are.same(c, back)
         -- and the parsed record computes the same code
-        assert.are.equal(totp.code(c.secret, { alg = c.alg, digits = c.digits, step = c.period, time = 1e9 // 1 }),
-          totp.code(back.secret, { alg = back.alg, digits = back.digits, step = back.period, time = 1e9 // 1 }))
+        assert.are.equal(totp.code(c.secret, { alg = c.alg, digits = c.digits, step = c.period, time = 1000000000 }),
+          totp.code(back.secret, { alg = back.alg, digits = back.digits, step = back.period, time = 1000000000 }))
       end
     end)
 

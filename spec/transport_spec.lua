@@ -151,6 +151,32 @@ describe("Lua transport", function()
     assert.equal(200, events[1].status)
   end)
 
+  it("runs batches through the transport with the same result shape", function()
+    local fn, calls = scripted{
+      { { status = 200, body = FACTOR, headers = {} } },
+      { { status = 404, body = '{"code":20404,"message":"nope","status":404}', headers = {} } },
+      { { status = 204, body = "", headers = {} } },
+    }
+    local c = client_with(fn)
+    local res, stats = c:batch({
+      { op = "fetch", service_sid = SVC, identity = ID, sid = SID },
+      { op = "fetch", service_sid = SVC, identity = ID, sid = SID },
+      { op = "delete", service_sid = SVC, identity = ID, sid = SID },
+      { op = "fetch", service_sid = SVC, identity = ID, sid = "bad" },
+      { op = "fetch", service_sid = SVC, identity = ID, sid = SID, typo = 1 },
+    })
+    assert.equal("verified", res[1].ok.status)
+    assert.equal(404, res[2].err.status)
+    assert.is_true(res[3].ok)
+    assert.equal("sid", res[4].err.param)
+    assert.equal("typo", res[5].err.param)
+    assert.equal(3, #calls)
+    assert.same({ 5, 5, 3 }, { stats.done, stats.total, stats.errors })
+    local v, err = c:batch({}, { concurrency = 0 })
+    assert.is_nil(v)
+    assert.equal("concurrency", err.param)
+  end)
+
   it("rejects a non-function transport", function()
     local c, err = verify.new{ account_sid = AC, auth_token = "x", transport = "curl" }
     assert.is_nil(c)

@@ -380,6 +380,153 @@ function Client:factors(service_sid, identity, params, opts)
     }, Iter)
 end
 
+-------------------------------------------------------------------------------
+-- Batches
+-------------------------------------------------------------------------------
+local function bind_result(client, op, r)
+    local v = r.ok
+    if v == nil or op == "delete" then return r end
+    local fmt = factor_mt(client)
+    if op == "list" then
+        for i = 1, #v do setmetatable(v[i], fmt) end
+    else
+        setmetatable(v, fmt)
+    end
+    return r
+end
+
+local batch_fields = { op = true, service_sid = true, identity = true, sid = true, params = true }
+
+-- Lua-transport clients: nginx threads when available, otherwise one by one.
+-- Same results and validation as the libcurl engine; retries per operation
+-- (no batch-wide pause); max_rps spaces the starts.
+local function lua_batch(self, ops, opts)
+    local conc = opts.concurrency or 8
+    local results, n, done, errors = {}, #ops, 0, 0
+    local sleep, gap, next_start = sleeper(), opts.max_rps and 1 / opts.max_rps, 0
+    local err_mt = getmetatable(core.arg_error("x", "x"))
+    local stopped = false
+    local function run(i)
+        local o = ops[i]
+        local v, err
+        if stopped then
+            results[i] = { err = setmetatable({ kind = "skipped", retryable = false,
+                message = "not run: an earlier operation failed (fail_fast)" }, err_mt) }
+            done, errors = done + 1, errors + 1
+            return
+        end
+        if gap then
+            local t = now()
+            if t < next_start then sleep(next_start - t) end
+            next_start = math.max(t, next_start) + gap
+        end
+        local bad
+        if type(o) == "table" then
+            for k in pairs(o) do
+                if not batch_fields[k] then bad = k break end
+            end
+        end
+        if type(o) ~= "table" then
+            err = core.arg_error("ops", "batch operation " .. i .. " must be a table")
+        elseif bad then
+            err = core.arg_error(tostring(bad), "unknown field '" .. tostring(bad) .. "' in batch operation " .. i)
+        elseif o.op == "fetch" then v, err = raw.fetch(self, o.service_sid, o.identity, o.sid)
+        elseif o.op == "update" then v, err = raw.update(self, o.service_sid, o.identity, o.sid, o.params)
+        elseif o.op == "delete" then v, err = raw.delete(self, o.service_sid, o.identity, o.sid)
+        elseif o.op == "list" then
+            local ok, e = pcall(function()
+                local all = {}
+                for f in self:factors(o.service_sid, o.identity, o.params) do all[#all + 1] = f end
+                return all
+            end)
+            if ok then v = e else err = e end
+        else
+            err = core.arg_error("op", "batch op must be fetch, update, delete or list")
+        end
+        results[i] = bind_result(self, type(o) == "table" and o.op, v ~= nil and { ok = v } or { err = err })
+        done = done + 1
+        if err then
+            errors = errors + 1
+            if opts.fail_fast then stopped = true end
+        end
+        if opts.on_progress then opts.on_progress(done, n, errors) end
+    end
+    local ngx = rawget(_G, "ngx")
+    if ngx and ngx.thread and ngx.get_phase and ngx.get_phase() ~= "init" then
+        local next_i = 0
+        local function worker()
+            while next_i < n do
+                next_i = next_i + 1
+                run(next_i)
+            end
+        end
+        local threads = {}
+        for w = 1, math_min(conc, n) do threads[w] = ngx.thread.spawn(worker) end
+        for w = 1, #threads do ngx.thread.wait(threads[w]) end
+    else
+        for i = 1, n do run(i) end
+    end
+    return results, { done = done, total = n, errors = errors, peak = 1, retries = 0 }
+end
+
+--- client:batch(ops [, opts]) -> results
+-- ops: array of { op = "fetch"|"update"|"delete"|"list", service_sid =,
+-- identity =, sid = (fetch/update/delete), params = (update; list: page_size) }.
+-- "list" gathers every factor of the identity (all pages) into one array.
+-- opts: concurrency (1..64, default 8), max_rps, fail_fast, on_progress(done, total, errors).
+-- Returns, in input order, { ok = value } or { err = err } per op (delete: ok = true).
+-- Every op is validated before anything is sent; an invalid op gets its own
+-- invalid_argument error and the others still run.  Bad opts return nil, err.
+function Client:batch(ops, opts)
+    if type(ops) ~= "table" then error("batch: ops must be a table", 2) end
+    opts = opts or {}
+    for k in pairs(opts) do
+        if k ~= "concurrency" and k ~= "max_rps" and k ~= "fail_fast" and k ~= "on_progress" then
+            return nil, core.arg_error(tostring(k), "unknown batch option '" .. tostring(k) .. "'")
+        end
+    end
+    if opts.on_progress ~= nil and type(opts.on_progress) ~= "function" then
+        return nil, core.arg_error("on_progress", "on_progress must be a function")
+    end
+    local conc, rps = opts.concurrency, opts.max_rps
+    if conc ~= nil and (type(conc) ~= "number" or conc ~= math_floor(conc) or conc < 1 or conc > 64) then
+        return nil, core.arg_error("concurrency", "concurrency must be an integer between 1 and 64")
+    end
+    if rps ~= nil and (type(rps) ~= "number" or not (rps > 0)) then
+        return nil, core.arg_error("max_rps", "max_rps must be a number > 0")
+    end
+    if self:is_closed() then return self:_batch(ops, opts) end -- the closed error
+    if self:_transport() then return lua_batch(self, ops, opts) end
+    local b, err = self:_batch(ops, opts)
+    if not b then return nil, err end
+    local on_progress, last = opts.on_progress, -1
+    -- progress runs here, between libcurl steps, never inside libcurl
+    local ok, perr = pcall(function()
+        while true do
+            local finished, serr = b:step(50)
+            if finished == nil then error(serr, 0) end
+            if on_progress then
+                local d, t, e = b:progress()
+                if d ~= last or finished then
+                    last = d
+                    on_progress(d, t, e)
+                end
+            end
+            if finished then break end
+        end
+    end)
+    if not ok then
+        b:close() -- abandon: in-flight transfers are removed, memory freed
+        if type(perr) == "table" and getmetatable(perr) and perr.kind then return nil, perr end
+        error(perr, 0)
+    end
+    local res = b:results()
+    local stats = { b:progress() }
+    b:close()
+    for i, r in ipairs(res) do bind_result(self, type(ops[i]) == "table" and ops[i].op, r) end
+    return res, { done = stats[1], total = stats[2], errors = stats[3], peak = stats[4], retries = stats[5] }
+end
+
 --- verify.collect(iter [, limit]) -> array | nil, err
 -- Gathers what an iterator yields (at most `limit` when given).
 function _M.collect(it, limit)

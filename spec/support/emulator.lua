@@ -41,7 +41,7 @@ end
 local function read_file(path)
   local f = io_open(path, "rb")
   if not f then return nil end
-  local s = f:read("a")
+  local s = f:read("*a")
   f:close()
   return s
 end
@@ -101,7 +101,7 @@ function _M.oathtool(secret, t, opts)
   local cmd = format("oathtool --totp=%s --digits=%d --time-step-size=%ds --base32 -N %s %s 2>&1",
     opts.alg or "sha1", opts.digits or 6, opts.step or 30, shq("@" .. t), shq(secret))
   local p = io_popen(cmd)
-  local out = p:read("a")
+  local out = p:read("*a")
   p:close()
   local code = out:match("^(%d+)%s*$")
   if not code then error("oathtool failed: " .. out, 2) end
@@ -151,7 +151,7 @@ function _M.start(opts)
   local cmd = format("exec %s %s %s >%s 2>%s </dev/null & echo $!", prefix, shq(exe), concat(quoted, " "),
     shq(out), shq(err))
   local p = io_popen(cmd)
-  self.pid = tonumber(p:read("l"))
+  self.pid = tonumber(p:read("*l"))
   p:close()
   if not self.pid then
     cleanup(self)
@@ -267,7 +267,7 @@ function methods:request(method, path, body, headers, opts)
   end
   parts[#parts + 1] = shq(url)
   local p = io_popen(concat(parts, " ") .. " 2>&1; echo \" $?\"")
-  local out = p:read("a")
+  local out = p:read("*a")
   p:close()
   local resp_body = read_file(outf) or ""
   local resp_headers = parse_headers(read_file(hdrf))
@@ -302,7 +302,7 @@ function methods:concurrent(n, method, path)
   for i = 1, n do cmd[#cmd + 1] = format("cat %s.%d; rm -f %s.%d", "$tmp", i, "$tmp", i) end
   local tmp = os_tmpname()
   local p = io_popen("tmp=" .. shq(tmp) .. "; " .. concat(cmd, "\n"))
-  local out = p:read("a")
+  local out = p:read("*a")
   p:close()
   os_remove(tmp)
   local lines = {}

@@ -1,0 +1,424 @@
+/* tv_batch.c -- many operations at once over libcurl's multi interface:
+ * bounded concurrency on keep-alive connections (one curl_multi and a pool
+ * of easy handles per client, reused across batches), retries by the same
+ * rules as single calls, a shared pause when the server rate-limits, an
+ * optional requests-per-second cap.  No threads; the caller drives it with
+ * tv_batch_step() and may run its own code (progress) between steps. */
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tv.h"
+#include "tv_curl.h"
+
+struct tv_multi {
+    CURLM *multi;
+    struct curl_slist *h_get, *h_post;
+    tv_easy *easy; /* pool */
+    int n_easy;
+    tv_batch *active; /* the batch using the pool, if any */
+};
+
+enum { OP_QUEUED = 0, OP_RUNNING, OP_DONE };
+
+typedef struct bop {
+    tv_request req;
+    int list_all;
+    int state;
+    int attempt;
+    double not_before;
+    cJSON *result; /* ok value (list_all: array of factors) */
+    tv_error err;
+    int failed;
+} bop;
+
+typedef struct slot {
+    size_t op;
+    int busy;
+    tv_response resp;
+} slot;
+
+struct tv_batch {
+    tv_client *c;
+    struct tv_multi *m; /* NULL once the client closed (aborted) */
+    bop *ops;
+    size_t n, done, errors, retries;
+    size_t *queue; /* ring of op indices waiting to start */
+    size_t qhead, qlen;
+    slot *slots;
+    int concurrency, running, peak;
+    double max_rps, last_start, pause_until;
+    int fail_fast, stopped;
+};
+
+static double mono(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ---- the per-client pool ------------------------------------------------- */
+
+static void abort_batch(tv_batch *b);
+
+void tv_multi_free(struct tv_multi *m) {
+    if (!m) return;
+    if (m->active) abort_batch(m->active);
+    for (int i = 0; i < m->n_easy; i++) tv_easy_cleanup(&m->easy[i]);
+    free(m->easy);
+    if (m->multi) curl_multi_cleanup(m->multi);
+    tv_curl_headers_free(m->h_get);
+    tv_curl_headers_free(m->h_post);
+    free(m);
+}
+
+static struct tv_multi *pool(tv_client *c, int want, tv_error *err) {
+    struct tv_multi **slotp = tv_client_multi_slot(c);
+    struct tv_multi *m = *slotp;
+    if (!m) {
+        if (tv_http_global_init() != 0) {
+            tv_error_set(err, TV_ETRANSPORT, NULL, "curl_global_init failed");
+            return NULL;
+        }
+        m = calloc(1, sizeof *m);
+        if (!m || !(m->multi = curl_multi_init()) || tv_curl_headers(c, &m->h_get, &m->h_post, err)) {
+            if (err->kind == TV_OK) tv_error_set(err, TV_ENOMEM, NULL, "out of memory");
+            tv_multi_free(m);
+            return NULL;
+        }
+        curl_multi_setopt(m->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 64L);
+        *slotp = m;
+    }
+    if (m->n_easy < want) {
+        tv_easy *grown = realloc(m->easy, (size_t)want * sizeof *grown);
+        if (!grown) {
+            tv_error_set(err, TV_ENOMEM, NULL, "out of memory");
+            return NULL;
+        }
+        /* handles keep a pointer to their tv_easy (callbacks): re-point the
+         * moved ones */
+        m->easy = grown;
+        for (int i = 0; i < m->n_easy; i++) {
+            tv_easy *x = &m->easy[i];
+            curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
+            curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
+            curl_easy_setopt(x->easy, CURLOPT_READDATA, x);
+            curl_easy_setopt(x->easy, CURLOPT_SEEKDATA, x);
+            curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
+            curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->errbuf);
+        }
+        while (m->n_easy < want) {
+            if (tv_easy_init(&m->easy[m->n_easy], c, m->h_get, m->h_post, err)) return NULL;
+            m->n_easy++;
+        }
+    }
+    return m;
+}
+
+/* ---- batches --------------------------------------------------------------- */
+
+tv_batch *tv_batch_new(tv_client *c, size_t n, const tv_batch_opts *o, tv_error *err) {
+    if (tv_client_closed(c)) {
+        tv_error_set(err, TV_ECLOSED, NULL, "the client is closed");
+        return NULL;
+    }
+    int conc = o && o->concurrency > 0 ? o->concurrency : 8;
+    if (conc > 64) {
+        tv_error_set(err, TV_EARG, "concurrency", "concurrency must be between 1 and 64");
+        return NULL;
+    }
+    struct tv_multi *m = pool(c, conc, err);
+    if (!m) return NULL;
+    if (m->active) {
+        tv_error_set(err, TV_EARG, "batch", "another batch is running on this client");
+        return NULL;
+    }
+    tv_batch *b = calloc(1, sizeof *b);
+    if (!b || !(b->ops = calloc(n ? n : 1, sizeof *b->ops)) || !(b->queue = calloc(n ? n : 1, sizeof *b->queue)) ||
+        !(b->slots = calloc((size_t)conc, sizeof *b->slots))) {
+        tv_batch_free(b);
+        tv_error_set(err, TV_ENOMEM, NULL, "out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        tv_error init = TV_ERROR_INIT;
+        b->ops[i].err = init;
+        b->ops[i].state = OP_DONE; /* until set */
+    }
+    for (int i = 0; i < conc; i++) b->slots[i].resp.retry_after = -1;
+    b->c = c;
+    b->m = m;
+    b->n = n;
+    b->concurrency = conc;
+    b->max_rps = o ? o->max_rps : 0;
+    b->fail_fast = o ? o->fail_fast : 0;
+    m->active = b;
+    tv_client_set_call_opts(c, NULL); /* the client's own timeouts */
+    return b;
+}
+
+static void enqueue(tv_batch *b, size_t i) {
+    b->queue[(b->qhead + b->qlen) % b->n] = i;
+    b->qlen++;
+    b->ops[i].state = OP_QUEUED;
+}
+
+void tv_batch_set_request(tv_batch *b, size_t i, tv_request *req, int list_all) {
+    bop *op = &b->ops[i];
+    op->req = *req;
+    memset(req, 0, sizeof *req);
+    op->list_all = list_all;
+    enqueue(b, i);
+}
+
+static void finish_error(tv_batch *b, bop *op, tv_error *err) {
+    op->err = *err;
+    tv_error init = TV_ERROR_INIT;
+    *err = init;
+    op->failed = 1;
+    op->state = OP_DONE;
+    b->done++;
+    b->errors++;
+}
+
+void tv_batch_set_error(tv_batch *b, size_t i, tv_error *err) {
+    b->ops[i].state = OP_QUEUED; /* so finish_error counts it once */
+    finish_error(b, &b->ops[i], err);
+}
+
+static void stop_queued(tv_batch *b, tv_kind kind, const char *why) {
+    while (b->qlen) {
+        size_t i = b->queue[b->qhead];
+        b->qhead = (b->qhead + 1) % b->n;
+        b->qlen--;
+        tv_error e = TV_ERROR_INIT;
+        tv_error_set(&e, kind, NULL, "%s", why);
+        tv_error_context(&e, &b->ops[i].req, NULL);
+        finish_error(b, &b->ops[i], &e);
+    }
+}
+
+static void abort_batch(tv_batch *b) {
+    struct tv_multi *m = b->m;
+    if (!m) return;
+    for (int s = 0; s < b->concurrency; s++) {
+        if (!b->slots[s].busy) continue;
+        curl_multi_remove_handle(m->multi, m->easy[s].easy);
+        m->easy[s].up = NULL;
+        m->easy[s].resp = NULL;
+        b->slots[s].busy = 0;
+        bop *op = &b->ops[b->slots[s].op];
+        tv_error e = TV_ERROR_INIT;
+        tv_error_set(&e, TV_ECLOSED, NULL, "the client was closed during the batch");
+        tv_error_context(&e, &op->req, NULL);
+        finish_error(b, op, &e);
+    }
+    b->running = 0;
+    m->active = NULL;
+    b->m = NULL;
+    stop_queued(b, TV_ECLOSED, "the client was closed during the batch");
+}
+
+void tv_batch_free(tv_batch *b) {
+    if (!b) return;
+    if (b->m) {
+        for (int s = 0; s < b->concurrency; s++)
+            if (b->slots[s].busy) {
+                curl_multi_remove_handle(b->m->multi, b->m->easy[s].easy);
+                b->m->easy[s].up = NULL;
+                b->m->easy[s].resp = NULL;
+            }
+        b->m->active = NULL;
+    }
+    if (b->ops)
+        for (size_t i = 0; i < b->n; i++) {
+            tv_request_free(&b->ops[i].req);
+            cJSON_Delete(b->ops[i].result);
+            tv_error_clear(&b->ops[i].err);
+        }
+    if (b->slots)
+        for (int s = 0; s < b->concurrency; s++) tv_response_free(&b->slots[s].resp);
+    free(b->ops);
+    free(b->queue);
+    free(b->slots);
+    free(b);
+}
+
+/* Pop the first queued op that may start now (rotating the others). */
+static int pick(tv_batch *b, double now, size_t *out) {
+    for (size_t k = 0; k < b->qlen; k++) {
+        size_t i = b->queue[b->qhead];
+        b->qhead = (b->qhead + 1) % b->n;
+        b->qlen--;
+        if (b->ops[i].not_before <= now) {
+            *out = i;
+            return 1;
+        }
+        b->queue[(b->qhead + b->qlen) % b->n] = i; /* back of the line */
+        b->qlen++;
+    }
+    return 0;
+}
+
+static void start(tv_batch *b, int s, size_t i, double now) {
+    slot *sl = &b->slots[s];
+    tv_easy *x = &b->m->easy[s];
+    bop *op = &b->ops[i];
+    tv_response_reset(&sl->resp);
+    tv_easy_prepare(x, b->c, &op->req, &sl->resp);
+    op->state = OP_RUNNING;
+    sl->op = i;
+    sl->busy = 1;
+    curl_multi_add_handle(b->m->multi, x->easy);
+    b->running++;
+    if (b->running > b->peak) b->peak = b->running;
+    b->last_start = now;
+}
+
+/* A list_all op got a page: keep its factors, queue the next page. */
+static int next_page(tv_batch *b, bop *op, cJSON *page, tv_error *err) {
+    cJSON *factors = cJSON_DetachItemFromObjectCaseSensitive(page, "factors");
+    if (!op->result) {
+        op->result = factors;
+    } else {
+        cJSON *f;
+        while ((f = cJSON_DetachItemFromArray(factors, 0)) != NULL) cJSON_AddItemToArray(op->result, f);
+        cJSON_Delete(factors);
+    }
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(page, "meta");
+    const cJSON *next = cJSON_GetObjectItemCaseSensitive(meta, "next_page_url");
+    if (!cJSON_IsString(next)) return 0; /* the last page */
+    tv_request req = {0};
+    if (tv_build_list_url(tv_client_origin(b->c), next->valuestring, strlen(next->valuestring), &req, err)) {
+        tv_request_free(&req);
+        return -1;
+    }
+    tv_request_free(&op->req);
+    op->req = req;
+    return 1;
+}
+
+static void complete(tv_batch *b, int s, CURLcode code, double now) {
+    slot *sl = &b->slots[s];
+    tv_easy *x = &b->m->easy[s];
+    bop *op = &b->ops[sl->op];
+    size_t i = sl->op;
+    curl_multi_remove_handle(b->m->multi, x->easy);
+    sl->busy = 0;
+    b->running--;
+    tv_error e = TV_ERROR_INIT;
+    cJSON *out = NULL;
+    int rc = tv_easy_finish(x, code, &e);
+    if (rc == 0) {
+        rc = tv_parse_response(&op->req, &sl->resp, &out, &e);
+    } else {
+        tv_error_context(&e, &op->req, NULL);
+        tv_classify(op->req.method, &e);
+    }
+    tv_buf_reset(&sl->resp.body, 0);
+    op->attempt++;
+    if (rc) {
+        if (e.kind == TV_EHTTP && e.status == 429 && e.retry_after >= 0) {
+            /* the server asked everyone to wait: pause the whole batch */
+            double until = now + tv_client_backoff(b->c, op->attempt, e.retry_after);
+            if (until > b->pause_until) b->pause_until = until;
+        }
+        if (e.retryable && op->attempt <= tv_client_max_retries(b->c) && !b->stopped) {
+            op->not_before = now + tv_client_backoff(b->c, op->attempt, e.retry_after);
+            tv_error_clear(&e);
+            b->retries++;
+            enqueue(b, i);
+            return;
+        }
+        finish_error(b, op, &e);
+        if (b->fail_fast) {
+            b->stopped = 1;
+            stop_queued(b, TV_ESKIPPED, "not run: an earlier operation failed (fail_fast)");
+        }
+        return;
+    }
+    if (op->list_all) {
+        int more = next_page(b, op, out, &e);
+        cJSON_Delete(out);
+        if (more < 0) {
+            tv_error_context(&e, &op->req, NULL);
+            finish_error(b, op, &e);
+            return;
+        }
+        if (more) {
+            op->attempt = 0;
+            op->not_before = 0;
+            enqueue(b, i);
+            return;
+        }
+        if (!op->result) op->result = cJSON_CreateArray();
+    } else {
+        op->result = out;
+    }
+    op->state = OP_DONE;
+    b->done++;
+}
+
+int tv_batch_step(tv_batch *b, int wait_ms, tv_error *err) {
+    if (!b->m) {
+        stop_queued(b, TV_ECLOSED, "the client was closed during the batch");
+        return 1;
+    }
+    double now = mono();
+    /* start what may start */
+    while (b->running < b->concurrency && b->qlen && !b->stopped && now >= b->pause_until) {
+        if (b->max_rps > 0 && b->last_start > 0 && now < b->last_start + 1.0 / b->max_rps) break;
+        size_t i;
+        if (!pick(b, now, &i)) break;
+        int s = 0;
+        while (b->slots[s].busy) s++;
+        start(b, s, i, now);
+    }
+    int still = 0;
+    if (curl_multi_perform(b->m->multi, &still) != CURLM_OK)
+        return tv_error_set(err, TV_ETRANSPORT, NULL, "curl_multi_perform failed");
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(b->m->multi, &left)) != NULL) {
+        if (msg->msg != CURLMSG_DONE) continue;
+        tv_easy *x = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+        if (!x) continue;
+        complete(b, (int)(x - b->m->easy), msg->data.result, mono());
+    }
+    if (b->done == b->n) return 1;
+    /* wait for sockets, but not past the next moment something may start */
+    now = mono();
+    double wake = now + wait_ms / 1000.0;
+    if (b->qlen && !b->stopped) {
+        double t = b->pause_until;
+        if (b->max_rps > 0 && b->last_start + 1.0 / b->max_rps > t) t = b->last_start + 1.0 / b->max_rps;
+        if (t < wake) wake = t > now ? t : now;
+    }
+    int ms = (int)((wake - now) * 1000.0);
+    if (ms < 0) ms = 0;
+    if (b->running) {
+        curl_multi_poll(b->m->multi, NULL, 0, ms, NULL);
+    } else if (ms > 0) {
+        struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return b->done == b->n;
+}
+
+void tv_batch_progress(const tv_batch *b, size_t *done, size_t *total, size_t *errors) {
+    *done = b->done;
+    *total = b->n;
+    *errors = b->errors;
+}
+
+int tv_batch_result(const tv_batch *b, size_t i, const cJSON **out, const tv_error **err) {
+    const bop *op = &b->ops[i];
+    *out = op->result;
+    *err = op->failed ? &op->err : NULL;
+    return op->failed ? -1 : 0;
+}
+
+int tv_batch_peak(const tv_batch *b) { return b->peak; }
+size_t tv_batch_retries(const tv_batch *b) { return b->retries; }
