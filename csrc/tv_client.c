@@ -106,14 +106,7 @@ tv_client *tv_client_new(const tv_options *opt, tv_error *err) {
                          "api_key and api_secret must be given together");
             goto fail;
         }
-        size_t kl = strlen(opt->api_key);
-        int ok = kl == 34 && opt->api_key[0] == 'S' && opt->api_key[1] == 'K';
-        for (size_t i = 2; ok && i < kl; i++)
-            ok = strchr("0123456789abcdefABCDEF", opt->api_key[i]) != NULL;
-        if (!ok) {
-            tv_error_set(err, TV_EARG, "api_key", "api_key must match ^SK[0-9a-fA-F]{32}$");
-            goto fail;
-        }
+        if (tv_check_api_key(opt->api_key, strlen(opt->api_key), err)) goto fail;
         if (check_secret("api_secret", opt->api_secret, err)) goto fail;
         if (build_auth(c, opt->api_key, opt->api_secret, err)) goto fail;
     } else {

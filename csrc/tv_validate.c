@@ -8,6 +8,7 @@
 static const char *const alg_enum[] = {"sha1", "sha256", "sha512", NULL};
 static const char *const platform_enum[] = {"apn", "fcm", "none", NULL};
 static const char *const factor_type_enum[] = {"push", "totp", NULL};
+static const char *const binding_alg_enum[] = {"ES256", NULL}; /* "Algorithm supported: ES256" */
 
 /* UpdateFactor (seed + OpenAPI UpdateFactorRequest). */
 const tv_param_spec tv_params_update[] = {
@@ -27,7 +28,7 @@ const tv_param_spec tv_params_update[] = {
 const tv_param_spec tv_params_create[] = {
     {"friendly_name", "FriendlyName", TV_PT_TEXT, 1, 64, NULL, 0},
     {"factor_type", "FactorType", TV_PT_ENUM, 0, 0, factor_type_enum, 0},
-    {"binding_alg", "Binding.Alg", TV_PT_TEXT, 1, 16, NULL, 0},
+    {"binding_alg", "Binding.Alg", TV_PT_ENUM, 0, 0, binding_alg_enum, 0},
     {"binding_public_key", "Binding.PublicKey", TV_PT_TEXT, 1, 4096, NULL, 0},
     {"binding_secret", "Binding.Secret", TV_PT_TEXT, 16, 256, NULL, TV_PF_SECRET},
     {"config_app_id", "Config.AppId", TV_PT_TEXT, 1, 100, NULL, 0},
@@ -196,6 +197,10 @@ int tv_check_factor_sid(const char *s, size_t len, tv_error *err) {
 
 int tv_check_account_sid(const char *s, size_t len, tv_error *err) {
     return check_sid("account_sid", "AC", s, len, err);
+}
+
+int tv_check_api_key(const char *s, size_t len, tv_error *err) {
+    return check_sid("api_key", "SK", s, len, err);
 }
 
 static int is_alnum(char c) {

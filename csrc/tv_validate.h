@@ -55,6 +55,7 @@ int tv_check_service_sid(const char *s, size_t len, tv_error *err); /* ^VA[0-9a-
 int tv_check_factor_sid(const char *s, size_t len, tv_error *err);  /* ^YF[0-9a-fA-F]{32}$ */
 int tv_check_identity(const char *s, size_t len, tv_error *err);    /* 8-64, [A-Za-z0-9]+(-[A-Za-z0-9]+)* */
 int tv_check_account_sid(const char *s, size_t len, tv_error *err); /* ^AC[0-9a-fA-F]{32}$ */
+int tv_check_api_key(const char *s, size_t len, tv_error *err);     /* ^SK[0-9a-fA-F]{32}$ */
 
 /* Generic text rule shared by all of the above: no NUL, no control
  * characters (CR/LF/TAB...), valid UTF-8 (no overlongs, no surrogates).

@@ -170,6 +170,22 @@ describe("operations", function()
     bad:close()
   end)
 
+  it("authenticates with an API key and secret", function()
+    local key, secret = "SK" .. string.rep("4b", 16), "api-secret-value"
+    local e2 = emulator.start{ api_key = key, api_secret = secret }
+    local c = assert(verify.new{ account_sid = e2.account_sid, api_key = key, api_secret = secret,
+                                 base_url = e2.base_url })
+    local page = assert(c:list_factor(SVC, ID))
+    assert.same({}, page.factors)
+    local bad = assert(verify.new{ account_sid = e2.account_sid, api_key = key, api_secret = "wrong",
+                                   base_url = e2.base_url, max_retries = 0 })
+    local _, err = bad:list_factor(SVC, ID)
+    assert.equal(401, err.status)
+    c:close()
+    bad:close()
+    e2:stop()
+  end)
+
   it("rejects unknown option keys and bad options", function()
     local c, err = verify.new{ account_sid = e.account_sid, auth_token = "x", base_url = e.base_url, timout = 5 }
     assert.is_nil(c)
@@ -181,6 +197,16 @@ describe("operations", function()
     c, err = verify.new{ account_sid = e.account_sid, auth_token = "x", base_url = "http://example.com" }
     assert.is_nil(c)
     assert.equal("base_url", err.param)
+    c, err = verify.new{ account_sid = e.account_sid, api_key = "SK123", api_secret = "s" }
+    assert.is_nil(c)
+    assert.equal("api_key", err.param)
+    c, err = verify.new{ account_sid = e.account_sid, api_key = "SK" .. string.rep("a", 32) }
+    assert.is_nil(c)
+    assert.equal("api_secret", err.param)
+    c, err = verify.new{ account_sid = e.account_sid, auth_token = "x", api_key = "SK" .. string.rep("a", 32),
+                         api_secret = "s" }
+    assert.is_nil(c)
+    assert.equal("auth_token", err.param)
   end)
 
   it("turns each error shape into a structured error", function()

@@ -116,6 +116,7 @@ for name, bads in pairs{
   metadata = { "not json", "[1,2]", "\"str\"", string.rep(" ", 1025) },
   config_app_id = { "", string.rep("a", 101) },
   binding_secret = { "short", 123 },
+  binding_alg = { "RS256", "es256", "" },
   config_time_step = { 10, 99 },
 } do
   for i, v in ipairs(bads) do

@@ -37,10 +37,6 @@ static void usage(FILE *out) {
           out);
 }
 
-static int is_hex(char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
 /* Parse argv into cfg.  Returns 0, 1 for --help, -1 on a usage error. */
 static int parse_args(int argc, char **argv, emu_config *cfg) {
     const char *token = EMU_DEFAULT_AUTH_TOKEN, *key = NULL, *secret = NULL;
@@ -108,8 +104,9 @@ static int parse_args(int argc, char **argv, emu_config *cfg) {
         return -1;
     }
     if (key) {
-        int ok = strlen(key) == 34 && key[0] == 'S' && key[1] == 'K' && *secret;
-        for (size_t i = 2; ok && i < 34; i++) ok = is_hex(key[i]);
+        tv_error kerr = TV_ERROR_INIT;
+        int ok = tv_check_api_key(key, strlen(key), &kerr) == 0 && *secret;
+        tv_error_clear(&kerr);
         if (!ok) {
             fprintf(stderr, "twilio-verify-emulator: --api-key must match ^SK[0-9a-fA-F]{32}$ "
                             "and --api-secret must not be empty\n");
