@@ -29,6 +29,7 @@ build = {
    type = "builtin",
    modules = {
       ["twilio.verify"] = "lua/twilio/verify.lua",
+      ["twilio.verify.openresty"] = "lua/twilio/verify/openresty.lua",
       ["twilio.verify.core"] = {
          -- keep in sync with csrc/tv_*.c and csrc/lua_*.c (spec/rockspec_spec.lua checks)
          sources = {
@@ -42,5 +43,10 @@ build = {
          libdirs = { "$(CURL_LIBDIR)", "$(CJSON_LIBDIR)", "$(OPENSSL_LIBDIR)" },
          libraries = { "curl", "cjson", "crypto", "pthread" },
       },
+   },
+   -- the command; the emulator needs libmicrohttpd and is not built here
+   -- (`make` builds it; the command finds it as doc/cli.md says)
+   install = {
+      bin = { ["twilio-verify"] = "bin/twilio-verify" },
    },
 }

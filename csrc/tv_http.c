@@ -17,19 +17,30 @@ struct tv_http {
     struct curl_slist *h_get, *h_post;
 };
 
-static pthread_once_t global_once = PTHREAD_ONCE_INIT;
-static int global_rc = -1; /* written once under pthread_once */
-
-static void global_init(void) { global_rc = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1; }
+/* The one piece of global state: libcurl's global init, done once.  A mutex
+ * rather than pthread_once, so that race checkers (helgrind, DRD, TSan) see
+ * the values it publishes as ordered. */
+static pthread_mutex_t global_lock = PTHREAD_MUTEX_INITIALIZER;
+static int global_state;                       /* 0 not yet, 1 ok, -1 failed */
+static char curl_version_text[48] = "unknown"; /* set once, with global_state */
 
 int tv_http_global_init(void) {
-    pthread_once(&global_once, global_init);
-    return global_rc;
+    pthread_mutex_lock(&global_lock);
+    if (global_state == 0) {
+        global_state = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 1 : -1;
+        /* curl_version_info() rewrites static data on every call (not
+         * thread-safe in libcurl 7.x): called once, here */
+        const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+        if (v && v->version) snprintf(curl_version_text, sizeof curl_version_text, "%s", v->version);
+    }
+    int rc = global_state > 0 ? 0 : -1;
+    pthread_mutex_unlock(&global_lock);
+    return rc;
 }
 
 const char *tv_http_curl_version(void) {
-    const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
-    return v && v->version ? v->version : "unknown";
+    tv_http_global_init();
+    return curl_version_text;
 }
 
 static void wipe(char *s) {
@@ -89,9 +100,30 @@ static size_t on_body(char *ptr, size_t size, size_t n, void *ud) {
     return len;
 }
 
-/* POST bodies go through a read callback so libcurl can never resend one
- * on its own: its transparent retry on a dead reused connection needs a
- * rewind, which on_seek refuses once any byte was handed out. */
+/* A POST is never resent by libcurl on its own (its transparent retry when
+ * a reused connection turns out dead could apply an update twice).
+ *
+ * libcurl >= 7.80: the body is given as POSTFIELDS, so the request line,
+ * headers and body leave in one write (one segment, one server wakeup),
+ * and the pre-request callback, which runs before every send of the
+ * request, refuses a second send within one transfer.
+ *
+ * Older libcurl: the body goes through a read callback; the retry needs a
+ * rewind, which on_seek refuses once any byte was handed out (headers and
+ * body then leave in two writes). */
+#if LIBCURL_VERSION_NUM >= 0x075000
+#define TV_POST_PREREQ 1
+static int on_prereq(void *ud, char *primary_ip, char *local_ip, int primary_port, int local_port) {
+    tv_easy *h = ud;
+    (void)primary_ip, (void)local_ip, (void)primary_port, (void)local_port;
+    if (h->is_post && h->sends++ > 0) {
+        h->resend_refused = 1;
+        return CURL_PREREQFUNC_ABORT;
+    }
+    return CURL_PREREQFUNC_OK;
+}
+#endif
+
 static size_t on_read(char *buf, size_t size, size_t n, void *ud) {
     tv_easy *h = ud;
     size_t want = size * n, left = h->up_len - h->up_pos;
@@ -124,12 +156,13 @@ static size_t on_header(char *line, size_t size, size_t n, void *ud) {
     size_t len = size * n;
     const char *v;
     size_t vlen;
+    char c0 = len ? (char)(line[0] | 0x20) : 0; /* only two names matter: skip the rest cheaply */
     if (len >= 5 && memcmp(line, "HTTP/", 5) == 0) { /* a new response (e.g. after 100) */
         h->resp->retry_after = -1;
         h->resp->request_id[0] = '\0';
-    } else if (header_is(line, len, "Retry-After", &v, &vlen)) {
+    } else if (c0 == 'r' && header_is(line, len, "Retry-After", &v, &vlen)) {
         h->resp->retry_after = tv_parse_retry_after(v, vlen, (int64_t)time(NULL));
-    } else if (header_is(line, len, "Twilio-Request-Id", &v, &vlen)) {
+    } else if (c0 == 't' && header_is(line, len, "Twilio-Request-Id", &v, &vlen)) {
         if (vlen >= sizeof h->resp->request_id) vlen = sizeof h->resp->request_id - 1;
         size_t k = 0;
         for (size_t i = 0; i < vlen; i++)
@@ -172,6 +205,10 @@ int tv_easy_init(tv_easy *x, tv_client *c, struct curl_slist *h_get, struct curl
     bad |= curl_easy_setopt(e, CURLOPT_READDATA, x) != CURLE_OK;
     bad |= curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_seek) != CURLE_OK;
     bad |= curl_easy_setopt(e, CURLOPT_SEEKDATA, x) != CURLE_OK;
+#ifdef TV_POST_PREREQ
+    bad |= curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_PREREQDATA, x) != CURLE_OK;
+#endif
     bad |= curl_easy_setopt(e, CURLOPT_PRIVATE, x) != CURLE_OK;
 #if LIBCURL_VERSION_NUM >= 0x074100
     /* do not reuse connections idle for long: servers close them, and a
@@ -225,6 +262,8 @@ static int transport_error(tv_easy *h, CURLcode rc, tv_error *err) {
         break;
     default: what = "transfer failed"; break;
     }
+    if (h->resend_refused) /* CURLE_ABORTED_BY_CALLBACK from on_prereq */
+        what = "connection closed before any response; the POST may have been received, so it was not resent";
     const char *detail = h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc);
     tv_error_set(err, TV_ETRANSPORT, NULL, "%s: %s (curl %d)", what, detail, (int)rc);
     err->transport_code = (int)rc;
@@ -243,6 +282,8 @@ void tv_easy_prepare(tv_easy *x, tv_client *c, const tv_request *req, tv_respons
     CURL *e = x->easy;
     x->resp = resp;
     x->over_cap = 0;
+    x->is_post = req->method == TV_POST;
+    x->sends = x->resend_refused = 0;
     x->errbuf[0] = '\0';
     long timeout = tv_client_timeout_ms(c);
     if (timeout != x->applied_timeout_ms) {
@@ -267,7 +308,11 @@ void tv_easy_prepare(tv_easy *x, tv_client *c, const tv_request *req, tv_respons
         x->up_pos = 0;
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
         curl_easy_setopt(e, CURLOPT_POST, 1L);
+#ifdef TV_POST_PREREQ
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->up); /* not copied; reset in tv_easy_finish */
+#else
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
+#endif
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body.len);
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->h_post);
         break;
@@ -276,6 +321,9 @@ void tv_easy_prepare(tv_easy *x, tv_client *c, const tv_request *req, tv_respons
 
 int tv_easy_finish(tv_easy *x, CURLcode rc, tv_error *err) {
     /* never keep a pointer to the (secret-bearing) body after the call */
+#ifdef TV_POST_PREREQ
+    if (x->is_post) curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, NULL); /* the next prepare sets the method */
+#endif
     x->up = NULL;
     x->up_len = x->up_pos = 0;
     tv_response *resp = x->resp;

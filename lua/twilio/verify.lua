@@ -1,7 +1,25 @@
---- twilio.verify -- Twilio Verify v2 Factors for Lua.
+--- Twilio Verify v2 Factors for Lua.
+-- Fetch, list, update (verify), create and delete the factors (TOTP apps and
+-- push devices) of Twilio Verify v2: lazy pages, factor objects, structured
+-- errors, retries that honour `Retry-After`, batches and TOTP helpers.
 -- The C core (twilio.verify.core) validates, builds requests, runs the
 -- transport and parses responses; this layer adds environment defaults,
 -- pages with navigation, lazy iterators and factor objects.
+--
+-- Every failure returns `nil, err` (see @{error}); a wrong Lua type for an
+-- argument raises. No credential ever appears in an error, a log line or
+-- `tostring` of anything.
+-- @module twilio.verify
+-- @license MIT
+-- @usage
+-- local verify = require "twilio.verify"
+-- local client = assert(verify.new{})   -- TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN
+-- local SVC, USER = "VA0123456789abcdef0123456789abcdef", "user-7f3a9c"
+-- for factor in client:factors(SVC, USER, { limit = 100 }) do
+--   print(factor.sid, factor.factor_type, factor.status, factor.friendly_name)
+-- end
+-- local f, err = client:fetch_factor(SVC, USER, "YF0123456789abcdef0123456789abcdef")
+-- if not f then print(err.kind, err.status, err.code, err.message) end
 local core = require "twilio.verify.core"
 
 local type, error, setmetatable, getmetatable, pairs, tostring =
@@ -17,9 +35,22 @@ local _M = {
 
 local Client = core.Client -- methods of the client userdata (C), extended here
 
---- verify.new(opts) -> client | nil, err
+--- Create a client.
+-- verify.new(opts) -> client | nil, err
 -- account_sid / auth_token default to TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN;
 -- api_key / api_secret to TWILIO_API_KEY / TWILIO_API_SECRET.
+-- An unknown or mistyped option, a bad value and missing credentials return
+-- `nil, err` naming the option. The credentials are kept only in C memory.
+-- @tparam[opt] table opts @{options}
+-- @treturn[1] Client the client
+-- @return[2] `nil`
+-- @treturn[2] table an `invalid_argument` @{error}
+-- @usage
+-- local client, err = verify.new{ timeout = 5, max_retries = 2 }
+-- if not client then error(tostring(err)) end
+-- -- the emulator (plain http is allowed to loopback):
+-- local emu = assert(verify.new{ base_url = "http://127.0.0.1:8080",
+--   account_sid = "AC00000000000000000000000000000000", auth_token = "emulator-auth-token" })
 function _M.new(opts)
     if opts ~= nil and type(opts) ~= "table" then
         error("verify.new: opts must be a table, got " .. type(opts), 2)
@@ -35,13 +66,33 @@ function _M.new(opts)
             o.auth_token = os_getenv("TWILIO_AUTH_TOKEN")
         end
     end
+    -- Inside nginx the I/O goes through nginx subrequests (never blocks the
+    -- worker) unless a transport is given; transport = false keeps libcurl.
+    if o.transport == false then
+        o.transport = nil
+    elseif o.transport == nil then
+        local ngx = rawget(_G, "ngx")
+        if type(ngx) == "table" and type(ngx.location) == "table" and ngx.location.capture then
+            o.transport = require("twilio.verify.openresty").transport
+        end
+    end
     return core.new(o)
 end
+
+--- A client, made by @{new}: a userdata holding the credentials (in C
+-- memory only), one reused libcurl handle (keep-alive) and the options.
+-- Every operation takes an optional last table of @{call_options}. Arguments
+-- are validated locally, by the rules the emulator uses, before anything is
+-- sent; a failure returns `nil, err` (see @{error}).
+-- @type Client
 
 -------------------------------------------------------------------------------
 -- Factor objects: plain tables with a metatable of methods bound to the
 -- client that produced them.  The client is kept in the metatable (one per
 -- client), never in the factor's own fields.
+-- Fields: see @{factor}. Methods on a factor whose client was closed
+-- return a `closed` error.
+-- @type Factor
 -------------------------------------------------------------------------------
 local Factor = {}
 local factor_mts = setmetatable({}, { __mode = "k" }) -- client -> metatable
@@ -77,7 +128,13 @@ local function refresh(dst, src)
     return dst
 end
 
---- factor:fetch([opts]) -> factor (refreshed in place) | nil, err
+--- Fetch the factor again, refreshing this table in place.
+-- factor:fetch([opts]) -> factor (refreshed in place) | nil, err
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] factor this @{factor}, refreshed
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage assert(f:fetch()); print(f.status)
 function Factor:fetch(opts)
     local c = client_of(self)
     local f, err = c:fetch_factor(self.service_sid, self.identity, self.sid, opts)
@@ -85,7 +142,14 @@ function Factor:fetch(opts)
     return refresh(self, f)
 end
 
---- factor:update(params [, opts]) -> factor (updated in place) | nil, err
+--- Update the factor, refreshing this table in place.
+-- factor:update(params [, opts]) -> factor (updated in place) | nil, err
+-- @tparam table params @{update_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] factor this @{factor}, updated
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage assert(f:update{ friendly_name = "Work phone" })
 function Factor:update(params, opts)
     local c = client_of(self)
     local f, err = c:update_factor(self.service_sid, self.identity, self.sid, params, opts)
@@ -93,13 +157,30 @@ function Factor:update(params, opts)
     return refresh(self, f)
 end
 
---- factor:delete([opts]) -> true | nil, err
+--- Delete the factor.
+-- factor:delete([opts]) -> true | nil, err
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] boolean `true`
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage assert(f:delete())
 function Factor:delete(opts)
     return client_of(self):delete_factor(self.service_sid, self.identity, self.sid, opts)
 end
 
---- factor:verify(code [, opts]) -> true | false | nil, err
+--- Verify the factor with a code (sends `AuthPayload`).
+-- factor:verify(code [, opts]) -> true | false | nil, err
 -- true only when the factor's status after the call is "verified".
+-- A wrong code is no error: Twilio answers 200 and the status stays
+-- `"unverified"`; after 5 wrong codes in a row the API answers 429, code 60310.
+-- @string code the TOTP code (or push signature)
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] boolean `true` if verified, `false` for a wrong code
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local ok, err = f:verify("123456")
+-- if ok then print("verified") elseif ok == false then print("wrong code") else print(err) end
 function Factor:verify(code, opts)
     local c = client_of(self)
     local f, err = c:update_factor(self.service_sid, self.identity, self.sid, { auth_payload = code }, opts)
@@ -119,6 +200,8 @@ _M.Factor = Factor
 --   request  = { op, method, url, headers = {...}, body?, timeout, connect_timeout, max_body }
 --   response = { status = n, headers = { [name] = value }, body = s }
 --   err      = message string or { message =, timeout = bool, unsent = bool }
+-- (Reference: @{transport_request}, @{transport_response}.)
+-- @section end
 -------------------------------------------------------------------------------
 local now, blocking_sleep, redact = core.now, core.sleep, core.redact
 local pcall, unpack = pcall, table.unpack or unpack
@@ -129,9 +212,21 @@ local function sleeper()
     return blocking_sleep
 end
 
---- verify.curl_transport: the libcurl transport as a Lua transport function
+--- The libcurl transport as a Lua transport function.
+-- verify.curl_transport: the libcurl transport as a Lua transport function
 -- (one attempt over the client's own connection); mostly for testing that
--- both paths behave the same.
+-- both paths behave the same, or to wrap it.
+-- @tparam table request a @{transport_request}
+-- @tparam Client client the client making the request
+-- @treturn[1] table a @{transport_response}
+-- @return[2] `nil`
+-- @return[2] the transport error: a message or `{ message =, timeout =, unsent = }`
+-- @usage
+-- local client = verify.new{ transport = function(req, c)
+--   local resp, err = verify.curl_transport(req, c)
+--   print(req.method, req.url, resp and resp.status)
+--   return resp, err
+-- end }
 function _M.curl_transport(request, client) return client:_http(request) end
 
 local redacted_headers = function(req)
@@ -153,7 +248,7 @@ local function lua_execute(self, transport, op, ...)
         end
     end
     local sleep = sleeper()
-    local attempt, result = 0, nil
+    local attempt, result = 0
     while true do
         attempt = attempt + 1
         local t0 = now()
@@ -196,24 +291,78 @@ Client.list_page_url = raw.list_url
 
 -------------------------------------------------------------------------------
 -- Client operations returning factor objects and pages
+-- @type Client
 -------------------------------------------------------------------------------
 
+--- Fetch a factor.
+-- client:fetch_factor(service_sid, identity, sid [, opts]) -> factor | nil, err
+-- Sends `GET /v2/Services/{service_sid}/Entities/{identity}/Factors/{sid}`.
+-- @string service_sid the Verify service, `^VA[0-9a-fA-F]{32}$`
+-- @string identity the entity's identity: 8..64 characters, dash-separated alphanumerics
+-- @string sid the factor, `^YF[0-9a-fA-F]{32}$`
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] factor the @{factor}
+-- @return[2] `nil`
+-- @treturn[2] table an @{error} (an unknown sid: `http`, status 404, code 20404)
+-- @usage
+-- local f, err = client:fetch_factor(SVC, "user-0001", "YF0123456789abcdef0123456789abcdef")
+-- if f then print(f.friendly_name, f.status) else print(err) end
 function Client:fetch_factor(service_sid, identity, sid, opts)
     local f, err = raw.fetch(self, service_sid, identity, sid, opts)
     return bind(self, f), err
 end
 
+--- Update a factor: rename it, change its config, or verify it (`auth_payload`).
+-- client:update_factor(service_sid, identity, sid, params [, opts]) -> factor | nil, err
+-- Sends `POST .../Factors/{sid}` with only the parameters given.
+-- @string service_sid `VA...`
+-- @string identity the entity's identity
+-- @string sid `YF...`
+-- @tparam table params @{update_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] factor the updated @{factor}
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local f = assert(client:update_factor(SVC, USER, SID, { friendly_name = "Work phone", config_skew = 1 }))
 function Client:update_factor(service_sid, identity, sid, params, opts)
     local f, err = raw.update(self, service_sid, identity, sid, params, opts)
     return bind(self, f), err
 end
 
+--- Create a factor.
+-- client:create_factor(service_sid, identity, params [, opts]) -> factor | nil, err
+-- The answer carries `binding` (a TOTP factor's `secret` and otpauth `uri`),
+-- which the API returns only here. Per entity the API allows 20 push and 100
+-- TOTP factors (code 60315) and 100 creations a day (code 60326).
+-- @string service_sid `VA...`
+-- @string identity the entity's identity
+-- @tparam table params @{create_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] factor the new @{factor}, with `binding`
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local f = assert(client:create_factor(SVC, USER, { friendly_name = "Ann's phone", factor_type = "totp" }))
+-- print(f.binding.uri)  -- show it as a QR code
 function Client:create_factor(service_sid, identity, params, opts)
     local f, err = raw.create(self, service_sid, identity, params, opts)
     return bind(self, f), err
 end
 
---- client:verify_factor(service_sid, identity, sid, code [, opts]) -> true | false | nil, err
+--- Verify a factor with a code (an update with `auth_payload`).
+-- client:verify_factor(service_sid, identity, sid, code [, opts]) -> true | false | nil, err
+-- @string service_sid `VA...`
+-- @string identity the entity's identity
+-- @string sid `YF...`
+-- @string code the TOTP code (or push signature)
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] boolean `true` when the factor is now `"verified"`, `false` for a wrong code
+-- @return[2] `nil`
+-- @treturn[2] table an @{error} (429, code 60310, after 5 wrong codes in a row)
+-- @usage
+-- local ok, err = client:verify_factor(SVC, USER, SID, "123456")
+-- if ok == nil then print(err) elseif not ok then print("wrong code") end
 function Client:verify_factor(service_sid, identity, sid, code, opts)
     local f, err = raw.update(self, service_sid, identity, sid, { auth_payload = code }, opts)
     if not f then return nil, err end
@@ -221,7 +370,8 @@ function Client:verify_factor(service_sid, identity, sid, code, opts)
 end
 
 -------------------------------------------------------------------------------
--- Pages
+-- Pages: one page of a listing, with navigation (fields: @{page}).
+-- @type Page
 -------------------------------------------------------------------------------
 local Page = {}
 local page_mts = setmetatable({}, { __mode = "k" })
@@ -259,27 +409,75 @@ local function follow(page, key)
     return make_page(c, p, err, opts)
 end
 
---- page:next_page() -> page | nil (no more pages) | nil, err
+--- The next page.
+-- page:next_page() -> page | nil (no more pages) | nil, err
+-- @treturn[1] page the next @{page}
+-- @return[2] `nil` after the last page
+-- @return[3] `nil`
+-- @treturn[3] table an @{error}
+-- @usage
+-- local page = assert(client:list_factor(SVC, USER, { page_size = 50 }))
+-- while page do
+--   for _, f in ipairs(page.factors) do print(f.sid) end
+--   local err
+--   page, err = page:next_page()
+--   if err then error(tostring(err)) end
+-- end
 function Page:next_page() return follow(self, "next_page_url") end
---- page:previous_page() -> page | nil (first page) | nil, err
+--- The previous page.
+-- page:previous_page() -> page | nil (first page) | nil, err
+-- @treturn[1] page the previous @{page}
+-- @return[2] `nil` on the first page
+-- @return[3] `nil`
+-- @treturn[3] table an @{error}
+-- @usage local prev = page:previous_page()
 function Page:previous_page() return follow(self, "previous_page_url") end
 
---- client:list_factor(service_sid, identity [, {page_size, page, page_token}] [, opts]) -> page | nil, err
+--- @type Client
+
+--- List one page of an identity's factors (in creation order).
+-- client:list_factor(service_sid, identity [, {page_size, page, page_token}] [, opts]) -> page | nil, err
+-- @string service_sid `VA...`
+-- @string identity the entity's identity
+-- @tparam[opt] table params @{list_params}
+-- @tparam[opt] table opts @{call_options} (also used by the page's navigation)
+-- @treturn[1] page the @{page}
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local page = assert(client:list_factor(SVC, USER, { page_size = 50 }))
+-- for _, f in ipairs(page.factors) do print(f.sid) end
+-- -- resume later from the token of the next page
+-- local token = page.meta.next_page_url and page.meta.next_page_url:match("PageToken=([^&]+)")
+-- page = client:list_factor(SVC, USER, { page_size = 50, page_token = token })
 function Client:list_factor(service_sid, identity, params, opts)
     local p, err = raw.list(self, service_sid, identity, params, opts)
     return make_page(self, p, err, opts)
 end
 
---- client:list_page(url [, opts]) -> page | nil, err
+--- Fetch a page by its URL.
+-- client:list_page(url [, opts]) -> page | nil, err
 -- Resume from a saved page URL (meta.url / next_page_url); refused unless it
 -- is on the configured base URL's scheme, host and port.
+-- @string url a page URL from a page's `meta`
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] page the @{page}
+-- @return[2] `nil`
+-- @treturn[2] table an @{error} (`invalid_argument` for a URL on another origin; nothing is sent)
+-- @usage
+-- local saved = page.meta.url
+-- local again = assert(client:list_page(saved))
 function Client:list_page(url, opts)
     local p, err = raw.list_url(self, url, opts)
     return make_page(self, p, err, opts)
 end
 
 -------------------------------------------------------------------------------
--- Lazy iterator across pages
+-- Lazy iterator across pages, from @{Client:factors}: at most one page in
+-- memory. It is callable, so it works in a generic `for` (where a failure
+-- raises the @{error}); `it:next()` never raises. After an error it stays
+-- finished.
+-- @type Iterator
 -------------------------------------------------------------------------------
 local Iter = {}
 Iter.__index = Iter
@@ -290,7 +488,20 @@ local function iter_fail(self, err)
     return nil, err
 end
 
---- it:next() -> factor | nil (end) | nil, err (failure; the iterator stops)
+--- The next factor, without raising.
+-- it:next() -> factor | nil (end) | nil, err (failure; the iterator stops)
+-- @treturn[1] factor the next @{factor}
+-- @return[2] `nil` at the end (or after `limit` factors)
+-- @return[3] `nil`
+-- @treturn[3] table an @{error}; the iterator is finished afterwards
+-- @usage
+-- local it = client:factors(SVC, USER, { limit = 10 })
+-- while true do
+--   local f, err = it:next()
+--   if not f then if err then print(err) end break end
+--   print(f.sid)
+-- end
+-- @function Iterator:next
 function Iter:next()
     if self.done then return nil end
     if self.limit and self.yielded >= self.limit then
@@ -339,16 +550,38 @@ function Iter:_take(page)
     self.pages = self.pages + 1
 end
 
+--- `it()`: the next factor; what a generic `for` calls.
 -- `for f in it do` calls it(): raise the structured error on failure.
+-- @treturn factor|nil the next @{factor}, or `nil` at the end
+-- @raise the @{error} table when a page cannot be fetched
+-- @usage
+-- local ok, err = pcall(function()
+--   for f in client:factors(SVC, USER) do print(f.sid) end
+-- end)
+-- if not ok then print("listing failed: " .. tostring(err)) end
+-- @function Iterator:__call
 Iter.__call = function(self)
     local f, err = self:next()
     if f == nil and err ~= nil then error(err, 2) end
     return f
 end
 
---- client:factors(service_sid, identity [, {page_size, limit, page_token, page_url}] [, opts]) -> iterator
+--- @type Client
+
+--- Iterate lazily over an identity's factors, page by page.
+-- client:factors(service_sid, identity [, {page_size, limit, page_token, page_url}] [, opts]) -> iterator
 -- The iterator is callable (use it in a generic for: raises the error object
 -- on failure) and has :next() -> factor | nil | nil, err for non-raising use.
+-- Nothing is sent until the first factor is asked for; breaking out early
+-- leaves nothing pending. Bad parameters raise an `invalid_argument` @{error}.
+-- @string service_sid `VA...`
+-- @string identity the entity's identity
+-- @tparam[opt] table params @{factors_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn Iterator the @{Iterator}
+-- @usage
+-- for f in client:factors(SVC, USER, { limit = 250 }) do print(f.sid, f.status) end
+-- local all = assert(verify.collect(client:factors(SVC, USER)))
 function Client:factors(service_sid, identity, params, opts)
     local limit, page_size, page_token, page_url
     if params ~= nil then
@@ -469,7 +702,8 @@ local function lua_batch(self, ops, opts)
     return results, { done = done, total = n, errors = errors, peak = 1, retries = 0 }
 end
 
---- client:batch(ops [, opts]) -> results
+--- Run many operations concurrently (libcurl multi interface, no threads).
+-- client:batch(ops [, opts]) -> results
 -- ops: array of { op = "fetch"|"update"|"delete"|"list", service_sid =,
 -- identity =, sid = (fetch/update/delete), params = (update; list: page_size) }.
 -- "list" gathers every factor of the identity (all pages) into one array.
@@ -477,6 +711,20 @@ end
 -- Returns, in input order, { ok = value } or { err = err } per op (delete: ok = true).
 -- Every op is validated before anything is sent; an invalid op gets its own
 -- invalid_argument error and the others still run.  Bad opts return nil, err.
+-- A 429 with `Retry-After` pauses every new request of the batch.
+-- @tparam {batch_op,...} ops the operations (@{batch_op})
+-- @tparam[opt] table opts @{batch_options}
+-- @treturn[1] {batch_result,...} one @{batch_result} per operation, in input order
+-- @treturn[1] table @{batch_stats}
+-- @return[2] `nil`
+-- @treturn[2] table an `invalid_argument` @{error} (bad options)
+-- @usage
+-- local results, stats = client:batch({
+--   { op = "fetch", service_sid = SVC, identity = "user-0001", sid = SID1 },
+--   { op = "delete", service_sid = SVC, identity = "user-0002", sid = SID2 },
+--   { op = "list", service_sid = SVC, identity = "user-0003" },
+-- }, { concurrency = 4 })
+-- for i, r in ipairs(results) do print(i, r.ok and "ok" or tostring(r.err)) end
 function Client:batch(ops, opts)
     if type(ops) ~= "table" then error("batch: ops must be a table", 2) end
     opts = opts or {}
@@ -527,8 +775,19 @@ function Client:batch(ops, opts)
     return res, { done = stats[1], total = stats[2], errors = stats[3], peak = stats[4], retries = stats[5] }
 end
 
---- verify.collect(iter [, limit]) -> array | nil, err
+--- @section end
+
+--- Gather an iterator into an array.
+-- verify.collect(iter [, limit]) -> array | nil, err
 -- Gathers what an iterator yields (at most `limit` when given).
+-- @tparam Iterator it from @{Client:factors}
+-- @int[opt] limit the most factors to gather
+-- @treturn[1] {factor,...} the factors
+-- @return[2] `nil`
+-- @treturn[2] table the @{error} that stopped the iteration
+-- @usage
+-- local all, err = verify.collect(client:factors(SVC, USER))
+-- if not all then print(err) else print(#all .. " factors") end
 function _M.collect(it, limit)
     local out, n = {}, 0
     while limit == nil or n < limit do

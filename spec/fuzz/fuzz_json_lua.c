@@ -16,6 +16,10 @@
 
 #include "fuzz.h"
 
+#ifndef LUA_OK /* Lua 5.1 */
+#define LUA_OK 0
+#endif
+
 int luaopen_twilio_verify_core(lua_State *L);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -45,7 +49,9 @@ static void fz_lua_init(void) {
     fz_L = lua_newstate(fz_lua_alloc, &fz_heap);
     FZ_ASSERT(fz_L != NULL);
     luaL_openlibs(fz_L);
-    luaL_requiref(fz_L, "twilio.verify.core", luaopen_twilio_verify_core, 0);
+    lua_pushcfunction(fz_L, luaopen_twilio_verify_core); /* luaL_requiref is 5.2+ */
+    lua_pushliteral(fz_L, "twilio.verify.core");
+    lua_call(fz_L, 1, 1);
     lua_getfield(fz_L, -1, "parse_response");
     lua_setfield(fz_L, LUA_REGISTRYINDEX, "fz.parse_response");
     lua_getfield(fz_L, -1, "null");
@@ -121,19 +127,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             fprintf(stderr, "parse_response raised: %s\n", lua_tostring(L, -1));
             FZ_ASSERT(oom && rc == LUA_ERRMEM);
         }
+    } else if (lua_isnil(L, -2)) { /* nil, err */
+        fz_walk(L, 0);
+        lua_getfield(L, -1, "kind");
+        FZ_ASSERT(lua_type(L, -1) == LUA_TSTRING);
+        lua_pop(L, 1);
+    } else if (strcmp(op, "delete") == 0) {
+        FZ_ASSERT(lua_toboolean(L, -2));
     } else {
+        FZ_ASSERT(lua_istable(L, -2));
         lua_pushvalue(L, -2);
         fz_walk(L, 0);
         lua_pop(L, 1);
-        if (lua_isnil(L, -2)) {
-            lua_getfield(L, -1, "kind");
-            FZ_ASSERT(lua_type(L, -1) == LUA_TSTRING);
-            lua_pop(L, 1);
-        } else if (strcmp(op, "delete") == 0) {
-            FZ_ASSERT(lua_toboolean(L, -2));
-        } else {
-            FZ_ASSERT(lua_istable(L, -2));
-        }
     }
     lua_settop(L, 0);
     /* collect now and then: the boxes' __gc must free every C tree */

@@ -1,0 +1,171 @@
+--- twilio.verify.openresty -- the OpenResty transport.
+-- Each attempt is an nginx subrequest (ngx.location.capture) to an internal
+-- location that proxy_passes to the Verify API.  nginx does the I/O on its
+-- own event loop (upstream keep-alive, TLS with proxy_ssl_verify), so the
+-- calling coroutine yields and the worker keeps serving other requests.
+--
+-- Inside nginx, verify.new{...} selects this transport by itself (unless
+-- `transport` is given; `transport = false` keeps the blocking libcurl one).
+-- The nginx side (doc/openresty.md has the whole config):
+--
+--   upstream twilio_verify { server verify.twilio.com:443; keepalive 16; }
+--   location /_twilio_verify/ {
+--       internal;
+--       rewrite_by_lua_block       { require("twilio.verify.openresty").rewrite() }
+--       header_filter_by_lua_block { require("twilio.verify.openresty").header_filter() }
+--       proxy_pass https://twilio_verify/;
+--       ...
+--   }
+--
+-- The credentials travel from the transport to rewrite() in the
+-- subrequest's ngx.ctx, never in the URI or a variable, and rewrite() drops
+-- every header the subrequest inherited from the client's request before
+-- setting the ones the C core built.  header_filter() records how the
+-- upstream answered, so that nginx's own 502/504 pages become transport
+-- errors (connect failure, timeout) instead of looking like API answers.
+local type, error, pairs, tostring, rawget = type, error, pairs, tostring, rawget
+local string_char, tonumber = string.char, tonumber
+
+local _M = { _VERSION = "0.1.0", LOCATION = "/_twilio_verify" }
+
+-- ngx.location.capture works in these phases only (no request in timers,
+-- init_worker, ...).
+local CAPTURE_PHASES = { rewrite = true, access = true, content = true }
+
+local METHODS = { GET = "HTTP_GET", POST = "HTTP_POST", DELETE = "HTTP_DELETE" }
+
+-- The last entry of an $upstream_* value ("0.012, 0.501 : -" after retries
+-- and internal redirects).
+local function last(v)
+    if type(v) ~= "string" then return nil end
+    return v:match("([^%s,:]+)%s*$")
+end
+
+-- RFC 3986 unreserved characters may be written percent-encoded or not; nginx
+-- would escape a literal "%" again when it proxies, so decode those and refuse
+-- anything else (the C core never builds such a path: it validates every
+-- segment first).
+local function normalize_path(path)
+    path = path:gsub("%%(%x%x)", function(h)
+        local c = string_char(tonumber(h, 16))
+        if c:match("^[%w%-%._~]$") then return c end
+        return nil
+    end)
+    if path:find("%", 1, true) then return nil end
+    return path
+end
+
+local warned_phases = {}
+
+--- openresty.new{ location = "/_twilio_verify" } -> transport function
+-- A transport for verify.new{ transport = ... } that sends each attempt to
+-- the internal location `location` (a prefix location "<location>/").
+function _M.new(opts)
+    local location = _M.LOCATION
+    if opts ~= nil then
+        if type(opts) ~= "table" then error("openresty.new: opts must be a table", 2) end
+        for k in pairs(opts) do
+            if k ~= "location" then error("openresty.new: unknown option '" .. tostring(k) .. "'", 2) end
+        end
+        if opts.location ~= nil then
+            if type(opts.location) ~= "string" or not opts.location:match("^/[%w%-%._~/]*[%w%-%._~]$") then
+                error("openresty.new: location must be a path like \"/_twilio_verify\"", 2)
+            end
+            location = opts.location
+        end
+    end
+
+    return function(req, client)
+        local ngx = rawget(_G, "ngx")
+        local phase = ngx.get_phase()
+        if not CAPTURE_PHASES[phase] then
+            -- No subrequests here (a timer, init_worker...): libcurl does this
+            -- attempt, and it blocks the worker while it runs.
+            if not warned_phases[phase] then
+                warned_phases[phase] = true
+                ngx.log(ngx.WARN, "twilio.verify: no subrequests in the '", phase,
+                        "' phase; using libcurl, which blocks this worker while a request runs")
+            end
+            return client:_http(req)
+        end
+        local path, query = req.url:match("^https?://[^/?#]+(/[^?#]*)(%??[^#]*)$")
+        path = path and normalize_path(path)
+        if not path then
+            return nil, { message = "cannot proxy " .. req.method .. " " .. req.url .. " through nginx", unsent = true }
+        end
+        local t = { headers = req.headers }
+        local copts = { method = ngx[METHODS[req.method]], ctx = { twilio_verify = t } }
+        if req.method == "POST" then copts.body = req.body or "" end
+        local res = ngx.location.capture(location .. path .. query, copts)
+        if not t.hooked then
+            -- the subrequest did not reach a location running rewrite(): no
+            -- credentials were added to it, and nothing can be said about it
+            error("twilio.verify.openresty: the subrequest to " .. location ..
+                  "/ did not run rewrite_by_lua_block { require(\"twilio.verify.openresty\").rewrite() }"
+                  .. " (got status " .. tostring(res.status) .. "); add the internal location of doc/openresty.md", 0)
+        end
+        if not t.filtered or last(t.upstream_header_time) == nil or last(t.upstream_header_time) == "-" then
+            -- nginx answered by itself: the Verify API sent no response header
+            local status = res.status
+            -- sent for sure only when nginx never connected (without the
+            -- header filter nothing is known: assume it was sent)
+            local connected = last(t.upstream_connect_time)
+            local unsent = t.filtered and (connected == nil or connected == "-") or false
+            local what
+            if not t.filtered then
+                what = "no header_filter_by_lua_block { require(\"twilio.verify.openresty\").header_filter() }"
+                    .. " in " .. location .. "/, or nginx failed the subrequest"
+            elseif status == 504 then
+                what = unsent and "timed out connecting to the Verify API" or "timed out waiting for the Verify API"
+            elseif status == 502 then
+                what = unsent and "could not connect to the Verify API" or "the Verify API closed the connection early"
+            else
+                what = "nginx answered without reaching the Verify API"
+            end
+            return nil, {
+                message = what .. " (nginx subrequest status " .. tostring(status) .. ", upstream "
+                    .. tostring(t.upstream_status or "-") .. ")",
+                timeout = status == 504, unsent = unsent,
+            }
+        end
+        if res.truncated then
+            return nil, { message = "the response from the Verify API was cut short (nginx subrequest truncated)" }
+        end
+        return { status = res.status, headers = res.header or {}, body = res.body or "" }
+    end
+end
+
+--- The default transport: location "/_twilio_verify".
+_M.transport = _M.new()
+
+--- rewrite_by_lua_block of the internal location: replace the headers the
+-- subrequest inherited from the client's request with the ones the C core
+-- built (Authorization, Accept, User-Agent, Content-Type).
+function _M.rewrite()
+    local ngx = rawget(_G, "ngx")
+    local t = ngx.ctx.twilio_verify
+    if type(t) ~= "table" or t.hooked or type(t.headers) ~= "table" then
+        return ngx.exit(ngx.HTTP_FORBIDDEN) -- not one of ours
+    end
+    t.hooked = true
+    local clear, set = ngx.req.clear_header, ngx.req.set_header
+    for name in pairs(ngx.req.get_headers(0, true)) do
+        if name:lower() ~= "content-length" then clear(name) end
+    end
+    for name, value in pairs(t.headers) do set(name, value) end
+end
+
+--- header_filter_by_lua_block of the internal location: note whether the
+-- answer came from the Verify API or from nginx (connect failure, timeout).
+function _M.header_filter()
+    local ngx = rawget(_G, "ngx")
+    local t = ngx.ctx.twilio_verify
+    if type(t) ~= "table" then return end
+    local var = ngx.var
+    t.filtered = true
+    t.upstream_status = var.upstream_status
+    t.upstream_connect_time = var.upstream_connect_time
+    t.upstream_header_time = var.upstream_header_time
+end
+
+return _M

@@ -1,0 +1,454 @@
+-- spec/openresty/nginx_test.lua -- the library inside a real nginx (Debian's
+-- nginx-light + libnginx-mod-http-lua, LuaJIT 2.1) against the emulator:
+-- the OpenResty transport (twilio.verify.openresty) for every operation, its
+-- error mapping, the login example of examples/openresty/, and the point of
+-- it all: a single worker serves 10 concurrent slow requests at once, where
+-- the libcurl transport serves them one after the other.
+--
+-- Not a *_spec.lua file on purpose (it needs nginx and a LuaJIT build): run
+-- it with `make openresty-test` or .ci/checks.d/openresty, i.e.
+--   LUA_PATH='lua/?.lua;spec/?.lua;;' TV_EMULATOR=build/twilio-verify-emulator \
+--     busted --lua=luajit --cpath='build-luajit/?.so' spec/openresty/nginx_test.lua
+-- Env: TV_NGINX (default /usr/sbin/nginx), TV_NGINX_MODULES (default
+-- /usr/lib/nginx/modules), TV_NGINX_BUILD (the LuaJIT build dir nginx loads
+-- the C module from, default build-luajit).
+local emulator = require "support.emulator"
+local cjson = require "cjson"
+local verify = require "twilio.verify"
+
+local shq = emulator.shell_quote
+local format, concat = string.format, table.concat
+
+local function sh(cmd)
+  local p = io.popen(cmd)
+  local out = p:read("*a")
+  p:close()
+  return out
+end
+
+local ROOT = os.getenv("TV_ROOT") or sh("pwd"):gsub("%s+$", "")
+local BUILD = os.getenv("TV_NGINX_BUILD") or "build-luajit"
+local NGINX = os.getenv("TV_NGINX") or "/usr/sbin/nginx"
+local MODULES = os.getenv("TV_NGINX_MODULES") or "/usr/lib/nginx/modules"
+local SVC = "VA" .. string.rep("5e", 16)
+local IS_ROOT = sh("id -u"):match("^0%s") ~= nil
+
+local function read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+local function write_file(path, data)
+  local f = assert(io.open(path, "wb"))
+  f:write(data)
+  f:close()
+end
+
+local function alive(pid)
+  local stat = read_file("/proc/" .. pid .. "/stat")
+  local state = stat and stat:match("^%d+ %b() (%a)")
+  return state ~= nil and state ~= "Z" and state ~= "X"
+end
+
+local function sleep(s) os.execute("sleep " .. s) end
+
+-- ------------------------------------------------------------- nginx
+
+-- Start nginx with the config `render(port)` in a fresh prefix directory on
+-- a free port (a random one, retried when taken); env: table of variables.
+local function start_nginx(render, env)
+  assert(read_file(ROOT .. "/" .. BUILD .. "/twilio/verify/core.so"),
+    "no LuaJIT build of the module in " .. BUILD .. " (make LUA=luajit BUILD=" .. BUILD .. ")")
+  local dir = sh("mktemp -d /tmp/tv-nginx.XXXXXX"):gsub("%s+$", "")
+  os.execute("mkdir -p " .. shq(dir .. "/logs") .. " " .. shq(dir .. "/tmp") .. " && chmod 755 " .. shq(dir))
+  local envs = {}
+  for k, v in pairs(env or {}) do envs[#envs + 1] = k .. "=" .. shq(v) end
+  local last_err
+  for _ = 1, 8 do
+    local port = math.random(20000, 59999)
+    write_file(dir .. "/nginx.conf", render(port))
+    -- as root the workers would run as nobody: keep them as root in tests.
+    -- The shell waits for nginx, and closing the pipe waits for the shell:
+    -- the master is reaped, not left a zombie.
+    local cmd = format("env %s %s -p %s -c %s %s >%s 2>&1 </dev/null & echo $!; wait", concat(envs, " "),
+      shq(NGINX), shq(dir .. "/"), shq(dir .. "/nginx.conf"), IS_ROOT and "-g 'user root;'" or "",
+      shq(dir .. "/stderr"))
+    local pipe = io.popen(cmd)
+    local pid = tonumber(pipe:read("*l"))
+    local self = { pid = pid, pipe = pipe, port = port, dir = dir, url = "http://127.0.0.1:" .. port }
+    for _ = 1, 200 do
+      if not alive(pid) then break end
+      local code = sh(format("curl -s -o /dev/null -w '%%{http_code}' --max-time 1 %s/__ready", self.url))
+      if code:match("^%d%d%d$") and code ~= "000" then return self end
+      sleep(0.05)
+    end
+    last_err = (read_file(dir .. "/stderr") or "") .. (read_file(dir .. "/logs/error.log") or "")
+    if alive(pid) then os.execute("kill -KILL " .. pid) end
+    pipe:close()
+    if not last_err:find("Address already in use", 1, true) then break end
+  end
+  os.execute("rm -rf " .. shq(dir))
+  error("nginx did not start: " .. tostring(last_err))
+end
+
+local function stop_nginx(n)
+  if not n or not n.pid then return end
+  os.execute("kill -QUIT " .. n.pid .. " 2>/dev/null")
+  for _ = 1, 200 do
+    if not alive(n.pid) then break end
+    sleep(0.05)
+  end
+  if alive(n.pid) then os.execute("kill -KILL " .. n.pid .. " 2>/dev/null") end
+  n.pipe:close()
+  n.pid = nil
+  os.execute("rm -rf " .. shq(n.dir))
+end
+
+local function error_log(n) return read_file(n.dir .. "/logs/error.log") or "" end
+
+-- One HTTP request with curl: status, decoded JSON (or nil), raw body.
+local function http(method, url, body, headers)
+  local parts = { "curl -s --max-time 60 -X", shq(method), "-w", shq("\n%{http_code}") }
+  for k, v in pairs(headers or {}) do parts[#parts + 1] = "-H " .. shq(k .. ": " .. v) end
+  if body then parts[#parts + 1] = "--data-binary " .. shq(body) end
+  parts[#parts + 1] = shq(url)
+  local out = sh(concat(parts, " "))
+  local text, code = out:match("^(.*)\n(%d%d%d)$")
+  local ok, json = pcall(cjson.decode, text or "")
+  return tonumber(code) or 0, ok and json or nil, text or out
+end
+
+-- n identical GETs at once (one curl each): wall time in seconds, statuses.
+local function concurrent(n, url)
+  local lines = { "start=$(date +%s%N)" }
+  for _ = 1, n do
+    lines[#lines + 1] = format("curl -s -o /dev/null --max-time 60 -w '%%{http_code}\\n' %s &", shq(url))
+  end
+  lines[#lines + 1] = "wait; end=$(date +%s%N); echo ms=$(( (end - start) / 1000000 ))"
+  local out = sh(concat(lines, "\n"))
+  local statuses = {}
+  for line in out:gmatch("[^\n]+") do
+    if line:match("^%d%d%d$") then statuses[#statuses + 1] = tonumber(line) end
+  end
+  return tonumber(out:match("ms=(%d+)")) / 1000, statuses
+end
+
+-- ------------------------------------------------------------- configs
+
+-- The internal location of doc/openresty.md, for upstream `upstream`.
+local function verify_location(name, upstream, host, read_timeout)
+  return format([[
+        location /%s/ {
+            internal;
+            rewrite_by_lua_block       { require("twilio.verify.openresty").rewrite() }
+            header_filter_by_lua_block { require("twilio.verify.openresty").header_filter() }
+            proxy_pass http://%s/;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host %s;
+            proxy_ssl_server_name on;
+            proxy_ssl_verify on;
+            proxy_ssl_trusted_certificate /etc/ssl/certs/ca-certificates.crt;
+            proxy_connect_timeout 5s;
+            proxy_read_timeout %s;
+        }
+]], name, upstream, host, read_timeout or "10s")
+end
+
+local function test_conf(e)
+  local host = "127.0.0.1:" .. e.port
+  return function(port)
+    return concat{ format([[
+load_module %s/ndk_http_module.so;
+load_module %s/ngx_http_lua_module.so;
+worker_processes 1;
+daemon off;
+error_log logs/error.log info;
+pid logs/nginx.pid;
+env TV_BASE_URL;
+env TV_SERVICE_SID;
+env TWILIO_ACCOUNT_SID;
+env TWILIO_AUTH_TOKEN;
+events { worker_connections 1024; }
+http {
+    access_log logs/access.log;
+    client_body_temp_path tmp/body;
+    proxy_temp_path tmp/proxy;
+    fastcgi_temp_path tmp/fastcgi;
+    uwsgi_temp_path tmp/uwsgi;
+    scgi_temp_path tmp/scgi;
+    lua_package_path  "%s/lua/?.lua;%s/spec/openresty/?.lua;;";
+    lua_package_cpath "%s/%s/?.so;;";
+
+    upstream twilio_verify {
+        server %s;
+        keepalive 16;
+    }
+    upstream tv_dead {
+        server 127.0.0.1:9;
+    }
+    server {
+        listen 127.0.0.1:%d;
+]], MODULES, MODULES, ROOT, ROOT, ROOT, BUILD, host, port),
+      verify_location("_twilio_verify", "twilio_verify", host),
+      verify_location("_tv_slow", "twilio_verify", host, "1s"),
+      verify_location("_tv_dead", "tv_dead", host),
+      [[
+        location /ops/ {
+            content_by_lua_block { require("tv_nginx_app").run() }
+        }
+    }
+}
+]] }
+  end
+end
+
+-- examples/openresty/nginx.conf with its @TOKENS@ filled in for the emulator.
+local function example_conf(e)
+  local template = assert(read_file(ROOT .. "/examples/openresty/nginx.conf"))
+  return function(port)
+    local vars = { ROOT = ROOT, BUILD = BUILD, PORT = tostring(port), VERIFY_SCHEME = "http",
+                   VERIFY_SERVER = "127.0.0.1:" .. e.port, VERIFY_HOST = "127.0.0.1:" .. e.port }
+    local conf = template:gsub("@([%u_]+)@", function(k) return assert(vars[k], "unknown token " .. k) end)
+    return (conf:gsub("/usr/lib/nginx/modules", MODULES))
+  end
+end
+
+local function env_for(e)
+  return { TV_BASE_URL = e.base_url, TV_SERVICE_SID = SVC, TWILIO_ACCOUNT_SID = e.account_sid,
+           TWILIO_AUTH_TOKEN = e.auth_token, TWILIO_VERIFY_SERVICE_SID = SVC,
+           TWILIO_VERIFY_BASE_URL = e.base_url }
+end
+
+math.randomseed(tonumber(emulator.random_hex(7), 16))
+
+-- ------------------------------------------------------------- specs
+
+describe("OpenResty transport in a real nginx", function()
+  local e, n
+  local ID = "nginx-user-0001"
+
+  local function op(name, args, method, body, headers)
+    local q = {}
+    for k, v in pairs(args or {}) do q[#q + 1] = k .. "=" .. emulator.pct(v) end
+    table.sort(q)
+    local url = n.url .. "/ops/" .. name .. (#q > 0 and ("?" .. concat(q, "&")) or "")
+    local status, json, raw = http(method or "GET", url, body, headers)
+    assert.equal(200, status, raw .. "\n" .. error_log(n):sub(-2000))
+    assert.is_table(json, raw)
+    return json
+  end
+
+  setup(function()
+    e = emulator.start{ no_limits = true }
+    n = start_nginx(test_conf(e), env_for(e))
+  end)
+
+  teardown(function()
+    stop_nginx(n)
+    if e then e:stop() end
+  end)
+
+  it("is selected by verify.new inside nginx; transport = false keeps libcurl", function()
+    assert.equal("openresty", op("which").result)
+    assert.equal("libcurl", op("which", { via = "curl" }).result)
+  end)
+
+  it("creates, lists (every page), fetches, updates and deletes through nginx subrequests", function()
+    e:clear_requests()
+    local sids = {}
+    for i = 1, 3 do
+      local r = op("create", { identity = ID, friendly_name = "phone " .. i })
+      assert.is_true(r.ok, cjson.encode(r))
+      assert.equal("openresty", r.transport)
+      assert.matches("^YF%x+$", r.result.sid)
+      assert.equal("unverified", r.result.status)
+      sids[i] = r.result.sid
+    end
+    local r = op("list", { identity = ID, page_size = 2 })
+    assert.is_true(r.ok, cjson.encode(r))
+    assert.same(sids, r.result.sids)
+    assert.equal(2, r.result.pages)
+
+    r = op("fetch", { identity = ID, sid = sids[2] })
+    assert.is_true(r.ok, cjson.encode(r))
+    assert.same({ sids[2], "phone 2", ID, SVC, e.account_sid },
+      { r.result.sid, r.result.friendly_name, r.result.identity, r.result.service_sid, r.result.account_sid })
+
+    r = op("update", { identity = ID, sid = sids[2], friendly_name = "renamed in nginx" })
+    assert.is_true(r.ok, cjson.encode(r))
+    assert.equal("renamed in nginx", r.result.friendly_name)
+
+    r = op("delete", { identity = ID, sid = sids[2] })
+    assert.same({ true, true }, { r.ok, r.result })
+    r = op("fetch", { identity = ID, sid = sids[2] })
+    assert.is_false(r.ok)
+    assert.same({ "http", 404, 20404, false }, { r.err.kind, r.err.status, r.err.code, r.err.retryable })
+
+    -- every request reached the emulator as the C core built it
+    local reqs = e:requests()
+    assert.equal(3 + 2 + 1 + 1 + 1 + 1, #reqs)
+    for _, q in ipairs(reqs) do
+      assert.equal("Basic", q.authorization_scheme)
+      assert.matches("^twilio%-verify%-lua/", q.user_agent)
+    end
+    assert.equal("FriendlyName=renamed%20in%20nginx", reqs[7].body)
+    assert.equal("DELETE", reqs[8].method)
+  end)
+
+  it("passes none of the client's request headers on to Verify", function()
+    e:clear_requests()
+    op("list", { identity = ID }, "POST", "username=ann&password=secret",
+      { ["Content-Type"] = "application/x-www-form-urlencoded", Authorization = "Bearer client-token",
+        Cookie = "session=abc", ["User-Agent"] = "browser/1.0" })
+    local q = e:last_request()
+    assert.equal("GET", q.method)
+    assert.equal("Basic", q.authorization_scheme)
+    assert.matches("^twilio%-verify%-lua/", q.user_agent)
+    assert.equal(cjson.null, q.content_type)
+    assert.equal("", q.body)
+  end)
+
+  it("keeps the retry rules: a 503 on GET is retried through nginx", function()
+    local r = op("create", { identity = ID })
+    e:fault{ action = "status", status = 503, match = { op = "fetch" } }
+    r = op("fetch", { identity = ID, sid = r.result.sid })
+    assert.is_true(r.ok, cjson.encode(r))
+    assert.equal(1, r.retries)
+  end)
+
+  it("turns nginx's own 502 (connection refused) into a retryable transport error", function()
+    local r = op("fetch", { via = "dead", identity = ID, sid = "YF" .. string.rep("0", 32) })
+    assert.is_false(r.ok)
+    assert.equal("transport", r.err.kind)
+    assert.matches("could not connect to the Verify API", r.err.message)
+    assert.is_true(r.err.retryable)
+    assert.equal(3, r.retries) -- max_retries, with ngx.sleep between attempts
+  end)
+
+  it("turns nginx's 504 (proxy_read_timeout) into a transport timeout, not retried", function()
+    local c = op("create", { identity = ID })
+    e:fault{ action = "delay", delay_ms = 3000, match = { op = "fetch" } }
+    local r = op("fetch", { via = "slow", identity = ID, sid = c.result.sid })
+    assert.is_false(r.ok)
+    assert.equal("transport", r.err.kind)
+    assert.matches("timed out waiting for the Verify API", r.err.message)
+    assert.is_false(r.err.retryable)
+    assert.equal(0, r.retries)
+  end)
+
+  it("raises a clear error when the internal location is missing, and sends no credentials", function()
+    e:clear_requests()
+    local r = op("fetch", { via = "missing", identity = ID, sid = "YF" .. string.rep("0", 32) })
+    assert.is_false(r.ok)
+    assert.matches("doc/openresty.md", r.raised)
+    assert.equal(0, #e:requests())
+  end)
+
+  it("falls back to libcurl in an ngx.timer (no subrequests there) and says so in the log", function()
+    local r = op("timer", { identity = ID })
+    assert.is_true(r.ok, cjson.encode(r))
+    assert.is_number(r.result.n)
+    assert.is_truthy(error_log(n):find("no subrequests in the 'timer' phase", 1, true))
+  end)
+
+  it("does not block the worker: 10 concurrent requests, each delayed 500 ms", function()
+    local c = op("create", { identity = ID }).result
+    op("which", { via = "curl" }) -- both clients exist before the clock starts
+    local url = n.url .. "/ops/fetch?identity=" .. ID .. "&sid=" .. c.sid
+    local times = {}
+    for _, via in ipairs{ "openresty", "curl" } do
+      e:fault{ action = "delay", delay_ms = 500, times = 10 }
+      local before = e:stats().requests.fetch
+      local t, statuses = concurrent(10, url .. (via == "curl" and "&via=curl" or ""))
+      assert.same({ 200, 200, 200, 200, 200, 200, 200, 200, 200, 200 }, statuses)
+      assert.equal(before + 10, e:stats().requests.fetch)
+      assert.same({}, e:pending_faults()) -- all ten were delayed
+      times[via] = t
+    end
+    print(format("\nconcurrency: 10 concurrent requests, each delayed 500 ms by the emulator, one nginx worker:"
+      .. "\n  OpenResty transport (subrequests): %.2f s\n  libcurl transport (blocking):      %.2f s",
+      times.openresty, times.curl))
+    assert.is_true(times.openresty < 1.5, "OpenResty transport took " .. times.openresty .. " s")
+    assert.is_true(times.curl >= 4.5, "libcurl transport took only " .. times.curl .. " s")
+  end)
+end)
+
+describe("examples/openresty: sign-in with a TOTP second factor", function()
+  local e, n
+  local URL
+
+  local function login(form)
+    local parts = {}
+    for _, kv in ipairs(form) do parts[#parts + 1] = kv[1] .. "=" .. emulator.pct(kv[2]) end
+    return http("POST", URL, concat(parts, "&"), { ["Content-Type"] = "application/x-www-form-urlencoded" })
+  end
+
+  setup(function()
+    e = emulator.start{}
+    n = start_nginx(example_conf(e), env_for(e))
+    URL = n.url .. "/login"
+  end)
+
+  teardown(function()
+    stop_nginx(n)
+    if e then e:stop() end
+  end)
+
+  it("enrols, rejects a wrong code, accepts the right one, then asks for a challenge", function()
+    local PW = "demo password for ann"
+    assert.equal(405, (http("GET", URL)))
+    local status, body = login{ { "username", "ann" }, { "password", "wrong" } }
+    assert.same({ 401, "wrong username or password" }, { status, body and body.error })
+    assert.equal(0, #e:requests()) -- the password is checked before any Verify call
+
+    -- no factor yet: one is created, its otpauth:// URI returned
+    status, body = login{ { "username", "ann" }, { "password", PW } }
+    assert.equal(200, status)
+    assert.equal("enroll", body.step)
+    local uri = assert(verify.totp.parse_uri(body.otpauth_uri))
+
+    -- a wrong code (none of the codes of the accepted window)
+    local now = os.time()
+    local valid = {}
+    for d = -1, 1 do valid[verify.totp.code(uri.secret, { time = now + 30 * d })] = true end
+    local wrong = "000000"
+    while valid[wrong] do wrong = format("%06d", tonumber(wrong) + 1) end
+    status, body = login{ { "username", "ann" }, { "password", PW }, { "code", wrong } }
+    assert.same({ 401, "wrong code" }, { status, body.error })
+
+    -- the right code verifies the factor: signed in
+    status, body = login{ { "username", "ann" }, { "password", PW }, { "code", verify.totp.code(uri.secret) } }
+    assert.same({ 200, "done", "ann" }, { status, body.step, body.user })
+    local page = assert(verify.new{ account_sid = e.account_sid, auth_token = e.auth_token, base_url = e.base_url })
+      :list_factor(SVC, "user-ann-0001")
+    assert.equal(1, #page.factors)
+    assert.equal("verified", page.factors[1].status)
+
+    -- later sign-ins: the factor is verified, codes go to Verify Challenges
+    status, body = login{ { "username", "ann" }, { "password", PW }, { "code", verify.totp.code(uri.secret) } }
+    assert.same({ 401, "challenge" }, { status, body.step })
+
+    for _, q in ipairs(e:requests()) do
+      assert.equal("Basic", q.authorization_scheme)
+      assert.matches("^twilio%-verify%-lua/", q.user_agent)
+    end
+  end)
+
+  it("starts an unfinished enrolment over (delete, create)", function()
+    e:reset()
+    local PW = "demo password for ann"
+    local status, body = login{ { "username", "ann" }, { "password", PW } }
+    assert.same({ 200, "enroll" }, { status, body.step })
+    local first = body.otpauth_uri
+    status, body = login{ { "username", "ann" }, { "password", PW } }
+    assert.same({ 200, "enroll" }, { status, body.step })
+    assert.are_not.equal(first, body.otpauth_uri)
+    local ops = {}
+    for _, q in ipairs(e:requests()) do ops[#ops + 1] = q.op end
+    assert.same({ "list", "create", "list", "delete", "create" }, ops)
+  end)
+end)
