@@ -28,6 +28,7 @@ typedef struct lclient {
     int hook_failed;  /* a hook raised; its error is at registry ref hook_err */
     int hook_err;
     int busy;         /* an operation is running (hooks may call close) */
+    int consumed;     /* the operation's value was pushed by consume() */
 } lclient;
 
 static lclient *check_client(lua_State *L) { return (lclient *)luaL_checkudata(L, 1, TV_LUA_CLIENT_MT); }
@@ -156,6 +157,76 @@ static void on_retry(void *ud, int next_attempt, double delay, const tv_error *e
     hook_call(lc, lc->ref_on_retry, 3);
 }
 
+/* ---- response bodies -> Lua -------------------------------------------- */
+
+/* Push the Lua value of a response: a large 2xx body (a list page) is
+ * converted straight from its text (tv_lua_push_json_stream: one factor at
+ * a time, never a tree of the whole page, which outgrows the CPU caches);
+ * when the cursor hands it back, for small bodies (one factor: a tree is
+ * cheaper there) and for every other status, tv_parse_response decides (the
+ * error, or a tree converted whole).  The item or tree being converted
+ * lives in *slot, owned by the caller's box.  Returns 1 (value pushed; true
+ * for DELETE) or -1 with err. */
+#define STREAM_MIN_BODY (16 * 1024)
+static int push_body(lua_State *L, const tv_request *req, const tv_response *resp, cJSON **slot,
+                     tv_error *err) {
+    if (resp->status >= 200 && resp->status <= 299 && req->op != TV_OP_DELETE &&
+        resp->body.len >= STREAM_MIN_BODY) {
+        tv_jcursor cur;
+        tv_jcursor_init(&cur, req->op, resp->body.data, resp->body.len);
+        if (tv_lua_push_json_stream(L, &cur, slot) == 0) return 1;
+    }
+    if (tv_parse_response(req, resp, slot, err)) return -1;
+    if (req->op == TV_OP_DELETE) lua_pushboolean(L, 1);
+    else tv_lua_push_json(L, *slot);
+    cJSON_Delete(*slot);
+    *slot = NULL;
+    return 1;
+}
+
+typedef struct consume_ctx {
+    lclient *lc;
+    const tv_request *req;
+    const tv_response *resp;
+    tv_error *err;
+    int rc;
+} consume_ctx;
+
+static int consume_protected(lua_State *L) {
+    consume_ctx *x = (consume_ctx *)lua_touserdata(L, 1);
+    x->rc = push_body(L, x->req, x->resp, &x->lc->pending, x->err);
+    return x->rc > 0 ? 1 : 0;
+}
+
+/* The client's success-path consumer (tv_client_set_consumer): the value
+ * is left on the stack for run().  Runs under lua_pcall, as hooks do: an
+ * out-of-memory raise is kept and raised by run() once execute unwound. */
+static int consume(void *ud, const tv_request *req, const tv_response *resp, tv_error *err) {
+    lclient *lc = ud;
+    lua_State *L = lc->L;
+    consume_ctx x = {lc, req, resp, err, -1};
+    if (!lua_checkstack(L, 4)) return tv_error_set(err, TV_ENOMEM, NULL, "out of memory");
+    lua_pushcfunction(L, consume_protected);
+    lua_pushlightuserdata(L, &x);
+    if (lua_pcall(L, 1, 1, 0) != 0) {
+        drop_pending(lc);
+        if (lc->hook_failed) {
+            lua_pop(L, 1);
+        } else {
+            lc->hook_failed = 1;
+            luaL_unref(L, LUA_REGISTRYINDEX, lc->hook_err);
+            lc->hook_err = luaL_ref(L, LUA_REGISTRYINDEX);
+        }
+        return tv_error_set(err, TV_ENOMEM, NULL, "out of memory");
+    }
+    if (x.rc < 0) {
+        lua_pop(L, 1);
+        return -1;
+    }
+    lc->consumed = 1;
+    return 0;
+}
+
 /* ---- options ------------------------------------------------------------ */
 
 static int opt_fail(lua_State *L, const char *key, const char *fmt, const char *a) {
@@ -248,9 +319,11 @@ static int l_new(lua_State *L) {
     }
     lua_getglobal(L, "_VERSION"); /* "Lua 5.4" */
     const char *ver = lua_tostring(L, -1);
-    o.lua_version = ver && strncmp(ver, "Lua ", 4) == 0 ? ver + 4 : ver;
 #ifdef LUAJIT_VERSION
+    (void)ver;
     o.lua_version = LUAJIT_VERSION;
+#else
+    o.lua_version = ver && strncmp(ver, "Lua ", 4) == 0 ? ver + 4 : ver;
 #endif
     /* acquire: the userdata first, so __gc owns everything from here on */
     lclient *lc = (lclient *)lua_newuserdata(L, sizeof *lc);
@@ -274,6 +347,7 @@ static int l_new(lua_State *L) {
         lc->ref_transport = luaL_ref(L, LUA_REGISTRYINDEX);
     }
     tv_client_set_hooks(lc->c, on_event, on_retry, lc);
+    tv_client_set_consumer(lc->c, consume, lc);
     return 1;
 }
 
@@ -403,6 +477,7 @@ static int run(lua_State *L, lclient *lc, const args *a, tv_error *err) {
     drop_pending(lc);
     lc->L = L;
     lc->hook_failed = 0;
+    lc->consumed = 0;
     cJSON *out = NULL;
     lc->busy = 1;
     int rc = tv_client_execute(lc->c, &lc->req, &a->co, &lc->resp, &out, err);
@@ -418,6 +493,7 @@ static int run(lua_State *L, lclient *lc, const args *a, tv_error *err) {
         return lua_error(L);
     }
     if (rc) return tv_lua_fail(L, err);
+    if (lc->consumed) return 1; /* consume() left the value on the stack */
     if (lc->req.op == TV_OP_DELETE) {
         lua_pushboolean(L, 1);
         return 1;
@@ -562,12 +638,33 @@ static void get_header(lua_State *L, int idx, const char *name) {
         if (lua_type(L, -2) == LUA_TSTRING && strcasecmp(lua_tostring(L, -2), name) == 0 &&
             (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER)) {
             lua_remove(L, -2);
-            if (lua_type(L, -1) == LUA_TNUMBER) lua_tostring(L, -1);
+            if (lua_type(L, -1) == LUA_TNUMBER) (void)lua_tostring(L, -1); /* in place */
             return;
         }
         lua_pop(L, 1);
     }
     lua_pushnil(L);
+}
+
+/* What core.parse_response and client:_finish own while they run, boxed
+ * in a userdata (__gc pbox_gc) so a raise cannot leak. */
+typedef struct pbox {
+    tv_request req;
+    tv_response resp; /* status and headers; the body is never copied here */
+    cJSON *out;
+} pbox;
+
+/* Parse `body` (a Lua string the caller keeps on the stack: read in place,
+ * not copied) with the status and headers in b->resp, and push the value
+ * (true for DELETE) or nil, err (push_body). */
+static int parse_boxed(lua_State *L, pbox *b, const char *body, size_t blen) {
+    tv_error err = TV_ERROR_INIT;
+    tv_response view = b->resp;
+    view.body.data = (char *)body; /* read only: the parsers take const */
+    view.body.len = blen;
+    view.body.cap = 0;
+    if (push_body(L, &b->req, &view, &b->out, &err) < 0) return tv_lua_fail(L, &err);
+    return 1;
 }
 
 /* client:_finish(request, response | nil, transport_error) -> value | nil, err
@@ -584,11 +681,6 @@ static int l_finish(lua_State *L) {
     lua_getfield(L, 2, "url");
     size_t ul = 0;
     const char *url = luaL_checklstring(L, -1, &ul);
-    typedef struct {
-        tv_request req;
-        tv_response resp;
-        cJSON *out;
-    } pbox;
     pbox *b = (pbox *)lua_newuserdata(L, sizeof *b);
     memset(b, 0, sizeof *b);
     b->resp.retry_after = -1;
@@ -637,7 +729,7 @@ static int l_finish(lua_State *L) {
         tv_error_context(&err, &b->req, NULL);
         return tv_lua_fail(L, &err);
     }
-    if (tv_buf_add(&b->resp.body, body, bl)) return luaL_error(L, "out of memory");
+    /* the body string stays on the stack: parse_boxed reads it in place */
     lua_getfield(L, 3, "headers");
     if (lua_istable(L, -1)) {
         int h = lua_gettop(L);
@@ -651,10 +743,7 @@ static int l_finish(lua_State *L) {
         if (lua_isstring(L, -1)) snprintf(b->resp.request_id, sizeof b->resp.request_id, "%s", lua_tostring(L, -1));
         lua_pop(L, 2);
     }
-    if (tv_parse_response(&b->req, &b->resp, &b->out, &err)) return tv_lua_fail(L, &err);
-    if (b->req.op == TV_OP_DELETE) lua_pushboolean(L, 1);
-    else tv_lua_push_json(L, b->out);
-    return 1;
+    return parse_boxed(L, b, body, bl);
 }
 
 /* client:_backoff(attempt, err) -> seconds to wait before the next attempt */
@@ -1016,11 +1105,6 @@ static int l_parse_response(lua_State *L) {
     size_t blen = 0;
     const char *body = luaL_optlstring(L, 3, "", &blen);
     /* everything C-owned lives in a box so raises cannot leak */
-    typedef struct {
-        tv_request req;
-        tv_response resp;
-        cJSON *out;
-    } pbox;
     pbox *b = (pbox *)lua_newuserdata(L, sizeof *b);
     memset(b, 0, sizeof *b);
     b->resp.retry_after = -1;
@@ -1029,7 +1113,6 @@ static int l_parse_response(lua_State *L) {
     b->req.op = opv[i];
     b->req.method = mv[i];
     b->resp.status = (long)status;
-    tv_error err = TV_ERROR_INIT;
     if (lua_istable(L, 4)) {
         lua_getfield(L, 4, "Retry-After");
         if (lua_isstring(L, -1)) {
@@ -1041,11 +1124,8 @@ static int l_parse_response(lua_State *L) {
         if (lua_isstring(L, -1)) snprintf(b->resp.request_id, sizeof b->resp.request_id, "%s", lua_tostring(L, -1));
         lua_pop(L, 2);
     }
-    if (tv_buf_add(&b->req.url, "", 0) || tv_buf_add(&b->resp.body, body, blen)) return luaL_error(L, "out of memory");
-    if (tv_parse_response(&b->req, &b->resp, &b->out, &err)) return tv_lua_fail(L, &err);
-    if (opv[i] == TV_OP_DELETE) lua_pushboolean(L, 1);
-    else tv_lua_push_json(L, b->out);
-    return 1;
+    if (tv_buf_add(&b->req.url, "", 0)) return luaL_error(L, "out of memory");
+    return parse_boxed(L, b, body, blen); /* body: argument 3, alive for the call */
 }
 
 static int bufbox_gc(lua_State *L) {
@@ -1054,11 +1134,7 @@ static int bufbox_gc(lua_State *L) {
 }
 
 static int pbox_gc(lua_State *L) {
-    struct {
-        tv_request req;
-        tv_response resp;
-        cJSON *out;
-    } *b = lua_touserdata(L, 1);
+    pbox *b = (pbox *)lua_touserdata(L, 1);
     tv_request_free(&b->req);
     tv_response_free(&b->resp);
     cJSON_Delete(b->out);

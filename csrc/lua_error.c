@@ -76,10 +76,7 @@ static int errbox_gc(lua_State *L) {
     return 0;
 }
 
-int tv_lua_fail(lua_State *L, tv_error *err) {
-    lua_pushnil(L);
-    /* Move the record into a Lua-owned box first: if a push below raises
-     * (out of memory), __gc still frees the heap members. */
+static int errbox_new(lua_State *L) {
     tv_error *boxed = (tv_error *)lua_newuserdata(L, sizeof *boxed);
     tv_error init = TV_ERROR_INIT;
     *boxed = init;
@@ -88,6 +85,26 @@ int tv_lua_fail(lua_State *L, tv_error *err) {
         lua_setfield(L, -2, "__gc");
     }
     lua_setmetatable(L, -2);
+    return 1;
+}
+
+int tv_lua_fail(lua_State *L, tv_error *err) {
+    tv_error init = TV_ERROR_INIT;
+    /* Move the record into a Lua-owned box first: if a push below raises
+     * (out of memory), __gc still frees the heap members.  The box itself
+     * is made under lua_pcall, so when even that fails the record is freed
+     * here before the memory error goes on. */
+    if (!lua_checkstack(L, 4)) {
+        tv_error_clear(err);
+        return luaL_error(L, "out of memory");
+    }
+    lua_pushnil(L);
+    lua_pushcfunction(L, errbox_new);
+    if (lua_pcall(L, 0, 1, 0) != 0) {
+        tv_error_clear(err);
+        return lua_error(L);
+    }
+    tv_error *boxed = (tv_error *)lua_touserdata(L, -1);
     *boxed = *err;
     *err = init;
     tv_lua_push_error(L, boxed);

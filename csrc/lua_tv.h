@@ -49,6 +49,14 @@ void tv_lua_error_init(lua_State *L);
  * raises on out of memory / stack overflow, so callers box the tree first. */
 struct cJSON;
 void tv_lua_push_json(lua_State *L, const struct cJSON *item);
+/* Convert a 2xx body straight from text with a tv_jcursor (see tv.h),
+ * one top-level member or array element at a time.  The item being
+ * converted is kept in *slot, owned by the caller's box, so a raise (out of
+ * memory) leaks nothing.  Pushes the value and returns 0, or returns -1
+ * with nothing pushed: the caller then uses tv_parse_response (which gives
+ * the error, or in corner cases the tree for tv_lua_push_json). */
+struct tv_jcursor;
+int tv_lua_push_json_stream(lua_State *L, struct tv_jcursor *cur, struct cJSON **slot);
 /* Encode the Lua table at idx as JSON text (string keys -> objects,
  * sequences -> arrays; strings must be valid text).  Pushes the string and
  * returns 0, or returns -1 with err (TV_EARG, param "metadata") and pushes

@@ -138,6 +138,42 @@ struct cJSON;
 int tv_parse_response(const tv_request *req, const tv_response *resp, struct cJSON **out,
                       tv_error *err);
 
+/* Streaming alternative for a 2xx body (not DELETE): a pull cursor over the
+ * top-level object.  Each member's value is parsed by cJSON on its own, and
+ * a member whose value is an array comes element by element, so no tree
+ * bigger than one element (one factor) exists at a time: on a 1,000-factor
+ * page the data stays in cache and the memory is reused, where one tree of
+ * the whole page (a few MB) is built, walked and freed by separate passes.
+ * It accepts exactly what tv_parse_response accepts as a success; on
+ * anything else (bad JSON, the wrong shape, an escape it does not mirror)
+ * it gives TV_JEV_FALLBACK and the caller uses tv_parse_response, which
+ * gives the error -- or, in rare corner cases, the tree.  Nesting is not
+ * checked here: an item parsed on its own may be nested up to `depth` (1
+ * for members, 2 for elements) levels deeper than in the whole document,
+ * so callers converting it refuse containers at depth >= 1000 (cJSON's
+ * limit) and fall back. */
+typedef enum tv_jev {
+    TV_JEV_MEMBER,    /* *item: a member's value (not an array); item->string is its key */
+    TV_JEV_ARRAY,     /* *item: an empty array; item->string is the member's key; elements follow */
+    TV_JEV_ELEMENT,   /* *item: the next element of that array */
+    TV_JEV_ARRAY_END, /* the array is complete */
+    TV_JEV_END,       /* the object is complete and has the op's shape */
+    TV_JEV_FALLBACK   /* not handled: use tv_parse_response */
+} tv_jev;
+
+typedef struct tv_jcursor {
+    const char *p, *end;
+    tv_op op;
+    int state;                        /* internal */
+    int has_factors, has_meta, has_sid; /* first occurrence: 1 right type, -1 wrong */
+} tv_jcursor;
+
+void tv_jcursor_init(tv_jcursor *cur, tv_op op, const char *body, size_t len);
+/* The next event.  For MEMBER, ARRAY and ELEMENT *item is a new tree owned
+ * by the caller (cJSON_Delete); otherwise *item is NULL.  After END or
+ * FALLBACK every further call gives FALLBACK. */
+tv_jev tv_jcursor_next(tv_jcursor *cur, struct cJSON **item);
+
 /* Decide err->retryable for a failed request (the retry policy, one place):
  * 429 with code 20429 or no code; 502/503/504 and transport failures on GET
  * and DELETE; POST only for 20429 or a failure before the connection was
@@ -208,6 +244,16 @@ void tv_client_set_transport(tv_client *c, tv_transport_fn fn, void *ud);
 void tv_client_set_hooks(tv_client *c, void (*on_event)(void *ud, const tv_event *ev),
                          void (*on_retry)(void *ud, int next_attempt, double delay, const tv_error *err),
                          void *ud);
+
+/* Take over the success path: on a 2xx response to anything but DELETE,
+ * execute calls consume(ud, req, resp, err) instead of tv_parse_response,
+ * and *out stays NULL.  consume returns 0 (it has taken the body), or -1
+ * with err filled as tv_parse_response fills it (TV_EDECODE with the
+ * request's context, or TV_ENOMEM); execute then goes on as after a parse
+ * (the log event, no retry).  NULL restores tv_parse_response.  The Lua
+ * binding converts bodies straight to Lua this way (tv_jcursor). */
+typedef int (*tv_consume_fn)(void *ud, const tv_request *req, const tv_response *resp, tv_error *err);
+void tv_client_set_consumer(tv_client *c, tv_consume_fn consume, void *ud);
 
 /* Per-call overrides (0 / < 0 = the client's). */
 typedef struct tv_call_opts {

@@ -107,6 +107,9 @@ static struct tv_multi *pool(tv_client *c, int want, tv_error *err) {
             curl_easy_setopt(x->easy, CURLOPT_SEEKDATA, x);
             curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
             curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->errbuf);
+#if LIBCURL_VERSION_NUM >= 0x075000 /* tv_http.c's pre-request callback (TV_POST_PREREQ) */
+            curl_easy_setopt(x->easy, CURLOPT_PREREQDATA, x);
+#endif
         }
         while (m->n_easy < want) {
             if (tv_easy_init(&m->easy[m->n_easy], c, m->h_get, m->h_post, err)) return NULL;

@@ -17,6 +17,8 @@ typedef struct tv_easy {
     size_t up_len, up_pos;
     size_t max_body;
     int over_cap;
+    int is_post, sends;    /* request sends in this transfer (prereq callback) */
+    int resend_refused;    /* libcurl tried to send a POST a second time */
     long applied_timeout_ms;
     struct curl_slist *h_get, *h_post; /* borrowed: owned by the caller */
     char errbuf[CURL_ERROR_SIZE];

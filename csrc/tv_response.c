@@ -92,7 +92,9 @@ static const char *jstr(const cJSON *o, const char *k) {
 
 static long jlong(const cJSON *o, const char *k) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    if (cJSON_IsNumber(v)) return (long)v->valuedouble;
+    /* out-of-range doubles (and NaN) would make the cast undefined */
+    if (cJSON_IsNumber(v))
+        return v->valuedouble > -2147483648.0 && v->valuedouble < 2147483648.0 ? (long)v->valuedouble : 0;
     if (cJSON_IsString(v)) return strtol(v->valuestring, NULL, 10);
     return 0;
 }
@@ -110,9 +112,10 @@ static int http_error(const tv_request *req, const tv_response *resp, tv_error *
         const char *more = jstr(j, "more_info");
         const char *type = jstr(j, "type");
         err->code = jlong(j, "code");
-        if (msg) snprintf(err->message, sizeof err->message, "%s", msg);
-        else if (detail) snprintf(err->message, sizeof err->message, "%s", detail);
-        else if (title) snprintf(err->message, sizeof err->message, "%s", title);
+        /* an empty text (or one starting with \u0000) keeps "HTTP nnn ..." */
+        if (msg && *msg) snprintf(err->message, sizeof err->message, "%s", msg);
+        else if (detail && *detail) snprintf(err->message, sizeof err->message, "%s", detail);
+        else if (title && *title) snprintf(err->message, sizeof err->message, "%s", title);
         if (more) tv_error_set_str(&err->more_info, more);
         else if (type) tv_error_set_str(&err->more_info, type);
         const cJSON *details = cJSON_GetObjectItemCaseSensitive(j, "details");
@@ -184,4 +187,139 @@ void tv_classify(tv_method method, tv_error *err) {
     default: r = 0;
     }
     err->retryable = r;
+}
+
+/* ---- streaming 2xx bodies (tv_jcursor, see tv.h) -------------------------
+ * The grammar mirrors cJSON 1.7's parse_object/parse_array byte for byte
+ * (whitespace is every byte <= 32, a UTF-8 BOM is skipped at offset 0 only
+ * when the body is longer than 4 bytes, no trailing commas, anything after
+ * the closing brace is ignored as tv_parse_response ignores it); every key
+ * and value is parsed by cJSON itself. */
+enum { J_OPEN, J_MEMBER, J_AFTER, J_ARR_FIRST, J_ARR_ELEM, J_ARR_AFTER, J_DONE };
+
+static const char *jws(const char *p, const char *e) {
+    while (p < e && (unsigned char)*p <= 32) p++;
+    return p;
+}
+
+void tv_jcursor_init(tv_jcursor *cur, tv_op op, const char *body, size_t len) {
+    memset(cur, 0, sizeof *cur);
+    cur->op = op;
+    cur->p = body ? body : "";
+    cur->end = cur->p + (body ? len : 0);
+    if (len > 4 && memcmp(cur->p, "\xEF\xBB\xBF", 3) == 0) cur->p += 3;
+    cur->p = jws(cur->p, cur->end);
+    if (cur->p < cur->end && *cur->p == '{') {
+        cur->p++;
+        cur->state = J_OPEN;
+    } else {
+        cur->state = J_DONE;
+    }
+}
+
+/* The op's shape, from each key's first occurrence (as
+ * cJSON_GetObjectItemCaseSensitive sees it). */
+static void jshape(tv_jcursor *cur, const char *key, int type) {
+    if (cur->op == TV_OP_LIST) {
+        if (!cur->has_factors && strcmp(key, "factors") == 0) cur->has_factors = type == cJSON_Array ? 1 : -1;
+        else if (!cur->has_meta && strcmp(key, "meta") == 0) cur->has_meta = type == cJSON_Object ? 1 : -1;
+    } else if (!cur->has_sid && strcmp(key, "sid") == 0) {
+        cur->has_sid = type == cJSON_String ? 1 : -1;
+    }
+}
+
+/* Parse one value at cur->p with cJSON; NULL when cJSON refuses it (or it
+ * starts with a BOM, which cJSON would skip here but not in a document). */
+static cJSON *jvalue(tv_jcursor *cur) {
+    const char *p = jws(cur->p, cur->end), *e = NULL;
+    if (p >= cur->end || (unsigned char)*p == 0xEF) return NULL;
+    cJSON *v = cJSON_ParseWithLengthOpts(p, (size_t)(cur->end - p), &e, 0);
+    if (v) cur->p = e;
+    return v;
+}
+
+tv_jev tv_jcursor_next(tv_jcursor *cur, cJSON **item) {
+    *item = NULL;
+    for (;;) {
+        switch (cur->state) {
+        case J_OPEN:
+            cur->p = jws(cur->p, cur->end);
+            if (cur->p < cur->end && *cur->p == '}') goto close;
+            /* fall through */
+        case J_MEMBER: {
+            cur->p = jws(cur->p, cur->end);
+            if (cur->p >= cur->end || *cur->p != '"') goto fallback;
+            cJSON *key = jvalue(cur);
+            if (!key) goto fallback;
+            cur->p = jws(cur->p, cur->end);
+            if (!cJSON_IsString(key) || cur->p >= cur->end || *cur->p != ':') {
+                cJSON_Delete(key);
+                goto fallback;
+            }
+            cur->p = jws(cur->p + 1, cur->end);
+            cJSON *v;
+            int array = cur->p < cur->end && *cur->p == '[';
+            if (array) {
+                v = cJSON_CreateArray();
+                cur->p++;
+            } else {
+                v = jvalue(cur);
+            }
+            if (!v) {
+                cJSON_Delete(key);
+                goto fallback;
+            }
+            v->string = key->valuestring; /* the key moves to the member, as in an object */
+            key->valuestring = NULL;
+            cJSON_Delete(key);
+            jshape(cur, v->string, v->type & 0xFF);
+            cur->state = array ? J_ARR_FIRST : J_AFTER;
+            *item = v;
+            return array ? TV_JEV_ARRAY : TV_JEV_MEMBER;
+        }
+        case J_AFTER:
+            cur->p = jws(cur->p, cur->end);
+            if (cur->p < cur->end && *cur->p == ',') {
+                cur->p++;
+                cur->state = J_MEMBER;
+                continue;
+            }
+            if (cur->p < cur->end && *cur->p == '}') goto close;
+            goto fallback;
+        case J_ARR_FIRST:
+            cur->p = jws(cur->p, cur->end);
+            if (cur->p < cur->end && *cur->p == ']') {
+                cur->p++;
+                cur->state = J_AFTER;
+                return TV_JEV_ARRAY_END;
+            }
+            /* fall through */
+        case J_ARR_ELEM:
+            if (!(*item = jvalue(cur))) goto fallback;
+            cur->state = J_ARR_AFTER;
+            return TV_JEV_ELEMENT;
+        case J_ARR_AFTER:
+            cur->p = jws(cur->p, cur->end);
+            if (cur->p < cur->end && *cur->p == ',') {
+                cur->p++;
+                cur->state = J_ARR_ELEM;
+                continue;
+            }
+            if (cur->p < cur->end && *cur->p == ']') {
+                cur->p++;
+                cur->state = J_AFTER;
+                return TV_JEV_ARRAY_END;
+            }
+            goto fallback;
+        default: goto fallback;
+        }
+    }
+close:
+    cur->p++;
+    cur->state = J_DONE;
+    if (cur->op == TV_OP_LIST ? cur->has_factors == 1 && cur->has_meta == 1 : cur->has_sid == 1)
+        return TV_JEV_END;
+fallback:
+    cur->state = J_DONE;
+    return TV_JEV_FALLBACK;
 }
