@@ -319,12 +319,17 @@ static int l_new(lua_State *L) {
     }
     lua_getglobal(L, "_VERSION"); /* "Lua 5.4" */
     const char *ver = lua_tostring(L, -1);
-#ifdef LUAJIT_VERSION
-    (void)ver;
-    o.lua_version = LUAJIT_VERSION;
-#else
     o.lua_version = ver && strncmp(ver, "Lua ", 4) == 0 ? ver + 4 : ver;
-#endif
+    char jit_ver[64];
+    lua_getglobal(L, "jit"); /* LuaJIT: jit.version = "LuaJIT 2.1.0-beta3" */
+    if (lua_istable(L, -1)) {
+        lua_getfield(L, -1, "version");
+        const char *jv = lua_tostring(L, -1);
+        if (jv && strncmp(jv, "LuaJIT ", 7) == 0) { /* User-Agent: "Lua/5.1 LuaJIT/2.1.0-beta3" */
+            snprintf(jit_ver, sizeof jit_ver, "%s LuaJIT/%s", o.lua_version ? o.lua_version : "5.1", jv + 7);
+            o.lua_version = jit_ver;
+        }
+    }
     /* acquire: the userdata first, so __gc owns everything from here on */
     lclient *lc = (lclient *)lua_newuserdata(L, sizeof *lc);
     memset(lc, 0, sizeof *lc);
