@@ -1,0 +1,415 @@
+--- Reference stubs for the parts of `twilio.verify` written in C.
+-- This file is never loaded: it holds LDoc comments only (`make docs`
+-- merges it into the `twilio.verify` module documented in
+-- lua/twilio/verify.lua). Keep it true to csrc/lua_*.c.
+-- @module twilio.verify
+
+--- The library version (a string such as `"0.1.0"`).
+-- @usage print(require("twilio.verify")._VERSION)
+-- @field _VERSION
+
+--- The version of libcurl the C module runs with (such as `"7.88.1"`).
+-- @usage print(require("twilio.verify").curl_version)
+-- @field curl_version
+
+--- The sentinel for JSON `null` inside arrays.
+-- A JSON `null` in an object makes the key absent (the value is `nil`);
+-- inside an array it becomes `verify.null`, so positions are kept.
+-- @usage for i, v in ipairs(list) do if v == verify.null then print(i, "null") end end
+-- @field null
+
+--- The metatable's method table of factor objects (see @{Factor}).
+-- Add methods here to extend every factor.
+-- @usage function verify.Factor:is_totp() return self.factor_type == "totp" end
+-- @field Factor
+
+--- The TOTP helpers, `verify.totp.code`, `check`, `uri` and `parse_uri`
+-- (see the TOTP section below).
+-- @usage local code = verify.totp.code("JBSWY3DPEHPK3PXP")
+-- @field totp
+
+--- @type Client
+
+--- Delete a factor.
+-- Sends `DELETE /v2/Services/{service_sid}/Entities/{identity}/Factors/{sid}`.
+-- A 404 is an `http` error (status 404, code 20404).
+-- @string service_sid the Verify service, `^VA[0-9a-fA-F]{32}$`
+-- @string identity the entity's identity, 8..64 characters of dash-separated alphanumerics
+-- @string sid the factor, `^YF[0-9a-fA-F]{32}$`
+-- @tparam[opt] table opts per-call options (see @{call_options})
+-- @treturn[1] boolean `true`
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local ok, err = client:delete_factor(SVC, "user-0001", "YF0123456789abcdef0123456789abcdef")
+-- if not ok then print(err.kind, err.status, err.code, err.message) end
+-- @function Client:delete_factor
+
+--- Close the client: wipe the credentials and free the connection.
+-- Idempotent; `__gc` and `__close` (`local client <close> = ...`) do the same.
+-- Every later call returns a `closed` @{error}. A batch or a hook running at
+-- the time finishes cleanly first.
+-- @usage
+-- do
+--   local client <close> = assert(verify.new{})
+--   ...
+-- end                  -- closed here
+-- client:close()       -- or explicitly; again is fine
+-- @function Client:close
+
+--- Whether the client was closed.
+-- @treturn boolean
+-- @usage if client:is_closed() then client = assert(verify.new{}) end
+-- @function Client:is_closed
+
+--- The base URL requests go to (such as `"https://verify.twilio.com"`).
+-- @treturn string|nil the URL; nothing once the client is closed
+-- @usage print(client:base_url())  -- "http://127.0.0.1:8080" for the emulator
+-- @function Client:base_url
+
+--- The `User-Agent` header the client sends (the library's, then your
+-- `user_agent` option).
+-- @treturn string|nil the header value; nothing once the client is closed
+-- @usage print(client:user_agent())
+-- @function Client:user_agent
+
+--- `tostring(client)` shows the account SID and the base URL, never a credential.
+-- @treturn string e.g. `"twilio.verify.client (AC..., https://verify.twilio.com): 0x..."`
+-- @usage print(client)
+-- @function Client:__tostring
+
+--- TOTP helpers: verify.totp.
+-- RFC 4226 HOTP and RFC 6238 TOTP with HMAC-SHA1/256/512 from OpenSSL.
+-- Secrets are Base32 (RFC 4648): case-insensitive, padding optional,
+-- whitespace allowed. Comparison is constant-time and key buffers are wiped.
+-- Bad input returns `nil, err` with `err.kind == "invalid_argument"` and
+-- `err.param` naming the culprit (for an unknown option key, the key).
+-- @section totp
+
+--- The TOTP code of a secret at a time.
+-- @string secret the Base32 secret
+-- @tparam[opt] table opts @{totp_options} (`alg`, `digits`, `step`, `time`)
+-- @treturn[1] string the code, e.g. `"287082"`
+-- @return[2] `nil`
+-- @treturn[2] table an `invalid_argument` @{error}
+-- @usage
+-- local code = verify.totp.code("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", { time = 59, digits = 8 })
+-- assert(code == "94287082")   -- RFC 6238's test vector
+-- @function totp.code
+
+--- Check a code against a secret, allowing `skew` steps either side.
+-- @string secret the Base32 secret
+-- @string code the code to check; it must be exactly `digits` decimal digits
+-- (anything else is an `invalid_argument` error)
+-- @tparam[opt] table opts @{totp_options}, plus `skew` = 0..2 steps (default 1)
+-- @treturn[1] boolean `true` when it matches...
+-- @treturn[1] integer ...and the matching step relative to `time`, `-skew..skew`
+-- @treturn[2] boolean `false` when it does not
+-- @return[3] `nil`
+-- @treturn[3] table an `invalid_argument` @{error}
+-- @usage
+-- local ok, offset = verify.totp.check(secret, "123456", { skew = 1 })
+-- if ok then print("accepted, drift " .. offset .. " step(s)") end
+-- @function totp.check
+
+--- Build an `otpauth://totp/` URI, the content of the QR code an
+-- authenticator app scans.
+-- @tparam table t @{uri_fields}: `account` and `secret` required
+-- @treturn[1] string the URI
+-- @return[2] `nil`
+-- @treturn[2] table an `invalid_argument` @{error}
+-- @usage
+-- local uri = verify.totp.uri{ issuer = "Example", account = "ann@example.com", secret = secret }
+-- -- otpauth://totp/Example:ann%40example.com?secret=...&issuer=Example&algorithm=SHA1&digits=6&period=30
+-- @function totp.uri
+
+--- Parse an `otpauth://totp/` URI (as Twilio returns in `binding.uri`).
+-- @string uri the URI
+-- @treturn[1] table @{uri_fields}, with defaults filled in (`alg = "sha1"`, `digits = 6`, `period = 30`)
+-- @return[2] `nil`
+-- @treturn[2] table an `invalid_argument` @{error}
+-- @usage
+-- local t = assert(verify.totp.parse_uri(factor.binding.uri))
+-- print(t.issuer, t.account, t.digits, t.period, t.alg)
+-- local code = verify.totp.code(t.secret, { alg = t.alg, digits = t.digits, step = t.period })
+-- @function totp.parse_uri
+
+--- Options, parameters and records.
+-- The tables that go into and come out of the API. Unknown keys in a table
+-- you pass are an error (`invalid_argument`, naming the key), never ignored.
+-- @section records
+
+--- Options of @{new}.
+-- Every key is optional; a wrong type or value returns `nil, err` naming it.
+-- @string account_sid `AC...`; default `$TWILIO_ACCOUNT_SID`
+-- @string auth_token default `$TWILIO_AUTH_TOKEN` (used when no API key is given)
+-- @string api_key an API key SID `SK...`; default `$TWILIO_API_KEY` (with `api_secret`)
+-- @string api_secret its secret; default `$TWILIO_API_SECRET`
+-- @string base_url default `"https://verify.twilio.com"`; plain `http` only to
+-- loopback (the emulator) or with `allow_http`
+-- @string region e.g. `"ie1"` gives `https://verify.ie1.twilio.com` (not with `base_url`)
+-- @string edge e.g. `"dublin"` gives `https://verify.dublin.<region or us1>.twilio.com`
+-- @number timeout seconds per attempt, default 10
+-- @number connect_timeout seconds to connect, default 5
+-- @int max_retries 0..20, default 3 (see the retry rules in @{error})
+-- @number retry_base first backoff ceiling in seconds, default 0.25 (doubles per attempt)
+-- @number retry_cap backoff ceiling in seconds, default 8 (full jitter below it)
+-- @number retry_after_cap the longest `Retry-After` honoured, seconds, default 60
+-- @int max_body response size cap in bytes, 1024..1 GiB, default 16 MiB (a
+-- larger body is a `decode` error, enforced while receiving)
+-- @bool allow_http allow plain `http` to hosts other than loopback, default `false`
+-- @string user_agent appended to the `User-Agent` header
+-- @tparam function on_retry `on_retry(attempt, delay, err)` runs before each
+-- retry's sleep: `attempt` is the number of the attempt about to be made (2
+-- for the first retry), `delay` the sleep in seconds, `err` the @{error}
+-- that caused it
+-- @tparam function log `log(event)` runs after every attempt with a @{log_event}
+-- @tparam function|false transport `transport(request, client)` does the I/O
+-- in Lua (see @{transport_request}); inside nginx a subrequest transport is
+-- the default and `false` keeps libcurl
+-- @usage
+-- local client, err = verify.new{
+--   account_sid = "AC...", auth_token = os.getenv("TWILIO_AUTH_TOKEN"),
+--   timeout = 5, connect_timeout = 2, max_retries = 2,
+--   user_agent = "myapp/1.2",
+--   on_retry = function(attempt, delay, e) print("retry", attempt, delay, e.kind) end,
+--   log = function(ev) print(ev.method, ev.url, ev.status, ev.duration) end,
+-- }
+-- if not client then error(tostring(err)) end
+-- @table options
+
+--- Per-call options: the optional last argument of every operation.
+-- @number timeout seconds per attempt for this call
+-- @int max_retries retries for this call, 0..20
+-- @usage local f, err = client:fetch_factor(SVC, USER, SID, { timeout = 2, max_retries = 0 })
+-- @table call_options
+
+--- Parameters of @{Client:update_factor} (only the ones given are sent, in a
+-- fixed order, as the form keys in brackets).
+-- @string auth_payload the TOTP code or push signature that verifies the factor (`AuthPayload`)
+-- @string friendly_name 1..64 characters (`FriendlyName`)
+-- @int config_time_step TOTP step, 20..60 seconds (`Config.TimeStep`)
+-- @int config_skew TOTP steps accepted either side, 0..2 (`Config.Skew`)
+-- @int config_code_length TOTP code length, 3..8 (`Config.CodeLength`)
+-- @string config_alg `"sha1"`, `"sha256"` or `"sha512"` (`Config.Alg`)
+-- @string config_notification_token push: 32..255 characters (`Config.NotificationToken`)
+-- @string config_sdk_version push: the Verify SDK version (`Config.SdkVersion`)
+-- @string config_notification_platform push: `"apn"`, `"fcm"` or `"none"` (`Config.NotificationPlatform`)
+-- @usage client:update_factor(SVC, USER, SID, { friendly_name = "Work phone", config_skew = 0 })
+-- @table update_params
+
+--- Parameters of @{Client:create_factor}.
+-- `friendly_name` and `factor_type` are required; the rest depend on the type.
+-- @string friendly_name 1..64 characters
+-- @string factor_type `"totp"` or `"push"`
+-- @string binding_secret totp: a Base32 secret (default: the API generates one)
+-- @string binding_alg push: `"ES256"`
+-- @string binding_public_key push: the device's public key
+-- @string config_app_id push: e.g. `"com.example.app"`
+-- @string config_notification_platform push: `"apn"`, `"fcm"` or `"none"`
+-- @string config_notification_token push: 32..255 characters
+-- @string config_sdk_version push: the Verify SDK version
+-- @int config_time_step totp: 20..60 seconds
+-- @int config_skew totp: 0..2 steps
+-- @int config_code_length totp: 3..8 digits
+-- @string config_alg totp: `"sha1"`, `"sha256"` or `"sha512"`
+-- @tparam table|string metadata a table (JSON-encoded once) or a JSON object as a string
+-- @usage
+-- local f = assert(client:create_factor(SVC, USER, {
+--   friendly_name = "Ann's phone", factor_type = "totp", config_code_length = 6,
+--   metadata = { os = "Android" } }))
+-- print(f.binding.uri)   -- returned by create only
+-- @table create_params
+
+--- Parameters of @{Client:list_factor}.
+-- @int page_size 1..1000 (the API's default is 50)
+-- @int page the page number, >= 0; echoed back in `meta.page` (it does not move the position)
+-- @string page_token a token from a `next_page_url`/`previous_page_url` (resume there)
+-- @usage local page = assert(client:list_factor(SVC, USER, { page_size = 20 }))
+-- @table list_params
+
+--- Parameters of @{Client:factors}.
+-- @int limit the most factors to yield (>= 0; `0` yields none and sends nothing; default all)
+-- @int page_size 1..1000; defaults to `min(limit, 1000)` when only `limit` is given
+-- @string page_token resume from a saved page token
+-- @string page_url resume from a saved page URL (on the configured origin only)
+-- @usage for f in client:factors(SVC, USER, { limit = 250, page_size = 100 }) do print(f.sid) end
+-- @table factors_params
+
+--- A factor: a plain table with every field the API returned (unknown fields
+-- are kept; JSON `null` makes a key absent) and the @{Factor} methods.
+-- @string sid `YF...`
+-- @string account_sid `AC...`
+-- @string service_sid `VA...`
+-- @string entity_sid `YE...`
+-- @string identity the entity's identity
+-- @string date_created ISO 8601 UTC, e.g. `"2015-07-30T20:00:00Z"` (sorts as text)
+-- @string date_updated ISO 8601 UTC
+-- @string friendly_name its name
+-- @string status `"unverified"` or `"verified"`
+-- @string factor_type `"totp"` or `"push"`
+-- @tparam table config totp: `alg`, `skew`, `code_length`, `time_step`; push:
+-- `sdk_version`, `app_id`, `notification_platform`, `notification_token`
+-- @tparam table metadata what was stored at creation, or absent
+-- @string url the factor's API URL
+-- @tparam table binding create only: totp `secret` (Base32) and `uri`
+-- (otpauth://); push `alg` and `public_key`
+-- @usage
+-- local f = assert(client:fetch_factor(SVC, USER, SID))
+-- print(f.sid, f.factor_type, f.status, f.friendly_name, f.config.code_length)
+-- for k, v in pairs(f) do print(k, v) end     -- a plain table
+-- @table factor
+
+--- A page from @{Client:list_factor} or @{Client:list_page}, with the @{Page} methods.
+-- @tparam {factor,...} factors the factors of this page (an array of @{factor})
+-- @tparam table meta as the API sent it: `page`, `page_size`, `url`,
+-- `first_page_url`, `next_page_url` (absent on the last page),
+-- `previous_page_url` (absent on the first), `key`
+-- @usage
+-- local page = assert(client:list_factor(SVC, USER, { page_size = 50 }))
+-- print(#page.factors, page.meta.page, page.meta.next_page_url)
+-- @table page
+
+--- An error: every failure returns `nil, err` with `err` a table with
+-- `__tostring` (a wrong Lua type for `self`, or a failing iterator in a `for`
+-- loop, raises it instead). No error ever contains a credential.
+--
+-- Retries: up to `max_retries`, with full-jitter exponential backoff, or after
+-- `Retry-After` when the server sends it (capped at `retry_after_cap`).
+-- Retried: 429 with code 20429 or no code; 502, 503, 504 and connection
+-- failures on GET and DELETE. POST is retried only on 20429 or when the
+-- connection was never made. Never retried: 60310/60326 attempt limits,
+-- timeouts, anything else.
+-- @string kind one of the @{error_kinds}
+-- @string message what happened
+-- @bool retryable whether the library would retry it
+-- @string param `invalid_argument`: the parameter or option at fault
+-- @int status `http` (and `decode`): the HTTP status
+-- @int code `http`: Twilio's error code, e.g. 20404, 60200, 60310
+-- @string more_info `http`: Twilio's link for the code
+-- @tparam table details `http`: Twilio's `details` object, when sent
+-- @string request_id `http`: the `Twilio-Request-Id` header
+-- @string body `http`, `decode`: an excerpt of the raw body (<= 512 bytes)
+-- @number retry_after `http`: `Retry-After` in seconds, when sent
+-- @int transport_code `transport`: libcurl's error code (e.g. 7, 28)
+-- @string method the request's method, for errors about a request
+-- @string url the request's URL (never with credentials)
+-- @usage
+-- local f, err = client:fetch_factor(SVC, USER, SID)
+-- if not f then
+--   print(tostring(err))          -- "twilio.verify: http error 404 (code 20404): ..."
+--   if err.kind == "http" and err.status == 404 then ... end
+-- end
+-- @table error
+
+--- The values of `err.kind`.
+-- @field invalid_argument a bad argument, parameter or option; nothing was sent (`param` names it)
+-- @field http the server answered with a non-2xx status (`status`, `code`, `more_info`, ...)
+-- @field transport connection refused, DNS, TLS, timeout, reset (`transport_code`)
+-- @field decode invalid or truncated JSON, the wrong shape, or a body over `max_body`
+-- @field closed the client was closed
+-- @field skipped a batch operation not run because of `fail_fast`
+-- @field memory out of memory
+-- @usage
+-- local ok, err = client:delete_factor(SVC, USER, SID)
+-- if not ok and err.kind == "transport" then print("network trouble: " .. err.message) end
+-- @table error_kinds
+
+--- What the `log` hook receives after each attempt (runs under `pcall`,
+-- never inside libcurl; if it raises, the operation finishes and the error
+-- is raised to the caller afterwards).
+-- @string method `"GET"`, `"POST"` or `"DELETE"`
+-- @string url the request URL
+-- @string body the form body with `AuthPayload`, `Config.NotificationToken`
+-- and `Binding.Secret` redacted (`""` without a body)
+-- @tparam table headers the request headers, `Authorization = "[REDACTED]"`
+-- @int status the HTTP status, 0 when there was no response
+-- @number duration seconds the attempt took
+-- @int attempt 1 for the first attempt
+-- @tparam table error the attempt's @{error}, when it failed
+-- @usage
+-- verify.new{ log = function(ev)
+--   io.stderr:write(("%s %s -> %d in %.3fs\n"):format(ev.method, ev.url, ev.status, ev.duration))
+-- end }
+-- @table log_event
+
+--- What a Lua `transport` function receives: `transport(request, client)`
+-- returns a @{transport_response}, or `nil, err` where `err` is a message or
+-- `{ message =, timeout = true|nil, unsent = true|nil }` (a transport error
+-- on GET/DELETE is retried; on POST only with `unsent = true`; timeouts are
+-- not). The attempt loop runs in Lua, so the function may yield (OpenResty
+-- cosockets).
+-- @string op `"fetch"`, `"update"`, `"delete"`, `"create"`, `"list"` or `"list_url"`
+-- @string method the HTTP method
+-- @string url the full URL
+-- @tparam table headers `Authorization`, `User-Agent`, `Accept`, `Content-Type` for POST
+-- @string body the form body (POST only)
+-- @number timeout seconds for the attempt
+-- @number connect_timeout seconds to connect
+-- @int max_body the response size cap in bytes
+-- @usage
+-- local client = verify.new{ transport = function(req, client)
+--   print(req.method, req.url)
+--   return verify.curl_transport(req, client)   -- or your own HTTP client
+-- end }
+-- @table transport_request
+
+--- What a Lua `transport` function returns.
+-- @int status the HTTP status
+-- @tparam table headers response headers by name (e.g. `["Retry-After"] = "1"`)
+-- @string body the response body
+-- @usage return { status = 200, headers = { ["Content-Type"] = "application/json" }, body = json_text }
+-- @table transport_response
+
+--- One operation of @{Client:batch}.
+-- @string op `"fetch"`, `"update"`, `"delete"` or `"list"` (all pages of the identity)
+-- @string service_sid `VA...`
+-- @string identity the entity's identity
+-- @string sid `YF...` (fetch, update, delete)
+-- @tparam table params update: @{update_params}; list: `{ page_size = n }`
+-- @usage { op = "delete", service_sid = SVC, identity = "user-0001", sid = "YF..." }
+-- @table batch_op
+
+--- Options of @{Client:batch}.
+-- @int concurrency 1..64 transfers at once, default 8
+-- @number max_rps the most starts per second (> 0), default unlimited
+-- @bool fail_fast stop starting operations after the first failure (the rest get `skipped`)
+-- @tparam function on_progress `on_progress(done, total, errors)`, run between
+-- libcurl steps; if it raises, the batch is abandoned and the error propagates
+-- @usage client:batch(ops, { concurrency = 8, max_rps = 50, on_progress = print })
+-- @table batch_options
+
+--- One result of @{Client:batch}, in input order.
+-- @param ok the value on success: a @{factor} (fetch, update), `true`
+-- (delete) or an array of factors (list)
+-- @tparam table err the @{error} on failure
+-- @usage for i, r in ipairs(results) do if r.err then print(ops[i].sid, r.err) end end
+-- @table batch_result
+
+--- The second value @{Client:batch} returns.
+-- @int done operations finished
+-- @int total operations given
+-- @int errors operations that failed
+-- @int peak the most transfers in flight at once
+-- @int retries retries made
+-- @usage local results, stats = client:batch(ops); print(stats.done .. "/" .. stats.total, stats.errors)
+-- @table batch_stats
+
+--- Options of @{totp.code} and @{totp.check}.
+-- @string alg `"sha1"` (default), `"sha256"` or `"sha512"`
+-- @int digits code length, 3..8, default 6
+-- @int step seconds, 20..60, default 30
+-- @int time unix seconds, default now
+-- @int skew @{totp.check} only: steps either side, 0..2, default 1
+-- @usage verify.totp.code(secret, { alg = "sha256", digits = 8, step = 30, time = os.time() })
+-- @table totp_options
+
+--- The fields of @{totp.uri} and @{totp.parse_uri}.
+-- @string account the account name the app shows (required for `uri`)
+-- @string secret the Base32 secret (required for `uri`)
+-- @string issuer the issuer the app shows
+-- @string alg `"sha1"` (default), `"sha256"` or `"sha512"`
+-- @int digits 3..8, default 6
+-- @int period seconds, 1..3600, default 30
+-- @usage verify.totp.uri{ account = "ann@example.com", issuer = "Example", secret = secret, digits = 6 }
+-- @table uri_fields

@@ -1,0 +1,584 @@
+-- The twilio-verify command (bin/twilio-verify), run as a process against the
+-- emulator: help texts, every subcommand, table and --json output, exit
+-- statuses (0 ok, 1 API/transport, 2 usage, 3 check failed), and that the
+-- auth token never shows in anything it prints.
+--
+-- The command is a Lua 5.4 script that finds lua/ and build/ next to itself
+-- (LUA_PATH / LUA_CPATH are removed from its environment, except in the test
+-- of the README's way).  This file also runs when the suite runs on another
+-- interpreter (make spec-luajit); it needs the Lua 5.4 build/ then, and is
+-- skipped without it.
+local cjson = require "cjson"
+local emulator = require "support.emulator"
+
+if _VERSION ~= "Lua 5.4" and not io.open("build/twilio/verify/core.so") then return end
+local unpack = table.unpack or unpack
+
+local CLI = "bin/twilio-verify"
+local SVC = "VA" .. string.rep("c1", 16)
+local RFC_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ" -- RFC 6238 SHA-1 key
+local shq = emulator.shell_quote
+local _ -- the ignored stdout of some runs
+
+local function read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return "" end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+-- Everything the CLI printed in this spec file, to look for the token in.
+local all_output = {}
+
+-- run(args [, env [, stdin]]) -> exit code, stdout, stderr
+-- args: a list of arguments; env: name -> value (false: unset); LUA_PATH and
+-- LUA_CPATH are unset unless env gives them.
+local function run(args, env, stdin)
+  local parts = { "env" }
+  env = env or {}
+  for _, k in ipairs{ "LUA_PATH", "LUA_CPATH", "LUA_PATH_5_4", "LUA_CPATH_5_4" } do
+    if env[k] == nil then parts[#parts + 1] = "-u " .. k end
+  end
+  for k, v in pairs(env or {}) do -- env wants every -u before the assignments
+    if v == false then parts[#parts + 1] = "-u " .. k end
+  end
+  for k, v in pairs(env or {}) do
+    if v ~= false then parts[#parts + 1] = shq(k .. "=" .. v) end
+  end
+  parts[#parts + 1] = CLI
+  for _, a in ipairs(args) do parts[#parts + 1] = shq(a) end
+  local errf, rcf, inf = os.tmpname(), os.tmpname(), nil
+  local cmd = table.concat(parts, " ") .. " 2>" .. shq(errf)
+  if stdin then
+    inf = os.tmpname()
+    local f = assert(io.open(inf, "wb"))
+    f:write(stdin)
+    f:close()
+    cmd = cmd .. " <" .. shq(inf)
+  else
+    cmd = cmd .. " </dev/null"
+  end
+  local p = assert(io.popen(cmd .. "; echo $? >" .. shq(rcf)))
+  local out = p:read("*a")
+  p:close()
+  local code = tonumber(read_file(rcf):match("%d+"))
+  local err = read_file(errf)
+  os.remove(errf)
+  os.remove(rcf)
+  if inf then os.remove(inf) end
+  all_output[#all_output + 1] = out
+  all_output[#all_output + 1] = err
+  return code, out, err
+end
+
+local function json(text)
+  local ok, v = pcall(cjson.decode, text)
+  assert(ok, "not JSON: " .. tostring(text))
+  return v
+end
+
+local function lines(s)
+  local t = {}
+  for l in s:gmatch("[^\n]+") do t[#t + 1] = l end
+  return t
+end
+
+describe("twilio-verify CLI", function()
+  local e, env
+
+  setup(function()
+    e = emulator.start{}
+    env = {
+      TWILIO_ACCOUNT_SID = e.account_sid,
+      TWILIO_AUTH_TOKEN = e.auth_token,
+      TWILIO_VERIFY_SERVICE_SID = SVC,
+      TWILIO_VERIFY_BASE_URL = e.base_url,
+      TWILIO_API_KEY = false,
+      TWILIO_API_SECRET = false,
+    }
+  end)
+  teardown(function()
+    if e then e:stop() end
+  end)
+
+  local function with(extra)
+    local t = {}
+    for k, v in pairs(env) do t[k] = v end
+    for k, v in pairs(extra or {}) do t[k] = v end
+    return t
+  end
+
+  local n = 0
+  local function identity()
+    n = n + 1
+    return ("cli-user-%04d"):format(n)
+  end
+
+  local function create(id, name, extra)
+    local args = { "factors", "create", id, "--factor-type", "totp", "--friendly-name", name or "phone", "--json" }
+    for _, a in ipairs(extra or {}) do args[#args + 1] = a end
+    local code, out, err = run(args, env)
+    assert.equal(0, code, err)
+    return json(out)
+  end
+
+  describe("help", function()
+    it("prints the overview with every command and the exit statuses", function()
+      local code, out, err = run({ "--help" })
+      assert.equal(0, code)
+      assert.equal("", err)
+      assert.matches("^Usage: twilio%-verify", out)
+      for _, c in ipairs{ "factors list", "factors fetch", "factors update", "factors delete", "factors create",
+                          "totp code", "totp check", "totp uri", "emulator" } do
+        assert.truthy(out:find("  " .. c, 1, true), c)
+      end
+      assert.truthy(out:find("Exit status:", 1, true))
+      assert.truthy(out:find("TWILIO_VERIFY_SERVICE_SID", 1, true))
+    end)
+
+    it("has --help for every command (and `help COMMAND`)", function()
+      for _, c in ipairs{ "factors list", "factors fetch", "factors update", "factors delete", "factors create",
+                          "totp code", "totp check", "totp uri", "emulator" } do
+        local args = {}
+        for w in c:gmatch("%S+") do args[#args + 1] = w end
+        args[#args + 1] = "--help"
+        local code, out = run(args)
+        assert.equal(0, code, c)
+        assert.matches("^Usage: twilio%-verify " .. c:gsub("%-", "%%-"), out)
+        assert.truthy(out:find("Exit status:", 1, true), c)
+        local hcode, hout = run({ "help", unpack(args, 1, #args - 1) })
+        assert.equal(0, hcode)
+        assert.equal(out, hout)
+      end
+      local code, out = run({ "factors", "list", "-h" })
+      assert.equal(0, code)
+      assert.truthy(out:find("--limit N", 1, true))
+      assert.truthy(out:find("--page-token TOKEN", 1, true))
+      code, out = run({ "factors", "--help" })
+      assert.equal(0, code)
+      assert.truthy(out:find("create", 1, true))
+      code, out = run({ "totp", "--help" })
+      assert.equal(0, code)
+      assert.truthy(out:find("check", 1, true))
+    end)
+
+    it("runs from the checkout with the README's LUA_PATH / LUA_CPATH, and from elsewhere", function()
+      local code, out, err = run({ "totp", "code", RFC_SECRET, "--time", "59" },
+        { LUA_PATH = "lua/?.lua;;", LUA_CPATH = "build/?.so;;" })
+      assert.equal(0, code, err)
+      assert.equal("287082\n", out)
+      local here = assert(io.popen("pwd")):read("*l")
+      local p = assert(io.popen("cd / && env -u LUA_PATH -u LUA_CPATH " .. shq(here .. "/" .. CLI)
+        .. " totp code " .. RFC_SECRET .. " --time 59 2>&1"))
+      out = p:read("*a")
+      p:close()
+      assert.equal("287082\n", out)
+    end)
+
+    it("prints the version", function()
+      local code, out = run({ "--version" })
+      assert.equal(0, code)
+      assert.matches("^twilio%-verify %d+%.%d+%.%d+ %(Lua 5%.4, libcurl", out)
+    end)
+  end)
+
+  describe("usage errors exit 2", function()
+    local cases = {
+      { {}, "Usage:" },
+      { { "frobnicate" }, "unknown command 'frobnicate'" },
+      { { "factors" }, "Usage: twilio-verify factors" },
+      { { "factors", "lst" }, "unknown command 'factors lst'" },
+      { { "factors", "list" }, "'factors list' takes IDENTITY (got 0 arguments)" },
+      { { "factors", "fetch", "cli-user-0001" }, "takes IDENTITY SID" },
+      { { "factors", "list", "cli-user-0001", "--bogus" }, "unknown option '--bogus'" },
+      { { "factors", "list", "cli-user-0001", "--limit", "many" }, "--limit must be an integer" },
+      { { "factors", "list", "cli-user-0001", "--limit" }, "--limit needs a value" },
+      { { "factors", "list", "cli-user-0001", "--page=yes" }, "--page takes no value" },
+      { { "factors", "update", "cli-user-0001", "YF" .. string.rep("0", 32) }, "nothing to update" },
+      { { "factors", "create", "cli-user-0001", "--friendly-name", "x" }, "--factor-type is required" },
+      { { "factors", "fetch", "cli-user-0001", "YFnope" }, "sid must match" },
+      { { "factors", "list", "bad id!" }, "identity" },
+      { { "factors", "create", "cli-user-0001", "--factor-type", "sms", "--friendly-name", "x" }, "factor_type" },
+      { { "totp", "code", "not base32!" }, "not valid Base32" },
+      { { "totp", "code", RFC_SECRET, "--digits", "12" }, "digits" },
+      { { "totp", "uri", RFC_SECRET }, "--account is required" },
+      { { "--frob" }, "unknown option '--frob'" },
+    }
+    for _, c in ipairs(cases) do
+      it(table.concat(c[1], " "), function()
+        local code, out, err = run(c[1], env)
+        assert.equal(2, code)
+        assert.equal("", out)
+        assert.truthy(err:find(c[2], 1, true), err)
+      end)
+    end
+
+    it("needs a service SID and credentials", function()
+      local code, _, err = run({ "factors", "list", "cli-user-0001" }, with{ TWILIO_VERIFY_SERVICE_SID = false })
+      assert.equal(2, code)
+      assert.truthy(err:find("TWILIO_VERIFY_SERVICE_SID", 1, true))
+      code, _, err = run({ "factors", "list", "cli-user-0001" }, with{ TWILIO_AUTH_TOKEN = false })
+      assert.equal(2, code)
+      assert.truthy(err:find("auth_token", 1, true))
+      code, _, err = run({ "factors", "list", "cli-user-0001" }, with{ TWILIO_ACCOUNT_SID = false })
+      assert.equal(2, code)
+      assert.truthy(err:find("account_sid", 1, true))
+    end)
+
+    it("reports usage errors as JSON with --json", function()
+      local code, out, err = run({ "--json", "factors", "list" }, env)
+      assert.equal(2, code)
+      assert.equal("", out)
+      local j = json(err)
+      assert.equal("usage", j.error.kind)
+      code, out, err = run({ "factors", "fetch", "cli-user-0001", "YFnope", "--json" }, env)
+      assert.equal(2, code)
+      assert.equal("", out)
+      j = json(err)
+      assert.equal("invalid_argument", j.error.kind)
+      assert.equal("sid", j.error.param)
+    end)
+  end)
+
+  describe("factors", function()
+    it("creates a TOTP factor (table and JSON output)", function()
+      local id = identity()
+      local code, out, err = run({ "factors", "create", id, "--factor-type", "totp", "--friendly-name", "Ann's phone",
+                                   "--config-code-length", "8", "--metadata", '{"os":"Android"}' }, env)
+      assert.equal(0, code, err)
+      assert.matches("\nfriendly_name%s+Ann's phone\n", "\n" .. out)
+      assert.matches("\nconfig%.code_length%s+8\n", "\n" .. out)
+      assert.matches("\nmetadata%.os%s+Android\n", "\n" .. out)
+      assert.matches("\nbinding%.uri%s+otpauth://totp/", "\n" .. out)
+      local f = create(id, "second", { "--binding-secret", RFC_SECRET })
+      assert.equal("totp", f.factor_type)
+      assert.equal("unverified", f.status)
+      assert.equal(RFC_SECRET, f.binding.secret)
+      assert.equal(id, f.identity)
+      assert.equal(SVC, f.service_sid)
+      assert.matches("^YF%x+$", f.sid)
+      local req = e:last_request()
+      assert.equal("POST", req.method)
+      assert.same({ "FriendlyName", "second" }, req.form[1])
+    end)
+
+    it("lists every factor by default, with a table", function()
+      local id = identity()
+      for i = 1, 3 do create(id, "phone " .. i) end
+      local code, out, err = run({ "factors", "list", id }, env)
+      assert.equal(0, code, err)
+      local l = lines(out)
+      assert.matches("^SID%s+TYPE%s+STATUS%s+CREATED%s+NAME$", l[1])
+      assert.matches("^YF%x+%s+totp%s+unverified%s+%d+%-%d+%-%d+T[%d:]+Z%s+phone 1$", l[2])
+      assert.matches("phone 3$", l[4])
+      assert.equal("(3 factors)", l[5])
+    end)
+
+    it("uses the lazy iterator for --limit (page size from the limit, stops early)", function()
+      local id = identity()
+      for i = 1, 5 do create(id, "f" .. i) end
+      e:clear_requests()
+      local code, out, err = run({ "factors", "list", id, "--limit", "3", "--json" }, env)
+      assert.equal(0, code, err)
+      local j = json(out)
+      assert.equal(3, #j.factors)
+      assert.same({ "f1", "f2", "f3" }, { j.factors[1].friendly_name, j.factors[2].friendly_name,
+                                         j.factors[3].friendly_name })
+      local reqs = e:requests()
+      assert.equal(1, #reqs)
+      assert.equal("PageSize=3", reqs[1].query)
+      e:clear_requests()
+      code, out = run({ "factors", "list", id, "--limit", "5", "--page-size", "2", "--json" }, env)
+      assert.equal(0, code)
+      assert.equal(5, #json(out).factors)
+      assert.equal(3, #e:requests()) -- pages of 2, 2 and 1
+      code, out = run({ "factors", "list", id, "--limit", "0", "--json" }, env)
+      assert.equal(0, code)
+      assert.equal("[]", out:match('"factors":(%[%])'))
+    end)
+
+    it("prints one page with --page and resumes with --page-token", function()
+      local id = identity()
+      for i = 1, 5 do create(id, "p" .. i) end
+      local code, out, err = run({ "factors", "list", id, "--page", "--page-size", "2", "--json" }, env)
+      assert.equal(0, code, err)
+      local j = json(out)
+      assert.equal(2, #j.factors)
+      assert.equal(0, j.meta.page)
+      assert.equal(2, j.meta.page_size)
+      assert.is_string(j.next_page_token)
+      code, out = run({ "factors", "list", id, "--page", "--page-size", "2", "--page-token", j.next_page_token,
+                        "--json" }, env)
+      assert.equal(0, code)
+      local j2 = json(out)
+      assert.same({ "p3", "p4" }, { j2.factors[1].friendly_name, j2.factors[2].friendly_name })
+      code, out = run({ "factors", "list", id, "--page-token", j.next_page_token, "--json" }, env)
+      assert.equal(0, code)
+      assert.equal(3, #json(out).factors) -- the iterator from that token: p3, p4, p5
+      code, out = run({ "factors", "list", id, "--page", "--page-size", "2" }, env)
+      assert.equal(0, code)
+      assert.truthy(out:find("next page: --page-token " .. j.next_page_token, 1, true), out)
+      code, _, err = run({ "factors", "list", id, "--page", "--limit", "2" }, env)
+      assert.equal(2, code)
+      assert.truthy(err:find("--limit and --page", 1, true))
+    end)
+
+    it("lists an identity without factors as empty", function()
+      local code, out = run({ "factors", "list", identity(), "--json" }, env)
+      assert.equal(0, code)
+      assert.same({ factors = {} }, json(out))
+      code, out = run({ "factors", "list", identity() }, env)
+      assert.equal(0, code)
+      assert.truthy(out:find("(0 factors)", 1, true))
+    end)
+
+    it("fetches a factor", function()
+      local id = identity()
+      local f = create(id, "fetch me")
+      local code, out, err = run({ "factors", "fetch", id, f.sid, "--json" }, env)
+      assert.equal(0, code, err)
+      local j = json(out)
+      assert.equal(f.sid, j.sid)
+      assert.equal("fetch me", j.friendly_name)
+      assert.is_nil(j.binding) -- only create returns it
+      code, out = run({ "factors", "fetch", id, f.sid }, env)
+      assert.equal(0, code)
+      assert.matches("^sid%s+" .. f.sid .. "\n", out)
+    end)
+
+    it("updates a factor, and verifies it with --auth-payload (exit 3 when wrong)", function()
+      local id = identity()
+      local f = create(id, "to update", { "--binding-secret", RFC_SECRET })
+      local code, out, err = run({ "factors", "update", id, f.sid, "--friendly-name", "renamed",
+                                   "--config-skew", "0", "--json" }, env)
+      assert.equal(0, code, err)
+      local j = json(out)
+      assert.equal("renamed", j.friendly_name)
+      assert.equal(0, j.config.skew)
+      code, out, err = run({ "factors", "update", id, f.sid, "--auth-payload", "000000", "--json" }, env)
+      assert.equal(3, code)
+      assert.equal("unverified", json(out).status)
+      assert.equal("", err) -- --json: the factor on stdout, nothing else
+      code, _, err = run({ "factors", "update", id, f.sid, "--auth-payload", "000000" }, env)
+      assert.equal(3, code)
+      assert.truthy(err:find("not verified", 1, true))
+      local _, totp = run({ "totp", "code", RFC_SECRET })
+      code, out, err = run({ "factors", "update", id, f.sid, "--auth-payload", totp:match("%d+") }, env)
+      assert.equal(0, code, err)
+      assert.matches("\nstatus%s+verified\n", "\n" .. out)
+    end)
+
+    it("deletes a factor; a second delete is an API error (exit 1)", function()
+      local id = identity()
+      local f = create(id, "doomed")
+      local code, out, err = run({ "factors", "delete", id, f.sid }, env)
+      assert.equal(0, code, err)
+      assert.equal("deleted " .. f.sid .. "\n", out)
+      code, out, err = run({ "factors", "delete", id, f.sid, "--json" }, env)
+      assert.equal(1, code)
+      assert.equal("", out)
+      local j = json(err)
+      assert.equal("http", j.error.kind)
+      assert.equal(404, j.error.status)
+      assert.equal(20404, j.error.code)
+      local g = create(id, "doomed too")
+      code, out = run({ "factors", "delete", id, g.sid, "--json" }, env)
+      assert.equal(0, code)
+      assert.same({ deleted = true, sid = g.sid }, json(out))
+    end)
+
+    it("exits 1 on API and transport errors, with the error on stderr", function()
+      local code, out, err = run({ "factors", "fetch", "cli-user-0001", "YF" .. string.rep("0", 32) }, env)
+      assert.equal(1, code)
+      assert.equal("", out)
+      assert.matches("^twilio%-verify: http error 404 %(code 20404%)", err)
+      assert.truthy(err:find("https://www.twilio.com/docs/errors/20404", 1, true))
+      code, _, err = run({ "factors", "list", "cli-user-0001" }, with{ TWILIO_AUTH_TOKEN = "wrong-token-" .. n })
+      assert.equal(1, code)
+      assert.truthy(err:find("401", 1, true))
+      code, _, err = run({ "factors", "list", "cli-user-0001", "--base-url", "http://127.0.0.1:1",
+                          "--max-retries", "0", "--json" }, env)
+      assert.equal(1, code)
+      assert.equal("transport", json(err).error.kind)
+      e:fault{ action = "delay", delay_ms = 2000, match = { op = "list" } }
+      code, _, err = run({ "factors", "list", "cli-user-0001", "--timeout", "0.3" }, env)
+      assert.equal(1, code)
+      assert.truthy(err:find("transport error", 1, true), err)
+      e:clear_faults()
+    end)
+
+    it("retries and logs attempts with --verbose (credentials redacted)", function()
+      e:fault{ action = "status", status = 503, times = 1, match = { op = "list" } }
+      local code, out, err = run({ "factors", "list", "cli-user-0001", "-v", "--json" }, env)
+      assert.equal(0, code, err)
+      json(out)
+      local l = lines(err)
+      assert.equal(2, #l)
+      assert.matches("^GET http://127%.0%.0%.1:%d+/v2/Services/" .. SVC
+        .. "/Entities/cli%-user%-0001/Factors %-> 503", l[1])
+      assert.matches("%-> 200 in [%d.]+ s %(attempt 2%)$", l[2])
+    end)
+
+    it("takes --service over TWILIO_VERIFY_SERVICE_SID", function()
+      local other = "VA" .. string.rep("d2", 16)
+      local code, out = run({ "factors", "create", "cli-other-0001", "-s", other, "--factor-type", "totp",
+                              "--friendly-name", "elsewhere", "--json" }, env)
+      assert.equal(0, code)
+      assert.equal(other, json(out).service_sid)
+      code, out = run({ "factors", "list", "cli-other-0001", "--service=" .. other, "--json" }, env)
+      assert.equal(0, code)
+      assert.equal(1, #json(out).factors)
+    end)
+
+    it("uses an API key pair from the environment", function()
+      local k = emulator.start{ api_key = "SK" .. string.rep("ab", 16), api_secret = "key-secret-" .. n }
+      local code, out, err = run({ "factors", "list", "cli-user-0001", "--json" }, {
+        TWILIO_ACCOUNT_SID = k.account_sid, TWILIO_AUTH_TOKEN = false, TWILIO_API_KEY = k.api_key,
+        TWILIO_API_SECRET = k.api_secret, TWILIO_VERIFY_SERVICE_SID = SVC, TWILIO_VERIFY_BASE_URL = k.base_url })
+      k:stop()
+      assert.equal(0, code, err)
+      assert.same({ factors = {} }, json(out))
+      assert.is_nil((out .. err):find(k.api_secret, 1, true))
+    end)
+  end)
+
+  describe("totp", function()
+    it("computes codes (RFC 6238 vectors, options, stdin)", function()
+      local code, out = run({ "totp", "code", RFC_SECRET, "--time", "59", "--digits", "8" })
+      assert.equal(0, code)
+      assert.equal("94287082\n", out)
+      code, out = run({ "totp", "code", "-", "--time=1111111109", "--digits", "8", "--json" }, nil, RFC_SECRET .. "\n")
+      assert.equal(0, code)
+      assert.same({ code = "07081804" }, json(out))
+      local s256 = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZA" -- 32-byte key
+      code, out = run({ "totp", "code", s256, "--alg", "sha256", "--time", "59", "--digits", "8" })
+      assert.equal(0, code)
+      assert.equal("46119246\n", out)
+      code, out = run({ "totp", "code", RFC_SECRET, "--time", "59", "--step", "60" })
+      assert.equal(0, code)
+      assert.equal(emulator.oathtool(RFC_SECRET, 59, { step = 60 }) .. "\n", out)
+    end)
+
+    it("checks codes: exit 0 with the offset, 3 for no match", function()
+      local code, out = run({ "totp", "check", RFC_SECRET, "94287082", "--time", "59", "--digits", "8" })
+      assert.equal(0, code)
+      assert.equal("match (offset 0)\n", out)
+      code, out = run({ "totp", "check", RFC_SECRET, "94287082", "--time", "89", "--digits", "8", "--json" })
+      assert.equal(0, code)
+      assert.same({ ok = true, offset = -1 }, json(out))
+      code, out = run({ "totp", "check", RFC_SECRET, "94287082", "--time", "89", "--digits", "8", "--skew", "0" })
+      assert.equal(3, code)
+      assert.equal("no match\n", out)
+      code, out = run({ "totp", "check", RFC_SECRET, "12345678", "--time", "59", "--digits", "8", "--json" })
+      assert.equal(3, code)
+      assert.same({ ok = false }, json(out))
+      code = run({ "totp", "check", RFC_SECRET, "12ab", "--time", "59" })
+      assert.equal(2, code)
+    end)
+
+    it("builds otpauth URIs", function()
+      local code, out = run({ "totp", "uri", RFC_SECRET, "--account", "ann@example.com", "--issuer", "Example Co" })
+      assert.equal(0, code)
+      assert.equal("otpauth://totp/Example%20Co:ann%40example.com?secret=" .. RFC_SECRET
+        .. "&issuer=Example%20Co&algorithm=SHA1&digits=6&period=30\n", out)
+      code, out = run({ "totp", "uri", RFC_SECRET, "--account", "bob", "--digits", "8", "--alg", "sha512", "--json" })
+      assert.equal(0, code)
+      local uri = json(out).uri
+      assert.matches("digits=8", uri)
+      assert.matches("algorithm=SHA512", uri)
+    end)
+  end)
+
+  describe("emulator", function()
+    local exe = os.getenv("TV_EMULATOR") or "build/twilio-verify-emulator"
+
+    local function child_of(pid)
+      local p = io.popen("cat /proc/[0-9]*/stat 2>/dev/null")
+      local all = p:read("*a")
+      p:close()
+      for line in all:gmatch("[^\n]+") do
+        local cpid, ppid = line:match("^(%d+) %b() %a (%d+)")
+        if ppid and tonumber(ppid) == pid then return tonumber(cpid) end
+      end
+    end
+
+    it("starts the emulator, which the factors commands can use, and stops on SIGTERM", function()
+      local portf, errf, rcf = os.tmpname(), os.tmpname(), os.tmpname()
+      local ac, tok = "AC" .. string.rep("e3", 16), "emu-cli-token-" .. n
+      -- a background subshell runs the CLI (lua), whose child is the emulator;
+      -- its own output goes to /dev/null so it never holds busted's pipes
+      local p = io.popen(("(env -u LUA_PATH -u LUA_CPATH TWILIO_VERIFY_EMULATOR=%s %s emulator --port 0 "
+        .. "--account-sid %s --auth-token %s >%s 2>%s; echo $? >%s) </dev/null >/dev/null 2>&1 & echo $!"):format(
+        shq(exe), CLI, ac, shq(tok), shq(portf), shq(errf), shq(rcf)))
+      local sub = tonumber(p:read("*l"))
+      p:close()
+      local cli, emu
+      finally(function() -- whatever happened, leave no process behind
+        cli = cli or child_of(sub)
+        emu = emu or (cli and child_of(cli))
+        if emu then os.execute("kill -TERM " .. emu .. " 2>/dev/null") end
+        for _ = 1, 500 do
+          if read_file(rcf) ~= "" then break end
+          os.execute("sleep 0.02")
+        end
+        if read_file(rcf) == "" then
+          for _, pid in ipairs{ emu, cli, sub } do os.execute("kill -KILL " .. pid .. " 2>/dev/null") end
+        end
+        os.remove(portf); os.remove(errf); os.remove(rcf)
+      end)
+      local port
+      for _ = 1, 1500 do
+        port = read_file(portf):match("^(%d+)\n")
+        if port then break end
+        os.execute("sleep 0.02")
+      end
+      assert.is_not_nil(port, read_file(errf))
+      cli = child_of(sub)
+      emu = cli and child_of(cli)
+      assert.is_not_nil(emu)
+      local code, out, err = run({ "factors", "list", "cli-emu-0001", "--json" }, {
+        TWILIO_ACCOUNT_SID = ac, TWILIO_AUTH_TOKEN = tok, TWILIO_VERIFY_SERVICE_SID = SVC,
+        TWILIO_VERIFY_BASE_URL = "http://127.0.0.1:" .. port })
+      assert.equal(0, code, err)
+      assert.same({ factors = {} }, json(out))
+      os.execute("kill -TERM " .. emu)
+      local rc
+      for _ = 1, 1500 do
+        rc = read_file(rcf):match("^(%d+)")
+        if rc then break end
+        os.execute("sleep 0.02")
+      end
+      assert.equal("0", rc)
+    end)
+
+    it("passes --help through only as its own help, and says when the binary is missing", function()
+      local code, out = run({ "emulator", "--help" })
+      assert.equal(0, code)
+      assert.truthy(out:find("--no-limits", 1, true))
+      assert.truthy(out:find("TWILIO_VERIFY_EMULATOR", 1, true))
+      local err
+      code, out, err = run({ "emulator", "--port", "0" }, { TWILIO_VERIFY_EMULATOR = "/nonexistent/emu" })
+      assert.equal(1, code)
+      assert.equal("", out)
+      assert.truthy(err:find("/nonexistent/emu", 1, true))
+      code = run({ "emulator", "--port", "not-a-port" }, { TWILIO_VERIFY_EMULATOR = exe })
+      assert.equal(2, code) -- the emulator's own usage status
+    end)
+  end)
+
+  it("never prints the auth token", function()
+    -- a last sweep through error paths with the token in the environment
+    run({ "factors", "list", "cli-user-0001", "-v", "--base-url", "http://127.0.0.1:1", "--max-retries", "1" }, env)
+    run({ "factors", "update", "cli-user-0001", "YF" .. string.rep("1", 32), "--auth-payload", "123456", "-v" }, env)
+    run({ "--json", "factors", "create", "cli-user-0001", "--factor-type", "totp", "--friendly-name", "t", "-v" }, env)
+    local everything = table.concat(all_output, "\n")
+    assert.truthy(#everything > 10000)
+    assert.is_nil(everything:find(e.auth_token, 1, true))
+    -- nor the Basic credentials built from it
+    local b64 = "(not computed)"
+    local ok, mime = pcall(require, "mime")
+    if ok then b64 = mime.b64(e.account_sid .. ":" .. e.auth_token) end
+    assert.is_nil(everything:find(b64, 1, true))
+  end)
+end)
