@@ -13,7 +13,7 @@
 
 BENCH_DIR   := $(BUILD)/bench
 BENCH_MODS  := $(BENCH_DIR)/plaincurl.so $(BENCH_DIR)/benchclock.so
-BENCH_ENV   := LUA_PATH='lua/?.lua;lua/?/init.lua;bench/?.lua;;' \
+BENCH_ENV   := LUA_PATH='lua/?.lua;lua/?/init.lua;bench/?.lua;spec/?.lua;;' \
                LUA_CPATH='$(BUILD)/?.so;$(BENCH_DIR)/?.so;;' \
                TV_EMULATOR='$(EMULATOR)' LUA='$(LUA)'
 BENCH_RUNS    ?= 5
@@ -42,4 +42,4 @@ bench: bench-deps
 
 bench-profile: bench-deps
 	@$(MAKE) --no-print-directory bench-build
-	@$(BENCH_ENV) BENCH_OUT='$(BENCH_DIR)' sh bench/profile.sh
+	@$(BENCH_ENV) $(LUA) bench/profile.lua $(BENCH_DIR)

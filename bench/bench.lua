@@ -1,0 +1,573 @@
+-- bench/bench.lua -- `make bench`: what the client adds on top of the wire,
+-- measured side by side with baselines run in this same script.
+--
+--   fetch    sequential client:fetch_factor calls/s    vs wrk -t1 -c1, same URL and headers
+--   update   sequential client:update_factor calls/s   vs wrk -t1 -c1, same POST body
+--   list     client:factors over 10 pages x 1,000      vs a plain libcurl loop + lua-cjson
+--   decode   core.parse_response("list", ...) of a 1,000-factor page  vs cjson.decode
+--   memory   peak RSS / Lua heap iterating 1k vs 100k factors (emulator, page_size 1000)
+--   startup  require "twilio.verify" + verify.new{...}, in a fresh process
+--
+-- Targets: nginx serving canned, spec-shaped files with keep-alive (the
+-- main figures), and the emulator (second target).  Every figure is the
+-- median of several runs with min and max; ratios compare medians.
+--
+-- Usage (from the repository root, after make): see mk/bench.mk.
+--   lua5.4 bench/bench.lua [--runs N] [--seconds S] [--out FILE] [--emulator PATH]
+--                          [--only fetch,list,...] [--no-emulator]
+
+local verify = require "twilio.verify"
+local core = require "twilio.verify.core"
+local cjson = require "cjson"
+local plaincurl = require "plaincurl"
+local clock = require "benchclock"
+local fixtures = require "fixtures"
+local servers = require "servers"
+
+local format, concat, sort = string.format, table.concat, table.sort
+local now = clock.now
+
+-------------------------------------------------------------------------------
+-- options
+-------------------------------------------------------------------------------
+local opt = {
+  runs = tonumber(os.getenv("BENCH_RUNS") or "") or 5,
+  seconds = tonumber(os.getenv("BENCH_SECONDS") or "") or 1,
+  out = "bench/results.json",
+  emulator = os.getenv("TV_EMULATOR") or "build/twilio-verify-emulator",
+  lua = os.getenv("LUA") or "lua5.4",
+  only = nil,
+  with_emulator = true,
+  -- same: client, wrk and servers share one CPU (stable: a round trip costs
+  -- CPU only, the strictest setting for client overhead); cross: client on
+  -- one CPU, servers on another (adds the VM's cross-CPU wakeup latency);
+  -- none: leave it to the scheduler
+  pin = os.getenv("BENCH_PIN") or "same",
+}
+do
+  local i = 1
+  while arg[i] do
+    local a = arg[i]
+    if a == "--runs" then opt.runs = assert(tonumber(arg[i + 1]), "--runs N"); i = i + 1
+    elseif a == "--seconds" then opt.seconds = assert(tonumber(arg[i + 1]), "--seconds S"); i = i + 1
+    elseif a == "--out" then opt.out = arg[i + 1]; i = i + 1
+    elseif a == "--emulator" then opt.emulator = arg[i + 1]; i = i + 1
+    elseif a == "--lua" then opt.lua = arg[i + 1]; i = i + 1
+    elseif a == "--only" then
+      opt.only = {}
+      for w in arg[i + 1]:gmatch("[^,]+") do opt.only[w] = true end
+      i = i + 1
+    elseif a == "--no-emulator" then opt.with_emulator = false
+    elseif a == "--pin" then opt.pin = arg[i + 1]; i = i + 1
+    else error("unknown argument " .. a) end
+    i = i + 1
+  end
+end
+local function wanted(name) return opt.only == nil or opt.only[name] end
+local WRK_SECONDS = math.max(1, math.floor(opt.seconds + 0.5))
+
+-------------------------------------------------------------------------------
+-- statistics
+-------------------------------------------------------------------------------
+local function stats(samples, unit, better)
+  local s = {}
+  for i, v in ipairs(samples) do s[i] = v end
+  sort(s)
+  local n = #s
+  local med = n % 2 == 1 and s[(n + 1) // 2] or (s[n // 2] + s[n // 2 + 1]) / 2
+  return { median = med, min = s[1], max = s[n], unit = unit, better = better, runs = samples }
+end
+
+local function fmt_num(v)
+  if v == nil then return "-" end
+  local a = math.abs(v)
+  if a >= 1000 then
+    local s = format("%.0f", v)
+    return (s:reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^,", ""):gsub("^%-,", "-"))
+  elseif a >= 100 then return format("%.0f", v)
+  elseif a >= 10 then return format("%.1f", v)
+  else return format("%.2f", v) end
+end
+
+local function fmt_stat(st)
+  if not st then return "-" end
+  return format("%s %s [%s .. %s]", fmt_num(st.median), st.unit, fmt_num(st.min), fmt_num(st.max))
+end
+
+-------------------------------------------------------------------------------
+-- the machine
+-------------------------------------------------------------------------------
+local function cmd_out(cmd)
+  local p = io.popen(cmd .. " 2>&1")
+  local s = p:read("a") or ""
+  p:close()
+  return (s:gsub("%s+$", ""))
+end
+
+-- CPU pinning (taskset, util-linux); returns a description.
+local function pin()
+  local ncpu = tonumber(cmd_out("nproc")) or 1
+  if opt.pin == "none" or ncpu < 2 or not os.execute("command -v taskset >/dev/null 2>&1") then
+    opt.pin = "none"
+    return "not pinned"
+  end
+  local pid = (servers.read("/proc/self/stat") or ""):match("^(%d+)")
+  -- the idlest CPU over 0.5 s (others may be busy on a shared machine)
+  local function idle()
+    local t = {}
+    for n, v in (servers.read("/proc/stat") or ""):gmatch("cpu(%d+)%s+%d+%s+%d+%s+%d+%s+(%d+)") do
+      t[tonumber(n)] = tonumber(v)
+    end
+    return t
+  end
+  local a = idle()
+  os.execute("sleep 0.5")
+  local b = idle()
+  local client_cpu, best = ncpu - 1, -1
+  for n, v in pairs(b) do
+    if a[n] and v - a[n] > best then client_cpu, best = n, v - a[n] end
+  end
+  assert(pid and os.execute(format("taskset -pc %d %s >/dev/null", client_cpu, pid)), "taskset failed")
+  if opt.pin == "cross" then
+    local other = client_cpu == 0 and 1 or 0
+    servers.cpu_prefix = format("taskset -c %d ", other)
+    return format("client and wrk on CPU %d, servers on CPU %d", client_cpu, other)
+  end
+  opt.pin = "same"
+  return format("client, wrk and servers all pinned to CPU %d", client_cpu)
+end
+
+local function machine()
+  local cpu = (servers.read("/proc/cpuinfo") or ""):match("model name%s*:%s*([^\n]+)") or "unknown"
+  local mem = (servers.read("/proc/meminfo") or ""):match("MemTotal:%s*(%d+)")
+  return {
+    cpu = cpu,
+    cores = tonumber(cmd_out("nproc")),
+    memory_gib = mem and math.floor(tonumber(mem) / 1048576 + 0.5) or nil,
+    kernel = cmd_out("uname -sr"),
+    os = "Debian " .. (servers.read("/etc/debian_version") or "?"):gsub("%s+$", ""),
+    lua = _VERSION,
+    libcurl = verify.curl_version,
+    cjson = cmd_out("dpkg-query -W -f '${Version}' libcjson1"),
+    lua_cjson = cjson._VERSION,
+    nginx = cmd_out("nginx -v"):match("nginx/(%S+)"),
+    wrk = cmd_out("dpkg-query -W -f '${Version}' wrk"),
+    library = verify._VERSION,
+  }
+end
+
+-------------------------------------------------------------------------------
+-- wrk
+-------------------------------------------------------------------------------
+local function header_args(headers)
+  local out = {}
+  for k, v in pairs(headers) do out[#out + 1] = "-H " .. servers.shq(k .. ": " .. v) end
+  sort(out)
+  return concat(out, " ")
+end
+
+-- wrk -t1 -c1: one connection, one request at a time (keep-alive).
+local function wrk(url, headers, script, env)
+  local cmd = format("%swrk -t1 -c1 -d%ds %s %s %s", env or "", WRK_SECONDS,
+    script and ("-s " .. servers.shq(script)) or "", header_args(headers), servers.shq(url))
+  local out = cmd_out(cmd)
+  local rate = tonumber(out:match("Requests/sec:%s*([%d%.]+)"))
+  if not rate then error("wrk failed: " .. cmd .. "\n" .. out) end
+  if out:match("Non%-2xx") or out:match("Socket errors") then error("wrk saw errors:\n" .. out) end
+  return rate
+end
+
+-------------------------------------------------------------------------------
+-- helpers
+-------------------------------------------------------------------------------
+local function new_client(server)
+  return assert(verify.new{
+    account_sid = fixtures.ACCOUNT_SID, auth_token = fixtures.AUTH_TOKEN,
+    base_url = server.base_url, max_retries = 0,
+  })
+end
+
+-- The exact headers (and body) the client sends, from the sans-I/O surface.
+local function wire(client, op, ...)
+  local req = assert(client:_prepare(op, ...))
+  return req.url, req.headers, req.body
+end
+
+-- Calls per second of fn() over about opt.seconds.
+local function rate_of(fn)
+  collectgarbage()
+  local n, t0 = 0, now()
+  local t
+  repeat
+    for _ = 1, 50 do fn() end
+    n = n + 50
+    t = now() - t0
+  until t >= opt.seconds
+  return n / t
+end
+
+-- Seconds taken by fn() (one run), after a full collection.
+local function time_of(fn)
+  collectgarbage()
+  collectgarbage()
+  local t0 = now()
+  fn()
+  return now() - t0
+end
+
+local UPDATE_PARAMS = { friendly_name = "Pixel 8 (work)", auth_payload = "bench-signed-challenge-0123456789" }
+
+-------------------------------------------------------------------------------
+-- fetch / update: ours vs wrk (and a plain libcurl + lua-cjson loop, for information)
+-------------------------------------------------------------------------------
+local function bench_call(server, op)
+  local c = new_client(server)
+  local S, ID, SID = server.service_sid, server.fetch_identity, server.factor_sid
+  local url, headers, body
+  local ours, plain_fn
+  if op == "fetch" then
+    url, headers = wire(c, "fetch", S, ID, SID)
+    ours = function()
+      local f, err = c:fetch_factor(S, ID, SID)
+      if not f then error(tostring(err)) end
+    end
+  else
+    url, headers, body = wire(c, "update", S, ID, SID, UPDATE_PARAMS)
+    ours = function()
+      local f, err = c:update_factor(S, ID, SID, UPDATE_PARAMS)
+      if not f then error(tostring(err)) end
+    end
+  end
+  local hl = {}
+  for k, v in pairs(headers) do hl[#hl + 1] = k .. ": " .. v end
+  if op == "update" then hl[#hl + 1] = "Expect:" end
+  local h = plaincurl.new(hl)
+  plain_fn = function()
+    local status, b
+    if op == "fetch" then status, b = h:get(url) else status, b = h:post(url, body) end
+    if status ~= 200 then error("plain libcurl: " .. tostring(status) .. " " .. tostring(b)) end
+    local t = cjson.decode(b)
+    if not t.sid then error("plain: no sid") end
+  end
+  -- libcurl alone, no JSON: the ceiling of any libcurl easy-handle client
+  local curl_only = function()
+    local status
+    if op == "fetch" then status = h:get(url) else status = h:post(url, body) end
+    if status ~= 200 then error("plain libcurl: " .. tostring(status)) end
+  end
+  local script, env
+  if op == "update" then
+    script = "bench/wrk_post.lua"
+    env = "BENCH_WRK_BODY=" .. servers.shq(body) .. " "
+  end
+  -- warm up: connections open, caches warm
+  for _ = 1, 200 do ours(); plain_fn() end
+  local r_ours, r_plain, r_curl, r_wrk = {}, {}, {}, {}
+  for i = 1, opt.runs do
+    r_ours[i] = rate_of(ours)
+    r_wrk[i] = wrk(url, headers, script, env)
+    r_plain[i] = rate_of(plain_fn)
+    r_curl[i] = rate_of(curl_only)
+  end
+  c:close()
+  h:close()
+  local res = {
+    ours = stats(r_ours, "calls/s", "higher"),
+    plain = stats(r_plain, "calls/s", "higher"),
+    curl_only = stats(r_curl, "calls/s", "higher"),
+    wrk = stats(r_wrk, "req/s", "higher"),
+  }
+  res.ratio = res.ours.median / res.wrk.median
+  res.ratio_plain = res.ours.median / res.plain.median
+  res.ratio_curl_only = res.curl_only.median / res.wrk.median
+  res.target = 0.85
+  res.ok = res.ratio >= res.target
+  return res
+end
+
+-------------------------------------------------------------------------------
+-- list: 10 x 1,000 factors through the iterator vs libcurl loop + lua-cjson
+-------------------------------------------------------------------------------
+local TOTAL = fixtures.PAGES * fixtures.PAGE_SIZE
+
+local function bench_list(server)
+  local c = new_client(server)
+  local S, ID = server.service_sid, server.identity
+  local first_url, headers = wire(c, "list", S, ID, { page_size = fixtures.PAGE_SIZE })
+  local hl = {}
+  for k, v in pairs(headers) do hl[#hl + 1] = k .. ": " .. v end
+  local h = plaincurl.new(hl)
+  local null = cjson.null
+  local function ours()
+    local n = 0
+    for f in c:factors(S, ID, { page_size = fixtures.PAGE_SIZE }) do
+      if f.sid then n = n + 1 end
+    end
+    assert(n == TOTAL, "ours: iterated " .. n)
+  end
+  local function plain()
+    local n, url = 0, first_url
+    while url and url ~= null do
+      local status, body = h:get(url)
+      assert(status == 200, "plain: status " .. tostring(status))
+      local page = cjson.decode(body)
+      local factors = page.factors
+      for i = 1, #factors do
+        if factors[i].sid then n = n + 1 end
+      end
+      url = page.meta.next_page_url
+    end
+    assert(n == TOTAL, "plain: iterated " .. n)
+  end
+  ours(); plain() -- warm up
+  local t_ours, t_plain = {}, {}
+  for i = 1, opt.runs do
+    t_ours[i] = time_of(ours) * 1000
+    t_plain[i] = time_of(plain) * 1000
+  end
+  c:close()
+  h:close()
+  local res = { ours = stats(t_ours, "ms", "lower"), plain = stats(t_plain, "ms", "lower") }
+  res.ratio = res.ours.median / res.plain.median
+  res.target = 1.25
+  res.ok = res.ratio <= res.target
+  return res
+end
+
+-------------------------------------------------------------------------------
+-- decode: a 1,000-factor page -> Lua tables
+-------------------------------------------------------------------------------
+local function bench_decode(body)
+  local parse, decode = core.parse_response, cjson.decode
+  local K = 20 -- decodes per run
+  local function ours() for _ = 1, K do assert(parse("list", 200, body)) end end
+  local function theirs() for _ = 1, K do assert(decode(body)) end end
+  ours(); theirs()
+  local t_ours, t_cjson = {}, {}
+  for i = 1, math.max(opt.runs, 7) do
+    t_ours[i] = time_of(ours) * 1000 / K
+    t_cjson[i] = time_of(theirs) * 1000 / K
+  end
+  local res = { ours = stats(t_ours, "ms", "lower"), cjson = stats(t_cjson, "ms", "lower"), bytes = #body }
+  res.ratio = res.ours.median / res.cjson.median
+  res.target = 1.2
+  res.ok = res.ratio <= res.target
+  return res
+end
+
+-------------------------------------------------------------------------------
+-- memory and startup: fresh processes (bench/mem.lua, bench/startup.lua)
+-------------------------------------------------------------------------------
+local function child(script, args)
+  local cmd = format("%s %s %s", servers.shq(opt.lua), script, args)
+  local out = cmd_out(cmd)
+  local t = {}
+  for k, v in out:gmatch("([%w_]+)=(%S+)") do t[k] = tonumber(v) or v end
+  if not next(t) then error(cmd .. " failed:\n" .. out) end
+  return t
+end
+
+local function bench_memory(server)
+  local function run(count)
+    return child("bench/mem.lua", concat({
+      servers.shq(server.base_url), fixtures.ACCOUNT_SID, servers.shq(fixtures.AUTH_TOKEN),
+      server.service_sid, server.mem_identity, count }, " "))
+  end
+  local small = { rss = {}, heap = {}, heap_end = {}, secs = {} }
+  local big = { rss = {}, heap = {}, heap_end = {}, secs = {} }
+  local runs = math.max(3, math.min(opt.runs, 5))
+  for i = 1, runs do
+    local a, b = run(1000), run(100000)
+    assert(a.count == 1000 and b.count == 100000, "memory: wrong counts")
+    small.rss[i], small.heap[i], small.heap_end[i], small.secs[i] = a.peak_rss_kb / 1024, a.peak_heap_kb / 1024,
+      a.heap_kb / 1024, a.seconds
+    big.rss[i], big.heap[i], big.heap_end[i], big.secs[i] = b.peak_rss_kb / 1024, b.peak_heap_kb / 1024,
+      b.heap_kb / 1024, b.seconds
+  end
+  local res = {
+    k1 = { peak_rss = stats(small.rss, "MB", "lower"), peak_heap = stats(small.heap, "MB", "lower"),
+           heap_after = stats(small.heap_end, "MB", "lower") },
+    k100 = { peak_rss = stats(big.rss, "MB", "lower"), peak_heap = stats(big.heap, "MB", "lower"),
+             heap_after = stats(big.heap_end, "MB", "lower"), seconds = stats(big.secs, "s", "lower") },
+  }
+  res.rss_delta = res.k100.peak_rss.median - res.k1.peak_rss.median
+  res.heap_delta = res.k100.peak_heap.median - res.k1.peak_heap.median
+  res.target = 10
+  res.ok = res.rss_delta <= res.target and res.heap_delta <= res.target
+  return res
+end
+
+local function bench_startup()
+  local t_req, t_new, t_all = {}, {}, {}
+  for i = 1, math.max(opt.runs * 4, 20) do
+    local r = child("bench/startup.lua", "")
+    t_req[i], t_new[i], t_all[i] = r.require_ms, r.new_ms, r.total_ms
+  end
+  local res = {
+    require = stats(t_req, "ms", "lower"), new = stats(t_new, "ms", "lower"), total = stats(t_all, "ms", "lower"),
+  }
+  res.target = 5
+  res.ok = res.total.median < res.target
+  return res
+end
+
+-- batch (issue 10's row, bench/batch_bench.lua): 1,000 fetches with
+-- concurrency 8 vs one by one, the emulator adding 5 ms per request.
+local function bench_batch()
+  local sp, bt, sx = {}, {}, {}
+  for i = 1, 3 do
+    local out = cmd_out(format("%s bench/batch_bench.lua", servers.shq(opt.lua)))
+    local ok, r = pcall(cjson.decode, out:match("(%b{})%s*$") or "")
+    if not ok or type(r) ~= "table" or not r.speedup then error("bench/batch_bench.lua failed:\n" .. out) end
+    sp[i], bt[i], sx[i] = r.sequential_s, r.batch_s, r.speedup
+  end
+  return { sequential = stats(sp, "s", "lower"), batch = stats(bt, "s", "lower"), speedup = stats(sx, "x", "higher") }
+end
+
+-------------------------------------------------------------------------------
+-- report
+-------------------------------------------------------------------------------
+local lines = {}
+local function out(s)
+  lines[#lines + 1] = s
+  print(s)
+  io.stdout:flush()
+end
+
+local function verdict(ok) return ok and "ok" or "MISSED" end
+
+local function report_target(name, r)
+  out(format("-- %s at %s", name, r.base_url))
+  local rows = {}
+  if r.fetch then
+    rows[#rows + 1] = { "fetch", fmt_stat(r.fetch.ours), "wrk -t1 -c1 " .. fmt_stat(r.fetch.wrk),
+      format("%.2fx", r.fetch.ratio), ">= 0.85x", verdict(r.fetch.ok) }
+    rows[#rows + 1] = { "", "", "libcurl+lua-cjson " .. fmt_stat(r.fetch.plain),
+      format("%.2fx", r.fetch.ratio_plain), "(info)", "" }
+    rows[#rows + 1] = { "", "", "libcurl alone, no JSON " .. fmt_stat(r.fetch.curl_only),
+      format("%.2fx", r.fetch.ours.median / r.fetch.curl_only.median), "(info)", "" }
+  end
+  if r.update then
+    rows[#rows + 1] = { "update", fmt_stat(r.update.ours), "wrk -t1 -c1 " .. fmt_stat(r.update.wrk),
+      format("%.2fx", r.update.ratio), ">= 0.85x", verdict(r.update.ok) }
+    rows[#rows + 1] = { "", "", "libcurl+lua-cjson " .. fmt_stat(r.update.plain),
+      format("%.2fx", r.update.ratio_plain), "(info)", "" }
+    rows[#rows + 1] = { "", "", "libcurl alone, no JSON " .. fmt_stat(r.update.curl_only),
+      format("%.2fx", r.update.ours.median / r.update.curl_only.median), "(info)", "" }
+  end
+  if r.list then
+    rows[#rows + 1] = { "list 10k", fmt_stat(r.list.ours), "libcurl+lua-cjson " .. fmt_stat(r.list.plain),
+      format("%.2fx", r.list.ratio), "<= 1.25x", verdict(r.list.ok) }
+  end
+  local w = { 0, 0, 0, 0, 0, 0 }
+  local head = { "figure", "ours", "baseline", "ratio", "target", "" }
+  for _, row in ipairs({ head, table.unpack(rows) }) do
+    for i, c in ipairs(row) do if #c > w[i] then w[i] = #c end end
+  end
+  for _, row in ipairs({ head, table.unpack(rows) }) do
+    local cells = {}
+    for i, c in ipairs(row) do cells[i] = c .. string.rep(" ", w[i] - #c) end
+    out("  " .. concat(cells, "  "))
+  end
+  for _, op in ipairs({ "fetch", "update" }) do
+    if r[op] then
+      out(format("  %s: libcurl alone (no JSON, no Lua tables) reaches %.2fx wrk: the ceiling for a libcurl client",
+        op, r[op].ratio_curl_only))
+    end
+  end
+end
+
+-------------------------------------------------------------------------------
+-- main
+-------------------------------------------------------------------------------
+local results = {
+  date = os.date("!%Y-%m-%dT%H:%M:%SZ"),
+  runs = opt.runs, seconds_per_run = opt.seconds,
+  machine = machine(),
+  targets = {},
+}
+
+local dir = servers.tmpdir()
+local started = {}
+local function cleanup()
+  for _, s in ipairs(started) do servers.stop(s) end
+  os.execute("rm -rf " .. servers.shq(dir))
+end
+
+local ok, err = xpcall(function()
+  local m = results.machine
+  results.pinning = pin()
+  out(format("twilio-verify %s benchmarks: median of %d runs [min .. max]", m.library, opt.runs))
+  out(format("machine: %s, %d cores, %s GiB; %s; %s; %s; libcurl %s; cJSON %s; lua-cjson %s; nginx %s; wrk %s",
+    m.cpu, m.cores or 0, tostring(m.memory_gib), m.os, m.kernel, m.lua, m.libcurl, m.cjson, m.lua_cjson,
+    tostring(m.nginx), m.wrk))
+  out("pinning: " .. results.pinning .. " (BENCH_PIN=same|cross|none)")
+
+  local nginx = servers.start_nginx(dir, "bench/nginx.conf.in")
+  started[#started + 1] = nginx
+  local targets = { nginx }
+  local emulator
+  if opt.with_emulator and (wanted("fetch") or wanted("update") or wanted("list") or wanted("memory")) then
+    emulator = servers.start_emulator(dir, opt.emulator)
+    started[#started + 1] = emulator
+    targets[2] = emulator
+  end
+
+  for _, s in ipairs(targets) do
+    local r = { base_url = s.base_url }
+    results.targets[s.name] = r
+    if wanted("fetch") then r.fetch = bench_call(s, "fetch") end
+    if wanted("update") then r.update = bench_call(s, "update") end
+    if wanted("list") then r.list = bench_list(s) end
+    report_target(s.name == "nginx" and "nginx (canned files)" or "emulator", r)
+  end
+
+  if wanted("decode") then
+    local body = assert(servers.read(nginx.dir .. "/www/pages/PT0.json"))
+    local d = bench_decode(body)
+    results.decode = d
+    out(format("-- decode a 1,000-factor page (%d KB)", #body // 1024))
+    out(format("  ours (parse_response)  %s", fmt_stat(d.ours)))
+    out(format("  lua-cjson decode       %s", fmt_stat(d.cjson)))
+    out(format("  ratio %.2fx (target <= 1.2x) %s", d.ratio, verdict(d.ok)))
+  end
+
+  if wanted("memory") and emulator then
+    local mres = bench_memory(emulator)
+    results.memory = mres
+    out("-- memory: iterating with page_size 1000 (emulator, fresh process each)")
+    out(format("  1k factors    peak RSS %s   peak Lua heap %s", fmt_stat(mres.k1.peak_rss),
+      fmt_stat(mres.k1.peak_heap)))
+    out(format("  100k factors  peak RSS %s   peak Lua heap %s   (%s)", fmt_stat(mres.k100.peak_rss),
+      fmt_stat(mres.k100.peak_heap), fmt_stat(mres.k100.seconds)))
+    out(format("  delta  RSS %+.2f MB  heap %+.2f MB (target within 10 MB) %s", mres.rss_delta, mres.heap_delta,
+      verdict(mres.ok)))
+  end
+
+  if wanted("batch") and io.open("bench/batch_bench.lua") then
+    local b = bench_batch()
+    results.batch = b
+    out("-- batch: 1,000 fetches, emulator with 5 ms latency per request (bench/batch_bench.lua)")
+    out(format("  one by one %s   client:batch concurrency 8 %s   speedup %s", fmt_stat(b.sequential),
+      fmt_stat(b.batch), fmt_stat(b.speedup)))
+  end
+
+  if wanted("startup") then
+    local st = bench_startup()
+    results.startup = st
+    out("-- startup (fresh process): require \"twilio.verify\" + verify.new{...}")
+    out(format("  require %s   new %s   total %s (target < 5 ms) %s", fmt_stat(st.require), fmt_stat(st.new),
+      fmt_stat(st.total), verdict(st.ok)))
+  end
+end, debug.traceback)
+cleanup()
+if not ok then
+  io.stderr:write("bench failed: ", tostring(err), "\n")
+  os.exit(1)
+end
+
+results.report = concat(lines, "\n")
+local f = assert(io.open(opt.out, "wb"))
+f:write(cjson.encode(results), "\n")
+f:close()
+print("wrote " .. opt.out)

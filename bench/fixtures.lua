@@ -1,0 +1,122 @@
+-- bench/fixtures.lua -- canned, spec-shaped Factor responses for the
+-- benchmark server, and the emulator seed file.
+--
+-- Factors have the keys of verify.v2.service.entity.factor in the order the
+-- API sends them; one in four is a push factor (with metadata), the rest are
+-- TOTP factors (metadata null), as a mixed real entity looks.
+
+local format, concat = string.format, table.concat
+
+local _M = {
+  ACCOUNT_SID = "AC0123456789abcdef0123456789abcdef",
+  AUTH_TOKEN = "bench-auth-token-0123456789abcdef",
+  SERVICE_SID = "VA0123456789abcdef0123456789abcdef",
+  IDENTITY = "bench-user-0001",     -- the 10 x 1,000 list entity
+  FACTOR_SID = "YF00000000000000000000000000000001", -- fetch / update target (push)
+  PAGE_SIZE = 1000,
+  PAGES = 10,
+  DATE = "2024-05-01T12:00:00Z",
+}
+
+function _M.factor_sid(i) return format("YF%032x", i) end
+
+local function factors_path(service, identity)
+  return "/v2/Services/" .. service .. "/Entities/" .. identity .. "/Factors"
+end
+_M.factors_path = factors_path
+
+-- One factor as JSON text (i: its number; push every 4th).
+function _M.factor_json(base, i, opts)
+  opts = opts or {}
+  local sid = opts.sid or _M.factor_sid(i)
+  local push = opts.push
+  if push == nil then push = i % 4 == 1 end
+  local config, metadata, name
+  if push then
+    config = '{"sdk_version":"1.0","app_id":"com.example.app","notification_platform":"fcm",'
+      .. '"notification_token":"' .. format("%064x", i) .. '"}'
+    metadata = '{"os":"Android","model":"Pixel 8"}'
+    name = format("Pixel %d", i)
+  else
+    config = '{"alg":"sha1","skew":1,"code_length":6,"time_step":30}'
+    metadata = "null"
+    name = format("Authenticator %d", i)
+  end
+  return concat({
+    '{"sid":"', sid, '",',
+    '"account_sid":"', _M.ACCOUNT_SID, '",',
+    '"service_sid":"', _M.SERVICE_SID, '",',
+    '"entity_sid":"YE0123456789abcdef0123456789abcdef",',
+    '"identity":"', opts.identity or _M.IDENTITY, '",',
+    '"date_created":"', _M.DATE, '",',
+    '"date_updated":"', _M.DATE, '",',
+    '"friendly_name":"', opts.friendly_name or name, '",',
+    '"status":"verified",',
+    '"factor_type":"', push and "push" or "totp", '",',
+    '"config":', config, ',',
+    '"metadata":', metadata, ',',
+    '"url":"', base, factors_path(_M.SERVICE_SID, opts.identity or _M.IDENTITY), "/", sid, '"}',
+  })
+end
+
+local function jstr(s) return s == nil and "null" or ('"' .. s .. '"') end
+
+-- List page n (0-based) of `pages` pages of `size` factors, with absolute
+-- page URLs on `base` (PageToken=PT<n>).
+function _M.page_json(base, n, pages, size)
+  local list = base .. factors_path(_M.SERVICE_SID, _M.IDENTITY)
+  local function page_url(k)
+    if k < 0 or k >= pages then return nil end
+    if k == 0 then return list .. "?PageSize=" .. size .. "&Page=0" end
+    return list .. "?PageSize=" .. size .. "&Page=" .. k .. "&PageToken=PT" .. k
+  end
+  local items = {}
+  for j = 1, size do items[j] = _M.factor_json(base, n * size + j) end
+  return concat({
+    '{"factors":[', concat(items, ","), '],',
+    '"meta":{"page":', n, ',"page_size":', size, ',',
+    '"first_page_url":', jstr(page_url(0)), ',',
+    '"previous_page_url":', jstr(page_url(n - 1)), ',',
+    '"url":', jstr(page_url(n)), ',',
+    '"next_page_url":', jstr(page_url(n + 1)), ',',
+    '"key":"factors"}}',
+  })
+end
+
+local function write(path, data)
+  local f = assert(io.open(path, "wb"))
+  f:write(data)
+  f:close()
+end
+_M.write = write
+
+-- Write the nginx document root under dir/www for a server at base.
+-- Returns the list of files written.
+function _M.write_docroot(dir, base)
+  os.execute("mkdir -p '" .. dir .. "/www/pages'")
+  write(dir .. "/www/factor.json", _M.factor_json(base, 1, { sid = _M.FACTOR_SID, push = true }))
+  for n = 0, _M.PAGES - 1 do
+    write(format("%s/www/pages/PT%d.json", dir, n), _M.page_json(base, n, _M.PAGES, _M.PAGE_SIZE))
+  end
+end
+
+-- The emulator's seed: the fetch/update factor, a 10,000-factor entity for
+-- the list figure and a 100,000-factor entity for the memory figure.
+_M.MEM_IDENTITY = "bench-user-100k"
+function _M.seed_json()
+  local S = _M.SERVICE_SID
+  return concat({
+    '{"factors":[',
+    '{"service_sid":"', S, '","identity":"bench-fetch-0001","factor_type":"push",',
+    '"friendly_name":"Pixel 1","sid":"', _M.FACTOR_SID, '","status":"verified",',
+    '"config":{"sdk_version":"1.0","app_id":"com.example.app","notification_platform":"fcm",',
+    '"notification_token":"', format("%064x", 1), '"},"metadata":{"os":"Android","model":"Pixel 8"}},',
+    '{"service_sid":"', S, '","identity":"', _M.IDENTITY, '","factor_type":"totp",',
+    '"friendly_name":"Authenticator","count":', _M.PAGES * _M.PAGE_SIZE, '},',
+    '{"service_sid":"', S, '","identity":"', _M.MEM_IDENTITY, '","factor_type":"totp",',
+    '"friendly_name":"Authenticator","count":100000}',
+    ']}',
+  })
+end
+
+return _M
