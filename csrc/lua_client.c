@@ -92,26 +92,41 @@ static int l_tostring(lua_State *L) {
     return 1;
 }
 
-/* ---- hooks: run under lua_pcall, never across libcurl ------------------ */
+/* ---- hooks: run under lua_pcall, never across libcurl ------------------
+ * The hook's arguments are built inside the protected call too: a memory
+ * error while building them must not longjmp through the core's attempt
+ * loop (which would leave the client busy and its scratch unreleased). */
 
-static void hook_call(lclient *lc, int ref, int nargs) {
-    lua_State *L = lc->L;
-    if (lc->hook_failed) { /* a hook already failed in this call: skip */
-        lua_pop(L, nargs + 1);
-        return;
-    }
-    (void)ref;
-    if (lua_pcall(L, nargs, 0, 0) != 0) {
-        lc->hook_failed = 1;
-        luaL_unref(L, LUA_REGISTRYINDEX, lc->hook_err);
-        lc->hook_err = luaL_ref(L, LUA_REGISTRYINDEX);
-    }
+typedef struct hook_ctx {
+    lclient *lc;
+    const tv_event *ev;   /* log */
+    int next_attempt;     /* on_retry */
+    double delay;
+    const tv_error *err;
+} hook_ctx;
+
+/* Keep the error value on top of the stack (and pop it) for run() to
+ * raise once the core has unwound.  It goes into the registry slot reserved
+ * when the client was made: overwriting a slot never allocates, so no
+ * memory error can be raised here, inside the core's attempt loop. */
+static void stash_hook_error(lua_State *L, lclient *lc) {
+    lc->hook_failed = 1;
+    if (lc->hook_err > 0) lua_rawseti(L, LUA_REGISTRYINDEX, lc->hook_err);
+    else lua_pop(L, 1);
 }
 
-static void on_event(void *ud, const tv_event *ev) {
-    lclient *lc = ud;
+static void hook_call(lclient *lc, lua_CFunction fn, hook_ctx *x) {
     lua_State *L = lc->L;
-    if (lc->ref_log == LUA_NOREF || !lc->c || !lua_checkstack(L, 8)) return;
+    if (lc->hook_failed) return; /* a hook already failed in this call: skip */
+    lua_pushcfunction(L, fn);
+    lua_pushlightuserdata(L, x);
+    if (lua_pcall(L, 1, 0, 0) != 0) stash_hook_error(L, lc);
+}
+
+static int log_protected(lua_State *L) {
+    const hook_ctx *x = (const hook_ctx *)lua_touserdata(L, 1);
+    lclient *lc = x->lc;
+    const tv_event *ev = x->ev;
     lua_rawgeti(L, LUA_REGISTRYINDEX, lc->ref_log);
     lua_createtable(L, 0, 6);
     lua_pushstring(L, ev->method);
@@ -143,18 +158,32 @@ static void on_event(void *ud, const tv_event *ev) {
         tv_lua_push_error(L, ev->err);
         lua_setfield(L, -2, "error");
     }
-    hook_call(lc, lc->ref_log, 1);
+    lua_call(L, 1, 0);
+    return 0;
+}
+
+static void on_event(void *ud, const tv_event *ev) {
+    lclient *lc = ud;
+    if (lc->ref_log == LUA_NOREF || !lc->c || !lua_checkstack(lc->L, 4)) return;
+    hook_ctx x = {lc, ev, 0, 0, NULL};
+    hook_call(lc, log_protected, &x);
+}
+
+static int retry_protected(lua_State *L) {
+    const hook_ctx *x = (const hook_ctx *)lua_touserdata(L, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, x->lc->ref_on_retry);
+    lua_pushinteger(L, x->next_attempt);
+    lua_pushnumber(L, x->delay);
+    tv_lua_push_error(L, x->err);
+    lua_call(L, 3, 0);
+    return 0;
 }
 
 static void on_retry(void *ud, int next_attempt, double delay, const tv_error *err) {
     lclient *lc = ud;
-    lua_State *L = lc->L;
-    if (lc->ref_on_retry == LUA_NOREF || !lua_checkstack(L, 6)) return;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, lc->ref_on_retry);
-    lua_pushinteger(L, next_attempt);
-    lua_pushnumber(L, delay);
-    tv_lua_push_error(L, err);
-    hook_call(lc, lc->ref_on_retry, 3);
+    if (lc->ref_on_retry == LUA_NOREF || !lua_checkstack(lc->L, 4)) return;
+    hook_ctx x = {lc, NULL, next_attempt, delay, err};
+    hook_call(lc, retry_protected, &x);
 }
 
 /* ---- response bodies -> Lua -------------------------------------------- */
@@ -210,13 +239,8 @@ static int consume(void *ud, const tv_request *req, const tv_response *resp, tv_
     lua_pushlightuserdata(L, &x);
     if (lua_pcall(L, 1, 1, 0) != 0) {
         drop_pending(lc);
-        if (lc->hook_failed) {
-            lua_pop(L, 1);
-        } else {
-            lc->hook_failed = 1;
-            luaL_unref(L, LUA_REGISTRYINDEX, lc->hook_err);
-            lc->hook_err = luaL_ref(L, LUA_REGISTRYINDEX);
-        }
+        if (lc->hook_failed) lua_pop(L, 1);
+        else stash_hook_error(L, lc);
         return tv_error_set(err, TV_ENOMEM, NULL, "out of memory");
     }
     if (x.rc < 0) {
@@ -336,6 +360,8 @@ static int l_new(lua_State *L) {
     lc->ref_on_retry = lc->ref_log = lc->hook_err = lc->ref_transport = LUA_NOREF;
     luaL_getmetatable(L, TV_LUA_CLIENT_MT);
     lua_setmetatable(L, -2);
+    lua_pushboolean(L, 0); /* reserve the slot for a hook's error (stash_hook_error) */
+    lc->hook_err = luaL_ref(L, LUA_REGISTRYINDEX);
     tv_error err = TV_ERROR_INIT;
     lc->c = tv_client_new(&o, &err);
     if (!lc->c) return tv_lua_fail(L, &err);
@@ -493,8 +519,8 @@ static int run(lua_State *L, lclient *lc, const args *a, tv_error *err) {
         drop_pending(lc);
         cJSON_Delete(out);
         lua_rawgeti(L, LUA_REGISTRYINDEX, lc->hook_err);
-        luaL_unref(L, LUA_REGISTRYINDEX, lc->hook_err);
-        lc->hook_err = LUA_NOREF;
+        lua_pushboolean(L, 0); /* the slot stays reserved for the next call */
+        lua_rawseti(L, LUA_REGISTRYINDEX, lc->hook_err);
         return lua_error(L);
     }
     if (rc) return tv_lua_fail(L, err);
@@ -530,6 +556,10 @@ static const char *const op_names[] = {"fetch", "delete", "update", "create", "l
 /* Read the arguments of `op` starting at stack index `base` (the first
  * argument after self / the op name), validate and build into `req`. */
 static int build(lua_State *L, lclient *lc, int op, int base, tv_request *req, args *a, tv_error *err) {
+    /* pin the argument slots (at most service, identity, sid, params, opts):
+     * read_params pushes the metadata JSON above them, and without this a
+     * call that leaves out opts would read that string as its opts */
+    lua_settop(L, base + 4);
     const tv_origin *o = tv_client_origin(lc->c);
     const char *svc = NULL, *idn = NULL, *sid = NULL, *url = NULL;
     size_t svl = 0, idl = 0, sil = 0, ul = 0;

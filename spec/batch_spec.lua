@@ -164,7 +164,7 @@ describe("batch", function()
 
   it("fail_fast skips what has not started", function()
     local ops = { { op = "fetch", service_sid = SVC, identity = ident(34), sid = sid(999999) } }
-    for i = 1, 20 do ops[#ops + 1] = { op = "fetch", service_sid = SVC, identity = ident(34), sid = sid(33 * PER_ID + 1) } end
+    for _ = 1, 20 do ops[#ops + 1] = { op = "fetch", service_sid = SVC, identity = ident(34), sid = sid(33 * PER_ID + 1) } end
     local res = client:batch(ops, { concurrency = 1, fail_fast = true })
     assert.equal(404, res[1].err.status)
     for i = 2, 21 do assert.equal("skipped", res[i].err.kind) end

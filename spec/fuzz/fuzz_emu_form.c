@@ -7,7 +7,8 @@
  * Input: byte 0 = flags: method (bits 0-1: GET, POST, DELETE, PUT), 0x04 a
  * valid Authorization header (else the next field is the header), 0x08 a
  * form Content-Type, 0x10 a canned path to a live factor (0x20: its list
- * route instead), 0x40 commit, 0x80 the control API (/__emulator/...)
+ * route instead; the body length's parity picks
+ * the factor), 0x40 commit, 0x80 the control API (/__emulator/...)
  * instead; then fields (see fuzz.h): [authorization], [path], query, and
  * the rest is the body.
  * Invariants: the parsers' outputs are NUL-terminated copies of the given
@@ -132,7 +133,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         emu_call c;
         memset(&c, 0, sizeof c);
         const char *p = path ? path : (flags & 0x20) ? "/v2/Services/" FZ_SVC "/Entities/" FZ_IDN "/Factors"
-                                                       : fz_paths[(flags >> 6) & 1];
+                                                       : fz_paths[blen & 1];
         const char *seg[9];
         size_t seglen[9];
         size_t nseg = emu_path_split(p, strlen(p), seg, seglen, 8);

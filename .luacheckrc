@@ -1,0 +1,17 @@
+-- luacheck configuration (make lint; spec/memcheck/lint.sh).  Every
+-- relaxation below says why.
+
+-- The library runs on Lua 5.1-5.4 and LuaJIT (OpenResty), and guards its
+-- version-specific globals itself (`table.unpack or unpack`, rawget(_G, "ngx")).
+std = "max"
+max_line_length = 120
+
+-- `not (x > y)` is how NaN is rejected (`x <= y` would accept it).
+ignore = { "581" }
+
+-- busted specs: the busted globals; long lines are table-driven cases and
+-- expected messages that read better unwrapped; loops that break at once
+-- and empty branches with a comment are deliberate test shapes.  (This
+-- also covers spec/openresty/nginx_test.lua, busted run inside nginx.)
+files["spec"] = { std = "+busted", max_line_length = 160, ignore = { "512", "542" } }
+files["spec/fuzz/gen_corpus.lua"] = { std = "lua54" }
