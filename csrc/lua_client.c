@@ -360,6 +360,11 @@ static int l_new(lua_State *L) {
     lc->ref_on_retry = lc->ref_log = lc->hook_err = lc->ref_transport = LUA_NOREF;
     luaL_getmetatable(L, TV_LUA_CLIENT_MT);
     lua_setmetatable(L, -2);
+    /* a per-client table for the Lua layer (factor/page metatables that
+     * point back at the client): owned by the userdata, so the cycle is
+     * collected normally on every Lua (no ephemeron tables needed) */
+    lua_newtable(L);
+    tvL_setuv(L, -2);
     lua_pushboolean(L, 0); /* reserve the slot for a hook's error (stash_hook_error) */
     lc->hook_err = luaL_ref(L, LUA_REGISTRYINDEX);
     tv_error err = TV_ERROR_INIT;
@@ -1031,6 +1036,13 @@ static int l_batch(lua_State *L) {
     return 1;
 }
 
+/* client:_state() -> the client's private table for the Lua layer */
+static int l_state(lua_State *L) {
+    check_client(L);
+    tvL_getuv(L, 1);
+    return 1;
+}
+
 /* client:_transport() -> the Lua transport function, or nil (libcurl) */
 static int l_transport(lua_State *L) {
     lclient *lc = check_client(L);
@@ -1208,7 +1220,7 @@ static const luaL_Reg client_methods[] = {
     {"close", l_close},          {"is_closed", l_is_closed},  {"base_url", l_base_url},
     {"user_agent", l_user_agent}, {"_prepare", l_prepare},     {"_finish", l_finish},
     {"_backoff", l_backoff},     {"_http", l_http},           {"_transport", l_transport},
-    {"_hooks", l_hooks},         {"_batch", l_batch},         {NULL, NULL}};
+    {"_hooks", l_hooks},         {"_batch", l_batch},         {"_state", l_state},         {NULL, NULL}};
 
 /* Push the methods table (also the metatable's __index) and register the
  * metatable.  The Lua layer may add methods to this table. */

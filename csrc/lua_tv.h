@@ -26,6 +26,19 @@
 #define luaL_newlib(L, l) (lua_newtable(L), luaL_register((L), NULL, (l)))
 #endif
 
+/* One user value per userdata (a table): 5.4 user values, 5.2/5.3 the
+ * uservalue, 5.1/LuaJIT the environment table. */
+#if LUA_VERSION_NUM >= 504
+#define tvL_setuv(L, idx) lua_setiuservalue((L), (idx), 1)
+#define tvL_getuv(L, idx) ((void)lua_getiuservalue((L), (idx), 1))
+#elif LUA_VERSION_NUM >= 502
+#define tvL_setuv(L, idx) lua_setuservalue((L), (idx))
+#define tvL_getuv(L, idx) ((void)lua_getuservalue((L), (idx)))
+#else
+#define tvL_setuv(L, idx) lua_setfenv((L), (idx))
+#define tvL_getuv(L, idx) lua_getfenv((L), (idx))
+#endif
+
 #define TV_LUA_ERROR_MT "twilio.verify.error"
 #define TV_LUA_CLIENT_MT "twilio.verify.client"
 

@@ -95,17 +95,17 @@ end
 -- @type Factor
 -------------------------------------------------------------------------------
 local Factor = {}
-local factor_mts = setmetatable({}, { __mode = "k" }) -- client -> metatable
 
 local function factor_mt(client)
-    local mt = factor_mts[client]
+    local st = client:_state() -- per-client table owned by the client userdata
+    local mt = st.factor_mt
     if not mt then
         mt = { __index = Factor, __client = client, __name = "twilio.verify.factor" }
         mt.__tostring = function(f)
             return "twilio.verify.factor " .. tostring(f.sid) .. " (" .. tostring(f.factor_type)
                 .. ", " .. tostring(f.status) .. ")"
         end
-        factor_mts[client] = mt
+        st.factor_mt = mt
     end
     return mt
 end
@@ -374,16 +374,16 @@ end
 -- @type Page
 -------------------------------------------------------------------------------
 local Page = {}
-local page_mts = setmetatable({}, { __mode = "k" })
 
 local function page_mt(client)
-    local mt = page_mts[client]
+    local st = client:_state()
+    local mt = st.page_mt
     if not mt then
         mt = { __index = Page, __client = client, __name = "twilio.verify.page" }
         mt.__tostring = function(p)
             return "twilio.verify.page " .. tostring(p.meta and p.meta.page) .. " (" .. #p.factors .. " factors)"
         end
-        page_mts[client] = mt
+        st.page_mt = mt
     end
     return mt
 end
