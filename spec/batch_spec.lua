@@ -66,8 +66,7 @@ describe("batch", function()
 
   setup(function()
     e = emulator.start{ no_limits = true, seed = seed() }
-    client = assert(verify.new{ account_sid = e.account_sid, auth_token = e.auth_token, base_url = e.base_url,
-                                retry_base = 0.001, retry_cap = 0.005, retry_after_cap = 2 })
+    client = e:client{ retry_base = 0.001, retry_cap = 0.005, retry_after_cap = 2 }
   end)
   teardown(function()
     if client then client:close() end
@@ -203,7 +202,7 @@ describe("batch", function()
     e:clear_faults()
     assert.is_table((client:batch(ops, { concurrency = 4 }))[50].ok) -- usable again
 
-    local c2 = assert(verify.new{ account_sid = e.account_sid, auth_token = e.auth_token, base_url = e.base_url })
+    local c2 = e:client()
     e:fault{ action = "delay", delay_ms = 30, times = 50 }
     local res = c2:batch(ops, { concurrency = 2, on_progress = function(d) if d >= 3 then c2:close() end end })
     local closed = 0

@@ -12,8 +12,7 @@ describe("pages and iterators", function()
   setup(function()
     e = emulator.start{ no_limits = true }
     other = emulator.start{}
-    client = assert(verify.new{ account_sid = e.account_sid, auth_token = e.auth_token,
-                                base_url = e.base_url, max_retries = 0 })
+    client = e:client{ max_retries = 0 }
   end)
 
   teardown(function()
@@ -243,7 +242,7 @@ describe("pages and iterators", function()
     end)
 
     it("fail clearly once their client is closed", function()
-      local c2 = assert(verify.new{ account_sid = e.account_sid, auth_token = e.auth_token, base_url = e.base_url })
+      local c2 = e:client()
       local id = entity(1)
       local f = assert(c2:list_factor(SVC, id)).factors[1]
       c2:close()

@@ -7,7 +7,6 @@
 -- (The message is "...not resent" until libcurl's per-handle count of dead
 -- reused connections reaches 5; it then gives up before the callback runs,
 -- with "Connection died" (curl 55): still one request, still not retried.)
-local verify = require "twilio.verify"
 local emulator = require "support.emulator"
 
 local SVC = "VA" .. string.rep("7e", 16)
@@ -21,8 +20,7 @@ describe("POST on a dropped keep-alive connection", function()
     e = emulator.start{ no_limits = true, seed = { factors = {
       { service_sid = SVC, identity = ID, factor_type = "push", friendly_name = "phone", sid = SID,
         config = { notification_platform = "none" } } } } }
-    client = assert(verify.new{ account_sid = e.account_sid, auth_token = e.auth_token, base_url = e.base_url,
-                                max_retries = 3, retry_base = 0.001, retry_cap = 0.01 })
+    client = e:client{ max_retries = 3, retry_base = 0.001, retry_cap = 0.01 }
   end)
 
   teardown(function()

@@ -14,8 +14,7 @@ describe("TOTP flow", function()
 
   setup(function()
     e = emulator.start{}
-    client = assert(verify.new{ account_sid = e.account_sid, auth_token = e.auth_token,
-                                base_url = e.base_url, max_retries = 0 })
+    client = e:client{ max_retries = 0 }
   end)
   teardown(function()
     if client then client:close() end

@@ -1,6 +1,5 @@
 -- Local validation: hundreds of bad arguments, each an invalid_argument error
 -- naming the parameter, with zero requests reaching the emulator.
-local verify = require "twilio.verify"
 local emulator = require "support.emulator"
 
 local SVC = "VA" .. string.rep("0123456789abcdef", 2)
@@ -137,7 +136,7 @@ describe("validation", function()
 
   setup(function()
     e = emulator.start{}
-    client = assert(verify.new{ account_sid = e.account_sid, auth_token = e.auth_token, base_url = e.base_url })
+    client = e:client()
   end)
 
   teardown(function()

@@ -202,6 +202,14 @@ function methods:stop()
   return clean
 end
 
+-- A twilio.verify client for this emulator (credentials and base URL filled
+-- in); `extra` adds or overrides options.
+function methods:client(extra)
+  local o = { account_sid = self.account_sid, auth_token = self.auth_token, base_url = self.base_url }
+  for k, v in pairs(extra or {}) do o[k] = v end
+  return assert(require("twilio.verify").new(o))
+end
+
 function methods:alive()
   return self.pid ~= nil and alive(self.pid)
 end
