@@ -686,6 +686,9 @@ static void get_header(lua_State *L, int idx, const char *name) {
     lua_pushnil(L);
 }
 
+static int pbox_gc(lua_State *L);
+static int bufbox_gc(lua_State *L);
+
 /* What core.parse_response and client:_finish own while they run, boxed
  * in a userdata (__gc pbox_gc) so a raise cannot leak. */
 typedef struct pbox {
@@ -721,11 +724,8 @@ static int l_finish(lua_State *L) {
     lua_getfield(L, 2, "url");
     size_t ul = 0;
     const char *url = luaL_checklstring(L, -1, &ul);
-    pbox *b = (pbox *)lua_newuserdata(L, sizeof *b);
-    memset(b, 0, sizeof *b);
+    pbox *b = (pbox *)tv_lua_box(L, sizeof *b, "twilio.verify.pbox", pbox_gc);
     b->resp.retry_after = -1;
-    luaL_getmetatable(L, "twilio.verify.pbox");
-    lua_setmetatable(L, -2);
     static const tv_op opv[] = {TV_OP_FETCH, TV_OP_DELETE, TV_OP_UPDATE, TV_OP_CREATE, TV_OP_LIST, TV_OP_LIST};
     static const tv_method mv[] = {TV_GET, TV_DELETE, TV_POST, TV_POST, TV_GET, TV_GET};
     b->req.op = opv[op];
@@ -877,6 +877,13 @@ typedef struct lbatch {
 
 static lbatch *check_batch(lua_State *L) { return (lbatch *)luaL_checkudata(L, 1, TV_LUA_BATCH_MT); }
 
+/* The batch of a step/progress/results call; raises once it was closed. */
+static tv_batch *open_batch(lua_State *L) {
+    lbatch *lb = check_batch(L);
+    if (!lb->b) luaL_error(L, "the batch is closed");
+    return lb->b;
+}
+
 static int lb_close(lua_State *L) {
     lbatch *lb = check_batch(L);
     tv_batch_free(lb->b);
@@ -888,11 +895,10 @@ static int lb_close(lua_State *L) {
 
 /* batch:step(wait_ms) -> done (boolean) | nil, err */
 static int lb_step(lua_State *L) {
-    lbatch *lb = check_batch(L);
-    if (!lb->b) return luaL_error(L, "the batch is closed");
+    tv_batch *b = open_batch(L);
     int ms = (int)luaL_optinteger(L, 2, 50);
     tv_error err = TV_ERROR_INIT;
-    int rc = tv_batch_step(lb->b, ms < 0 ? 0 : ms, &err);
+    int rc = tv_batch_step(b, ms < 0 ? 0 : ms, &err);
     if (rc < 0) return tv_lua_fail(L, &err);
     lua_pushboolean(L, rc);
     return 1;
@@ -900,30 +906,28 @@ static int lb_step(lua_State *L) {
 
 /* batch:progress() -> done, total, errors, peak, retries */
 static int lb_progress(lua_State *L) {
-    lbatch *lb = check_batch(L);
-    if (!lb->b) return luaL_error(L, "the batch is closed");
+    tv_batch *b = open_batch(L);
     size_t d, t, e;
-    tv_batch_progress(lb->b, &d, &t, &e);
+    tv_batch_progress(b, &d, &t, &e);
     lua_pushinteger(L, (lua_Integer)d);
     lua_pushinteger(L, (lua_Integer)t);
     lua_pushinteger(L, (lua_Integer)e);
-    lua_pushinteger(L, tv_batch_peak(lb->b));
-    lua_pushinteger(L, (lua_Integer)tv_batch_retries(lb->b));
+    lua_pushinteger(L, tv_batch_peak(b));
+    lua_pushinteger(L, (lua_Integer)tv_batch_retries(b));
     return 5;
 }
 
 /* batch:results() -> { {ok = value} | {err = err}, ... } in input order */
 static int lb_results(lua_State *L) {
-    lbatch *lb = check_batch(L);
-    if (!lb->b) return luaL_error(L, "the batch is closed");
+    tv_batch *b = open_batch(L);
     size_t d, t, e;
-    tv_batch_progress(lb->b, &d, &t, &e);
+    tv_batch_progress(b, &d, &t, &e);
     lua_createtable(L, (int)t, 0);
     for (size_t i = 0; i < t; i++) {
         const cJSON *out;
         const tv_error *err;
         lua_createtable(L, 0, 1);
-        if (tv_batch_result(lb->b, i, &out, &err) == 0) {
+        if (tv_batch_result(b, i, &out, &err) == 0) {
             if (out) tv_lua_push_json(L, out);
             else lua_pushboolean(L, 1); /* delete */
             lua_setfield(L, -2, "ok");
@@ -1065,10 +1069,7 @@ static int l_hooks(lua_State *L) {
 static int l_redact(lua_State *L) {
     size_t n;
     const char *body = luaL_checklstring(L, 1, &n);
-    tv_buf *tmp = (tv_buf *)lua_newuserdata(L, sizeof *tmp); /* boxed: a raise cannot leak */
-    memset(tmp, 0, sizeof *tmp);
-    luaL_getmetatable(L, "twilio.verify.bufbox");
-    lua_setmetatable(L, -2);
+    tv_buf *tmp = (tv_buf *)tv_lua_box(L, sizeof *tmp, "twilio.verify.bufbox", bufbox_gc);
     if (tv_redact_form(body, n, tmp)) return luaL_error(L, "out of memory");
     lua_pushlstring(L, tmp->data, tmp->len);
     tv_buf_free(tmp);
@@ -1152,11 +1153,8 @@ static int l_parse_response(lua_State *L) {
     size_t blen = 0;
     const char *body = luaL_optlstring(L, 3, "", &blen);
     /* everything C-owned lives in a box so raises cannot leak */
-    pbox *b = (pbox *)lua_newuserdata(L, sizeof *b);
-    memset(b, 0, sizeof *b);
+    pbox *b = (pbox *)tv_lua_box(L, sizeof *b, "twilio.verify.pbox", pbox_gc);
     b->resp.retry_after = -1;
-    luaL_getmetatable(L, "twilio.verify.pbox");
-    lua_setmetatable(L, -2);
     b->req.op = opv[i];
     b->req.method = mv[i];
     b->resp.status = (long)status;
@@ -1244,11 +1242,6 @@ int tv_lua_open_client(lua_State *L) {
 
 /* Add new, arg_error, check_params, check_page_url to the table on top. */
 void tv_lua_client_funcs(lua_State *L) {
-    if (luaL_newmetatable(L, "twilio.verify.pbox")) {
-        lua_pushcfunction(L, pbox_gc);
-        lua_setfield(L, -2, "__gc");
-    }
-    lua_pop(L, 1);
     if (luaL_newmetatable(L, TV_LUA_BATCH_MT)) {
         static const luaL_Reg bm[] = {{"step", lb_step}, {"progress", lb_progress}, {"results", lb_results},
                                       {"close", lb_close}, {NULL, NULL}};
@@ -1259,11 +1252,6 @@ void tv_lua_client_funcs(lua_State *L) {
         }
         lua_setfield(L, -2, "__index");
         lua_pushcfunction(L, lb_close);
-        lua_setfield(L, -2, "__gc");
-    }
-    lua_pop(L, 1);
-    if (luaL_newmetatable(L, "twilio.verify.bufbox")) {
-        lua_pushcfunction(L, bufbox_gc);
         lua_setfield(L, -2, "__gc");
     }
     lua_pop(L, 1);

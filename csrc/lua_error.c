@@ -28,15 +28,20 @@ static int box_gc(lua_State *L) {
     return 0;
 }
 
-static void set_details(lua_State *L, const char *json) {
-    if (!json) return;
-    cJSON **box = (cJSON **)lua_newuserdata(L, sizeof *box);
-    *box = NULL;
-    if (luaL_newmetatable(L, "twilio.verify.jsonbox")) {
-        lua_pushcfunction(L, box_gc);
+void *tv_lua_box(lua_State *L, size_t size, const char *mt, lua_CFunction gc) {
+    void *p = lua_newuserdata(L, size);
+    memset(p, 0, size);
+    if (luaL_newmetatable(L, mt)) {
+        lua_pushcfunction(L, gc);
         lua_setfield(L, -2, "__gc");
     }
     lua_setmetatable(L, -2);
+    return p;
+}
+
+static void set_details(lua_State *L, const char *json) {
+    if (!json) return;
+    cJSON **box = (cJSON **)tv_lua_box(L, sizeof *box, "twilio.verify.jsonbox", box_gc);
     *box = cJSON_Parse(json);
     if (*box) {
         tv_lua_push_json(L, *box);
@@ -77,14 +82,9 @@ static int errbox_gc(lua_State *L) {
 }
 
 static int errbox_new(lua_State *L) {
-    tv_error *boxed = (tv_error *)lua_newuserdata(L, sizeof *boxed);
+    tv_error *boxed = (tv_error *)tv_lua_box(L, sizeof *boxed, "twilio.verify.errbox", errbox_gc);
     tv_error init = TV_ERROR_INIT;
     *boxed = init;
-    if (luaL_newmetatable(L, "twilio.verify.errbox")) {
-        lua_pushcfunction(L, errbox_gc);
-        lua_setfield(L, -2, "__gc");
-    }
-    lua_setmetatable(L, -2);
     return 1;
 }
 

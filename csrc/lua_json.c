@@ -239,14 +239,7 @@ static cJSON *to_json(lua_State *L, int idx, int depth, tv_error *err) {
 
 int tv_lua_encode_json(lua_State *L, int idx, tv_error *err) {
     idx = tvL_absindex(L, idx);
-    jbox *b = (jbox *)lua_newuserdata(L, sizeof *b);
-    b->tree = NULL;
-    b->text = NULL;
-    if (luaL_newmetatable(L, "twilio.verify.jbox")) {
-        lua_pushcfunction(L, jbox_gc);
-        lua_setfield(L, -2, "__gc");
-    }
-    lua_setmetatable(L, -2);
+    jbox *b = (jbox *)tv_lua_box(L, sizeof *b, "twilio.verify.jbox", jbox_gc);
     /* the tree is built outside the box (to_json may raise only on stack
      * overflow / OOM inside Lua), then handed to it at once */
     b->tree = to_json(L, idx, 0, err);

@@ -43,7 +43,13 @@
 #define TV_LUA_CLIENT_MT "twilio.verify.client"
 
 /* ---- lua_error.c -------------------------------------------------------
- * Push a new error table for `err`: fields kind, message, and where set:
+ * tv_lua_box: push a new zeroed userdata of `size` bytes whose metatable
+ * `mt` (created on first use) has __gc = gc, and return it.  The one way
+ * the binding keeps C memory owned by Lua while calls that can raise run:
+ * fill the box first, and __gc frees whatever a raise left in it. */
+void *tv_lua_box(lua_State *L, size_t size, const char *mt, lua_CFunction gc);
+
+/* Push a new error table for `err`: fields kind, message, and where set:
  * param, status, code, more_info, details (decoded JSON -> Lua), method,
  * url, request_id, body, retryable, retry_after, transport_code.  Metatable
  * TV_LUA_ERROR_MT gives __tostring.  Never raises except on out of memory
