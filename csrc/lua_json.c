@@ -99,7 +99,7 @@ void tv_lua_push_json(lua_State *L, const cJSON *item) {
 int tv_lua_push_json_stream(lua_State *L, tv_jcursor *cur, cJSON **slot) {
     int top = lua_gettop(L);
     luaL_checkstack(L, 6, "JSON");
-    lua_createtable(L, 0, cur->op == TV_OP_LIST ? 2 : 16);
+    lua_createtable(L, 0, cur->op->returns == TV_RET_PAGE ? 2 : 16);
     lua_Integer n = 0;
     for (;;) {
         cJSON *it = NULL;
@@ -152,13 +152,13 @@ static int jbox_gc(lua_State *L) {
 }
 
 /* Build the cJSON value for the Lua value at idx; NULL with err set. */
-static cJSON *to_json(lua_State *L, int idx, int depth, tv_error *err) {
+static cJSON *to_json(lua_State *L, int idx, const char *name, int depth, tv_error *err) {
     idx = tvL_absindex(L, idx);
     switch (lua_type(L, idx)) {
     case LUA_TSTRING: {
         size_t n;
         const char *s = lua_tolstring(L, idx, &n);
-        if (tv_check_text("metadata", s, n, err) < 0) return NULL;
+        if (tv_check_text(name, s, n, err) < 0) return NULL;
         cJSON *v = cJSON_CreateString(s);
         if (!v) tv_error_set(err, TV_ENOMEM, NULL, "out of memory");
         return v;
@@ -166,7 +166,7 @@ static cJSON *to_json(lua_State *L, int idx, int depth, tv_error *err) {
     case LUA_TNUMBER: {
         double d = lua_tonumber(L, idx);
         if (d != d || d == HUGE_VAL || d == -HUGE_VAL) {
-            tv_error_set(err, TV_EARG, "metadata", "metadata numbers must be finite");
+            tv_error_set(err, TV_EARG, name, "%s numbers must be finite", name);
             return NULL;
         }
         cJSON *v = cJSON_CreateNumber(d);
@@ -180,18 +180,29 @@ static cJSON *to_json(lua_State *L, int idx, int depth, tv_error *err) {
     }
     case LUA_TTABLE: break;
     default:
-        tv_error_set(err, TV_EARG, "metadata",
-                     "metadata values must be strings, numbers, booleans or tables, got %s",
-                     luaL_typename(L, idx));
+        tv_error_set(err, TV_EARG, name, "%s values must be strings, numbers, booleans or tables, got %s",
+                     name, luaL_typename(L, idx));
         return NULL;
     }
     if (depth > 32) {
-        tv_error_set(err, TV_EARG, "metadata", "metadata is nested deeper than 32 levels");
+        tv_error_set(err, TV_EARG, name, "%s is nested deeper than 32 levels", name);
         return NULL;
     }
-    luaL_checkstack(L, 4, "metadata");
+    luaL_checkstack(L, 4, name);
     size_t n = tvL_rawlen(L, idx);
     int is_array = n > 0;
+    if (is_array) { /* a sequence must be nothing else: string keys would be dropped */
+        size_t keys = 0;
+        lua_pushnil(L);
+        while (lua_next(L, idx)) {
+            keys++;
+            lua_pop(L, 1);
+        }
+        if (keys != n) {
+            tv_error_set(err, TV_EARG, name, "%s mixes array elements and other keys: use one or the other", name);
+            return NULL;
+        }
+    }
     cJSON *out = is_array ? cJSON_CreateArray() : cJSON_CreateObject();
     if (!out) {
         tv_error_set(err, TV_ENOMEM, NULL, "out of memory");
@@ -200,7 +211,7 @@ static cJSON *to_json(lua_State *L, int idx, int depth, tv_error *err) {
     if (is_array) {
         for (size_t i = 1; i <= n; i++) {
             lua_rawgeti(L, idx, (int)i);
-            cJSON *v = to_json(L, -1, depth + 1, err);
+            cJSON *v = to_json(L, -1, name, depth + 1, err);
             lua_pop(L, 1);
             if (!v || !cJSON_AddItemToArray(out, v)) {
                 if (v) cJSON_Delete(v);
@@ -216,13 +227,13 @@ static cJSON *to_json(lua_State *L, int idx, int depth, tv_error *err) {
         if (lua_type(L, -2) != LUA_TSTRING) {
             lua_pop(L, 2);
             cJSON_Delete(out);
-            tv_error_set(err, TV_EARG, "metadata", "metadata keys must be strings");
+            tv_error_set(err, TV_EARG, name, "%s keys must be strings", name);
             return NULL;
         }
         size_t kl;
         const char *k = lua_tolstring(L, -2, &kl);
         cJSON *v = NULL;
-        if (tv_check_text("metadata", k, kl, err) >= 0) v = to_json(L, -1, depth + 1, err);
+        if (tv_check_text(name, k, kl, err) >= 0) v = to_json(L, -1, name, depth + 1, err);
         if (!v || !cJSON_AddItemToObject(out, k, v)) {
             if (v) {
                 cJSON_Delete(v);
@@ -237,12 +248,12 @@ static cJSON *to_json(lua_State *L, int idx, int depth, tv_error *err) {
     return out;
 }
 
-int tv_lua_encode_json(lua_State *L, int idx, tv_error *err) {
+int tv_lua_encode_json(lua_State *L, int idx, const char *name, tv_error *err) {
     idx = tvL_absindex(L, idx);
     jbox *b = (jbox *)tv_lua_box(L, sizeof *b, "twilio.verify.jbox", jbox_gc);
     /* the tree is built outside the box (to_json may raise only on stack
      * overflow / OOM inside Lua), then handed to it at once */
-    b->tree = to_json(L, idx, 0, err);
+    b->tree = to_json(L, idx, name, 0, err);
     if (!b->tree) {
         lua_pop(L, 1);
         return -1;

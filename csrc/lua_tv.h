@@ -77,18 +77,89 @@ void tv_lua_push_json(lua_State *L, const struct cJSON *item);
 struct tv_jcursor;
 int tv_lua_push_json_stream(lua_State *L, struct tv_jcursor *cur, struct cJSON **slot);
 /* Encode the Lua table at idx as JSON text (string keys -> objects,
- * sequences -> arrays; strings must be valid text).  Pushes the string and
- * returns 0, or returns -1 with err (TV_EARG, param "metadata") and pushes
- * nothing. */
-int tv_lua_encode_json(lua_State *L, int idx, tv_error *err);
+ * sequences -> arrays; a table mixing both is refused; strings must be
+ * valid text).  Pushes the string and returns 0, or returns -1 with err
+ * (TV_EARG, param `name`) and pushes nothing. */
+int tv_lua_encode_json(lua_State *L, int idx, const char *name, tv_error *err);
 
 /* ---- lua_client.c ------------------------------------------------------
- * tv_lua_open_client pushes the client methods table (registering the
- * metatable TV_LUA_CLIENT_MT); tv_lua_client_funcs adds the module-level
- * functions new, arg_error, check_params, check_page_url to the table on
- * top of the stack. */
+ * The client userdata: options, credentials (in the C client only), hooks,
+ * close/__gc/__close/__tostring and the run step every operation shares.
+ *
+ * Memory discipline: every C resource lives inside the userdata (request and
+ * response scratch buffers, the parsed JSON tree being converted), so a Lua
+ * error raised at any point leaves nothing unowned; __gc frees it all. */
+#include "tv.h"
+
+typedef struct lclient {
+    tv_client *c;
+    tv_request req;   /* scratch, reused */
+    tv_response resp; /* scratch, reused */
+    struct cJSON *pending; /* tree being converted to Lua; freed on the next call or __gc */
+    lua_State *L;     /* the state of the call in progress (for hooks) */
+    int ref_on_retry, ref_log, ref_transport; /* registry refs or LUA_NOREF */
+    int hook_failed;  /* a hook raised; its error is at registry ref hook_err */
+    int hook_err;
+    int busy;         /* an operation is running (hooks may call close) */
+    int consumed;     /* the operation's value was pushed by consume() */
+} lclient;
+
+/* Argument 1 as a client (raises when it is not one). */
+lclient *tv_lua_check_client(lua_State *L);
+/* Argument 1 as an open, idle client; NULL with err (closed / busy). */
+lclient *tv_lua_open_client_arg(lua_State *L, tv_error *err);
+/* Run lc->req (built) with per-call options co; push the value (true for
+ * nothing) or nil, err.  Raises a hook's error once everything unwound. */
+int tv_lua_run(lua_State *L, lclient *lc, const tv_call_opts *co, tv_error *err);
+/* Push the Lua value of a response (see lua_client.c); 1, or -1 with err. */
+int tv_lua_push_body(lua_State *L, const tv_request *req, const tv_response *resp, struct cJSON **slot,
+                     tv_error *err);
+/* tv_lua_open_client pushes the client methods table (registering the
+ * metatable TV_LUA_CLIENT_MT) with every operation of the table and the
+ * transport and batch methods; tv_lua_client_funcs adds the module-level
+ * functions (new, operations, check_params, parse_response, ...) to the
+ * table on top of the stack. */
 int tv_lua_open_client(lua_State *L);
 void tv_lua_client_funcs(lua_State *L);
+
+/* ---- lua_ops.c ---------------------------------------------------------
+ * The operations of the table (tv_ops.h) as client methods, the argument
+ * conventions (path parameters positional in path order, then positional
+ * form parameters, then a params table, then per-call options), and
+ * core.operations() -- the table as Lua data for the Lua layer, the CLI and
+ * the docs. */
+#define TV_LUA_MAX_PARAMS 64
+
+typedef struct tv_lua_args {
+    tv_kv kv[TV_LUA_MAX_PARAMS];
+    char nums[TV_LUA_MAX_PARAMS][32]; /* integers, dates made from numbers */
+    size_t n;
+    tv_call_opts co;
+} tv_lua_args;
+
+/* The row named by the string at idx ("fetch_factor"; the batch's short
+ * "fetch"/"update"/"delete"/"list"/"create" mean the factor ones); NULL
+ * when unknown. */
+const tv_operation *tv_lua_op_by_name(const char *name);
+/* Read the arguments of op from stack index `base` on, validate and build
+ * into req.  op == NULL: a page URL (url [, opts]) of any list operation.
+ * 0, or -1 with err. */
+int tv_lua_build(lua_State *L, lclient *lc, const tv_operation *op, int base, tv_request *req, tv_lua_args *a,
+                 tv_error *err);
+/* Number of Lua argument slots op takes (path + positional + params? + opts). */
+int tv_lua_op_nargs(const tv_operation *op);
+void tv_lua_ops_methods(lua_State *L); /* adds the op methods to the table on top */
+void tv_lua_ops_funcs(lua_State *L);   /* operations, check_params, check_page_url, arg_error */
+
+/* ---- lua_transport.c ---------------------------------------------------
+ * The sans-I/O surface for Lua transports (_prepare, _finish, _backoff,
+ * _http) and core.parse_response / core.redact. */
+void tv_lua_transport_methods(lua_State *L);
+void tv_lua_transport_funcs(lua_State *L);
+
+/* ---- lua_batch.c -------------------------------------------------------
+ * client:_batch over tv_batch (libcurl multi). */
+void tv_lua_batch_methods(lua_State *L);
 
 /* ---- lua_totp.c --------------------------------------------------------
  * Push the `totp` table: code, check, uri, parse_uri. */

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "tv_error.h"
+#include "tv_ops.h"
 #include "tv_validate.h"
 
 #define TV_VERSION "0.1.0"
@@ -49,11 +50,10 @@ int tv_buf_add_pct(tv_buf *b, const char *s, size_t n);
 void tv_buf_reset(tv_buf *b, int wipe);
 
 /* ---- requests (tv_request.c) -------------------------------------------- */
-typedef enum tv_method { TV_GET = 0, TV_POST, TV_DELETE } tv_method;
-typedef enum tv_op { TV_OP_FETCH = 0, TV_OP_DELETE, TV_OP_UPDATE, TV_OP_LIST, TV_OP_CREATE } tv_op;
-
-/* A parameter given by the caller: spec from a tv_params_* set, value as a
- * string (integers in decimal).  The value is borrowed, not copied. */
+/* A parameter given by the caller: spec from its operation's parameter set
+ * (tv_ops.h), value as a string (integers in decimal, booleans "true" /
+ * "false").  The value is borrowed, not copied.  An array parameter is one
+ * tv_kv per element. */
 typedef struct tv_kv {
     const tv_param_spec *spec;
     const char *val;
@@ -63,8 +63,14 @@ typedef struct tv_kv {
 /* A request ready for any transport.  url and body are owned buffers; the
  * url never contains credentials.  Headers are the client's constant set
  * (tv_client_headers). */
+/* A borrowed byte string (path parameter values). */
+typedef struct tv_str {
+    const char *s;
+    size_t len;
+} tv_str;
+
 typedef struct tv_request {
-    tv_op op;
+    const tv_operation *op; /* its row of the operation table */
     tv_method method;
     tv_buf url;
     tv_buf body; /* form body (POST), empty otherwise */
@@ -94,24 +100,22 @@ int tv_url_origin(const char *url, size_t len, tv_origin *out, tv_error *err);
 int tv_origin_is_loopback(const tv_origin *o);
 int tv_origin_equal(const tv_origin *a, const tv_origin *b);
 
-/* Validate and build.  `params` may be NULL when n == 0.  Unknown specs
- * cannot occur (the caller resolves names with tv_param_by_name); duplicate
- * parameters are rejected. */
-int tv_build_fetch(const tv_origin *o, const char *service, size_t slen, const char *identity,
-                   size_t ilen, const char *sid, size_t sidlen, tv_request *req, tv_error *err);
-int tv_build_delete(const tv_origin *o, const char *service, size_t slen, const char *identity,
-                    size_t ilen, const char *sid, size_t sidlen, tv_request *req, tv_error *err);
-int tv_build_update(const tv_origin *o, const char *service, size_t slen, const char *identity,
-                    size_t ilen, const char *sid, size_t sidlen, const tv_kv *params, size_t n,
-                    tv_request *req, tv_error *err);
-int tv_build_list(const tv_origin *o, const char *service, size_t slen, const char *identity,
-                  size_t ilen, const tv_kv *params, size_t n, tv_request *req, tv_error *err);
-int tv_build_create(const tv_origin *o, const char *service, size_t slen, const char *identity,
-                    size_t ilen, const tv_kv *params, size_t n, tv_request *req, tv_error *err);
-/* A list request for a page URL the API returned (next/previous_page_url).
+/* Validate and build any operation of the table: `path` holds one value
+ * per path parameter of op (in path order); `params` the query/form
+ * parameters (may be NULL when n == 0).  Unknown specs cannot occur (the
+ * caller resolves names with tv_param_by_name on op->params); a parameter
+ * of another operation, a repeated non-array parameter, a missing required
+ * one and any value breaking its rule are TV_EARG naming the parameter. */
+int tv_build(const tv_origin *o, const tv_operation *op, const tv_str *path, const tv_kv *params, size_t n,
+             tv_request *req, tv_error *err);
+/* A list request for a page URL the API returned (next/previous_page_url)
+ * of list operation `op` (NULL: whichever list operation's path it has).
  * Refused (TV_EARG, param "url") unless scheme, host and port equal `o`'s
- * and the path is a Factors list path: credentials never go elsewhere. */
-int tv_build_list_url(const tv_origin *o, const char *url, size_t len, tv_request *req, tv_error *err);
+ * and the URL parses into exactly that operation's path parameters and
+ * query parameters, each valid by its rule; the request is rebuilt from
+ * them, so credentials never go to another path or host. */
+int tv_build_page_url(const tv_origin *o, const tv_operation *op, const char *url, size_t len, tv_request *req,
+                      tv_error *err);
 
 /* ---- responses (tv_response.c) ----------------------------------------- */
 typedef struct tv_response {
@@ -163,12 +167,12 @@ typedef enum tv_jev {
 
 typedef struct tv_jcursor {
     const char *p, *end;
-    tv_op op;
+    const tv_operation *op;
     int state;                        /* internal */
-    int has_factors, has_meta, has_sid; /* first occurrence: 1 right type, -1 wrong */
+    int has_list, has_meta, has_sid;  /* first occurrence: 1 right type, -1 wrong */
 } tv_jcursor;
 
-void tv_jcursor_init(tv_jcursor *cur, tv_op op, const char *body, size_t len);
+void tv_jcursor_init(tv_jcursor *cur, const tv_operation *op, const char *body, size_t len);
 /* The next event.  For MEMBER, ARRAY and ELEMENT *item is a new tree owned
  * by the caller (cJSON_Delete); otherwise *item is NULL.  After END or
  * FALLBACK every further call gives FALLBACK. */

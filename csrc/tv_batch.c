@@ -279,9 +279,10 @@ static void start(tv_batch *b, int s, size_t i, double now) {
     b->last_start = now;
 }
 
-/* A list_all op got a page: keep its factors, queue the next page. */
+/* A list_all op got a page: keep its items, queue the next page. */
 static int next_page(tv_batch *b, bop *op, cJSON *page, tv_error *err) {
-    cJSON *factors = cJSON_DetachItemFromObjectCaseSensitive(page, "factors");
+    const tv_operation *lop = op->req.op;
+    cJSON *factors = cJSON_DetachItemFromObjectCaseSensitive(page, lop->list_key);
     if (!op->result) {
         op->result = factors;
     } else {
@@ -293,7 +294,7 @@ static int next_page(tv_batch *b, bop *op, cJSON *page, tv_error *err) {
     const cJSON *next = cJSON_GetObjectItemCaseSensitive(meta, "next_page_url");
     if (!cJSON_IsString(next)) return 0; /* the last page */
     tv_request req = {0};
-    if (tv_build_list_url(tv_client_origin(b->c), next->valuestring, strlen(next->valuestring), &req, err)) {
+    if (tv_build_page_url(tv_client_origin(b->c), lop, next->valuestring, strlen(next->valuestring), &req, err)) {
         tv_request_free(&req);
         return -1;
     }

@@ -266,7 +266,7 @@ int tv_client_execute(tv_client *c, const tv_request *req, const tv_call_opts *c
         int rc = c->transport ? c->transport(c->transport_ud, c, req, resp, err)
                               : tv_http_perform(NULL, c, req, resp, err);
         if (rc == 0) {
-            if (c->consume && resp->status >= 200 && resp->status <= 299 && req->op != TV_OP_DELETE)
+            if (c->consume && resp->status >= 200 && resp->status <= 299 && req->op->returns != TV_RET_NONE)
                 rc = c->consume(c->consume_ud, req, resp, err);
             else
                 rc = tv_parse_response(req, resp, out, err);

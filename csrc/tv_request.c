@@ -114,127 +114,218 @@ int tv_origin_equal(const tv_origin *a, const tv_origin *b) {
     return strcmp(a->scheme, b->scheme) == 0 && strcmp(a->host, b->host) == 0 && a->port == b->port;
 }
 
-/* ---- building ------------------------------------------------------------ */
+/* ---- building ------------------------------------------------------------
+ * One builder for every row of the operation table (tv_ops.c). */
 
 static int oom(tv_error *err) { return tv_error_set(err, TV_ENOMEM, NULL, "out of memory"); }
 
-static int begin(tv_request *req, tv_op op, tv_method m) {
+static void begin(tv_request *req, const tv_operation *op) {
     req->op = op;
-    req->method = m;
+    req->method = op->method;
     tv_buf_reset(&req->url, 0);
     tv_buf_reset(&req->body, 1);
-    return 0;
 }
 
-/* {base}/v2/Services/{service}/Entities/{identity}/Factors[/{sid}] */
-static int add_path(const tv_origin *o, tv_request *req, const char *service, size_t slen,
-                    const char *identity, size_t ilen, const char *sid, size_t sidlen) {
-    tv_buf *u = &req->url;
-    if (tv_buf_adds(u, o->base) || tv_buf_adds(u, "/v2/Services/") || tv_buf_add_pct(u, service, slen) ||
-        tv_buf_adds(u, "/Entities/") || tv_buf_add_pct(u, identity, ilen) || tv_buf_adds(u, "/Factors"))
-        return -1;
-    if (sid && (tv_buf_adds(u, "/") || tv_buf_add_pct(u, sid, sidlen))) return -1;
-    return 0;
+static int check_path_param(const tv_path_param *pp, const char *s, size_t len, tv_error *err) {
+    if (pp->prefix) return tv_check_sid(pp->name, pp->prefix, s, len, err);
+    return tv_check_identity(s, len, err);
 }
 
-static int check_path(const char *service, size_t slen, const char *identity, size_t ilen,
-                      const char *sid, size_t sidlen, tv_error *err) {
-    if (tv_check_service_sid(service, slen, err)) return -1;
-    if (tv_check_identity(identity, ilen, err)) return -1;
-    if (sid && tv_check_factor_sid(sid, sidlen, err)) return -1;
-    return 0;
-}
-
-/* Validate every parameter, then encode them in the set's order (so the
- * wire format does not depend on Lua's table order). */
-static int add_params(const tv_param_spec *set, const tv_kv *params, size_t n, tv_buf *out,
-                      char first_sep, tv_error *err) {
-    for (size_t i = 0; i < n; i++) {
-        if (tv_param_check(params[i].spec, params[i].val, params[i].len, err)) return -1;
-        for (size_t j = 0; j < i; j++)
-            if (params[j].spec == params[i].spec)
-                return tv_error_set(err, TV_EARG, params[i].spec->name, "%s given twice",
-                                    params[i].spec->name);
+/* base + the op's path template with each {Key} replaced by its value,
+ * percent-encoded. */
+static int add_path(const tv_origin *o, const tv_operation *op, const tv_str *path, tv_buf *u) {
+    if (tv_buf_adds(u, o->base)) return -1;
+    size_t k = 0;
+    for (const char *t = op->path; *t;) {
+        const char *open = strchr(t, '{');
+        if (!open) return tv_buf_adds(u, t);
+        if (tv_buf_add(u, t, (size_t)(open - t))) return -1;
+        const char *close = strchr(open, '}');
+        if (tv_buf_add_pct(u, path[k].s, path[k].len)) return -1;
+        k++;
+        t = close + 1;
     }
-    char sep = first_sep;
+    return 0;
+}
+
+static int in_set(const tv_param_spec *set, const tv_param_spec *p) {
+    for (; set->name; set++)
+        if (set == p) return 1;
+    return 0;
+}
+
+/* Validate every parameter (known to the operation, no repeats unless an
+ * array, required ones present, values by their rules), then encode them
+ * in the set's order, array elements in their order -- so the wire format
+ * does not depend on Lua's table order. */
+static int add_params(const tv_operation *op, const tv_kv *params, size_t n, tv_buf *url, tv_buf *body,
+                      tv_error *err) {
+    const tv_param_spec *set = op->params;
+    for (size_t i = 0; i < n; i++)
+        if (!in_set(set, params[i].spec))
+            return tv_error_set(err, TV_EARG, params[i].spec->name, "%s is not a parameter of %s",
+                                params[i].spec->name, op->name);
+    for (const tv_param_spec *p = set; p->name; p++) {
+        if (!(p->flags & TV_PF_REQUIRED)) continue;
+        size_t i = 0;
+        while (i < n && params[i].spec != p) i++;
+        if (i == n) return tv_error_set(err, TV_EARG, p->name, "%s is required", p->name);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const tv_param_spec *p = params[i].spec;
+        if (tv_param_check(p, params[i].val, params[i].len, err)) return -1;
+        int count = 0;
+        for (size_t j = 0; j <= i; j++) count += params[j].spec == p;
+        if (count > 1 && !(p->flags & TV_PF_ARRAY))
+            return tv_error_set(err, TV_EARG, p->name, "%s given twice", p->name);
+        if (p->max_items && count > p->max_items)
+            return tv_error_set(err, TV_EARG, p->name, "%s has more than %d elements", p->name, p->max_items);
+    }
+    char qsep = '?';
+    int first_form = 1;
     for (const tv_param_spec *p = set; p->name; p++) {
         for (size_t i = 0; i < n; i++) {
             if (params[i].spec != p) continue;
-            if ((sep && tv_buf_add(out, &sep, 1)) || tv_buf_add_pct(out, p->key, strlen(p->key)) ||
+            tv_buf *out = (p->flags & TV_PF_QUERY) ? url : body;
+            int sep = (p->flags & TV_PF_QUERY) ? 1 : !first_form;
+            char c = (p->flags & TV_PF_QUERY) ? qsep : '&';
+            if ((sep && tv_buf_add(out, &c, 1)) || tv_buf_add_pct(out, p->key, strlen(p->key)) ||
                 tv_buf_add(out, "=", 1) || tv_buf_add_pct(out, params[i].val, params[i].len))
                 return oom(err);
-            sep = '&';
+            if (p->flags & TV_PF_QUERY) qsep = '&';
+            else first_form = 0;
         }
     }
-    for (size_t i = 0; i < n; i++) {
-        const tv_param_spec *p = set;
-        while (p->name && p != params[i].spec) p++;
-        if (!p->name)
-            return tv_error_set(err, TV_EARG, params[i].spec->name, "%s is not a parameter of this operation",
-                                params[i].spec->name);
+    return 0;
+}
+
+int tv_build(const tv_origin *o, const tv_operation *op, const tv_str *path, const tv_kv *params, size_t n,
+             tv_request *req, tv_error *err) {
+    size_t np = tv_operation_npath(op);
+    for (size_t k = 0; k < np; k++)
+        if (check_path_param(op->path_params[k], path[k].s, path[k].len, err)) return -1;
+    begin(req, op);
+    if (add_path(o, op, path, &req->url)) return oom(err);
+    if (add_params(op, params, n, &req->url, &req->body, err)) {
+        tv_buf_reset(&req->body, 1);
+        return -1;
     }
+    if (req->method == TV_POST && tv_buf_add(&req->body, "", 0)) return oom(err);
     return 0;
 }
 
-int tv_build_fetch(const tv_origin *o, const char *service, size_t slen, const char *identity,
-                   size_t ilen, const char *sid, size_t sidlen, tv_request *req, tv_error *err) {
-    if (check_path(service, slen, identity, ilen, sid, sidlen, err)) return -1;
-    begin(req, TV_OP_FETCH, TV_GET);
-    if (add_path(o, req, service, slen, identity, ilen, sid, sidlen)) return oom(err);
-    return 0;
+/* ---- page URLs ------------------------------------------------------------
+ * A next/previous_page_url is parsed into the list operation's path
+ * parameters and query parameters, each checked by its rule, and the
+ * request rebuilt from them: nothing of the raw URL reaches the transport,
+ * so dot segments (plain or percent-encoded), extra path segments and
+ * foreign query keys cannot redirect the credentials elsewhere. */
+
+static int hexval(char c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
-int tv_build_delete(const tv_origin *o, const char *service, size_t slen, const char *identity,
-                    size_t ilen, const char *sid, size_t sidlen, tv_request *req, tv_error *err) {
-    if (check_path(service, slen, identity, ilen, sid, sidlen, err)) return -1;
-    begin(req, TV_OP_DELETE, TV_DELETE);
-    if (add_path(o, req, service, slen, identity, ilen, sid, sidlen)) return oom(err);
-    return 0;
-}
-
-int tv_build_update(const tv_origin *o, const char *service, size_t slen, const char *identity,
-                    size_t ilen, const char *sid, size_t sidlen, const tv_kv *params, size_t n,
-                    tv_request *req, tv_error *err) {
-    if (check_path(service, slen, identity, ilen, sid, sidlen, err)) return -1;
-    begin(req, TV_OP_UPDATE, TV_POST);
-    if (add_params(tv_params_update, params, n, &req->body, 0, err)) return -1;
-    if (add_path(o, req, service, slen, identity, ilen, sid, sidlen)) return oom(err);
-    return 0;
-}
-
-int tv_build_create(const tv_origin *o, const char *service, size_t slen, const char *identity,
-                    size_t ilen, const tv_kv *params, size_t n, tv_request *req, tv_error *err) {
-    if (check_path(service, slen, identity, ilen, NULL, 0, err)) return -1;
-    int have_name = 0, have_type = 0;
+/* Percent-decode s[0..n) into out (room for n bytes); -1 on a bad escape. */
+static int pct_decode(const char *s, size_t n, int plus_space, char *out, size_t *outlen) {
+    size_t j = 0;
     for (size_t i = 0; i < n; i++) {
-        if (strcmp(params[i].spec->name, "friendly_name") == 0) have_name = 1;
-        if (strcmp(params[i].spec->name, "factor_type") == 0) have_type = 1;
+        if (s[i] == '%') {
+            if (i + 2 >= n) return -1;
+            int h = hexval(s[i + 1]), l = hexval(s[i + 2]);
+            if (h < 0 || l < 0) return -1;
+            out[j++] = (char)(h * 16 + l);
+            i += 2;
+        } else {
+            out[j++] = plus_space && s[i] == '+' ? ' ' : s[i];
+        }
     }
-    if (!have_name) return tv_error_set(err, TV_EARG, "friendly_name", "friendly_name is required");
-    if (!have_type) return tv_error_set(err, TV_EARG, "factor_type", "factor_type is required");
-    begin(req, TV_OP_CREATE, TV_POST);
-    if (add_params(tv_params_create, params, n, &req->body, 0, err)) return -1;
-    if (add_path(o, req, service, slen, identity, ilen, NULL, 0)) return oom(err);
+    *outlen = j;
     return 0;
 }
 
-int tv_build_list(const tv_origin *o, const char *service, size_t slen, const char *identity,
-                  size_t ilen, const tv_kv *params, size_t n, tv_request *req, tv_error *err) {
-    if (check_path(service, slen, identity, ilen, NULL, 0, err)) return -1;
-    begin(req, TV_OP_LIST, TV_GET);
-    if (add_path(o, req, service, slen, identity, ilen, NULL, 0)) return oom(err);
-    if (add_params(tv_params_list, params, n, &req->url, '?', err)) return -1;
-    return 0;
+static int bad_url(tv_error *err, const tv_operation *op) {
+    return tv_error_set(err, TV_EARG, "url", "url is not a page URL of %s (%s)", op->name, op->path);
 }
 
-static int contains(const char *hay, size_t n, const char *needle) {
-    size_t m = strlen(needle);
-    for (size_t i = 0; i + m <= n; i++)
-        if (memcmp(hay + i, needle, m) == 0) return 1;
-    return 0;
+/* Match url's path and query against op (a TV_RET_PAGE row); on success the
+ * request is rebuilt.  1: matched and built; 0: the path is not op's; -1:
+ * error (err). */
+static int match_page_url(const tv_origin *o, const tv_operation *op, const char *path, size_t plen,
+                          const char *query, size_t qlen, char *scratch, tv_request *req, tv_error *err) {
+    tv_str pv[TV_MAX_PATH_PARAMS];
+    size_t k = 0, used = 0, pi = 0;
+    const char *t = op->path;
+    while (*t) {
+        if (*t != '/' || pi >= plen || path[pi] != '/') return 0;
+        t++;
+        pi++;
+        const char *te = strchr(t, '/');
+        size_t tl = te ? (size_t)(te - t) : strlen(t);
+        size_t se = pi;
+        while (se < plen && path[se] != '/') se++;
+        if (t[0] == '{') {
+            size_t dl;
+            if (se == pi || pct_decode(path + pi, se - pi, 0, scratch + used, &dl)) return 0;
+            pv[k].s = scratch + used;
+            pv[k].len = dl;
+            used += dl + 1;
+            k++;
+        } else if (se - pi != tl || memcmp(path + pi, t, tl) != 0) {
+            return 0;
+        }
+        pi = se;
+        t += tl;
+    }
+    if (pi != plen) return 0;
+    for (size_t j = 0; j < k; j++)
+        if (check_path_param(op->path_params[j], pv[j].s, pv[j].len, err)) {
+            char why[TV_ERR_MESSAGE_MAX];
+            snprintf(why, sizeof why, "%s", err->message);
+            return tv_error_set(err, TV_EARG, "url", "url is not a valid page URL of %s: %s", op->name, why);
+        }
+    tv_kv kv[32];
+    size_t n = 0;
+    for (size_t i = 0; i < qlen;) {
+        size_t e = i;
+        while (e < qlen && query[e] != '&') e++;
+        if (e > i) {
+            const char *eq = memchr(query + i, '=', e - i);
+            size_t kl = eq ? (size_t)(eq - (query + i)) : e - i;
+            size_t dk, dv;
+            char *key = scratch + used;
+            if (pct_decode(query + i, kl, 1, key, &dk)) return bad_url(err, op);
+            key[dk] = '\0';
+            used += dk + 1;
+            const tv_param_spec *p = NULL;
+            for (const tv_param_spec *q = op->params; q->name && !p; q++)
+                if ((q->flags & TV_PF_QUERY) && strlen(q->key) == dk && memcmp(q->key, key, dk) == 0) p = q;
+            if (!p || n == sizeof kv / sizeof kv[0])
+                return tv_error_set(err, TV_EARG, "url", "url has a query parameter %s that %s does not take",
+                                    dk < 64 ? key : "(long)", op->name);
+            char *v = scratch + used;
+            if (pct_decode(eq ? eq + 1 : query + e, eq ? (size_t)(query + e - eq - 1) : 0, 1, v, &dv))
+                return bad_url(err, op);
+            used += dv + 1;
+            kv[n].spec = p;
+            kv[n].val = v;
+            kv[n].len = dv;
+            n++;
+        }
+        i = e + 1;
+    }
+    if (tv_build(o, op, pv, kv, n, req, err)) {
+        if (err->kind == TV_EARG) {
+            char why[TV_ERR_MESSAGE_MAX];
+            snprintf(why, sizeof why, "%s", err->message);
+            tv_error_set(err, TV_EARG, "url", "url is not a valid page URL of %s: %s", op->name, why);
+        }
+        return -1;
+    }
+    return 1;
 }
 
-int tv_build_list_url(const tv_origin *o, const char *url, size_t len, tv_request *req, tv_error *err) {
+int tv_build_page_url(const tv_origin *o, const tv_operation *op, const char *url, size_t len, tv_request *req,
+                      tv_error *err) {
     tv_origin other;
     if (tv_url_origin(url, len, &other, err)) return -1;
     if (!tv_origin_equal(o, &other))
@@ -245,33 +336,29 @@ int tv_build_list_url(const tv_origin *o, const char *url, size_t len, tv_reques
     for (size_t i = 0; i < len; i++)
         if (url[i] == ' ' || url[i] == '\\')
             return tv_error_set(err, TV_EARG, "url", "url contains characters not allowed in a URL");
-    /* path must be /v2/Services/<sid>/Entities/<identity>/Factors */
     const char *p = url + strlen(other.scheme) + 3;
     const char *end = url + len;
     while (p < end && *p != '/' && *p != '?') p++;
     const char *q = p;
     while (q < end && *q != '?') q++;
-    size_t plen = (size_t)(q - p);
-    static const char pre[] = "/v2/Services/";
-    static const char suf[] = "/Factors";
-    if (plen < sizeof pre - 1 + sizeof suf - 1 || memcmp(p, pre, sizeof pre - 1) != 0 ||
-        memcmp(q - (sizeof suf - 1), suf, sizeof suf - 1) != 0 ||
-        !contains(p, plen, "/Entities/"))
-        return tv_error_set(err, TV_EARG, "url", "url is not a Factors list URL");
-    begin(req, TV_OP_LIST, TV_GET);
-    if (tv_buf_add(&req->url, url, len)) return oom(err);
-    return 0;
+    const char *query = q < end ? q + 1 : end;
+    char *scratch = malloc(len * 2 + 16);
+    if (!scratch) return oom(err);
+    int rc = 0;
+    for (size_t i = 0; i < tv_noperations && rc == 0; i++) {
+        const tv_operation *cand = &tv_operations[i];
+        if (cand->returns != TV_RET_PAGE || (op && cand != op)) continue;
+        rc = match_page_url(o, cand, p, (size_t)(q - p), query, (size_t)(end - query), scratch, req, err);
+    }
+    free(scratch);
+    if (rc == 0) {
+        if (op) return bad_url(err, op);
+        return tv_error_set(err, TV_EARG, "url", "url is not a page URL of any list operation");
+    }
+    return rc < 0 ? -1 : 0;
 }
 
 /* ---- redaction ----------------------------------------------------------- */
-
-static int secret_key(const char *k, size_t n) {
-    const tv_param_spec *sets[] = {tv_params_update, tv_params_create};
-    for (size_t s = 0; s < 2; s++)
-        for (const tv_param_spec *p = sets[s]; p->name; p++)
-            if ((p->flags & TV_PF_SECRET) && strlen(p->key) == n && memcmp(p->key, k, n) == 0) return 1;
-    return 0;
-}
 
 int tv_redact_form(const char *body, size_t len, tv_buf *out) {
     tv_buf_reset(out, 0);
@@ -283,7 +370,7 @@ int tv_redact_form(const char *body, size_t len, tv_buf *out) {
         const char *eq = memchr(body + i, '=', e - i);
         size_t klen = eq ? (size_t)(eq - (body + i)) : e - i;
         if (i && tv_buf_add(out, "&", 1)) return -1;
-        if (eq && secret_key(body + i, klen)) {
+        if (eq && tv_secret_wire_key(body + i, klen)) {
             if (tv_buf_add(out, body + i, klen + 1) || tv_buf_adds(out, "[REDACTED]")) return -1;
         } else if (tv_buf_add(out, body + i, e - i)) {
             return -1;

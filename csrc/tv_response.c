@@ -139,7 +139,7 @@ static int decode_error(const tv_request *req, const tv_response *resp, tv_error
 int tv_parse_response(const tv_request *req, const tv_response *resp, cJSON **out, tv_error *err) {
     *out = NULL;
     if (resp->status < 200 || resp->status > 299) return http_error(req, resp, err);
-    if (req->op == TV_OP_DELETE) return 0;
+    if (req->op->returns == TV_RET_NONE) return 0;
     if (resp->body.len == 0) return decode_error(req, resp, err, "empty body");
     const char *end = NULL;
     cJSON *j = cJSON_ParseWithLengthOpts(resp->body.data, resp->body.len, &end, 0);
@@ -155,17 +155,19 @@ int tv_parse_response(const tv_request *req, const tv_response *resp, cJSON **ou
     const char *shape = NULL;
     if (!cJSON_IsObject(j)) {
         shape = "expected a JSON object";
-    } else if (req->op == TV_OP_LIST) {
-        if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(j, "factors")))
-            shape = "a list page must have a `factors` array";
+    } else if (req->op->returns == TV_RET_PAGE) {
+        if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(j, req->op->list_key)))
+            shape = "a list page must have a `%s` array";
         else if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(j, "meta")))
             shape = "a list page must have a `meta` object";
     } else if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "sid"))) {
-        shape = "a factor must have a string `sid`";
+        shape = "a %s must have a string `sid`";
     }
     if (shape) {
+        char why[128];
+        snprintf(why, sizeof why, shape, req->op->returns == TV_RET_PAGE ? req->op->list_key : req->op->resource);
         cJSON_Delete(j);
-        return decode_error(req, resp, err, shape);
+        return decode_error(req, resp, err, why);
     }
     *out = j;
     return 0;
@@ -202,7 +204,7 @@ static const char *jws(const char *p, const char *e) {
     return p;
 }
 
-void tv_jcursor_init(tv_jcursor *cur, tv_op op, const char *body, size_t len) {
+void tv_jcursor_init(tv_jcursor *cur, const tv_operation *op, const char *body, size_t len) {
     memset(cur, 0, sizeof *cur);
     cur->op = op;
     cur->p = body ? body : "";
@@ -220,8 +222,8 @@ void tv_jcursor_init(tv_jcursor *cur, tv_op op, const char *body, size_t len) {
 /* The op's shape, from each key's first occurrence (as
  * cJSON_GetObjectItemCaseSensitive sees it). */
 static void jshape(tv_jcursor *cur, const char *key, int type) {
-    if (cur->op == TV_OP_LIST) {
-        if (!cur->has_factors && strcmp(key, "factors") == 0) cur->has_factors = type == cJSON_Array ? 1 : -1;
+    if (cur->op->returns == TV_RET_PAGE) {
+        if (!cur->has_list && strcmp(key, cur->op->list_key) == 0) cur->has_list = type == cJSON_Array ? 1 : -1;
         else if (!cur->has_meta && strcmp(key, "meta") == 0) cur->has_meta = type == cJSON_Object ? 1 : -1;
     } else if (!cur->has_sid && strcmp(key, "sid") == 0) {
         cur->has_sid = type == cJSON_String ? 1 : -1;
@@ -317,7 +319,7 @@ tv_jev tv_jcursor_next(tv_jcursor *cur, cJSON **item) {
 close:
     cur->p++;
     cur->state = J_DONE;
-    if (cur->op == TV_OP_LIST ? cur->has_factors == 1 && cur->has_meta == 1 : cur->has_sid == 1)
+    if (cur->op->returns == TV_RET_PAGE ? cur->has_list == 1 && cur->has_meta == 1 : cur->has_sid == 1)
         return TV_JEV_END;
 fallback:
     cur->state = J_DONE;

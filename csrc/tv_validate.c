@@ -1,55 +1,11 @@
-/* tv_validate.c -- the rules of the OpenAPI description and the seed. */
+/* tv_validate.c -- the rules of the OpenAPI description and the seed (the
+ * parameter sets they apply to are rows of tv_ops.c). */
 #include "tv_validate.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
-
-static const char *const alg_enum[] = {"sha1", "sha256", "sha512", NULL};
-static const char *const platform_enum[] = {"apn", "fcm", "none", NULL};
-static const char *const factor_type_enum[] = {"push", "totp", NULL};
-static const char *const binding_alg_enum[] = {"ES256", NULL}; /* "Algorithm supported: ES256" */
-
-/* UpdateFactor (seed + OpenAPI UpdateFactorRequest). */
-const tv_param_spec tv_params_update[] = {
-    {"auth_payload", "AuthPayload", TV_PT_TEXT, 1, 1024, NULL, TV_PF_SECRET},
-    {"friendly_name", "FriendlyName", TV_PT_TEXT, 1, 64, NULL, 0},
-    {"config_notification_token", "Config.NotificationToken", TV_PT_TEXT, 32, 255, NULL, TV_PF_SECRET},
-    {"config_sdk_version", "Config.SdkVersion", TV_PT_TEXT, 1, 64, NULL, 0},
-    {"config_time_step", "Config.TimeStep", TV_PT_INT, 20, 60, NULL, 0},
-    {"config_skew", "Config.Skew", TV_PT_INT, 0, 2, NULL, 0},
-    {"config_code_length", "Config.CodeLength", TV_PT_INT, 3, 8, NULL, 0},
-    {"config_alg", "Config.Alg", TV_PT_ENUM, 0, 0, alg_enum, 0},
-    {"config_notification_platform", "Config.NotificationPlatform", TV_PT_ENUM, 0, 0, platform_enum, 0},
-    {NULL, NULL, TV_PT_TEXT, 0, 0, NULL, 0},
-};
-
-/* CreateNewFactor (OpenAPI CreateNewFactorRequest). */
-const tv_param_spec tv_params_create[] = {
-    {"friendly_name", "FriendlyName", TV_PT_TEXT, 1, 64, NULL, 0},
-    {"factor_type", "FactorType", TV_PT_ENUM, 0, 0, factor_type_enum, 0},
-    {"binding_alg", "Binding.Alg", TV_PT_ENUM, 0, 0, binding_alg_enum, 0},
-    {"binding_public_key", "Binding.PublicKey", TV_PT_TEXT, 1, 4096, NULL, 0},
-    {"binding_secret", "Binding.Secret", TV_PT_TEXT, 16, 256, NULL, TV_PF_SECRET},
-    {"config_app_id", "Config.AppId", TV_PT_TEXT, 1, 100, NULL, 0},
-    {"config_notification_platform", "Config.NotificationPlatform", TV_PT_ENUM, 0, 0, platform_enum, 0},
-    {"config_notification_token", "Config.NotificationToken", TV_PT_TEXT, 32, 255, NULL, TV_PF_SECRET},
-    {"config_sdk_version", "Config.SdkVersion", TV_PT_TEXT, 1, 64, NULL, 0},
-    {"config_time_step", "Config.TimeStep", TV_PT_INT, 20, 60, NULL, 0},
-    {"config_skew", "Config.Skew", TV_PT_INT, 0, 2, NULL, 0},
-    {"config_code_length", "Config.CodeLength", TV_PT_INT, 3, 8, NULL, 0},
-    {"config_alg", "Config.Alg", TV_PT_ENUM, 0, 0, alg_enum, 0},
-    {"metadata", "Metadata", TV_PT_JSON, 2, 1024, NULL, 0},
-    {NULL, NULL, TV_PT_TEXT, 0, 0, NULL, 0},
-};
-
-/* ListFactor query. */
-const tv_param_spec tv_params_list[] = {
-    {"page_size", "PageSize", TV_PT_INT, 1, 1000, NULL, TV_PF_QUERY},
-    {"page", "Page", TV_PT_INT, 0, 2147483647L, NULL, TV_PF_QUERY},
-    {"page_token", "PageToken", TV_PT_TEXT, 1, 512, NULL, TV_PF_QUERY},
-    {NULL, NULL, TV_PT_TEXT, 0, 0, NULL, 0},
-};
+#include <strings.h>
 
 const tv_param_spec *tv_param_by_name(const tv_param_spec *set, const char *name) {
     for (; set->name; set++)
@@ -115,6 +71,8 @@ static int parse_long(const char *s, size_t len, long *out) {
     return 0;
 }
 
+static int check_identity(const char *name, const char *s, size_t len, tv_error *err);
+
 int tv_param_check(const tv_param_spec *p, const char *val, size_t len, tv_error *err) {
     switch (p->type) {
     case TV_PT_INT: {
@@ -146,10 +104,21 @@ int tv_param_check(const tv_param_spec *p, const char *val, size_t len, tv_error
             }
             return tv_error_set(err, TV_EARG, p->name, "%s must be one of: %s", p->name, allowed);
         }
+    case TV_PT_BOOL:
+        if ((len == 4 && strncasecmp(val, "true", 4) == 0) || (len == 5 && strncasecmp(val, "false", 5) == 0))
+            return 0;
+        return tv_error_set(err, TV_EARG, p->name, "%s must be a boolean (true or false)", p->name);
+    case TV_PT_DATE:
+        return tv_check_date(p->name, val, len, err);
+    case TV_PT_SID:
+        return tv_check_sid(p->name, p->prefix, val, len, err);
+    case TV_PT_IDENTITY:
+        return check_identity(p->name, val, len, err);
     case TV_PT_TEXT:
     case TV_PT_JSON: {
         long chars = tv_check_text(p->name, val, len, err);
         if (chars < 0) return -1;
+        if (p->max == 0 && p->min == 0) return 0; /* no bound stated */
         if (chars < p->min || chars > p->max) {
             if (p->min <= 1 && chars == 0)
                 return tv_error_set(err, TV_EARG, p->name, "%s must not be empty", p->name);
@@ -177,7 +146,7 @@ static int is_hex(char c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-static int check_sid(const char *name, const char *prefix, const char *s, size_t len, tv_error *err) {
+int tv_check_sid(const char *name, const char *prefix, const char *s, size_t len, tv_error *err) {
     if (tv_check_text(name, s, len, err) < 0) return -1;
     int ok = len == 34 && s[0] == prefix[0] && s[1] == prefix[1];
     for (size_t i = 2; ok && i < 34; i++) ok = is_hex(s[i]);
@@ -188,35 +157,79 @@ static int check_sid(const char *name, const char *prefix, const char *s, size_t
 }
 
 int tv_check_service_sid(const char *s, size_t len, tv_error *err) {
-    return check_sid("service_sid", "VA", s, len, err);
+    return tv_check_sid("service_sid", "VA", s, len, err);
 }
 
 int tv_check_factor_sid(const char *s, size_t len, tv_error *err) {
-    return check_sid("sid", "YF", s, len, err);
+    return tv_check_sid("sid", "YF", s, len, err);
 }
 
 int tv_check_account_sid(const char *s, size_t len, tv_error *err) {
-    return check_sid("account_sid", "AC", s, len, err);
+    return tv_check_sid("account_sid", "AC", s, len, err);
 }
 
 int tv_check_api_key(const char *s, size_t len, tv_error *err) {
-    return check_sid("api_key", "SK", s, len, err);
+    return tv_check_sid("api_key", "SK", s, len, err);
 }
 
 static int is_alnum(char c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-int tv_check_identity(const char *s, size_t len, tv_error *err) {
-    if (tv_check_text("identity", s, len, err) < 0) return -1;
+static int check_identity(const char *name, const char *s, size_t len, tv_error *err) {
+    if (tv_check_text(name, s, len, err) < 0) return -1;
     if (len < 8 || len > 64)
-        return tv_error_set(err, TV_EARG, "identity",
-                            "identity must be between 8 and 64 characters, got %zu", len);
+        return tv_error_set(err, TV_EARG, name, "%s must be between 8 and 64 characters, got %zu", name, len);
     int ok = is_alnum(s[0]) && is_alnum(s[len - 1]);
     for (size_t i = 0; ok && i < len; i++)
         ok = is_alnum(s[i]) || (s[i] == '-' && i + 1 < len && s[i + 1] != '-');
     if (!ok)
-        return tv_error_set(err, TV_EARG, "identity",
-                            "identity must be dash (-) separated alphanumeric characters");
+        return tv_error_set(err, TV_EARG, name, "%s must be dash (-) separated alphanumeric characters", name);
+    return 0;
+}
+
+int tv_check_identity(const char *s, size_t len, tv_error *err) { return check_identity("identity", s, len, err); }
+
+static int digits(const char *s, size_t n, int *out) {
+    int v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+int tv_check_date(const char *name, const char *s, size_t len, tv_error *err) {
+    /* YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm|-hh:mm) */
+    int y, mo, d, h, mi, se, oh = 0, om = 0;
+    int ok = len >= 20 && len <= 40 && s[4] == '-' && s[7] == '-' && (s[10] == 'T' || s[10] == 't') &&
+             s[13] == ':' && s[16] == ':' && digits(s, 4, &y) == 0 && digits(s + 5, 2, &mo) == 0 &&
+             digits(s + 8, 2, &d) == 0 && digits(s + 11, 2, &h) == 0 && digits(s + 14, 2, &mi) == 0 &&
+             digits(s + 17, 2, &se) == 0;
+    size_t i = 19;
+    if (ok && i < len && s[i] == '.') {
+        size_t f = ++i;
+        while (i < len && s[i] >= '0' && s[i] <= '9') i++;
+        ok = i > f && i - f <= 9;
+    }
+    if (ok) {
+        if (i + 1 == len && (s[i] == 'Z' || s[i] == 'z')) {
+        } else if (i + 6 == len && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':' &&
+                   digits(s + i + 1, 2, &oh) == 0 && digits(s + i + 4, 2, &om) == 0) {
+        } else {
+            ok = 0;
+        }
+    }
+    if (ok) {
+        static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+        int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+        ok = y >= 1970 && mo >= 1 && mo <= 12 && d >= 1 && d <= mdays[mo - 1] && !(mo == 2 && d == 29 && !leap) &&
+             h <= 23 && mi <= 59 && se <= 60 && oh <= 23 && om <= 59;
+    }
+    if (!ok)
+        return tv_error_set(err, TV_EARG, name,
+                            "%s must be an RFC 3339 date-time (2026-01-31T12:00:00Z) or a number of Unix seconds",
+                            name);
     return 0;
 }

@@ -1,5 +1,6 @@
 /*
- * tv_validate.h -- every rule of what the Factor API accepts, in one place.
+ * tv_validate.h -- the rules of what the API accepts, in one place (the
+ * operations and their parameter sets are data: tv_ops.h).
  *
  * The client validates arguments with these before any I/O; the emulator
  * validates incoming requests with the same functions, so both agree on what
@@ -18,29 +19,39 @@
 #include "tv_error.h"
 
 typedef enum tv_ptype {
-    TV_PT_TEXT,   /* UTF-8 text, no control characters, length in characters */
-    TV_PT_INT,    /* decimal integer within [min, max]                      */
-    TV_PT_ENUM,   /* one of `enums`                                          */
-    TV_PT_JSON    /* text that must be a JSON object (Metadata)              */
+    TV_PT_TEXT,     /* UTF-8 text, no control characters, length in characters
+                       (min/max; max 0 = no bound stated)                      */
+    TV_PT_INT,      /* decimal integer within [min, max]                      */
+    TV_PT_ENUM,     /* one of `enums`                                          */
+    TV_PT_JSON,     /* text that must be a JSON object (Metadata, ...)         */
+    TV_PT_BOOL,     /* "true" / "false" (any case on the wire; Lua booleans)   */
+    TV_PT_DATE,     /* RFC 3339 date-time (Lua: that string or Unix seconds)   */
+    TV_PT_SID,      /* ^{prefix}[0-9a-fA-F]{32}$                                */
+    TV_PT_IDENTITY  /* 8-64 dash-separated alphanumerics (tv_check_identity)   */
 } tv_ptype;
 
 /* flags */
-#define TV_PF_SECRET 0x1u   /* value is redacted in logs (AuthPayload, tokens) */
-#define TV_PF_QUERY 0x2u    /* travels in the query string, not the form body  */
+#define TV_PF_SECRET 0x1u     /* value is redacted in logs (AuthPayload, tokens) */
+#define TV_PF_QUERY 0x2u      /* travels in the query string, not the form body  */
+#define TV_PF_REQUIRED 0x4u   /* the operation fails without it                 */
+#define TV_PF_ARRAY 0x8u      /* a list: each element is its own repeated key   */
+#define TV_PF_POSITIONAL 0x10u /* Lua: a positional argument after the path ones */
 
 typedef struct tv_param_spec {
     const char *name;             /* Lua-side name, e.g. "friendly_name"       */
     const char *key;              /* wire key, e.g. "FriendlyName"             */
     tv_ptype type;
-    long min, max;                /* INT: value range; TEXT: length range       */
+    long min, max;                /* INT: value range; TEXT/JSON: length range  */
     const char *const *enums;     /* ENUM: NULL-terminated list                 */
     unsigned flags;
+    const char *prefix;           /* SID: the two-letter prefix                 */
+    int max_items;                /* ARRAY: most elements (0 = no bound)        */
+    /* Where a rule the OpenAPI description does not state comes from (its
+     * prose, Twilio's docs): the table-vs-OpenAPI spec accepts a range, an
+     * enum or a pattern that differs from the description only when this
+     * says why.  NULL when every rule is the description's own. */
+    const char *rule;
 } tv_param_spec;
-
-/* The parameter sets, each terminated by an entry whose name is NULL. */
-extern const tv_param_spec tv_params_update[];  /* UpdateFactor form body  */
-extern const tv_param_spec tv_params_create[];  /* CreateNewFactor form    */
-extern const tv_param_spec tv_params_list[];    /* ListFactor query        */
 
 /* Look a parameter up by Lua name / by wire key; NULL when not in the set. */
 const tv_param_spec *tv_param_by_name(const tv_param_spec *set, const char *name);
@@ -51,11 +62,18 @@ const tv_param_spec *tv_param_by_key(const tv_param_spec *set, const char *key);
 int tv_param_check(const tv_param_spec *p, const char *val, size_t len, tv_error *err);
 
 /* Path parameters. */
+/* ^{prefix}[0-9a-fA-F]{32}$ (34 characters); `name` is the parameter named
+ * in the error. */
+int tv_check_sid(const char *name, const char *prefix, const char *s, size_t len, tv_error *err);
 int tv_check_service_sid(const char *s, size_t len, tv_error *err); /* ^VA[0-9a-fA-F]{32}$ */
 int tv_check_factor_sid(const char *s, size_t len, tv_error *err);  /* ^YF[0-9a-fA-F]{32}$ */
 int tv_check_identity(const char *s, size_t len, tv_error *err);    /* 8-64, [A-Za-z0-9]+(-[A-Za-z0-9]+)* */
 int tv_check_account_sid(const char *s, size_t len, tv_error *err); /* ^AC[0-9a-fA-F]{32}$ */
 int tv_check_api_key(const char *s, size_t len, tv_error *err);     /* ^SK[0-9a-fA-F]{32}$ */
+
+/* RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm|-hh:mm), with
+ * real calendar ranges. */
+int tv_check_date(const char *name, const char *s, size_t len, tv_error *err);
 
 /* Generic text rule shared by all of the above: no NUL, no control
  * characters (CR/LF/TAB...), valid UTF-8 (no overlongs, no surrogates).

@@ -211,7 +211,25 @@ describe("lifetime", function()
       list_page_url = { "http://127.0.0.1:1/v2/Services/" .. SVC .. "/Entities/" .. ID .. "/Factors" },
       batch = { { { op = "fetch", service_sid = SVC, identity = ID, sid = SID } } },
       factors = "iterator",
+      challenges = "iterator",
+      entities = "iterator",
+      services = "iterator",
+      create_entity = { SVC, ID },
+      fetch_entity = { SVC, ID },
+      list_entity = { SVC, { page_size = 5 } },
+      delete_entity = { SVC, ID },
+      create_challenge = { SVC, ID, { factor_sid = SID, auth_payload = "123456" } },
+      fetch_challenge = { SVC, ID, "YC" .. string.rep("0", 32) },
+      list_challenge = { SVC, ID, { status = "pending" } },
+      update_challenge = { SVC, ID, "YC" .. string.rep("0", 32), { auth_payload = "123456" } },
+      sign_in = { SVC, ID, SID, "123456" },
+      create_service = { { friendly_name = "x" } },
+      fetch_service = { SVC },
+      list_service = { { page_size = 5 } },
+      update_service = { SVC, { friendly_name = "y" } },
+      delete_service = { SVC },
     }
+    local iterator_args = { factors = { SVC, ID }, challenges = { SVC, ID }, entities = { SVC }, services = {} }
     local not_operations = { close = true, is_closed = true, base_url = true, user_agent = true }
 
     it("covers every public method of the client", function()
@@ -230,10 +248,11 @@ describe("lifetime", function()
         for name, args in pairs(calls) do
           local v, err
           if args == "iterator" then
-            local it = c:factors(SVC, ID, { page_size = 2 })
+            local a = iterator_args[name]
+            local it = c[name](c, table.unpack(a))
             v, err = it:next()
             assert.is_nil(v, name)
-            local ok, raised = pcall(function() for _ in c:factors(SVC, ID) do end end)
+            local ok, raised = pcall(function() for _ in c[name](c, table.unpack(a)) do end end)
             assert.is_false(ok, name)
             assert.equal("closed", raised.kind, name)
           else

@@ -97,7 +97,7 @@ describe("pages and iterators", function()
     assert.equal(1, list_requests() - before)
     assert.equal(sids[3], it:next().sid)
     assert.equal(2, list_requests() - before)
-    assert.is_true(#it.factors <= 2)
+    assert.is_true(#it.items <= 2)
   end)
 
   it("leaves nothing referenced after an early break", function()

@@ -37,7 +37,7 @@ describe("Lua transport", function()
     assert.equal("verified", f.status)
     local req = calls[1]
     assert.equal("POST", req.method)
-    assert.equal("update", req.op)
+    assert.equal("update_factor", req.op)
     assert.equal("https://verify.twilio.com/v2/Services/" .. SVC .. "/Entities/" .. ID .. "/Factors/" .. SID, req.url)
     assert.equal("AuthPayload=123456&FriendlyName=a%20b", req.body)
     assert.matches("^Basic ", req.headers.Authorization)

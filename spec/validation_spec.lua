@@ -75,7 +75,7 @@ for _, h in ipairs(hostile) do
 end
 for name, bads in pairs{
   friendly_name = { "", string.rep("n", 65), string.rep("é", 65), 12, true, {} },
-  auth_payload = { "", string.rep("1", 1025), 123456, false },
+  auth_payload = { "", string.rep("1", 5457), 123456, false },
   config_notification_token = { "short", string.rep("t", 31), string.rep("t", 256), 5 },
   config_sdk_version = { "", string.rep("v", 65), 1.0 },
   config_time_step = { 19, 61, 0, -30, 30.5, "30", true, 1e300 },

@@ -1,10 +1,13 @@
---- Twilio Verify v2 Factors for Lua.
--- Fetch, list, update (verify), create and delete the factors (TOTP apps and
--- push devices) of Twilio Verify v2: lazy pages, factor objects, structured
--- errors, retries that honour `Retry-After`, batches and TOTP helpers.
--- The C core (twilio.verify.core) validates, builds requests, runs the
--- transport and parses responses; this layer adds environment defaults,
--- pages with navigation, lazy iterators and factor objects.
+--- Twilio Verify v2 factor authentication for Lua.
+-- Enrol TOTP apps and push devices as second factors (Factors), sign users
+-- in with them (Challenges, @{Client:sign_in}), and manage the Entities and
+-- Services they live in: lazy pages, resource objects, structured errors,
+-- retries that honour `Retry-After`, batches and TOTP helpers.
+-- The C core (twilio.verify.core) holds the operation table -- every
+-- operation of the API as one row of data -- and validates, builds
+-- requests, runs the transport and parses responses; this layer adds
+-- environment defaults, pages with navigation, lazy iterators and objects,
+-- all made from that table.
 --
 -- Every failure returns `nil, err` (see @{error}); a wrong Lua type for an
 -- argument raises. No credential ever appears in an error, a log line or
@@ -78,118 +81,6 @@ function _M.new(opts)
     end
     return core.new(o)
 end
-
---- A client, made by @{new}: a userdata holding the credentials (in C
--- memory only), one reused libcurl handle (keep-alive) and the options.
--- Every operation takes an optional last table of @{call_options}. Arguments
--- are validated locally, by the rules the emulator uses, before anything is
--- sent; a failure returns `nil, err` (see @{error}).
--- @type Client
-
--------------------------------------------------------------------------------
--- Factor objects: plain tables with a metatable of methods bound to the
--- client that produced them.  The client is kept in the metatable (one per
--- client), never in the factor's own fields.
--- Fields: see @{factor}. Methods on a factor whose client was closed
--- return a `closed` error.
--- @type Factor
--------------------------------------------------------------------------------
-local Factor = {}
-
-local function factor_mt(client)
-    local st = client:_state() -- per-client table owned by the client userdata
-    local mt = st.factor_mt
-    if not mt then
-        mt = { __index = Factor, __client = client, __name = "twilio.verify.factor" }
-        mt.__tostring = function(f)
-            return "twilio.verify.factor " .. tostring(f.sid) .. " (" .. tostring(f.factor_type)
-                .. ", " .. tostring(f.status) .. ")"
-        end
-        st.factor_mt = mt
-    end
-    return mt
-end
-
-local function bind(client, factor)
-    if factor then setmetatable(factor, factor_mt(client)) end
-    return factor
-end
-
-local function client_of(factor)
-    local mt = getmetatable(factor)
-    local c = mt and mt.__client
-    if not c then error("not a factor object", 3) end
-    return c
-end
-
-local function refresh(dst, src)
-    for k in pairs(dst) do if src[k] == nil then dst[k] = nil end end
-    for k, v in pairs(src) do dst[k] = v end
-    return dst
-end
-
---- Fetch the factor again, refreshing this table in place.
--- factor:fetch([opts]) -> factor (refreshed in place) | nil, err
--- @tparam[opt] table opts @{call_options}
--- @treturn[1] factor this @{factor}, refreshed
--- @return[2] `nil`
--- @treturn[2] table an @{error}
--- @usage assert(f:fetch()); print(f.status)
-function Factor:fetch(opts)
-    local c = client_of(self)
-    local f, err = c:fetch_factor(self.service_sid, self.identity, self.sid, opts)
-    if not f then return nil, err end
-    return refresh(self, f)
-end
-
---- Update the factor, refreshing this table in place.
--- factor:update(params [, opts]) -> factor (updated in place) | nil, err
--- @tparam table params @{update_params}
--- @tparam[opt] table opts @{call_options}
--- @treturn[1] factor this @{factor}, updated
--- @return[2] `nil`
--- @treturn[2] table an @{error}
--- @usage assert(f:update{ friendly_name = "Work phone" })
-function Factor:update(params, opts)
-    local c = client_of(self)
-    local f, err = c:update_factor(self.service_sid, self.identity, self.sid, params, opts)
-    if not f then return nil, err end
-    return refresh(self, f)
-end
-
---- Delete the factor.
--- factor:delete([opts]) -> true | nil, err
--- @tparam[opt] table opts @{call_options}
--- @treturn[1] boolean `true`
--- @return[2] `nil`
--- @treturn[2] table an @{error}
--- @usage assert(f:delete())
-function Factor:delete(opts)
-    return client_of(self):delete_factor(self.service_sid, self.identity, self.sid, opts)
-end
-
---- Verify the factor with a code (sends `AuthPayload`).
--- factor:verify(code [, opts]) -> true | false | nil, err
--- true only when the factor's status after the call is "verified".
--- A wrong code is no error: Twilio answers 200 and the status stays
--- `"unverified"`; after 5 wrong codes in a row the API answers 429, code 60310.
--- @string code the TOTP code (or push signature)
--- @tparam[opt] table opts @{call_options}
--- @treturn[1] boolean `true` if verified, `false` for a wrong code
--- @return[2] `nil`
--- @treturn[2] table an @{error}
--- @usage
--- local ok, err = f:verify("123456")
--- if ok then print("verified") elseif ok == false then print("wrong code") else print(err) end
-function Factor:verify(code, opts)
-    local c = client_of(self)
-    local f, err = c:update_factor(self.service_sid, self.identity, self.sid, { auth_payload = code }, opts)
-    if not f then return nil, err end
-    refresh(self, f)
-    return f.status == "verified"
-end
-
-_M.Factor = Factor
 
 -------------------------------------------------------------------------------
 -- Transports.  Without `transport`, each operation is one C call: validate,
@@ -270,143 +161,268 @@ local function lua_execute(self, transport, op, ...)
     return unpack(result, 1, 2)
 end
 
-local C = {
-    fetch = Client.fetch_factor, delete = Client.delete_factor, update = Client.update_factor,
-    create = Client.create_factor, list = Client.list_factor, list_url = Client.list_page_url,
-}
+local C = { list_page_url = Client.list_page_url }
+local OPS = core.operations() -- the operation table, as data (one row per operation)
+for _, op in ipairs(OPS) do C[op.name] = Client[op.name] end
 
-local function dispatch(op)
-    local c_op = C[op]
+local function dispatch(name)
+    local c_op = C[name]
+    local prep = name
     return function(self, ...)
+        if type(self) ~= "userdata" then
+            error(name .. ": call it as a method, client:" .. name .. "(...) (with a colon)", 2)
+        end
         local transport = self:_transport()
-        if transport then return lua_execute(self, transport, op, ...) end
+        if transport then return lua_execute(self, transport, prep, ...) end
         return c_op(self, ...)
     end
 end
 
+-- raw[name](client, ...): the operation on whichever transport, plain tables
 local raw = {}
-for op in pairs(C) do raw[op] = dispatch(op) end
-Client.delete_factor = raw.delete
-Client.list_page_url = raw.list_url
+for name in pairs(C) do raw[name] = dispatch(name) end
 
--------------------------------------------------------------------------------
--- Client operations returning factor objects and pages
--- @type Client
--------------------------------------------------------------------------------
+-- the batch's short names for the factor operations
+local short_names = { fetch = "fetch_factor", update = "update_factor", delete = "delete_factor",
+                      list = "list_factor", create = "create_factor" }
 
---- Fetch a factor.
--- client:fetch_factor(service_sid, identity, sid [, opts]) -> factor | nil, err
--- Sends `GET /v2/Services/{service_sid}/Entities/{identity}/Factors/{sid}`.
--- @string service_sid the Verify service, `^VA[0-9a-fA-F]{32}$`
--- @string identity the entity's identity: 8..64 characters, dash-separated alphanumerics
--- @string sid the factor, `^YF[0-9a-fA-F]{32}$`
--- @tparam[opt] table opts @{call_options}
--- @treturn[1] factor the @{factor}
--- @return[2] `nil`
--- @treturn[2] table an @{error} (an unknown sid: `http`, status 404, code 20404)
--- @usage
--- local f, err = client:fetch_factor(SVC, "user-0001", "YF0123456789abcdef0123456789abcdef")
--- if f then print(f.friendly_name, f.status) else print(err) end
-function Client:fetch_factor(service_sid, identity, sid, opts)
-    local f, err = raw.fetch(self, service_sid, identity, sid, opts)
-    return bind(self, f), err
+local function op_named(name)
+    if type(name) ~= "string" then return nil end
+    return OPS[short_names[name] or name]
 end
 
---- Update a factor: rename it, change its config, or verify it (`auth_payload`).
--- client:update_factor(service_sid, identity, sid, params [, opts]) -> factor | nil, err
--- Sends `POST .../Factors/{sid}` with only the parameters given.
--- @string service_sid `VA...`
--- @string identity the entity's identity
--- @string sid `YF...`
--- @tparam table params @{update_params}
--- @tparam[opt] table opts @{call_options}
--- @treturn[1] factor the updated @{factor}
--- @return[2] `nil`
--- @treturn[2] table an @{error}
--- @usage
--- local f = assert(client:update_factor(SVC, USER, SID, { friendly_name = "Work phone", config_skew = 1 }))
-function Client:update_factor(service_sid, identity, sid, params, opts)
-    local f, err = raw.update(self, service_sid, identity, sid, params, opts)
-    return bind(self, f), err
-end
-
---- Create a factor.
--- client:create_factor(service_sid, identity, params [, opts]) -> factor | nil, err
--- The answer carries `binding` (a TOTP factor's `secret` and otpauth `uri`),
--- which the API returns only here. Per entity the API allows 20 push and 100
--- TOTP factors (code 60315) and 100 creations a day (code 60326).
--- @string service_sid `VA...`
--- @string identity the entity's identity
--- @tparam table params @{create_params}
--- @tparam[opt] table opts @{call_options}
--- @treturn[1] factor the new @{factor}, with `binding`
--- @return[2] `nil`
--- @treturn[2] table an @{error}
--- @usage
--- local f = assert(client:create_factor(SVC, USER, { friendly_name = "Ann's phone", factor_type = "totp" }))
--- print(f.binding.uri)  -- show it as a QR code
-function Client:create_factor(service_sid, identity, params, opts)
-    local f, err = raw.create(self, service_sid, identity, params, opts)
-    return bind(self, f), err
-end
-
---- Verify a factor with a code (an update with `auth_payload`).
--- client:verify_factor(service_sid, identity, sid, code [, opts]) -> true | false | nil, err
--- @string service_sid `VA...`
--- @string identity the entity's identity
--- @string sid `YF...`
--- @string code the TOTP code (or push signature)
--- @tparam[opt] table opts @{call_options}
--- @treturn[1] boolean `true` when the factor is now `"verified"`, `false` for a wrong code
--- @return[2] `nil`
--- @treturn[2] table an @{error} (429, code 60310, after 5 wrong codes in a row)
--- @usage
--- local ok, err = client:verify_factor(SVC, USER, SID, "123456")
--- if ok == nil then print(err) elseif not ok then print("wrong code") end
-function Client:verify_factor(service_sid, identity, sid, code, opts)
-    local f, err = raw.update(self, service_sid, identity, sid, { auth_payload = code }, opts)
-    if not f then return nil, err end
-    return f.status == "verified"
+-- number of Lua arguments an operation takes before its call options
+local function nargs(op)
+    local n = #op.path_params
+    for _, p in ipairs(op.params) do if p.positional then n = n + 1 end end
+    if op.has_params then n = n + 1 end
+    return n
 end
 
 -------------------------------------------------------------------------------
--- Pages: one page of a listing, with navigation (fields: @{page}).
--- @type Page
+-- Resource objects: plain tables with a metatable of methods bound to the
+-- client that produced them (one metatable per client and resource kind,
+-- kept in the client's own state, never in the object's fields). Every kind
+-- -- factor, challenge, entity, service -- shares this one implementation,
+-- made from the operation table: `obj:fetch()`, `obj:update{...}`,
+-- `obj:delete()` for the kind's own operations, `obj:<list>()` iterators and
+-- `obj:create_<kind>(...)` for the operations one level below it.
 -------------------------------------------------------------------------------
-local Page = {}
+local kinds = {}      -- resource -> methods table
+local fetch_of = {}   -- resource -> its fetch row
+for _, op in ipairs(OPS) do
+    kinds[op.resource] = kinds[op.resource] or {}
+    if op.verb == "fetch" then fetch_of[op.resource] = op end
+end
 
-local function page_mt(client)
-    local st = client:_state()
-    local mt = st.page_mt
+local describe = {
+    factor = function(o) return tostring(o.sid) .. " (" .. tostring(o.factor_type) .. ", " .. tostring(o.status) .. ")" end,
+    challenge = function(o) return tostring(o.sid) .. " (" .. tostring(o.status) .. ")" end,
+    entity = function(o) return tostring(o.sid) .. " (" .. tostring(o.identity) .. ")" end,
+    service = function(o) return tostring(o.sid) .. " (" .. tostring(o.friendly_name) .. ")" end,
+}
+
+local function kind_mt(client, resource)
+    local st = client:_state() -- per-client table owned by the client userdata
+    local key = resource .. "_mt"
+    local mt = st[key]
     if not mt then
-        mt = { __index = Page, __client = client, __name = "twilio.verify.page" }
-        mt.__tostring = function(p)
-            return "twilio.verify.page " .. tostring(p.meta and p.meta.page) .. " (" .. #p.factors .. " factors)"
-        end
-        st.page_mt = mt
+        local d = describe[resource] or function(o) return tostring(o.sid) end
+        mt = { __index = kinds[resource], __client = client, __name = "twilio.verify." .. resource,
+               __tostring = function(o) return "twilio.verify." .. resource .. " " .. d(o) end }
+        st[key] = mt
     end
     return mt
 end
 
-local function make_page(client, page, err, opts)
+local function bind(client, resource, obj)
+    if type(obj) == "table" then setmetatable(obj, kind_mt(client, resource)) end
+    return obj
+end
+
+local function client_of(obj, what)
+    local mt = getmetatable(obj)
+    local c = type(mt) == "table" and mt.__client
+    if not c then error("not a " .. what .. " object", 3) end
+    return c
+end
+
+-- Refresh an object in place from a newer copy.  `binding` (a TOTP factor's
+-- secret and URI) comes only in the creation answer: it survives refreshes.
+local function refresh(dst, src)
+    for k in pairs(dst) do if src[k] == nil and k ~= "binding" then dst[k] = nil end end
+    for k, v in pairs(src) do dst[k] = v end
+    return dst
+end
+
+-- the values of `fields` (names) from obj, as arguments
+local function args_of(obj, names, n)
+    local a = {}
+    for i = 1, n do a[i] = obj[names[i]] end
+    return a
+end
+
+local function path_names(op)
+    local names = {}
+    for i, p in ipairs(op.path_params) do names[i] = p.name end
+    return names
+end
+
+-- does list/create row `op` act one level below resource `r`? (its path
+-- parameters are exactly those of r's fetch: then r's fields fill them)
+local function child_of(op, r)
+    local f = fetch_of[r]
+    if not f or r == op.resource or #op.path_params ~= #f.path_params then return false end
+    for i, p in ipairs(op.path_params) do
+        local q = f.path_params[i]
+        if p.type ~= q.type or p.prefix ~= q.prefix then return false end
+    end
+    return true
+end
+
+local pack = table.pack or function(...) return { n = select("#", ...), ... } end
+local unpack = table.unpack or unpack
+
+for _, op in ipairs(OPS) do
+    local m, name, np = kinds[op.resource], op.name, #op.path_params
+    local names = path_names(op)
+    if np > 0 and op.returns ~= "page" and op.verb ~= "create" then
+        if op.verb == "update" then
+            m.update = function(self, params, opts)
+                local c = client_of(self, op.resource)
+                local a = args_of(self, names, np)
+                a[np + 1], a[np + 2] = params, opts
+                local v, err = raw[name](c, unpack(a, 1, np + 2))
+                if v == nil then return nil, err end
+                return refresh(self, v)
+            end
+        elseif op.verb == "fetch" then
+            m.fetch = function(self, opts)
+                local c = client_of(self, op.resource)
+                local a = args_of(self, names, np)
+                a[np + 1] = opts
+                local v, err = raw[name](c, unpack(a, 1, np + 1))
+                if v == nil then return nil, err end
+                return refresh(self, v)
+            end
+        else
+            m[op.verb] = function(self, opts)
+                local c = client_of(self, op.resource)
+                local a = args_of(self, names, np)
+                a[np + 1] = opts
+                return raw[name](c, unpack(a, 1, np + 1))
+            end
+        end
+    end
+end
+
+-- children: entity:factors(), entity:challenges(), service:entities(),
+-- entity:create_factor{...}, entity:create_challenge{...}, service:create_entity(identity)
+for _, op in ipairs(OPS) do
+    if op.returns == "page" or op.verb == "create" then
+        for r in pairs(kinds) do
+            if child_of(op, r) then
+                local fnames, np = path_names(fetch_of[r]), #op.path_params
+                local method = op.returns == "page" and op.list_key or op.name
+                kinds[r][method] = function(self, ...)
+                    local c = client_of(self, r)
+                    local a = args_of(self, fnames, np)
+                    local rest = pack(...)
+                    for i = 1, rest.n do a[np + i] = rest[i] end
+                    return c[method](c, unpack(a, 1, np + rest.n))
+                end
+            end
+        end
+    end
+end
+
+local Factor, Challenge, Entity, Service = kinds.factor, kinds.challenge, kinds.entity, kinds.service
+
+--- Verify the factor with a code (sends `AuthPayload`): the enrolment step.
+-- factor:verify(code [, opts]) -> true | false | nil, err
+-- true only when the factor's status after the call is "verified".
+-- A wrong code is no error: Twilio answers 200 and the status stays
+-- `"unverified"`; after 5 wrong codes in a row the API answers 429, code 60310.
+-- Once a factor is verified this no longer checks codes (Twilio answers 200
+-- for any code): to sign a user in, use @{Factor:sign_in}.
+-- @string code the TOTP code (or push signature)
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] boolean `true` if verified, `false` for a wrong code
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local ok, err = f:verify("123456")
+-- if ok then print("verified") elseif ok == false then print("wrong code") else print(err) end
+function Factor:verify(code, opts)
+    local c = client_of(self, "factor")
+    local f, err = raw.update_factor(c, self.service_sid, self.identity, self.sid, { auth_payload = code }, opts)
+    if not f then return nil, err end
+    refresh(self, f)
+    return f.status == "verified"
+end
+
+_M.Factor, _M.Challenge, _M.Entity, _M.Service = Factor, Challenge, Entity, Service
+
+-------------------------------------------------------------------------------
+-- Pages and iterators, one implementation for every list operation
+-------------------------------------------------------------------------------
+local Page = {}
+
+local list_ops = {} -- list_key -> list row
+for _, op in ipairs(OPS) do if op.returns == "page" then list_ops[op.list_key] = op end end
+
+local function op_of_page(page)
+    for key, op in pairs(list_ops) do
+        if type(page[key]) == "table" then return op end
+    end
+end
+
+local function page_mt(client, op)
+    local st = client:_state()
+    local key = "page_mt:" .. op.name
+    local mt = st[key]
+    if not mt then
+        local lk = op.list_key
+        mt = { __index = Page, __client = client, __op = op, __name = "twilio.verify.page" }
+        mt.__tostring = function(p)
+            return "twilio.verify.page " .. tostring(p.meta and p.meta.page) .. " (" .. #p[lk] .. " " .. lk .. ")"
+        end
+        st[key] = mt
+    end
+    return mt
+end
+
+local function token_of(url)
+    if type(url) ~= "string" then return nil end
+    local t = url:match("[?&]PageToken=([^&#]*)")
+    if t then t = t:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end) end
+    return t
+end
+
+local function make_page(client, op, page, err, opts)
     if not page then return nil, err end
-    local mt = page_mt(client)
-    local fmt = factor_mt(client)
-    local factors = page.factors
-    for i = 1, #factors do setmetatable(factors[i], fmt) end
+    op = op_of_page(page) or op
+    local mt = kind_mt(client, op.resource)
+    local items = page[op.list_key]
+    for i = 1, #items do setmetatable(items[i], mt) end
     page._opts = opts
-    return setmetatable(page, mt)
+    local meta = page.meta
+    if type(meta) == "table" then
+        page.next_page_token = token_of(meta.next_page_url)
+        page.previous_page_token = token_of(meta.previous_page_url)
+    end
+    return setmetatable(page, page_mt(client, op))
 end
 
 local function follow(page, key)
     local mt = getmetatable(page)
-    local c = mt and mt.__client
+    local c = type(mt) == "table" and mt.__client
     if not c then error("not a page object", 3) end
     local url = page.meta and page.meta[key]
     if url == nil then return nil end
     local opts = page._opts
-    local p, err = raw.list_url(c, url, opts)
-    return make_page(c, p, err, opts)
+    local p, err = raw.list_page_url(c, url, opts)
+    return make_page(c, mt.__op, p, err, opts)
 end
 
 --- The next page.
@@ -435,30 +451,35 @@ function Page:previous_page() return follow(self, "previous_page_url") end
 
 --- @type Client
 
---- List one page of an identity's factors (in creation order).
--- client:list_factor(service_sid, identity [, {page_size, page, page_token}] [, opts]) -> page | nil, err
--- @string service_sid `VA...`
--- @string identity the entity's identity
--- @tparam[opt] table params @{list_params}
--- @tparam[opt] table opts @{call_options} (also used by the page's navigation)
--- @treturn[1] page the @{page}
--- @return[2] `nil`
--- @treturn[2] table an @{error}
--- @usage
--- local page = assert(client:list_factor(SVC, USER, { page_size = 50 }))
--- for _, f in ipairs(page.factors) do print(f.sid) end
--- -- resume later from the token of the next page
--- local token = page.meta.next_page_url and page.meta.next_page_url:match("PageToken=([^&]+)")
--- page = client:list_factor(SVC, USER, { page_size = 50, page_token = token })
-function Client:list_factor(service_sid, identity, params, opts)
-    local p, err = raw.list(self, service_sid, identity, params, opts)
-    return make_page(self, p, err, opts)
+-- client:<verb>_<resource>(...): every operation of the table, returning
+-- objects (instances), pages (lists) or true (deletes).
+for _, op in ipairs(OPS) do
+    local name, resource = op.name, op.resource
+    local r = raw[name]
+    if op.returns == "instance" then
+        Client[name] = function(self, ...)
+            local v, err = r(self, ...)
+            return bind(self, resource, v), err
+        end
+    elseif op.returns == "page" then
+        local n = nargs(op)
+        Client[name] = function(self, ...)
+            local p, err = r(self, ...)
+            return make_page(self, op, p, err, (select(n + 1, ...)))
+        end
+    else
+        Client[name] = r
+    end
 end
+Client.list_page_url = raw.list_page_url
 
 --- Fetch a page by its URL.
 -- client:list_page(url [, opts]) -> page | nil, err
--- Resume from a saved page URL (meta.url / next_page_url); refused unless it
--- is on the configured base URL's scheme, host and port.
+-- Resume from a saved page URL (meta.url / next_page_url) of any list. It is
+-- refused, with nothing sent, unless it is on the configured base URL's
+-- scheme, host and port and names a list operation's path exactly (its path
+-- and query parameters are each checked, and the request is rebuilt from
+-- them).
 -- @string url a page URL from a page's `meta`
 -- @tparam[opt] table opts @{call_options}
 -- @treturn[1] page the @{page}
@@ -468,72 +489,144 @@ end
 -- local saved = page.meta.url
 -- local again = assert(client:list_page(saved))
 function Client:list_page(url, opts)
-    local p, err = raw.list_url(self, url, opts)
-    return make_page(self, p, err, opts)
+    local p, err = raw.list_page_url(self, url, opts)
+    return make_page(self, list_ops.factors, p, err, opts)
+end
+
+--- Verify a factor with a code: the enrolment step (see @{Factor:verify}).
+-- client:verify_factor(service_sid, identity, sid, code [, opts]) -> true | false | nil, err
+-- Not for sign-in: once the factor is verified Twilio answers 200 for any
+-- code. Sign users in with @{Client:sign_in}.
+-- @string service_sid `VA...`
+-- @string identity the entity's identity
+-- @string sid `YF...`
+-- @string code the TOTP code
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] boolean whether the factor is now verified
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+function Client:verify_factor(service_sid, identity, sid, code, opts)
+    local f, err = raw.update_factor(self, service_sid, identity, sid, { auth_payload = code }, opts)
+    if not f then return nil, err end
+    return f.status == "verified"
 end
 
 -------------------------------------------------------------------------------
--- Lazy iterator across pages, from @{Client:factors}: at most one page in
--- memory. It is callable, so it works in a generic `for` (where a failure
--- raises the @{error}); `it:next()` never raises. After an error it stays
--- finished.
--- @type Iterator
+-- Sign-in
+-------------------------------------------------------------------------------
+
+-- Twilio's code for a challenge on a factor whose enrolment was never
+-- confirmed (see doc/emulator.md).
+local NOT_VERIFIED = 60311
+
+--- Does this code sign this user in? The sign-in step of a TOTP factor.
+-- client:sign_in(service_sid, identity, factor_sid, code [, opts]) -> true | false | nil, err
+-- Creates a challenge for the (verified) factor carrying the code as
+-- `AuthPayload`: `true` when Twilio approves it, `false` when it does not (a
+-- wrong or stale code: the challenge stays pending), `nil, err` on failure --
+-- including too many wrong attempts, and a factor whose enrolment was never
+-- confirmed (confirm it first with @{Factor:verify}). The challenge is the
+-- second value on success.
+-- @string service_sid `VA...`
+-- @string identity the entity's identity
+-- @string factor_sid `YF...` (a verified TOTP factor)
+-- @string code the code the user typed
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] boolean `true`: signed in; `false`: wrong code
+-- @treturn[1] table the challenge
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local ok, err = client:sign_in(SVC, USER, factor_sid, code)
+-- if ok then session.user = USER elseif ok == false then say("wrong code") else log(err) end
+function Client:sign_in(service_sid, identity, factor_sid, code, opts)
+    if type(code) ~= "string" then
+        return nil, core.arg_error("code", "code must be a string, got " .. type(code))
+    end
+    local ch, err = raw.create_challenge(self, service_sid, identity,
+        { factor_sid = factor_sid, auth_payload = code }, opts)
+    if not ch then
+        if type(err) == "table" and err.code == NOT_VERIFIED then
+            err.message = "factor " .. tostring(factor_sid) .. " is not verified: confirm the enrolment first "
+                .. "(factor:verify(code)), then sign in with its codes (" .. tostring(err.message) .. ")"
+        end
+        return nil, err
+    end
+    return ch.status == "approved", bind(self, "challenge", ch)
+end
+
+--- Does this code sign the factor's user in? (see @{Client:sign_in})
+-- factor:sign_in(code [, opts]) -> true | false | nil, err
+-- Fails before any I/O for a factor that is not a verified TOTP factor: an
+-- unverified factor must be confirmed with @{Factor:verify} first.
+-- @string code the code the user typed
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] boolean `true`: signed in; `false`: wrong code
+-- @treturn[1] table the challenge
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage if f:sign_in(code) then print("welcome back") end
+function Factor:sign_in(code, opts)
+    local c = client_of(self, "factor")
+    if self.factor_type ~= "totp" then
+        return nil, core.arg_error("factor", "sign_in checks TOTP codes; factor " .. tostring(self.sid)
+            .. " is a " .. tostring(self.factor_type) .. " factor (push challenges are approved on the device)")
+    end
+    if self.status ~= "verified" then
+        return nil, core.arg_error("factor", "factor " .. tostring(self.sid) .. " is " .. tostring(self.status)
+            .. ": confirm the enrolment first with factor:verify(code); sign_in checks codes of verified factors")
+    end
+    return c:sign_in(self.service_sid, self.identity, self.sid, code, opts)
+end
+
+-------------------------------------------------------------------------------
+-- Iterators
 -------------------------------------------------------------------------------
 local Iter = {}
 Iter.__index = Iter
 Iter.__name = "twilio.verify.iterator"
 
 local function iter_fail(self, err)
-    self.done, self.page, self.factors = true, nil, nil
+    self.done, self.page, self.items = true, nil, nil
     return nil, err
 end
 
---- The next factor, without raising.
--- it:next() -> factor | nil (end) | nil, err (failure; the iterator stops)
--- @treturn[1] factor the next @{factor}
--- @return[2] `nil` at the end (or after `limit` factors)
--- @return[3] `nil`
--- @treturn[3] table an @{error}; the iterator is finished afterwards
--- @usage
--- local it = client:factors(SVC, USER, { limit = 10 })
--- while true do
---   local f, err = it:next()
---   if not f then if err then print(err) end break end
---   print(f.sid)
--- end
--- @function Iterator:next
 function Iter:next()
     if self.done then return nil end
     if self.limit and self.yielded >= self.limit then
-        self.done, self.factors = true, nil
+        self.done, self.items = true, nil
         return nil
     end
     while true do
-        local factors = self.factors
-        if factors then
+        local items = self.items
+        if items then
             local i = self.i + 1
-            local f = factors[i]
+            local f = items[i]
             if f ~= nil then
                 self.i = i
-                factors[i] = nil -- the loop owns it now; the page does not keep it
+                items[i] = nil -- the loop owns it now; the page does not keep it
                 self.yielded = self.yielded + 1
                 return f
             end
             local url = self.next_url
-            self.factors, self.next_url = nil, nil
+            self.items, self.next_url = nil, nil
             if not url then
                 self.done = true
                 return nil
             end
-            local page, err = raw.list_url(self.client, url, self.opts)
+            self.position = url
+            local page, err = raw.list_page_url(self.client, url, self.opts)
             if not page then return iter_fail(self, err) end
             self:_take(page)
         else
             local page, err
             if self.start_url then
-                page, err = raw.list_url(self.client, self.start_url, self.opts)
+                self.position = self.start_url
+                page, err = raw.list_page_url(self.client, self.start_url, self.opts)
             else
-                page, err = raw.list(self.client, self.service_sid, self.identity, self.params, self.opts)
+                local a = self.path
+                a[self.np + 1], a[self.np + 2] = self.params, self.opts
+                page, err = raw[self.op.name](self.client, unpack(a, 1, self.np + 2))
             end
             if not page then return iter_fail(self, err) end
             self:_take(page)
@@ -542,97 +635,122 @@ function Iter:next()
 end
 
 function Iter:_take(page)
-    local fmt = factor_mt(self.client)
-    local factors = page.factors
-    for i = 1, #factors do setmetatable(factors[i], fmt) end
-    self.factors, self.i = factors, 0
+    local mt = kind_mt(self.client, self.op.resource)
+    local items = page[self.op.list_key]
+    if type(items) ~= "table" then items = {} end
+    for i = 1, #items do setmetatable(items[i], mt) end
+    self.items, self.i = items, 0
     self.next_url = page.meta.next_page_url
     self.pages = self.pages + 1
 end
 
---- `it()`: the next factor; what a generic `for` calls.
--- `for f in it do` calls it(): raise the structured error on failure.
--- @treturn factor|nil the next @{factor}, or `nil` at the end
--- @raise the @{error} table when a page cannot be fetched
--- @usage
--- local ok, err = pcall(function()
---   for f in client:factors(SVC, USER) do print(f.sid) end
--- end)
--- if not ok then print("listing failed: " .. tostring(err)) end
--- @function Iterator:__call
 Iter.__call = function(self)
     local f, err = self:next()
     if f == nil and err ~= nil then error(err, 2) end
     return f
 end
 
---- @type Client
+_M.Iterator = Iter
 
---- Iterate lazily over an identity's factors, page by page.
--- client:factors(service_sid, identity [, {page_size, limit, page_token, page_url}] [, opts]) -> iterator
--- The iterator is callable (use it in a generic for: raises the error object
--- on failure) and has :next() -> factor | nil | nil, err for non-raising use.
--- Nothing is sent until the first factor is asked for; breaking out early
--- leaves nothing pending. Bad parameters raise an `invalid_argument` @{error}.
--- @string service_sid `VA...`
--- @string identity the entity's identity
--- @tparam[opt] table params @{factors_params}
--- @tparam[opt] table opts @{call_options}
--- @treturn Iterator the @{Iterator}
--- @usage
--- for f in client:factors(SVC, USER, { limit = 250 }) do print(f.sid, f.status) end
--- local all = assert(verify.collect(client:factors(SVC, USER)))
-function Client:factors(service_sid, identity, params, opts)
-    local limit, page_size, page_token, page_url
-    if params ~= nil then
-        if type(params) ~= "table" then error(core.arg_error("params", "iterator parameters must be a table"), 2) end
-        for k in pairs(params) do
-            if k ~= "limit" and k ~= "page_size" and k ~= "page_token" and k ~= "page_url" then
-                error(core.arg_error(tostring(k), "unknown parameter '" .. tostring(k) .. "' for factors"), 2)
+local iter_keys = { limit = true, page_size = true, page_token = true, page_url = true }
+
+-- client:factors(service_sid, identity [, params] [, opts]), client:challenges(...),
+-- client:entities(service_sid ...), client:services([params] [, opts]):
+-- lazy iterators over every page of a list.
+local function make_iterator(op)
+    local np, list_key = #op.path_params, op.list_key
+    local filters = {}
+    for _, p in ipairs(op.params) do
+        if p.location == "query" and p.key ~= "PageSize" and p.key ~= "Page" and p.key ~= "PageToken" then
+            filters[p.name] = true
+        end
+    end
+    return function(self, ...)
+        local a = pack(...)
+        local params, opts = a[np + 1], a[np + 2]
+        local path = {}
+        for i = 1, np do path[i] = a[i] end
+        local lp = {}
+        local limit, page_url
+        if params ~= nil then
+            if type(params) ~= "table" then error(core.arg_error("params", "iterator parameters must be a table"), 2) end
+            for k, v in pairs(params) do
+                if iter_keys[k] or filters[k] then
+                    if k == "limit" then limit = v elseif k == "page_url" then page_url = v else lp[k] = v end
+                else
+                    error(core.arg_error(tostring(k), "unknown parameter '" .. tostring(k) .. "' for " .. list_key), 2)
+                end
             end
         end
-        limit, page_size, page_token, page_url = params.limit, params.page_size, params.page_token, params.page_url
-    end
-    if limit ~= nil and (type(limit) ~= "number" or limit ~= math_floor(limit) or limit < 0) then
-        error(core.arg_error("limit", "limit must be an integer >= 0"), 2)
-    end
-    if page_size == nil then
-        page_size = limit and limit > 0 and math_min(limit, 1000) or nil
-    end
-    local lp = { page_size = page_size, page_token = page_token }
-    local ok, err = core.check_params("list_factor", service_sid, identity, lp)
-    if not ok then error(err, 2) end
-    if page_url ~= nil then
-        ok, err = core.check_page_url(self, page_url)
+        if limit ~= nil and (type(limit) ~= "number" or limit ~= math_floor(limit) or limit < 0) then
+            error(core.arg_error("limit", "limit must be an integer >= 0"), 2)
+        end
+        if lp.page_size == nil and limit and limit > 0 then lp.page_size = math_min(limit, 1000) end
+        local ca = { self, op.name }
+        for i = 1, np do ca[2 + i] = path[i] end
+        ca[np + 3] = lp
+        local ok, err = core.check_params(unpack(ca, 1, np + 3))
         if not ok then error(err, 2) end
+        if page_url ~= nil then
+            ok, err = core.check_page_url(self, page_url, op.name)
+            if not ok then error(err, 2) end
+        end
+        return setmetatable({
+            client = self, op = op, np = np, path = path, params = lp, opts = opts,
+            limit = limit, yielded = 0, pages = 0, i = 0, start_url = page_url,
+            done = limit == 0,
+        }, Iter)
     end
-    return setmetatable({
-        client = self, service_sid = service_sid, identity = identity, params = lp, opts = opts,
-        limit = limit, yielded = 0, pages = 0, i = 0, start_url = page_url,
-        done = limit == 0,
-    }, Iter)
 end
+
+for _, op in pairs(list_ops) do Client[op.list_key] = make_iterator(op) end
 
 -------------------------------------------------------------------------------
 -- Batches
 -------------------------------------------------------------------------------
-local function bind_result(client, op, r)
+
+local function bind_result(client, o, r)
     local v = r.ok
-    if v == nil or op == "delete" then return r end
-    local fmt = factor_mt(client)
-    if op == "list" then
-        for i = 1, #v do setmetatable(v[i], fmt) end
+    local op = type(o) == "table" and op_named(o.op)
+    if v == nil or not op or op.returns == "none" then return r end
+    local mt = kind_mt(client, op.resource)
+    if op.returns == "page" then
+        for i = 1, #v do setmetatable(v[i], mt) end
     else
-        setmetatable(v, fmt)
+        setmetatable(v, mt)
     end
     return r
 end
 
-local batch_fields = { op = true, service_sid = true, identity = true, sid = true, params = true }
+-- the method arguments of batch op `o` for row `op`, or nil, err
+local function batch_args(o, op, i)
+    local allowed = { op = true }
+    local a, n = {}, 0
+    for _, p in ipairs(op.path_params) do
+        allowed[p.name] = true
+        n = n + 1
+        a[n] = o[p.name]
+    end
+    for _, p in ipairs(op.params) do
+        if p.positional then
+            allowed[p.name] = true
+            n = n + 1
+            a[n] = o[p.name]
+        end
+    end
+    if op.has_params then
+        allowed.params = true
+        n = n + 1
+        a[n] = o.params
+    end
+    for k in pairs(o) do
+        if not allowed[k] then
+            return nil, core.arg_error(tostring(k), "unknown field '" .. tostring(k) .. "' in batch operation " .. i)
+        end
+    end
+    return a, n
+end
 
--- Lua-transport clients: nginx threads when available, otherwise one by one.
--- Same results and validation as the libcurl engine; retries per operation
--- (no batch-wide pause); max_rps spaces the starts.
 local function lua_batch(self, ops, opts)
     local conc = opts.concurrency or 8
     local results, n, done, errors = {}, #ops, 0, 0
@@ -653,30 +771,28 @@ local function lua_batch(self, ops, opts)
             if t < next_start then sleep(next_start - t) end
             next_start = math.max(t, next_start) + gap
         end
-        local bad
-        if type(o) == "table" then
-            for k in pairs(o) do
-                if not batch_fields[k] then bad = k break end
-            end
-        end
+        local op = type(o) == "table" and op_named(o.op)
         if type(o) ~= "table" then
             err = core.arg_error("ops", "batch operation " .. i .. " must be a table")
-        elseif bad then
-            err = core.arg_error(tostring(bad), "unknown field '" .. tostring(bad) .. "' in batch operation " .. i)
-        elseif o.op == "fetch" then v, err = raw.fetch(self, o.service_sid, o.identity, o.sid)
-        elseif o.op == "update" then v, err = raw.update(self, o.service_sid, o.identity, o.sid, o.params)
-        elseif o.op == "delete" then v, err = raw.delete(self, o.service_sid, o.identity, o.sid)
-        elseif o.op == "list" then
-            local ok, e = pcall(function()
-                local all = {}
-                for f in self:factors(o.service_sid, o.identity, o.params) do all[#all + 1] = f end
-                return all
-            end)
-            if ok then v = e else err = e end
+        elseif not op then
+            err = core.arg_error("op", "batch operation " .. i .. ": op must name an operation (fetch_factor, "
+                .. "create_challenge, ...; fetch, update, delete, list, create mean the factor ones)")
         else
-            err = core.arg_error("op", "batch op must be fetch, update, delete or list")
+            local a, na = batch_args(o, op, i)
+            if not a then
+                err = na
+            elseif op.returns == "page" then
+                local ok, e = pcall(function()
+                    local all = {}
+                    for f in self[op.list_key](self, unpack(a, 1, na)) do all[#all + 1] = f end
+                    return all
+                end)
+                if ok then v = e else err = e end
+            else
+                v, err = raw[op.name](self, unpack(a, 1, na))
+            end
         end
-        results[i] = bind_result(self, type(o) == "table" and o.op, v ~= nil and { ok = v } or { err = err })
+        results[i] = bind_result(self, o, v ~= nil and { ok = v } or { err = err })
         done = done + 1
         if err then
             errors = errors + 1
@@ -704,9 +820,12 @@ end
 
 --- Run many operations concurrently (libcurl multi interface, no threads).
 -- client:batch(ops [, opts]) -> results
--- ops: array of { op = "fetch"|"update"|"delete"|"list", service_sid =,
--- identity =, sid = (fetch/update/delete), params = (update; list: page_size) }.
--- "list" gathers every factor of the identity (all pages) into one array.
+-- ops: array of { op = name, <path parameters by name>, params = {...} }:
+-- any operation of the table by its name (`"fetch_factor"`,
+-- `"create_challenge"`, `"list_entity"`...; `"fetch"`, `"update"`,
+-- `"delete"`, `"list"` and `"create"` mean the factor ones), with its path
+-- parameters (and create_entity's `identity`) as fields and its parameters
+-- in `params`. A list gathers every item of every page into one array.
 -- opts: concurrency (1..64, default 8), max_rps, fail_fast, on_progress(done, total, errors).
 -- Returns, in input order, { ok = value } or { err = err } per op (delete: ok = true).
 -- Every op is validated before anything is sent; an invalid op gets its own
@@ -721,7 +840,8 @@ end
 -- @usage
 -- local results, stats = client:batch({
 --   { op = "fetch", service_sid = SVC, identity = "user-0001", sid = SID1 },
---   { op = "delete", service_sid = SVC, identity = "user-0002", sid = SID2 },
+--   { op = "create_challenge", service_sid = SVC, identity = "user-0002",
+--     params = { factor_sid = SID2, auth_payload = "123456" } },
 --   { op = "list", service_sid = SVC, identity = "user-0003" },
 -- }, { concurrency = 4 })
 -- for i, r in ipairs(results) do print(i, r.ok and "ok" or tostring(r.err)) end
@@ -771,17 +891,24 @@ function Client:batch(ops, opts)
     local res = b:results()
     local stats = { b:progress() }
     b:close()
-    for i, r in ipairs(res) do bind_result(self, type(ops[i]) == "table" and ops[i].op, r) end
+    for i, r in ipairs(res) do bind_result(self, ops[i], r) end
     return res, { done = stats[1], total = stats[2], errors = stats[3], peak = stats[4], retries = stats[5] }
 end
+
+--- The operation table as data: one row per operation of the API (name,
+-- verb, resource, method, path, path_params, params with wire keys and
+-- rules, returns, list_key), in table order and by name. For tools,
+-- generated docs and the CLI.
+-- verify.operations -> { row, ..., [name] = row }
+_M.operations = OPS
 
 --- @section end
 
 --- Gather an iterator into an array.
 -- verify.collect(iter [, limit]) -> array | nil, err
 -- Gathers what an iterator yields (at most `limit` when given).
--- @tparam Iterator it from @{Client:factors}
--- @int[opt] limit the most factors to gather
+-- @tparam Iterator it from @{Client:factors} (or any list iterator)
+-- @int[opt] limit the most items to gather
 -- @treturn[1] {factor,...} the factors
 -- @return[2] `nil`
 -- @treturn[2] table the @{error} that stopped the iteration

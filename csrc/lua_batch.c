@@ -1,0 +1,216 @@
+/* lua_batch.c -- client:_batch: many operations of the table at once over
+ * libcurl's multi interface (tv_batch).  Every op is validated and built
+ * before anything is sent. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lua_tv.h"
+
+#define TV_LUA_BATCH_MT "twilio.verify.batch"
+
+typedef struct lbatch {
+    tv_batch *b;
+    int client_ref;
+} lbatch;
+
+static lbatch *check_batch(lua_State *L) { return (lbatch *)luaL_checkudata(L, 1, TV_LUA_BATCH_MT); }
+
+/* The batch of a step/progress/results call; raises once it was closed. */
+static tv_batch *open_batch(lua_State *L) {
+    lbatch *lb = check_batch(L);
+    if (!lb->b) luaL_error(L, "the batch is closed");
+    return lb->b;
+}
+
+static int lb_close(lua_State *L) {
+    lbatch *lb = check_batch(L);
+    tv_batch_free(lb->b);
+    lb->b = NULL;
+    luaL_unref(L, LUA_REGISTRYINDEX, lb->client_ref);
+    lb->client_ref = LUA_NOREF;
+    return 0;
+}
+
+/* batch:step(wait_ms) -> done (boolean) | nil, err */
+static int lb_step(lua_State *L) {
+    tv_batch *b = open_batch(L);
+    int ms = (int)luaL_optinteger(L, 2, 50);
+    tv_error err = TV_ERROR_INIT;
+    int rc = tv_batch_step(b, ms < 0 ? 0 : ms, &err);
+    if (rc < 0) return tv_lua_fail(L, &err);
+    lua_pushboolean(L, rc);
+    return 1;
+}
+
+/* batch:progress() -> done, total, errors, peak, retries */
+static int lb_progress(lua_State *L) {
+    tv_batch *b = open_batch(L);
+    size_t d, t, e;
+    tv_batch_progress(b, &d, &t, &e);
+    lua_pushinteger(L, (lua_Integer)d);
+    lua_pushinteger(L, (lua_Integer)t);
+    lua_pushinteger(L, (lua_Integer)e);
+    lua_pushinteger(L, tv_batch_peak(b));
+    lua_pushinteger(L, (lua_Integer)tv_batch_retries(b));
+    return 5;
+}
+
+/* batch:results() -> { {ok = value} | {err = err}, ... } in input order */
+static int lb_results(lua_State *L) {
+    tv_batch *b = open_batch(L);
+    size_t d, t, e;
+    tv_batch_progress(b, &d, &t, &e);
+    lua_createtable(L, (int)t, 0);
+    for (size_t i = 0; i < t; i++) {
+        const cJSON *out;
+        const tv_error *err;
+        lua_createtable(L, 0, 1);
+        if (tv_batch_result(b, i, &out, &err) == 0) {
+            if (out) tv_lua_push_json(L, out);
+            else lua_pushboolean(L, 1); /* delete */
+            lua_setfield(L, -2, "ok");
+        } else {
+            tv_lua_push_error(L, err);
+            lua_setfield(L, -2, "err");
+        }
+        lua_rawseti(L, -2, (int)i + 1);
+    }
+    return 1;
+}
+
+/* Is k a field a batch op of `op` may have?  "op", "params", and the
+ * names of its path and positional parameters. */
+static int batch_field(const tv_operation *op, const char *k) {
+    if (strcmp(k, "op") == 0) return 1;
+    if (!op) return 0;
+    if (strcmp(k, "params") == 0) {
+        for (const tv_param_spec *p = op->params; p->name; p++)
+            if (!(p->flags & TV_PF_POSITIONAL)) return 1;
+        return 0;
+    }
+    for (size_t i = 0; i < tv_operation_npath(op); i++)
+        if (strcmp(k, op->path_params[i]->name) == 0) return 1;
+    for (const tv_param_spec *p = op->params; p->name; p++)
+        if ((p->flags & TV_PF_POSITIONAL) && strcmp(k, p->name) == 0) return 1;
+    return 0;
+}
+
+/* client:_batch(ops, {concurrency =, max_rps =, fail_fast =}) -> batch | nil, err
+ * Every op is validated and built now; an invalid op becomes that op's
+ * invalid_argument result and the others still run. */
+static int l_batch(lua_State *L) {
+    tv_error err = TV_ERROR_INIT;
+    lclient *lc = tv_lua_open_client_arg(L, &err);
+    if (!lc) return tv_lua_fail(L, &err);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    tv_batch_opts bo = {8, 0, 0};
+    if (lua_istable(L, 3)) {
+        lua_getfield(L, 3, "concurrency");
+        if (!lua_isnil(L, -1)) {
+            double d = lua_tonumber(L, -1);
+            if (lua_type(L, -1) != LUA_TNUMBER || d != floor(d) || d < 1 || d > 64) {
+                tv_error_set(&err, TV_EARG, "concurrency", "concurrency must be an integer between 1 and 64");
+                return tv_lua_fail(L, &err);
+            }
+            bo.concurrency = (int)d;
+        }
+        lua_getfield(L, 3, "max_rps");
+        if (!lua_isnil(L, -1)) {
+            double d = lua_tonumber(L, -1);
+            if (lua_type(L, -1) != LUA_TNUMBER || !(d > 0) || d > 100000) {
+                tv_error_set(&err, TV_EARG, "max_rps", "max_rps must be a number > 0");
+                return tv_lua_fail(L, &err);
+            }
+            bo.max_rps = d;
+        }
+        lua_getfield(L, 3, "fail_fast");
+        bo.fail_fast = lua_toboolean(L, -1);
+        lua_pop(L, 3);
+    }
+    size_t n = tvL_rawlen(L, 2);
+    lbatch *lb = (lbatch *)lua_newuserdata(L, sizeof *lb);
+    lb->b = NULL;
+    lb->client_ref = LUA_NOREF;
+    luaL_getmetatable(L, TV_LUA_BATCH_MT);
+    lua_setmetatable(L, -2);
+    int ud = lua_gettop(L);
+    lb->b = tv_batch_new(lc->c, n, &bo, &err);
+    if (!lb->b) return tv_lua_fail(L, &err);
+    lua_pushvalue(L, 1);
+    lb->client_ref = luaL_ref(L, LUA_REGISTRYINDEX); /* the client outlives the batch */
+    for (size_t i = 0; i < n; i++) {
+        lua_settop(L, ud);
+        lua_rawgeti(L, 2, (int)i + 1);
+        int t = lua_gettop(L);
+        tv_request req;
+        memset(&req, 0, sizeof req);
+        tv_lua_args a;
+        const tv_operation *op = NULL;
+        int rc = 0;
+        if (!lua_istable(L, t)) {
+            rc = tv_error_set(&err, TV_EARG, "ops", "batch operation %d must be a table", (int)i + 1);
+        } else {
+            lua_getfield(L, t, "op");
+            const char *name = lua_tostring(L, -1);
+            op = name ? tv_lua_op_by_name(name) : NULL;
+            lua_pop(L, 1);
+            if (!op)
+                rc = tv_error_set(&err, TV_EARG, "op",
+                                  "batch operation %d: op must name an operation (fetch_factor, create_challenge, "
+                                  "...; fetch, update, delete, list, create mean the factor ones)",
+                                  (int)i + 1);
+        }
+        if (rc == 0) {
+            lua_pushnil(L);
+            while (lua_next(L, t)) {
+                const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+                if (!k || !batch_field(op, k)) {
+                    rc = tv_error_set(&err, TV_EARG, k ? k : "ops", "unknown field '%s' in batch operation %d",
+                                      k ? k : "?", (int)i + 1);
+                    lua_pop(L, 2);
+                    break;
+                }
+                lua_pop(L, 1);
+            }
+        }
+        if (rc == 0) {
+            /* lay the op's fields out as the method's arguments */
+            int base = lua_gettop(L) + 1;
+            for (size_t k = 0; k < tv_operation_npath(op); k++) lua_getfield(L, t, op->path_params[k]->name);
+            for (const tv_param_spec *p = op->params; p->name; p++)
+                if (p->flags & TV_PF_POSITIONAL) lua_getfield(L, t, p->name);
+            if (tv_lua_op_nargs(op) > (int)(lua_gettop(L) - base + 1) + 1) lua_getfield(L, t, "params");
+            rc = tv_lua_build(L, lc, op, base, &req, &a, &err);
+        }
+        if (rc) {
+            tv_request_free(&req);
+            tv_batch_set_error(lb->b, i, &err);
+        } else {
+            tv_batch_set_request(lb->b, i, &req, op->returns == TV_RET_PAGE);
+        }
+    }
+    lua_settop(L, ud);
+    return 1;
+}
+
+/* client:_state() -> the client's private table for the Lua layer */
+
+void tv_lua_batch_methods(lua_State *L) {
+    if (luaL_newmetatable(L, TV_LUA_BATCH_MT)) {
+        static const luaL_Reg bm[] = {{"step", lb_step}, {"progress", lb_progress}, {"results", lb_results},
+                                      {"close", lb_close}, {NULL, NULL}};
+        lua_newtable(L);
+        for (const luaL_Reg *r = bm; r->name; r++) {
+            lua_pushcfunction(L, r->func);
+            lua_setfield(L, -2, r->name);
+        }
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, lb_close);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_pop(L, 1);
+    lua_pushcfunction(L, l_batch);
+    lua_setfield(L, -2, "_batch");
+}
