@@ -234,11 +234,19 @@ static int l_http(lua_State *L) {
     tv_buf_reset(&req->url, 0);
     tv_buf_reset(&req->body, 1);
     if (tv_buf_add(&req->url, url, ul) || tv_buf_add(&req->body, body, bl)) return luaL_error(L, "out of memory");
-    tv_call_opts co = {timeout > 0 ? (long)(timeout * 1000) : 0, 0};
-    tv_client_set_call_opts(lc->c, &co);
+    /* the credentials go only to the configured origin, whatever the
+     * request table (or a transport wrapping this one) says */
+    tv_origin to;
+    if (tv_url_origin(url, ul, &to, &err) || !tv_origin_equal(&to, tv_client_origin(lc->c))) {
+        if (err.kind == TV_OK)
+            tv_error_set(&err, TV_EARG, "url", "refusing to send the request to %s://%s:%d: it is not the configured "
+                         "base URL %s (credentials are only sent there)", to.scheme, to.host, to.port,
+                         tv_client_origin(lc->c)->base);
+        return tv_lua_fail(L, &err);
+    }
     tv_response_reset(&lc->resp);
     lc->busy = 1;
-    int rc = tv_http_perform(NULL, lc->c, req, &lc->resp, &err);
+    int rc = tv_client_http(lc->c, req, timeout > 0 ? (long)ceil(timeout * 1000) : 0, &lc->resp, &err);
     lc->busy = 0;
     tv_buf_reset(&req->body, 1);
     if (rc) {

@@ -275,9 +275,21 @@ int tv_client_execute(tv_client *c, const tv_request *req, const tv_call_opts *c
  * Retry-After (`retry_after` >= 0, capped) or full-jitter exponential. */
 double tv_client_backoff(tv_client *c, int attempt, double retry_after);
 int tv_client_max_retries(const tv_client *c);
-/* Set the per-call timeout for the next transport call (execute does this
- * itself; for callers driving a transport directly). */
-void tv_client_set_call_opts(tv_client *c, const tv_call_opts *co);
+long tv_client_timeout_ms(const tv_client *c);         /* the client's default */
+long tv_client_connect_timeout_ms(const tv_client *c);
+size_t tv_client_max_body(const tv_client *c);
+/* What the libcurl layer needs for one call: the client's header lines and
+ * limits, with the timeout of this call (timeout_ms > 0) or the client's.
+ * Nothing is kept between calls. */
+struct tv_http_conf;
+void tv_client_http_conf(const tv_client *c, long timeout_ms, struct tv_http_conf *out);
+/* One attempt over the client's own libcurl handle (created on first use),
+ * no retries: the default transport, also offered to Lua transports. */
+int tv_client_http(tv_client *c, const tv_request *req, long timeout_ms, tv_response *resp, tv_error *err);
+/* A resource owned by the client and freed by tv_client_close (the batch
+ * engine's connection pool): the client knows only how to free it. */
+void *tv_client_pool(const tv_client *c);
+void tv_client_set_pool(tv_client *c, void *pool, void (*free_pool)(void *));
 
 /* ---- batches (tv_batch.c) -------------------------------------------------
  * Many operations at once over libcurl's multi interface: at most
@@ -311,20 +323,22 @@ int tv_batch_peak(const tv_batch *b);       /* most transfers in flight at once 
 size_t tv_batch_retries(const tv_batch *b); /* attempts repeated */
 /* Frees the batch (removing its transfers).  Accepts NULL. */
 void tv_batch_free(tv_batch *b);
-/* The client's pool; freed (aborting its batch) by tv_client_close. */
-struct tv_multi;
-struct tv_multi **tv_client_multi_slot(tv_client *c);
-void tv_multi_free(struct tv_multi *m);
+/* ---- the libcurl transport (tv_http.c) ---------------------------------
+ * Knows nothing of the client: each call gets a tv_http_conf.  Layering,
+ * one direction only: tv_http <- tv_client <- tv_batch. */
+typedef struct tv_http_conf {
+    const char *get_lines[4];  /* header lines "Name: value" (Authorization is secret) */
+    int nget;
+    const char *post_lines[4];
+    int npost;
+    long timeout_ms, connect_timeout_ms;
+    size_t max_body;
+} tv_http_conf;
 
-/* The libcurl transport itself (tv_http.c), the default. */
-int tv_http_perform(void *ud, tv_client *c, const tv_request *req, tv_response *resp, tv_error *err);
-/* Internal accessors for tv_http.c. */
-struct tv_http;
-struct tv_http **tv_client_http_slot(tv_client *c);
-long tv_client_timeout_ms(const tv_client *c);
-long tv_client_connect_timeout_ms(const tv_client *c);
-size_t tv_client_max_body(const tv_client *c);
-void tv_http_free(struct tv_http *h);
+typedef struct tv_http tv_http;
+tv_http *tv_http_new(const tv_http_conf *conf, tv_error *err);
+int tv_http_perform(tv_http *h, const tv_http_conf *conf, const tv_request *req, tv_response *resp, tv_error *err);
+void tv_http_free(tv_http *h);
 const char *tv_http_curl_version(void); /* e.g. "7.88.1" */
 /* curl_global_init exactly once (thread-safe); 0 or -1. */
 int tv_http_global_init(void);

@@ -50,6 +50,7 @@ struct tv_batch {
     int concurrency, running, peak;
     double max_rps, last_start, pause_until;
     int fail_fast, stopped;
+    tv_http_conf conf; /* header lines and limits: the client's, for the whole batch */
 };
 
 static double mono(void) {
@@ -62,7 +63,7 @@ static double mono(void) {
 
 static void abort_batch(tv_batch *b);
 
-void tv_multi_free(struct tv_multi *m) {
+static void tv_multi_free(struct tv_multi *m) {
     if (!m) return;
     if (m->active) abort_batch(m->active);
     for (int i = 0; i < m->n_easy; i++) tv_easy_cleanup(&m->easy[i]);
@@ -73,22 +74,23 @@ void tv_multi_free(struct tv_multi *m) {
     free(m);
 }
 
-static struct tv_multi *pool(tv_client *c, int want, tv_error *err) {
-    struct tv_multi **slotp = tv_client_multi_slot(c);
-    struct tv_multi *m = *slotp;
+static void free_pool(void *m) { tv_multi_free((struct tv_multi *)m); }
+
+static struct tv_multi *pool(tv_client *c, const tv_http_conf *conf, int want, tv_error *err) {
+    struct tv_multi *m = (struct tv_multi *)tv_client_pool(c);
     if (!m) {
         if (tv_http_global_init() != 0) {
             tv_error_set(err, TV_ETRANSPORT, NULL, "curl_global_init failed");
             return NULL;
         }
         m = calloc(1, sizeof *m);
-        if (!m || !(m->multi = curl_multi_init()) || tv_curl_headers(c, &m->h_get, &m->h_post, err)) {
+        if (!m || !(m->multi = curl_multi_init()) || tv_curl_headers(conf, &m->h_get, &m->h_post, err)) {
             if (err->kind == TV_OK) tv_error_set(err, TV_ENOMEM, NULL, "out of memory");
             tv_multi_free(m);
             return NULL;
         }
         curl_multi_setopt(m->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 64L);
-        *slotp = m;
+        tv_client_set_pool(c, m, free_pool);
     }
     if (m->n_easy < want) {
         tv_easy *grown = realloc(m->easy, (size_t)want * sizeof *grown);
@@ -112,7 +114,7 @@ static struct tv_multi *pool(tv_client *c, int want, tv_error *err) {
 #endif
         }
         while (m->n_easy < want) {
-            if (tv_easy_init(&m->easy[m->n_easy], c, m->h_get, m->h_post, err)) return NULL;
+            if (tv_easy_init(&m->easy[m->n_easy], conf, m->h_get, m->h_post, err)) return NULL;
             m->n_easy++;
         }
     }
@@ -131,7 +133,9 @@ tv_batch *tv_batch_new(tv_client *c, size_t n, const tv_batch_opts *o, tv_error 
         tv_error_set(err, TV_EARG, "concurrency", "concurrency must be between 1 and 64");
         return NULL;
     }
-    struct tv_multi *m = pool(c, conc, err);
+    tv_http_conf conf;
+    tv_client_http_conf(c, 0, &conf);
+    struct tv_multi *m = pool(c, &conf, conc, err);
     if (!m) return NULL;
     if (m->active) {
         tv_error_set(err, TV_EARG, "batch", "another batch is running on this client");
@@ -151,13 +155,13 @@ tv_batch *tv_batch_new(tv_client *c, size_t n, const tv_batch_opts *o, tv_error 
     }
     for (int i = 0; i < conc; i++) b->slots[i].resp.retry_after = -1;
     b->c = c;
+    b->conf = conf;
     b->m = m;
     b->n = n;
     b->concurrency = conc;
     b->max_rps = o ? o->max_rps : 0;
     b->fail_fast = o ? o->fail_fast : 0;
     m->active = b;
-    tv_client_set_call_opts(c, NULL); /* the client's own timeouts */
     return b;
 }
 
@@ -269,7 +273,7 @@ static void start(tv_batch *b, int s, size_t i, double now) {
     tv_easy *x = &b->m->easy[s];
     bop *op = &b->ops[i];
     tv_response_reset(&sl->resp);
-    tv_easy_prepare(x, b->c, &op->req, &sl->resp);
+    tv_easy_prepare(x, &b->conf, &op->req, &sl->resp);
     op->state = OP_RUNNING;
     sl->op = i;
     sl->busy = 1;

@@ -20,13 +20,14 @@ struct tv_client {
     char account_sid[40];
     char *auth_header; /* "Authorization: Basic ..." -- secret */
     char ua_header[256];
-    long timeout_ms, connect_timeout_ms, call_timeout_ms;
+    long timeout_ms, connect_timeout_ms;
     int max_retries;
     long retry_base_ms, retry_cap_ms, retry_after_cap_ms;
     size_t max_body;
     uint64_t rng; /* jitter; seeded on first use (0 = not yet) */
-    struct tv_http *http;
-    struct tv_multi *multi;
+    tv_http *http;
+    void *pool;                     /* the batch engine's, freed by close */
+    void (*free_pool)(void *);
     tv_transport_fn transport;
     void *transport_ud;
     void (*on_event)(void *ud, const tv_event *ev);
@@ -123,7 +124,6 @@ tv_client *tv_client_new(const tv_options *opt, tv_error *err) {
     c->timeout_ms = opt->timeout_ms > 0 ? opt->timeout_ms : TV_DEFAULT_TIMEOUT_MS;
     c->connect_timeout_ms = opt->connect_timeout_ms > 0 ? opt->connect_timeout_ms : TV_DEFAULT_CONNECT_TIMEOUT_MS;
     if (c->connect_timeout_ms > c->timeout_ms) c->connect_timeout_ms = c->timeout_ms;
-    c->call_timeout_ms = c->timeout_ms;
     c->max_retries = opt->max_retries >= 0 ? opt->max_retries : TV_DEFAULT_MAX_RETRIES;
     c->retry_base_ms = opt->retry_base_ms > 0 ? opt->retry_base_ms : TV_DEFAULT_RETRY_BASE_MS;
     c->retry_cap_ms = opt->retry_cap_ms > 0 ? opt->retry_cap_ms : TV_DEFAULT_RETRY_CAP_MS;
@@ -155,8 +155,8 @@ void tv_client_close(tv_client *c) {
     c->closed = 1;
     tv_http_free(c->http);
     c->http = NULL;
-    tv_multi_free(c->multi);
-    c->multi = NULL;
+    if (c->pool && c->free_pool) c->free_pool(c->pool);
+    c->pool = NULL;
     if (c->auth_header) {
         OPENSSL_cleanse(c->auth_header, strlen(c->auth_header));
         free(c->auth_header);
@@ -176,9 +176,12 @@ void tv_client_free(tv_client *c) {
 const tv_origin *tv_client_origin(const tv_client *c) { return &c->origin; }
 const char *tv_client_account_sid(const tv_client *c) { return c->account_sid; }
 const char *tv_client_user_agent(const tv_client *c) { return c->ua_header + sizeof "User-Agent: " - 1; }
-struct tv_http **tv_client_http_slot(tv_client *c) { return &c->http; }
-struct tv_multi **tv_client_multi_slot(tv_client *c) { return &c->multi; }
-long tv_client_timeout_ms(const tv_client *c) { return c->call_timeout_ms; }
+void *tv_client_pool(const tv_client *c) { return c->pool; }
+void tv_client_set_pool(tv_client *c, void *pool, void (*free_pool)(void *)) {
+    c->pool = pool;
+    c->free_pool = free_pool;
+}
+long tv_client_timeout_ms(const tv_client *c) { return c->timeout_ms; }
 long tv_client_connect_timeout_ms(const tv_client *c) { return c->connect_timeout_ms; }
 size_t tv_client_max_body(const tv_client *c) { return c->max_body; }
 
@@ -241,8 +244,20 @@ double tv_client_backoff(tv_client *c, int attempt, double retry_after) {
 
 int tv_client_max_retries(const tv_client *c) { return c->max_retries; }
 
-void tv_client_set_call_opts(tv_client *c, const tv_call_opts *co) {
-    c->call_timeout_ms = co && co->timeout_ms > 0 ? co->timeout_ms : c->timeout_ms;
+void tv_client_http_conf(const tv_client *c, long timeout_ms, tv_http_conf *out) {
+    out->nget = tv_client_headers(c, TV_GET, out->get_lines);
+    out->npost = tv_client_headers(c, TV_POST, out->post_lines);
+    out->timeout_ms = timeout_ms > 0 ? timeout_ms : c->timeout_ms;
+    out->connect_timeout_ms = c->connect_timeout_ms;
+    out->max_body = c->max_body;
+}
+
+int tv_client_http(tv_client *c, const tv_request *req, long timeout_ms, tv_response *resp, tv_error *err) {
+    if (c->closed) return tv_error_set(err, TV_ECLOSED, NULL, "the client is closed");
+    tv_http_conf conf;
+    tv_client_http_conf(c, timeout_ms, &conf);
+    if (!c->http && !(c->http = tv_http_new(&conf, err))) return -1;
+    return tv_http_perform(c->http, &conf, req, resp, err);
 }
 
 static void sleep_s(double s) {
@@ -258,13 +273,13 @@ int tv_client_execute(tv_client *c, const tv_request *req, const tv_call_opts *c
     *out = NULL;
     if (c->closed) return tv_error_set(err, TV_ECLOSED, NULL, "the client is closed");
     int max = co && co->max_retries >= 0 ? co->max_retries : c->max_retries;
-    tv_client_set_call_opts(c, co);
+    long timeout_ms = co && co->timeout_ms > 0 ? co->timeout_ms : 0; /* this call only */
     for (int attempt = 1;; attempt++) {
         tv_error_clear(err);
         tv_response_reset(resp);
         double t0 = now_s();
         int rc = c->transport ? c->transport(c->transport_ud, c, req, resp, err)
-                              : tv_http_perform(NULL, c, req, resp, err);
+                              : tv_client_http(c, req, timeout_ms, resp, err);
         if (rc == 0) {
             if (c->consume && resp->status >= 200 && resp->status <= 299 && req->op->returns != TV_RET_NONE)
                 rc = c->consume(c->consume_ud, req, resp, err);

@@ -26,15 +26,15 @@ typedef struct tv_easy {
 
 /* The client's constant header lists (Authorization, Accept, User-Agent,
  * Content-Type for POST, "Expect:").  0, or -1 with err (OOM). */
-int tv_curl_headers(tv_client *c, struct curl_slist **get, struct curl_slist **post, tv_error *err);
+int tv_curl_headers(const tv_http_conf *conf, struct curl_slist **get, struct curl_slist **post, tv_error *err);
 /* Wipe (they hold the Authorization header) and free.  Accepts NULL. */
 void tv_curl_headers_free(struct curl_slist *l);
 
 /* Create the handle and set every constant option once.  0 or -1. */
-int tv_easy_init(tv_easy *x, tv_client *c, struct curl_slist *h_get, struct curl_slist *h_post, tv_error *err);
+int tv_easy_init(tv_easy *x, const tv_http_conf *conf, struct curl_slist *h_get, struct curl_slist *h_post, tv_error *err);
 void tv_easy_cleanup(tv_easy *x);
 /* Per request: URL, method, headers, body, timeout. */
-void tv_easy_prepare(tv_easy *x, tv_client *c, const tv_request *req, tv_response *resp);
+void tv_easy_prepare(tv_easy *x, const tv_http_conf *conf, const tv_request *req, tv_response *resp);
 /* After the transfer: forget the body pointer; map rc (CURLE_OK: fill
  * resp->status, return 0) or fill err and return -1. */
 int tv_easy_finish(tv_easy *x, CURLcode rc, tv_error *err);

@@ -52,19 +52,16 @@ void tv_curl_headers_free(struct curl_slist *l) {
     curl_slist_free_all(l);
 }
 
-int tv_curl_headers(tv_client *c, struct curl_slist **get, struct curl_slist **post, tv_error *err) {
-    const char *lines[4];
+int tv_curl_headers(const tv_http_conf *conf, struct curl_slist **get, struct curl_slist **post, tv_error *err) {
     *get = *post = NULL;
-    int nget = tv_client_headers(c, TV_GET, lines);
-    for (int i = 0; i < nget; i++) {
-        struct curl_slist *l = curl_slist_append(*get, lines[i]);
+    for (int i = 0; i < conf->nget; i++) {
+        struct curl_slist *l = curl_slist_append(*get, conf->get_lines[i]);
         if (!l) goto oom;
         *get = l;
     }
-    int npost = tv_client_headers(c, TV_POST, lines);
-    for (int i = 0; i <= npost; i++) {
+    for (int i = 0; i <= conf->npost; i++) {
         /* "Expect:" stops curl from waiting for 100-continue on larger bodies */
-        struct curl_slist *l = curl_slist_append(*post, i < npost ? lines[i] : "Expect:");
+        struct curl_slist *l = curl_slist_append(*post, i < conf->npost ? conf->post_lines[i] : "Expect:");
         if (!l) goto oom;
         *post = l;
     }
@@ -172,7 +169,7 @@ static size_t on_header(char *line, size_t size, size_t n, void *ud) {
     return len;
 }
 
-int tv_easy_init(tv_easy *x, tv_client *c, struct curl_slist *h_get, struct curl_slist *h_post, tv_error *err) {
+int tv_easy_init(tv_easy *x, const tv_http_conf *conf, struct curl_slist *h_get, struct curl_slist *h_post, tv_error *err) {
     memset(x, 0, sizeof *x);
     if (tv_http_global_init() != 0) return tv_error_set(err, TV_ETRANSPORT, NULL, "curl_global_init failed");
     x->easy = curl_easy_init();
@@ -180,12 +177,12 @@ int tv_easy_init(tv_easy *x, tv_client *c, struct curl_slist *h_get, struct curl
     x->h_get = h_get;
     x->h_post = h_post;
     CURL *e = x->easy;
-    x->max_body = tv_client_max_body(c);
-    x->applied_timeout_ms = tv_client_timeout_ms(c);
+    x->max_body = conf->max_body;
+    x->applied_timeout_ms = conf->timeout_ms;
     int bad = 0;
     bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
     bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, x->applied_timeout_ms) != CURLE_OK;
-    bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, tv_client_connect_timeout_ms(c)) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, conf->connect_timeout_ms) != CURLE_OK;
     bad |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
     bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK;
     bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK;
@@ -222,13 +219,13 @@ int tv_easy_init(tv_easy *x, tv_client *c, struct curl_slist *h_get, struct curl
     return 0;
 }
 
-static struct tv_http *http_new(tv_client *c, tv_error *err) {
+tv_http *tv_http_new(const tv_http_conf *conf, tv_error *err) {
     struct tv_http *h = calloc(1, sizeof *h);
     if (!h) {
         tv_error_set(err, TV_ENOMEM, NULL, "out of memory");
         return NULL;
     }
-    if (tv_curl_headers(c, &h->h_get, &h->h_post, err) || tv_easy_init(&h->x, c, h->h_get, h->h_post, err)) {
+    if (tv_curl_headers(conf, &h->h_get, &h->h_post, err) || tv_easy_init(&h->x, conf, h->h_get, h->h_post, err)) {
         tv_http_free(h);
         return NULL;
     }
@@ -278,14 +275,14 @@ static int transport_error(tv_easy *h, CURLcode rc, tv_error *err) {
     return -1;
 }
 
-void tv_easy_prepare(tv_easy *x, tv_client *c, const tv_request *req, tv_response *resp) {
+void tv_easy_prepare(tv_easy *x, const tv_http_conf *conf, const tv_request *req, tv_response *resp) {
     CURL *e = x->easy;
     x->resp = resp;
     x->over_cap = 0;
     x->is_post = req->method == TV_POST;
     x->sends = x->resend_refused = 0;
     x->errbuf[0] = '\0';
-    long timeout = tv_client_timeout_ms(c);
+    long timeout = conf->timeout_ms;
     if (timeout != x->applied_timeout_ms) {
         curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
         x->applied_timeout_ms = timeout;
@@ -335,11 +332,8 @@ int tv_easy_finish(tv_easy *x, CURLcode rc, tv_error *err) {
     return 0;
 }
 
-int tv_http_perform(void *ud, tv_client *c, const tv_request *req, tv_response *resp, tv_error *err) {
-    (void)ud;
-    struct tv_http **slot = tv_client_http_slot(c);
-    if (!*slot && !(*slot = http_new(c, err))) return -1;
-    tv_easy *x = &(*slot)->x;
-    tv_easy_prepare(x, c, req, resp);
+int tv_http_perform(tv_http *h, const tv_http_conf *conf, const tv_request *req, tv_response *resp, tv_error *err) {
+    tv_easy *x = &h->x;
+    tv_easy_prepare(x, conf, req, resp);
     return tv_easy_finish(x, curl_easy_perform(x->easy), err);
 }

@@ -1,0 +1,246 @@
+-- Entities, Challenges and Services end to end against the emulator: the
+-- exact wire format of every new operation (method, path, query, every
+-- form key in order, repeated keys for arrays), table-driven validation of
+-- every parameter of every operation (an error naming it, nothing sent),
+-- objects, iterators, batches and sign-in.
+local verify = require "twilio.verify"
+local emulator = require "support.emulator"
+
+local SVC = "VA" .. string.rep("cd", 16)
+local ID = "user-0001-res"
+local YF = "YF" .. string.rep("0", 32)
+local YC = "YC" .. string.rep("0", 32)
+
+local function pct(s)
+  return (s:gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end))
+end
+
+describe("resources", function()
+  local e, client
+
+  setup(function()
+    e = emulator.start{}
+    client = e:client{ max_retries = 0 }
+  end)
+
+  teardown(function()
+    if client then client:close() end
+    if e then e:stop() end
+  end)
+
+  before_each(function() e:reset() end)
+
+  local function sent() return #e:requests() end
+
+  describe("wire format", function()
+    -- each case: the call, then what must reach the emulator
+    local cases = {
+      { "create_entity", { SVC, ID }, "POST", "/v2/Services/" .. SVC .. "/Entities", "", { { "Identity", ID } } },
+      { "fetch_entity", { SVC, ID }, "GET", "/v2/Services/" .. SVC .. "/Entities/" .. ID, "", {} },
+      { "list_entity", { SVC, { page_size = 7, page = 0, page_token = "PA1" } }, "GET",
+        "/v2/Services/" .. SVC .. "/Entities", "PageSize=7&Page=0&PageToken=PA1", {} },
+      { "delete_entity", { SVC, ID }, "DELETE", "/v2/Services/" .. SVC .. "/Entities/" .. ID, "", {} },
+      { "create_challenge", { SVC, ID, {
+          factor_sid = YF, auth_payload = "123456", expiration_date = "2030-01-02T03:04:05Z",
+          details_message = "Sign in?", hidden_details = { ip = "10.0.0.1" },
+          details_fields = { { label = "Action", value = "Login" }, { label = "Where", value = "Paris" } } } },
+        "POST", "/v2/Services/" .. SVC .. "/Entities/" .. ID .. "/Challenges", "",
+        { { "FactorSid", YF }, { "ExpirationDate", "2030-01-02T03:04:05Z" }, { "Details.Message", "Sign in?" },
+          { "Details.Fields", '{"label":"Action","value":"Login"}' },
+          { "Details.Fields", '{"label":"Where","value":"Paris"}' },
+          { "HiddenDetails", '{"ip":"10.0.0.1"}' }, { "AuthPayload", "123456" } } },
+      { "create_challenge", { SVC, ID, { factor_sid = YF, expiration_date = 1893553445 } },
+        "POST", "/v2/Services/" .. SVC .. "/Entities/" .. ID .. "/Challenges", "",
+        { { "FactorSid", YF }, { "ExpirationDate", "2030-01-02T03:04:05Z" } } },
+      { "fetch_challenge", { SVC, ID, YC }, "GET", "/v2/Services/" .. SVC .. "/Entities/" .. ID .. "/Challenges/" .. YC,
+        "", {} },
+      { "list_challenge", { SVC, ID, { factor_sid = YF, status = "pending", order = "desc", page_size = 3 } }, "GET",
+        "/v2/Services/" .. SVC .. "/Entities/" .. ID .. "/Challenges",
+        "FactorSid=" .. YF .. "&Status=pending&Order=desc&PageSize=3", {} },
+      { "update_challenge", { SVC, ID, YC, { auth_payload = "654321", metadata = { os = "Android" } } }, "POST",
+        "/v2/Services/" .. SVC .. "/Entities/" .. ID .. "/Challenges/" .. YC, "",
+        { { "AuthPayload", "654321" }, { "Metadata", '{"os":"Android"}' } } },
+      { "create_service", { { friendly_name = "Acme", totp_issuer = "Acme Inc", totp_time_step = 30,
+          totp_code_length = 6, totp_skew = 1, psd2_enabled = true, lookup_enabled = false,
+          push_include_date = false, code_length = 6 } },
+        "POST", "/v2/Services", "",
+        { { "FriendlyName", "Acme" }, { "CodeLength", "6" }, { "LookupEnabled", "false" }, { "Psd2Enabled", "true" },
+          { "Push.IncludeDate", "false" }, { "Totp.Issuer", "Acme Inc" }, { "Totp.TimeStep", "30" },
+          { "Totp.CodeLength", "6" }, { "Totp.Skew", "1" } } },
+      { "fetch_service", { SVC }, "GET", "/v2/Services/" .. SVC, "", {} },
+      { "list_service", { { page_size = 20 } }, "GET", "/v2/Services", "PageSize=20", {} },
+      { "update_service", { SVC, { friendly_name = "Acme 2", push_apn_credential_sid = "CR" .. string.rep("1", 32),
+          whatsapp_msg_service_sid = "MG" .. string.rep("2", 32), verify_event_subscription_enabled = true } },
+        "POST", "/v2/Services/" .. SVC, "",
+        { { "FriendlyName", "Acme 2" }, { "Push.ApnCredentialSid", "CR" .. string.rep("1", 32) },
+          { "Whatsapp.MsgServiceSid", "MG" .. string.rep("2", 32) }, { "VerifyEventSubscriptionEnabled", "true" } } },
+      { "delete_service", { SVC }, "DELETE", "/v2/Services/" .. SVC, "", {} },
+    }
+    for i, c in ipairs(cases) do
+      local name, args, method, path, query, form = c[1], c[2], c[3], c[4], c[5], c[6]
+      it(name .. " #" .. i .. " sends " .. method .. " " .. path:gsub(SVC, "{svc}"), function()
+        e:clear_requests()
+        client[name](client, table.unpack(args))
+        local req = e:last_request()
+        assert.is_table(req, name .. " sent nothing")
+        assert.equal(method, req.method)
+        assert.equal(path, req.path)
+        assert.equal(query, req.query or "")
+        assert.same(form, req.form)
+        if method == "POST" then assert.equal("application/x-www-form-urlencoded", req.content_type) end
+      end)
+    end
+
+    it("percent-encodes path values and form values", function()
+      e:clear_requests()
+      client:create_challenge(SVC, ID, { factor_sid = YF, details_message = "a&b=c +é" })
+      local req = e:last_request()
+      assert.matches("Details.Message=" .. pct("a&b=c +é"):gsub("%%", "%%%%"), req.body)
+      assert.same({ "Details.Message", "a&b=c +é" }, req.form[2])
+    end)
+  end)
+
+  describe("validation, from the table", function()
+    -- a bad value of each kind; every parameter of every operation gets the
+    -- ones of its type, and each must fail before any I/O naming it
+    local function bad_values(p)
+      local v = { { 12, "a number for a " .. p.type } }
+      if p.type == "integer" then
+        v = { { "5", "a string" }, { 1.5, "a fraction" } }
+        if p.min then v[#v + 1] = { p.min - 1, "below min" } end
+        if p.max and p.max < 2147483647 then v[#v + 1] = { p.max + 1, "above max" } end
+      elseif p.type == "boolean" then
+        v = { { "true", "a string" }, { 1, "a number" } }
+      elseif p.type == "enum" then
+        v = { { "nope", "not a member" }, { 1, "a number" } }
+      elseif p.type == "sid" then
+        v = { { "XX" .. string.rep("0", 32), "wrong prefix" }, { p.prefix .. string.rep("0", 31), "too short" },
+              { p.prefix .. string.rep("g", 32), "not hex" } }
+      elseif p.type == "date-time" then
+        v = { { "2030-02-30T00:00:00Z", "no such day" }, { "2030-01-01T00:00:00", "no zone" },
+              { "2030-01-01 00:00:00Z", "no T" }, { "2030-01-01T25:00:00Z", "hour 25" }, { -5, "negative" },
+              { true, "a boolean" } }
+      elseif p.type == "json" then
+        v = { { "[1]", "not an object" }, { "{bad", "not JSON" }, { true, "a boolean" } }
+      elseif p.type == "identity" then
+        v = { { "short", "too short" }, { "has space here", "a space" }, { 12345678, "a number" } }
+      elseif p.type == "string" then
+        v = { { 12, "a number" }, { "a\0b", "a NUL" }, { "a\nb", "a newline" } }
+        if p.max and p.max > 0 then v[#v + 1] = { string.rep("x", p.max + 1), "too long" } end
+        if p.min and p.min > 1 then v[#v + 1] = { string.rep("x", p.min - 1), "too short" } end
+      end
+      if p.array then
+        local els = {}
+        for i, b in ipairs(v) do els[i] = { { b[1] }, b[2] .. " in the array" } end
+        if p.type == "json" then els[#els + 1] = { { { label = "x" }, "x" }, "a string element" } end
+        if p.max_items then
+          local many = {}
+          for i = 1, p.max_items + 1 do many[i] = { label = "l" .. i, value = "v" } end
+          els[#els + 1] = { many, "too many elements" }
+        end
+        els[#els + 1] = { "x", "not an array" }
+        els[#els + 1] = { { a = 1 }, "not a sequence" }
+        v = els
+      end
+      return v
+    end
+
+    -- valid arguments for every operation, from which each case changes one
+    local good = {
+      service_sid = SVC, identity = ID, sid = { factor = YF, challenge = YC, service = SVC },
+    }
+    local required_values = {
+      friendly_name = "x", factor_type = "totp", factor_sid = YF,
+    }
+
+    local function call_args(op, override_path, params)
+      local a = {}
+      for k, pp in ipairs(op.path_params) do
+        local v = good[pp.name]
+        if type(v) == "table" then v = v[op.resource] end
+        if override_path and override_path[pp.name] ~= nil then v = override_path[pp.name] end
+        a[k] = v
+      end
+      for _, p in ipairs(op.params) do
+        if p.positional then
+          local v = ID
+          if params and params[p.name] ~= nil then v = params[p.name] end
+          a[#a + 1] = v
+        end
+      end
+      if op.has_params then
+        local t = {}
+        for _, p in ipairs(op.params) do
+          if p.required and not p.positional then t[p.name] = required_values[p.name] end
+        end
+        for k, v in pairs(params or {}) do
+          local positional = false
+          for _, p in ipairs(op.params) do positional = positional or (p.name == k and p.positional) end
+          if not positional then t[k] = v end
+        end
+        a[#a + 1] = t
+      end
+      return a
+    end
+
+    local function expect_arg_error(op, args, param, what)
+      local before = sent()
+      local v, err = client[op.name](client, table.unpack(args, 1, #args))
+      local label = op.name .. " " .. param .. ": " .. what
+      assert.is_nil(v, label)
+      assert.is_table(err, label)
+      assert.equal("invalid_argument", err.kind, label .. ": " .. tostring(err))
+      assert.equal(param, err.param, label .. ": " .. tostring(err))
+      assert.truthy(tostring(err.message):find(param, 1, true), label .. ": " .. tostring(err.message))
+      assert.equal(before, sent(), label .. " sent a request")
+    end
+
+    local n = 0
+    for _, op in ipairs(verify.operations) do
+      for _, pp in ipairs(op.path_params) do
+        local bads = pp.type == "sid" and { "XX" .. string.rep("0", 32), pp.prefix .. "0", 42 }
+                     or { "ab", "a b c d e f g h", "a--bcdefgh", 42 }
+        for _, b in ipairs(bads) do
+          n = n + 1
+          it(op.name .. " path " .. pp.name .. " = " .. tostring(b), function()
+            expect_arg_error(op, call_args(op, { [pp.name] = b }), pp.name, tostring(b))
+          end)
+        end
+      end
+      for _, p in ipairs(op.params) do
+        for _, b in ipairs(bad_values(p)) do
+          n = n + 1
+          it(op.name .. " " .. p.name .. ": " .. b[2], function()
+            expect_arg_error(op, call_args(op, nil, { [p.name] = b[1] }), p.name, b[2])
+          end)
+        end
+        if p.required and not p.positional then
+          it(op.name .. " " .. p.name .. " is required", function()
+            local a = call_args(op)
+            a[#a][p.name] = nil
+            expect_arg_error(op, a, p.name, "missing")
+          end)
+        end
+      end
+      if op.has_params then
+        it(op.name .. " refuses an unknown parameter", function()
+          local a = call_args(op)
+          a[#a].no_such_param = "x"
+          expect_arg_error(op, a, "no_such_param", "unknown")
+        end)
+      end
+    end
+
+    it("covers every parameter of every operation (" .. n .. " cases)", function()
+      assert.is_true(n > 200, "only " .. n .. " cases")
+    end)
+
+    it("accepts each case's valid base arguments (the cases fail for the reason they name)", function()
+      for _, op in ipairs(verify.operations) do
+        local ok, err = verify.operations and require("twilio.verify.core").check_params(client, op.name,
+          table.unpack(call_args(op)))
+        assert.is_true(ok, op.name .. ": " .. tostring(err))
+      end
+    end)
+  end)
+end)
