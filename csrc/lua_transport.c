@@ -144,6 +144,7 @@ static int l_finish(lua_State *L) {
     if (!lua_istable(L, 3)) {
         const char *msg = "the transport failed";
         int timed_out = 0, unsent = 0, code = 0;
+        const char *param = NULL;
         tv_kind kind = TV_ETRANSPORT;
         if (lua_isstring(L, 4)) {
             msg = lua_tostring(L, 4);
@@ -158,9 +159,16 @@ static int l_finish(lua_State *L) {
             code = (int)lua_tointeger(L, -1);
             lua_getfield(L, 4, "kind");
             if (lua_isstring(L, -1) && strcmp(lua_tostring(L, -1), "decode") == 0) kind = TV_EDECODE;
-            lua_pop(L, 4); /* keep message on the stack */
+            /* verify.curl_transport's refusal of another origin: nothing was sent */
+            if (lua_isstring(L, -1) && strcmp(lua_tostring(L, -1), "invalid_argument") == 0) {
+                kind = TV_EARG;
+                unsent = 1;
+            }
+            lua_getfield(L, 4, "param");
+            if (lua_isstring(L, -1)) param = lua_tostring(L, -1);
+            lua_pop(L, 5); /* keep message and param on the stack */
         }
-        tv_error_set(&err, kind, NULL, "%s", msg);
+        tv_error_set(&err, kind, kind == TV_EARG ? param : NULL, "%s", msg);
         err.timed_out = timed_out;
         err.unsent = unsent;
         err.transport_code = code;
