@@ -9,16 +9,24 @@
 --    user to scan into an authenticator app        -> 200 {"step":"enroll"}
 -- 4. An unverified factor without a code: enrolment was left unfinished, so
 --    the factor is deleted and a new one created     -> 200 {"step":"enroll"}
---    An unverified factor and a code: the code is checked by Twilio Verify
---    (update_factor with AuthPayload); right: the factor is now verified and
---    the user is signed in                           -> 200 {"step":"done"}
+--    An unverified factor and a code: the enrolment is confirmed by Twilio
+--    Verify (factor:verify, update_factor with AuthPayload); right: the
+--    factor is now verified and the user is signed in -> 200 {"step":"done"}
 --    wrong                                           -> 401 {"error":"wrong code"}
 --    too many wrong codes (Verify error 60310)       -> 429
--- 5. A verified factor: codes for later sign-ins are checked with Verify's
---    Challenges API (POST .../Challenges with AuthPayload), which this
---    library does not cover: this example stops there -> 401 {"step":"challenge"}.
---    Do not use verify_factor for this: on an already verified factor Verify
---    answers 200 with the status unchanged ("verified") for any code.
+-- 5. A verified factor (every later sign-in): without a code
+--                                                    -> 401 {"step":"code"}
+--    with a code, Verify checks it on a new challenge (factor:sign_in: POST
+--    .../Challenges with FactorSid and AuthPayload); approved: signed in
+--                                                    -> 200 {"step":"done"}
+--    not approved (a wrong or stale code)            -> 401 {"error":"wrong code"}
+--    too many attempts (60308 on a challenge, 60310 on the factor, 60312:
+--    too many challenges for the factor)             -> 429 (with Retry-After when Verify sent one)
+--    Each attempt is a new challenge, so the per-challenge limit never
+--    applies here: Verify's own brake is 60312 (50 challenges an hour per
+--    factor). Throttle attempts per user yourself as well.
+--    Never use factor:verify for this: on a verified factor Verify answers
+--    200 with the status unchanged ("verified") for any code.
 --
 -- Every call goes through the OpenResty transport (chosen by verify.new
 -- inside nginx): the worker keeps serving other requests while Verify answers.
@@ -66,12 +74,22 @@ local function totp_factor(c, identity)
   end
 end
 
+-- Verify's "too many attempts" codes (all HTTP 429): a challenge's 5 wrong
+-- codes, a factor's 5 wrong codes in a row, a factor's challenge-creation
+-- limit.
+local TOO_MANY = { [60308] = true, [60310] = true, [60312] = true }
+
 local function unavailable(err)
   ngx.log(ngx.ERR, "twilio verify: ", tostring(err)) -- errors never carry credentials
-  if err.kind == "http" and err.code == 60310 then
+  if err.kind == "http" and TOO_MANY[err.code] then
+    if err.retry_after then ngx.header["Retry-After"] = tostring(math.ceil(err.retry_after)) end
     return reply(429, { error = "too many attempts, try again later" })
   end
   return reply(503, { error = "second factor temporarily unavailable" })
+end
+
+local function well_formed(code)
+  return type(code) == "string" and code:match("^%d%d%d%d%d%d?%d?%d?$") ~= nil
 end
 
 function _M.handler()
@@ -103,7 +121,7 @@ function _M.handler()
       if not f then return unavailable(cerr) end
       return reply(200, { step = "enroll", otpauth_uri = f.binding.uri })
     end
-    if type(code) ~= "string" or not code:match("^%d%d%d%d%d%d?%d?%d?$") then
+    if not well_formed(code) then
       return reply(401, { step = "code", error = "the code is 6 to 8 digits" })
     end
     local ok, verr = factor:verify(code) -- AuthPayload, checked by Verify
@@ -113,8 +131,18 @@ function _M.handler()
     return reply(200, { step = "done", user = username })
   end
 
-  return reply(401, { step = "challenge", factor_sid = factor.sid,
-                      error = "check the code with the Verify Challenges API" })
+  -- a verified factor: the code is checked on a new challenge
+  if code == nil or code == "" then
+    return reply(401, { step = "code", error = "enter the code from your authenticator app" })
+  end
+  if not well_formed(code) then
+    return reply(401, { step = "code", error = "the code is 6 to 8 digits" })
+  end
+  local ok, serr = factor:sign_in(code) -- POST .../Challenges, AuthPayload = code
+  if ok == nil then return unavailable(serr) end
+  if not ok then return reply(401, { step = "code", error = "wrong code" }) end
+  -- signed in: start your session here
+  return reply(200, { step = "done", user = username })
 end
 
 return _M

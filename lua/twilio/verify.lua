@@ -517,7 +517,7 @@ end
 
 -- Twilio's code for a challenge on a factor whose enrolment was never
 -- confirmed (see doc/emulator.md).
-local NOT_VERIFIED = 60311
+local NOT_VERIFIED = 60318
 
 --- Does this code sign this user in? The sign-in step of a TOTP factor.
 -- client:sign_in(service_sid, identity, factor_sid, code [, opts]) -> true | false | nil, err

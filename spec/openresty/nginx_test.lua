@@ -1,7 +1,8 @@
 -- spec/openresty/nginx_test.lua -- the library inside a real nginx (Debian's
 -- nginx-light + libnginx-mod-http-lua, LuaJIT 2.1) against the emulator:
 -- the OpenResty transport (twilio.verify.openresty) for every operation, its
--- error mapping, the login example of examples/openresty/, and the point of
+-- error mapping, the login example of examples/openresty/ (enrolment, and
+-- sign-in of a verified user with a challenge), and the point of
 -- it all: a single worker serves 10 concurrent slow requests at once, where
 -- the libcurl transport serves them one after the other.
 --
@@ -109,16 +110,24 @@ end
 
 local function error_log(n) return read_file(n.dir .. "/logs/error.log") or "" end
 
--- One HTTP request with curl: status, decoded JSON (or nil), raw body.
+-- One HTTP request with curl: status, decoded JSON (or nil), raw body, and
+-- the response headers (lower-cased names).
 local function http(method, url, body, headers)
-  local parts = { "curl -s --max-time 60 -X", shq(method), "-w", shq("\n%{http_code}") }
+  local hfile = os.tmpname()
+  local parts = { "curl -s --max-time 60 -X", shq(method), "-D", shq(hfile), "-w", shq("\n%{http_code}") }
   for k, v in pairs(headers or {}) do parts[#parts + 1] = "-H " .. shq(k .. ": " .. v) end
   if body then parts[#parts + 1] = "--data-binary " .. shq(body) end
   parts[#parts + 1] = shq(url)
   local out = sh(concat(parts, " "))
+  local rh = {}
+  for line in (read_file(hfile) or ""):gmatch("[^\r\n]+") do
+    local k, v = line:match("^([^:%s]+):%s*(.-)%s*$")
+    if k then rh[k:lower()] = v end
+  end
+  os.remove(hfile)
   local text, code = out:match("^(.*)\n(%d%d%d)$")
   local ok, json = pcall(cjson.decode, text or "")
-  return tonumber(code) or 0, ok and json or nil, text or out
+  return tonumber(code) or 0, ok and json or nil, text or out, rh
 end
 
 -- n identical GETs at once (one curl each): wall time in seconds, statuses.
@@ -299,6 +308,45 @@ describe("OpenResty transport in a real nginx", function()
     assert.equal("DELETE", reqs[8].method)
   end)
 
+  it("signs in through nginx subrequests: a challenge carrying the code", function()
+    local T = 1800000000
+    e:set_clock(T)
+    finally(function() e:set_clock(nil) end)
+    local f = op("create", { identity = ID, friendly_name = "sign-in" }).result
+    local secret = f.binding.secret
+    assert.is_true(op("verify", { identity = ID, sid = f.sid, code = verify.totp.code(secret, { time = T }) }).result)
+
+    e:set_clock(T + 30)
+    e:clear_requests()
+    local r = op("sign_in", { identity = ID, sid = f.sid, code = verify.totp.code(secret, { time = T + 30 }) })
+    assert.is_true(r.ok, cjson.encode(r))
+    assert.equal("openresty", r.transport)
+    assert.same({ true, "approved", f.sid }, { r.result.approved, r.result.status, r.result.factor_sid })
+    assert.matches("^YC%x+$", r.result.sid)
+
+    local valid = {}
+    for d = -1, 3 do valid[verify.totp.code(secret, { time = T + 30 * d })] = true end
+    local wrong = "000000"
+    while valid[wrong] do wrong = format("%06d", tonumber(wrong) + 1) end
+    r = op("sign_in", { identity = ID, sid = f.sid, code = wrong })
+    assert.is_true(r.ok, cjson.encode(r))
+    assert.same({ false, "pending" }, { r.result.approved, r.result.status })
+
+    local reqs = e:requests()
+    assert.equal(2, #reqs)
+    for _, q in ipairs(reqs) do
+      assert.equal("POST", q.method)
+      assert.matches("/Entities/[^/]+/Challenges$", q.path)
+    end
+
+    -- a factor whose enrolment was never confirmed: Verify refuses it
+    -- (403, code 60318 "Factor is unverified")
+    local g = op("create", { identity = ID, friendly_name = "unconfirmed" }).result
+    r = op("sign_in", { identity = ID, sid = g.sid, code = verify.totp.code(g.binding.secret, { time = T + 30 }) })
+    assert.is_false(r.ok)
+    assert.same({ "http", 403, 60318, false }, { r.err.kind, r.err.status, r.err.code, r.err.retryable })
+  end)
+
   it("passes none of the client's request headers on to Verify", function()
     e:clear_requests()
     op("list", { identity = ID }, "POST", "username=ann&password=secret",
@@ -398,7 +446,7 @@ describe("examples/openresty: sign-in with a TOTP second factor", function()
     if e then e:stop() end
   end)
 
-  it("enrols, rejects a wrong code, accepts the right one, then asks for a challenge", function()
+  it("enrols, rejects a wrong code, accepts the right one, then asks for a code", function()
     local PW = "demo password for ann"
     assert.equal(405, (http("GET", URL)))
     local status, body = login{ { "username", "ann" }, { "password", "wrong" } }
@@ -428,14 +476,92 @@ describe("examples/openresty: sign-in with a TOTP second factor", function()
     assert.equal(1, #page.factors)
     assert.equal("verified", page.factors[1].status)
 
-    -- later sign-ins: the factor is verified, codes go to Verify Challenges
-    status, body = login{ { "username", "ann" }, { "password", PW }, { "code", verify.totp.code(uri.secret) } }
-    assert.same({ 401, "challenge" }, { status, body.step })
+    -- later sign-ins: the factor is verified, the password alone is not enough
+    status, body = login{ { "username", "ann" }, { "password", PW } }
+    assert.same({ 401, "code" }, { status, body.step })
 
     for _, q in ipairs(e:requests()) do
       assert.equal("Basic", q.authorization_scheme)
       assert.matches("^twilio%-verify%-lua/", q.user_agent)
     end
+  end)
+
+  it("signs a verified user in with a challenge: right code 200, wrong 401, Verify's limit 429", function()
+    e:reset()
+    local PW = "demo password for ann"
+    local T = 1800000000 -- the emulator clock, at the start of a 30 s step
+    e:set_clock(T)
+    finally(function() e:set_clock(nil) end)
+
+    -- enrol, then confirm the enrolment with the code of step T
+    local status, body = login{ { "username", "ann" }, { "password", PW } }
+    assert.same({ 200, "enroll" }, { status, body.step })
+    local uri = assert(verify.totp.parse_uri(body.otpauth_uri))
+    local function code_at(t)
+      return assert(verify.totp.code(uri.secret, { alg = uri.alg, digits = uri.digits, step = uri.period, time = t }))
+    end
+    status, body = login{ { "username", "ann" }, { "password", PW }, { "code", code_at(T) } }
+    assert.same({ 200, "done" }, { status, body.step })
+    local c = assert(verify.new{ account_sid = e.account_sid, auth_token = e.auth_token, base_url = e.base_url })
+    local factors = assert(c:list_factor(SVC, "user-ann-0001")).factors
+    assert.equal(1, #factors)
+    assert.equal("verified", factors[1].status)
+    local factor_sid = factors[1].sid
+
+    -- a later sign-in, one step on: the app shows a new code
+    e:set_clock(T + uri.period)
+    e:clear_requests()
+    local right = code_at(T + uri.period)
+    status, body = login{ { "username", "ann" }, { "password", PW }, { "code", right } }
+    assert.same({ 200, "done", "ann" }, { status, body.step, body.user }, cjson.encode(body or {}))
+
+    -- a wrong code: none of the codes of the accepted window
+    local valid = {}
+    for d = -2, 2 do valid[code_at(T + uri.period * (1 + d))] = true end
+    local wrong = "000000"
+    while valid[wrong] do wrong = format("%06d", tonumber(wrong) + 1) end
+    status, body = login{ { "username", "ann" }, { "password", PW }, { "code", wrong } }
+    assert.same({ 401, "code", "wrong code" }, { status, body.step, body.error })
+
+    -- both codes reached Verify as new challenges: POST .../Challenges with
+    -- the factor and the code as AuthPayload (and never as a factor update)
+    local posts = {}
+    for _, q in ipairs(e:requests()) do
+      if q.method == "POST" then posts[#posts + 1] = q end
+      assert.equal("Basic", q.authorization_scheme)
+    end
+    assert.equal(2, #posts)
+    for i, code in ipairs{ right, wrong } do
+      local q = posts[i]
+      assert.matches("^/v2/Services/" .. SVC .. "/Entities/[^/]+/Challenges$", q.path)
+      assert.equal("application/x-www-form-urlencoded", q.content_type)
+      local form = {}
+      for _, kv in ipairs(q.form) do form[kv[1]] = kv[2] end
+      assert.same({ FactorSid = factor_sid, AuthPayload = code }, form)
+    end
+    local challenges = assert(c:list_challenge(SVC, "user-ann-0001")).challenges
+    local statuses = {}
+    for _, ch in ipairs(challenges) do statuses[#statuses + 1] = ch.status end
+    table.sort(statuses)
+    assert.same({ "approved", "pending" }, statuses)
+
+    -- Verify's "too many attempts" (here its challenge-creation limit) is a
+    -- 429 for the user, with Verify's Retry-After
+    e:fault{ action = "status", status = 429, code = 60312, message = "Challenge creation limit reached",
+             retry_after = 120, match = { method = "POST", path_contains = "/Challenges" } }
+    local raw, headers
+    status, body, raw, headers = login{ { "username", "ann" }, { "password", PW }, { "code", right } }
+    assert.equal(429, status, raw)
+    assert.equal("too many attempts, try again later", body.error)
+    assert.equal("120", headers["retry-after"])
+    assert.same({}, e:pending_faults())
+
+    -- no code at all: asked for one, no challenge made
+    e:clear_requests()
+    status, body = login{ { "username", "ann" }, { "password", PW } }
+    assert.same({ 401, "code" }, { status, body.step })
+    for _, q in ipairs(e:requests()) do assert.equal("GET", q.method) end
+    c:close()
   end)
 
   it("starts an unfinished enrolment over (delete, create)", function()

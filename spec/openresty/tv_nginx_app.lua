@@ -70,6 +70,13 @@ end
 
 function ops.verify(c, a) return c:verify_factor(SERVICE_SID, a.identity, a.sid, a.code) end
 
+-- a sign-in code checked by Verify on a new challenge (client:sign_in)
+function ops.sign_in(c, a)
+  local ok, ch = c:sign_in(SERVICE_SID, a.identity, a.sid, a.code)
+  if ok == nil then return nil, ch end
+  return { approved = ok, sid = ch.sid, status = ch.status, factor_sid = ch.factor_sid }
+end
+
 function ops.delete(c, a) return c:delete_factor(SERVICE_SID, a.identity, a.sid) end
 
 -- every page, following next_page_url through nginx
