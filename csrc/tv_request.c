@@ -207,7 +207,9 @@ int tv_build(const tv_origin *o, const tv_operation *op, const tv_str *path, con
     begin(req, op);
     if (add_path(o, op, path, &req->url)) return oom(err);
     if (add_params(op, params, n, &req->url, &req->body, err)) {
-        tv_buf_reset(&req->body, 1);
+        tv_buf_reset(&req->body, 1); /* a refusal builds nothing */
+        tv_buf_reset(&req->url, 0);
+        req->op = NULL;
         return -1;
     }
     if (req->method == TV_POST && tv_buf_add(&req->body, "", 0)) return oom(err);

@@ -11,6 +11,9 @@
 #include "ctest.h"
 #include "tv.h"
 
+#define OP_FETCH tv_operation_by_name("fetch_factor")
+#define OP_LIST tv_operation_by_name("list_factor")
+
 /* Structural equality: types, keys, values and child order. */
 static int same(const cJSON *a, const cJSON *b) {
     if (!a || !b) return a == b;
@@ -48,7 +51,7 @@ static int n_end, n_fallback, n_fallback_valid, n_bad;
     if (verbose) fprintf(stderr, "%s:%d: EXPECT failed: %s\n", __FILE__, __LINE__, #cond); } } while (0)
 
 /* Run the cursor over body; 1 when it completed. */
-static int run_case(tv_op op, const char *body, size_t len, int verbose) {
+static int run_case(const tv_operation *op, const char *body, size_t len, int verbose) {
     tv_jcursor cur;
     tv_jcursor_init(&cur, op, body, len);
     cJSON *rebuilt = cJSON_CreateObject(), *arr = NULL;
@@ -71,7 +74,7 @@ static int run_case(tv_op op, const char *body, size_t len, int verbose) {
     tv_request req;
     memset(&req, 0, sizeof req);
     req.op = op;
-    req.method = op == TV_OP_LIST || op == TV_OP_FETCH ? TV_GET : TV_POST;
+    req.method = op->method;
     tv_response resp;
     memset(&resp, 0, sizeof resp);
     resp.status = 200;
@@ -111,36 +114,36 @@ static const char factor[] =
 
 static void edge_cases(void) {
     int bad0 = n_bad;
-    CHECK(RUN(TV_OP_FETCH, "{\"sid\":\"YF1\"}"));
-    CHECK(RUN(TV_OP_FETCH, " \t\r\n{ \"sid\" : \"YF1\" , \"x\" : [ ] } trailing garbage"));
-    CHECK(RUN(TV_OP_FETCH, "\x01{\x02\"sid\"\x1f:\"a\"}")); /* cJSON: every byte <= 32 is whitespace */
-    CHECK(RUN(TV_OP_FETCH, "\xEF\xBB\xBF{\"sid\":\"a\"}"));
-    CHECK(!RUN(TV_OP_FETCH, "\xEF\xBB\xBF{}"));  /* the BOM is skipped, but {} has no sid */
-    CHECK(!RUN(TV_OP_FETCH, "{\"sid\":\xEF\xBB\xBF\"a\"}")); /* a BOM is not whitespace inside */
-    CHECK(!RUN(TV_OP_FETCH, "{\"x\":[\xEF\xBB\xBF 1],\"sid\":\"a\"}"));
-    CHECK(!RUN(TV_OP_FETCH, ""));
-    CHECK(!RUN(TV_OP_FETCH, "{}"));
-    CHECK(!RUN(TV_OP_FETCH, "[1,2,3]"));
-    CHECK(!RUN(TV_OP_FETCH, "{\"sid\":\"a\",}"));
-    CHECK(!RUN(TV_OP_FETCH, "{\"sid\":\"a\",\"x\":[1,]}"));
-    CHECK(!RUN(TV_OP_FETCH, "{\"sid\" \"a\"}"));
-    CHECK(!RUN(TV_OP_FETCH, "{\"sid\":\"a\""));
-    CHECK(!RUN(TV_OP_FETCH, "{\"sid\":\"a\",\"x\":[1,2"));
-    CHECK(!RUN(TV_OP_FETCH, "{sid:\"a\"}"));
-    CHECK(!RUN(TV_OP_FETCH, "{\"sid\":1}"));
-    CHECK(!RUN(TV_OP_FETCH, "{\"sid\":null}"));
-    CHECK(RUN(TV_OP_FETCH, "{\"sid\":\"a\",\"sid\":1}"));    /* the first occurrence decides, as cJSON's lookup */
-    CHECK(!RUN(TV_OP_FETCH, "{\"sid\":1,\"sid\":\"a\"}"));
-    CHECK(RUN(TV_OP_FETCH, "{\"\\u0073id\":\"a\"}"));        /* escapes in keys */
-    CHECK(RUN(TV_OP_FETCH, "{\"sid\\u0000x\":\"a\"}"));      /* a NUL ends the key, in both */
-    CHECK(RUN(TV_OP_FETCH, factor));
-    CHECK(RUN(TV_OP_LIST, "{\"factors\":[],\"meta\":{}}"));
-    CHECK(RUN(TV_OP_LIST, "{\"meta\":{\"page\":0},\"factors\":[{\"a\":1},[2],3,null,\"s\"],\"extra\":[[1],[2]]}"));
-    CHECK(!RUN(TV_OP_LIST, "{\"factors\":{},\"meta\":{}}"));
-    CHECK(!RUN(TV_OP_LIST, "{\"factors\":[]}"));
-    CHECK(!RUN(TV_OP_LIST, "{\"factors\":null,\"meta\":{}}"));
-    CHECK(!RUN(TV_OP_LIST, "{\"factors\":[] ,\"meta\":[]}"));
-    CHECK(RUN(TV_OP_LIST, "{\"factors\":[1],\"factors\":{},\"meta\":{}}"));
+    CHECK(RUN(OP_FETCH, "{\"sid\":\"YF1\"}"));
+    CHECK(RUN(OP_FETCH, " \t\r\n{ \"sid\" : \"YF1\" , \"x\" : [ ] } trailing garbage"));
+    CHECK(RUN(OP_FETCH, "\x01{\x02\"sid\"\x1f:\"a\"}")); /* cJSON: every byte <= 32 is whitespace */
+    CHECK(RUN(OP_FETCH, "\xEF\xBB\xBF{\"sid\":\"a\"}"));
+    CHECK(!RUN(OP_FETCH, "\xEF\xBB\xBF{}"));  /* the BOM is skipped, but {} has no sid */
+    CHECK(!RUN(OP_FETCH, "{\"sid\":\xEF\xBB\xBF\"a\"}")); /* a BOM is not whitespace inside */
+    CHECK(!RUN(OP_FETCH, "{\"x\":[\xEF\xBB\xBF 1],\"sid\":\"a\"}"));
+    CHECK(!RUN(OP_FETCH, ""));
+    CHECK(!RUN(OP_FETCH, "{}"));
+    CHECK(!RUN(OP_FETCH, "[1,2,3]"));
+    CHECK(!RUN(OP_FETCH, "{\"sid\":\"a\",}"));
+    CHECK(!RUN(OP_FETCH, "{\"sid\":\"a\",\"x\":[1,]}"));
+    CHECK(!RUN(OP_FETCH, "{\"sid\" \"a\"}"));
+    CHECK(!RUN(OP_FETCH, "{\"sid\":\"a\""));
+    CHECK(!RUN(OP_FETCH, "{\"sid\":\"a\",\"x\":[1,2"));
+    CHECK(!RUN(OP_FETCH, "{sid:\"a\"}"));
+    CHECK(!RUN(OP_FETCH, "{\"sid\":1}"));
+    CHECK(!RUN(OP_FETCH, "{\"sid\":null}"));
+    CHECK(RUN(OP_FETCH, "{\"sid\":\"a\",\"sid\":1}"));    /* the first occurrence decides, as cJSON's lookup */
+    CHECK(!RUN(OP_FETCH, "{\"sid\":1,\"sid\":\"a\"}"));
+    CHECK(RUN(OP_FETCH, "{\"\\u0073id\":\"a\"}"));        /* escapes in keys */
+    CHECK(RUN(OP_FETCH, "{\"sid\\u0000x\":\"a\"}"));      /* a NUL ends the key, in both */
+    CHECK(RUN(OP_FETCH, factor));
+    CHECK(RUN(OP_LIST, "{\"factors\":[],\"meta\":{}}"));
+    CHECK(RUN(OP_LIST, "{\"meta\":{\"page\":0},\"factors\":[{\"a\":1},[2],3,null,\"s\"],\"extra\":[[1],[2]]}"));
+    CHECK(!RUN(OP_LIST, "{\"factors\":{},\"meta\":{}}"));
+    CHECK(!RUN(OP_LIST, "{\"factors\":[]}"));
+    CHECK(!RUN(OP_LIST, "{\"factors\":null,\"meta\":{}}"));
+    CHECK(!RUN(OP_LIST, "{\"factors\":[] ,\"meta\":[]}"));
+    CHECK(RUN(OP_LIST, "{\"factors\":[1],\"factors\":{},\"meta\":{}}"));
     /* nesting: elements start two levels down; the whole parse stops at 1000 */
     for (int d = 990; d <= 1003; d += 1) {
         size_t n = (size_t)d * 2 + 64;
@@ -149,7 +152,7 @@ static void edge_cases(void) {
         for (int i = 0; i < d; i++) b[k++] = '[';
         for (int i = 0; i < d; i++) b[k++] = ']';
         k += (size_t)snprintf(b + k, n - k, "]}");
-        run_case(TV_OP_LIST, b, k, 1);
+        run_case(OP_LIST, b, k, 1);
         free(b);
     }
     CHECK_INT(n_bad - bad0, 0);
@@ -163,7 +166,7 @@ static uint64_t next(void) {
     return rng;
 }
 
-static void mutations(tv_op op, const char *seed, int count) {
+static void mutations(const tv_operation *op, const char *seed, int count) {
     static const char alphabet[] = "{}[],:\"\\ \t\n0123456789.-+eEtruefalsn\x01\xEF\xBB\xBF";
     size_t slen = strlen(seed);
     char *buf = malloc(slen * 2 + 64);
@@ -207,10 +210,10 @@ int main(void) {
                                 "\"meta\":{\"page\":0,\"next_page_url\":null,\"key\":\"factors\"}}",
              factor, factor);
     int ends0 = n_end, bad0 = n_bad;
-    mutations(TV_OP_LIST, page, 100000);
+    mutations(OP_LIST, page, 100000);
     CHECK_INT(n_bad - bad0, 0);
     bad0 = n_bad;
-    mutations(TV_OP_FETCH, factor, 100000);
+    mutations(OP_FETCH, factor, 100000);
     CHECK_INT(n_bad - bad0, 0);
     CHECK(n_end - ends0 > 1000); /* the mutations did exercise completed streams */
     CHECK_INT(n_fallback_valid, 0); /* and never handed back a body that parses as a whole */

@@ -74,9 +74,10 @@ static const char script[] =
     "local plain = assert(core.new{ account_sid = 'AC' .. string.rep('0', 32), auth_token = 'oom-token',\n"
     "  base_url = 'http://127.0.0.1:' .. port, max_retries = 0 })\n" /* no hooks: errors reach tv_lua_fail */
     "local f = assert(c:create_factor(SVC, ID, { friendly_name = 'kept', factor_type = 'totp' }))\n"
-    "for i = 1, 40 do\n" /* a page of 41 factors: over the 16 KiB streaming threshold */
+    "for i = 1, 40 do\n" /* a page of 41 factors: over the 16 KiB streaming threshold
+                            (Metadata: string values only, as the API and the emulator require) */
     "  assert(c:create_factor(SVC, ID, { friendly_name = string.rep('n', 60) .. i, factor_type = 'totp',\n"
-    "    metadata = { os = 'Android', list = { 1, 2, { deep = { true } } } } }))\n"
+    "    metadata = { os = 'Android', model = 'Pixel ' .. i, list = '1,2,deep' } }))\n"
     "end\n"
     "local ops = {\n"
     "  fetch = function() return c:fetch_factor(SVC, ID, f.sid) end,\n"

@@ -108,4 +108,49 @@ static inline size_t fz_pct_decode(const char *s, size_t n, char *out, size_t ca
     return o;
 }
 
+/* ---- shared invariants of request building (tv.h) ------------------------ */
+#include "tv.h"
+
+/* Characters a built URL or form body may hold: unreserved, '%' escapes and
+ * the delimiters the builder itself writes. */
+static inline int fz_url_char(int c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           (c != 0 && strchr("-._~%/:?&=[]", c) != NULL);
+}
+
+/* A request tv_build_page_url built from a page URL for `op` (NULL: any
+ * list operation): a GET of a list operation on o's base, only URL
+ * characters, and idempotent -- the built URL is itself a page URL that
+ * rebuilds byte for byte, with op given and with NULL. */
+static inline void fz_check_page_request(const tv_origin *o, const tv_operation *op, const tv_request *req) {
+    FZ_ASSERT(req->op != NULL && req->op->returns == TV_RET_PAGE);
+    FZ_ASSERT(op == NULL || req->op == op);
+    FZ_ASSERT(req->method == TV_GET && req->body.len == 0);
+    FZ_ASSERT(req->url.data && strlen(req->url.data) == req->url.len);
+    size_t bl = strlen(o->base);
+    FZ_ASSERT(req->url.len > bl && memcmp(req->url.data, o->base, bl) == 0 && req->url.data[bl] == '/');
+    FZ_ASSERT(strncmp(req->url.data + bl, "/v2/Services", 12) == 0);
+    for (size_t i = 0; i < req->url.len; i++) FZ_ASSERT(fz_url_char((unsigned char)req->url.data[i]));
+    for (int pass = 0; pass < 2; pass++) {
+        tv_request again;
+        memset(&again, 0, sizeof again);
+        tv_error e2 = TV_ERROR_INIT;
+        int rc = tv_build_page_url(o, pass ? NULL : req->op, req->url.data, req->url.len, &again, &e2);
+        if (rc != 0) fprintf(stderr, "re-parse of %s failed: %s\n", req->url.data, e2.message);
+        FZ_ASSERT(rc == 0);
+        FZ_ASSERT(again.op == req->op && again.method == TV_GET);
+        FZ_ASSERT(again.url.len == req->url.len && memcmp(again.url.data, req->url.data, req->url.len) == 0);
+        tv_request_free(&again);
+        tv_error_clear(&e2);
+    }
+}
+
+/* A failure of the builders: TV_EARG naming a parameter, a message. */
+static inline void fz_check_arg_err(const tv_error *err) {
+    FZ_ASSERT(err->kind == TV_EARG);
+    FZ_ASSERT(err->param[0] != '\0');
+    FZ_ASSERT(err->message[0] != '\0');
+    FZ_ASSERT(memchr(err->message, '\0', sizeof err->message) != NULL);
+}
+
 #endif

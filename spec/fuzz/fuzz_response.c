@@ -1,8 +1,11 @@
 /* fuzz_response.c -- libFuzzer harness: the sans-I/O response parser.
  *
- * Input: byte 0 picks the operation (fetch, delete, update, list, create),
+ * Input: byte 0 picks the operation (low 6 bits: a row of tv_operations,
+ * modulo their number; 0-4 are fetch/delete/update/list/create_factor),
  * byte 1 the HTTP status (2xx -> factor/page shape checks; others -> both
- * error shapes, Twilio's and RFC 9457), the rest is the body.  The body is
+ * error shapes, Twilio's and RFC 9457), the rest is the body (2xx -> the
+ * op's shape: an instance with a string sid, a page with its list key and
+ * meta, or nothing).  The body is
  * given in an exact-size buffer (plus the NUL that tv_buf guarantees), so a
  * read past it is caught.  Also fuzzes tv_parse_retry_after and tv_classify
  * with the same bytes.  Invariants are the contract of tv.h. */
@@ -19,15 +22,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 2) return 0;
-    static const tv_method methods[] = {TV_GET, TV_DELETE, TV_POST, TV_GET, TV_POST};
-    tv_op op = (tv_op)(data[0] % 5);
+    const tv_operation *op = &tv_operations[(data[0] & 0x3f) % tv_noperations];
     long status = fz_resp_statuses[data[1] % (sizeof fz_resp_statuses / sizeof fz_resp_statuses[0])];
     size_t blen = size - 2;
 
     tv_request req;
     memset(&req, 0, sizeof req);
     req.op = op;
-    req.method = methods[op];
+    req.method = op->method;
     FZ_ASSERT(tv_buf_adds(&req.url, "https://verify.twilio.com/v2/Services/"
                                     "VA00000000000000000000000000000000/Entities/user-1234/Factors") == 0);
 
@@ -51,11 +53,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (rc == 0) {
         FZ_ASSERT(is2xx);
         FZ_ASSERT(err.kind == TV_OK);
-        FZ_ASSERT(op == TV_OP_DELETE ? out == NULL : out != NULL);
+        FZ_ASSERT(op->returns == TV_RET_NONE ? out == NULL : out != NULL);
         if (out) {
             FZ_ASSERT(cJSON_IsObject(out));
-            if (op == TV_OP_LIST) {
-                FZ_ASSERT(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(out, "factors")));
+            if (op->returns == TV_RET_PAGE) {
+                FZ_ASSERT(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(out, op->list_key)));
                 FZ_ASSERT(cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(out, "meta")));
             } else {
                 FZ_ASSERT(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(out, "sid")));

@@ -149,6 +149,115 @@ write("request", "redact", request(6, BASE, nil,
   "AuthPayload=123456&FriendlyName=x&Config.NotificationToken=tok&Binding.Secret=S&novalue&=&&"))
 write("request", "url-origin", request(7, BASE, nil, "HTTPS://User@[::1]:65535/v2?x#frag"))
 
+-- any row of the operation table (flag 0x40 + its index in tv_ops.c; 0x38:
+-- canned service, identity and sid of the row's prefix)
+local OPS = { fetch_factor = 0, delete_factor = 1, update_factor = 2, list_factor = 3, create_factor = 4,
+  create_entity = 5, fetch_entity = 6, list_entity = 7, delete_entity = 8, create_challenge = 9,
+  fetch_challenge = 10, list_challenge = 11, update_challenge = 12, create_service = 13, fetch_service = 14,
+  list_service = 15, update_service = 16, delete_service = 17 }
+local function request_op(op, kv, sid)
+  local t = { string.char(0x40 | 0x38, OPS[op]), field(BASE), field(""), field(""), field(sid or "") }
+  for _, p in ipairs(kv or {}) do t[#t + 1] = field(p[1]) .. field(p[2]) end
+  return table.concat(t)
+end
+local YF = "YF0123456789abcdef0123456789abcdef"
+for op in pairs(OPS) do write("request", "op-" .. op, request_op(op)) end
+write("request", "op-create_challenge-full", request_op("create_challenge", {
+  { "Details.Fields", '{"label":"IP","value":"10.0.0.1"}' }, { "FactorSid", YF },
+  { "ExpirationDate", "2026-01-31T12:00:00.5+05:30" }, { "Details.Message", "Approve login?" },
+  { "Details.Fields", '{"label":"Where","value":"Dublin"}' }, { "HiddenDetails", '{"ip":"1"}' },
+  { "AuthPayload", "123456" } }))
+write("request", "op-create_challenge-foreign", request_op("create_challenge", {
+  { "FactorSid", YF }, { "!" .. string.char(OPS.update_factor, 1), "x" } }))
+write("request", "op-create_challenge-bad-date", request_op("create_challenge", {
+  { "FactorSid", YF }, { "ExpirationDate", "2026-02-30T00:00:00Z" } }))
+write("request", "op-list_challenge-query", request_op("list_challenge", {
+  { "Order", "desc" }, { "Status", "pending" }, { "FactorSid", YF }, { "PageSize", "20" } }))
+write("request", "op-create_service", request_op("create_service", {
+  { "FriendlyName", "My Service" }, { "Psd2Enabled", "true" }, { "LookupEnabled", "FALSE" },
+  { "Push.ApnCredentialSid", "CR0123456789abcdef0123456789abcdef" }, { "CodeLength", "6" } }))
+write("request", "op-create_service-bad-bool", request_op("create_service", {
+  { "FriendlyName", "x" }, { "Psd2Enabled", "yes" } }))
+write("request", "op-update_challenge", request_op("update_challenge", {
+  { "AuthPayload", "s3cr3t" }, { "Metadata", '{"k":1}' } }))
+write("request", "op-create_entity", request_op("create_entity", { { "Identity", "user-0002-xyz" } }))
+-- mode 5 with 0x40: the op given to tv_build_page_url (0: NULL, k: row k-1)
+local function page_req(op, url)
+  return table.concat({ string.char(5 | 0x40, op and OPS[op] + 1 or 0), field(BASE), field(SVC), field(IDN),
+    field(url) })
+end
+write("request", "page-challenges", page_req("list_challenge",
+  BASE .. "/v2/Services/" .. SVC .. "/Entities/" .. IDN .. "/Challenges?Status=pending&PageSize=20&Page=1"))
+write("request", "page-wrong-op", page_req("fetch_factor", BASE .. "/v2/Services?PageSize=5"))
+
+-- ------------------------------------------------------------ page URLs
+-- fuzz_page_url: op (0 NULL, 1-4 list_factor/challenge/entity/service) |
+-- origin << 3 | 0x20 tokens | 0x40 base + rest; then the URL (or tokens)
+local PU_OPS = { list_factor = 1, list_challenge = 2, list_entity = 3, list_service = 4 }
+local function page_url(op, url, origin) return string.char((op and PU_OPS[op] or 0) | ((origin or 0) << 3)) .. url end
+local F = "/v2/Services/" .. SVC .. "/Entities/" .. IDN .. "/Factors"
+local C = "/v2/Services/" .. SVC .. "/Entities/" .. IDN .. "/Challenges"
+local E = "/v2/Services/" .. SVC .. "/Entities"
+local good_pages = {
+  factors = { "list_factor", BASE .. F .. "?PageSize=50&Page=1&PageToken=PT1" },
+  challenges = { "list_challenge", BASE .. C .. "?FactorSid=" .. YF .. "&Status=pending&Order=asc&PageSize=20&Page=2" },
+  entities = { "list_entity", BASE .. E .. "?PageSize=10&Page=0&PageToken=PT%2Fx%20y" },
+  services = { "list_service", BASE .. "/v2/Services?PageSize=5&Page=3" },
+}
+for name, g in pairs(good_pages) do
+  write("page_url", "good-" .. name, page_url(g[1], g[2]))
+  write("page_url", "good-" .. name .. "-any", page_url(nil, g[2]))
+end
+write("page_url", "good-loopback", page_url("list_service", "http://127.0.0.1:8080/v2/Services?Page=1", 1))
+write("page_url", "good-ipv6", page_url(nil, "http://[::1]:9" .. E, 2))
+write("page_url", "noncanonical", page_url(nil, "HTTPS://Verify.Twilio.COM:443" .. C
+  .. "?PageToken=P+T&Page=2&Status=pending&&PageSize=20"))
+write("page_url", "relative-base", string.char(0x40 | PU_OPS.list_factor) .. F .. "?PageSize=1")
+local bad_pages = {
+  attack = BASE .. "/v2/Services/../../../2010-04-01/Accounts/AC00000000000000000000000000000000/Entities/../Calls/Factors",
+  ["dot-dot"] = BASE .. "/v2/Services/" .. SVC .. "/Entities/" .. IDN .. "/../Factors",
+  ["dot"] = BASE .. "/v2/Services/" .. SVC .. "/Entities/" .. IDN .. "/./Factors",
+  ["pct-dot-dot"] = BASE .. "/v2/Services/" .. SVC .. "/Entities/%2e%2e/Factors",
+  ["pct-mixed"] = BASE .. "/v2/Services/" .. SVC .. "/Entities/%2E./Factors",
+  ["other-host"] = "https://evil.example.com" .. F,
+  ["other-port"] = "https://verify.twilio.com:8443" .. F,
+  ["other-scheme"] = "http://verify.twilio.com" .. F,
+  ["extra-segment"] = BASE .. F .. "/" .. YF,
+  ["foreign-key"] = BASE .. F .. "?Foo=1",
+  ["bad-escape"] = BASE .. F .. "?Page=%zz",
+  ["page-size"] = BASE .. F .. "?PageSize=1001",
+}
+for name, u in pairs(bad_pages) do write("page_url", "bad-" .. name, page_url(nil, u)) end
+write("page_url", "bad-wrong-op", page_url("list_service", BASE .. E))
+-- tokens (indices into fz_pu_tokens): /v2 /Services /VA.. /Entities /user.. /Factors ? PageSize= 50
+write("page_url", "tokens-factors", string.char(0x20 | PU_OPS.list_factor, 1, 2, 6, 3, 7, 4, 9, 12, 18))
+-- /v2 /Services /.. /.. /2010-04-01 ...: the attack from tokens
+write("page_url", "tokens-attack", string.char(0x20, 1, 2, 46, 46, 52, 53, 54, 3, 46, 55, 4))
+
+-- ------------------------------------------------------------ parameter values
+-- fuzz_params: op index, parameter index (0x80 | k: path parameter k), value
+local function param(op, idx, v) return string.char(OPS[op], idx) .. v end
+write("params", "date-ok", param("create_challenge", 1, "2026-01-31T12:00:00Z"))
+write("params", "date-frac-offset", param("create_challenge", 1, "2024-02-29T23:59:60.123456789-08:00"))
+write("params", "date-feb30", param("create_challenge", 1, "2026-02-30T00:00:00Z"))
+write("params", "date-no-zone", param("create_challenge", 1, "2026-01-31T12:00:00"))
+write("params", "date-25h", param("create_challenge", 1, "2026-01-31T25:00:00Z"))
+write("params", "sid-ok", param("create_challenge", 0, YF))
+write("params", "sid-wrong-prefix", param("create_challenge", 0, "YC0123456789abcdef0123456789abcdef"))
+write("params", "fields-array", param("create_challenge", 3, '{"label":"a","value":"b"}'))
+write("params", "auth-payload", param("create_challenge", 5, "123456"))
+write("params", "bool-true", param("create_service", 6, "true"))
+write("params", "bool-upper", param("create_service", 2, "FALSE"))
+write("params", "bool-yes", param("create_service", 6, "yes"))
+write("params", "cr-sid", param("create_service", 10, "CR0123456789abcdef0123456789abcdef"))
+write("params", "identity-form", param("create_entity", 0, "user-0002-xyz"))
+write("params", "identity-bad", param("create_entity", 0, "user--0002"))
+write("params", "status-query", param("list_challenge", 1, "pending"))
+write("params", "int-range", param("update_factor", 4, "61"))
+write("params", "path-identity", param("fetch_factor", 0x81, "user-0001-abc"))
+write("params", "path-sid", param("fetch_challenge", 0x82, "YC0123456789abcdef0123456789abcdef"))
+write("params", "path-dotdot", param("fetch_factor", 0x81, "../../x.."))
+
 -- ------------------------------------------------------------ TOTP
 -- fuzz_totp: flags (alg, digits, skew), secret, otpauth URI, code
 local function totp(flags, secret, uri, code)
