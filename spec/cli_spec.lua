@@ -19,6 +19,15 @@ local SVC = "VA" .. string.rep("c1", 16)
 local RFC_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ" -- RFC 6238 SHA-1 key
 local shq = emulator.shell_quote
 local _ -- the ignored stdout of some runs
+local YF0, YC0, VA0 = "YF" .. string.rep("0", 32), "YC" .. string.rep("0", 32), "VA" .. string.rep("0", 32)
+
+-- every command the CLI has (the entities, challenges and services ones are
+-- made from the operation table)
+local COMMANDS = { "factors list", "factors fetch", "factors update", "factors delete", "factors create",
+                   "entities create", "entities fetch", "entities list", "entities delete",
+                   "challenges create", "challenges fetch", "challenges list", "challenges update",
+                   "services create", "services fetch", "services list", "services update", "services delete",
+                   "sign-in", "totp code", "totp check", "totp uri", "emulator" }
 
 local function read_file(path)
   local f = io.open(path, "rb")
@@ -129,17 +138,15 @@ describe("twilio-verify CLI", function()
       assert.equal(0, code)
       assert.equal("", err)
       assert.matches("^Usage: twilio%-verify", out)
-      for _, c in ipairs{ "factors list", "factors fetch", "factors update", "factors delete", "factors create",
-                          "totp code", "totp check", "totp uri", "emulator" } do
-        assert.truthy(out:find("  " .. c, 1, true), c)
+      for _, c in ipairs(COMMANDS) do
+        assert.truthy(out:find("  " .. c .. " ", 1, true), c)
       end
       assert.truthy(out:find("Exit status:", 1, true))
       assert.truthy(out:find("TWILIO_VERIFY_SERVICE_SID", 1, true))
     end)
 
     it("has --help for every command (and `help COMMAND`)", function()
-      for _, c in ipairs{ "factors list", "factors fetch", "factors update", "factors delete", "factors create",
-                          "totp code", "totp check", "totp uri", "emulator" } do
+      for _, c in ipairs(COMMANDS) do
         local args = {}
         for w in c:gmatch("%S+") do args[#args + 1] = w end
         args[#args + 1] = "--help"
@@ -161,6 +168,56 @@ describe("twilio-verify CLI", function()
       code, out = run({ "totp", "--help" })
       assert.equal(0, code)
       assert.truthy(out:find("check", 1, true))
+      for _, g in ipairs{ "entities", "challenges", "services" } do
+        code, out = run({ g, "--help" })
+        assert.equal(0, code, g)
+        assert.matches("^Usage: twilio%-verify " .. g .. " COMMAND", out)
+        assert.truthy(out:find("\n  list ", 1, true), g)
+        local hcode, hout = run({ "help", g })
+        assert.equal(0, hcode)
+        assert.equal(out, hout)
+      end
+      code, out = run({ "sign-in", "--help" })
+      assert.equal(0, code)
+      assert.truthy(out:find("Usage: twilio-verify sign-in [options] IDENTITY FACTOR_SID CODE", 1, true))
+      assert.truthy(out:find("TWILIO_VERIFY_SERVICE_SID", 1, true))
+    end)
+
+    it("has a command per row of the operation table, and an option per parameter", function()
+      local ops = require("twilio.verify").operations
+      local plural = {}
+      for _, op in ipairs(ops) do if op.list_key then plural[op.resource] = op.list_key end end
+      local seen = 0
+      for _, op in ipairs(ops) do
+        if op.resource ~= "factor" then
+          seen = seen + 1
+          local name = plural[op.resource] .. " " .. op.verb
+          local code, out = run({ plural[op.resource], op.verb, "--help" })
+          assert.equal(0, code, name)
+          local usage = out:match("^Usage: ([^\n]*)")
+          for _, pp in ipairs(op.path_params) do
+            if not (pp.name == "service_sid" and op.resource ~= "service") then
+              assert.truthy(usage:find(" " .. pp.name:upper(), 1, true), name .. ": " .. pp.name)
+            end
+          end
+          for _, p in ipairs(op.params) do
+            if p.positional then
+              assert.truthy(usage:find(" " .. p.name:upper(), 1, true), name .. ": " .. p.name)
+            elseif not (op.returns == "page" and p.key == "Page") then
+              local opt = p.name:gsub("_", "-")
+              if p.array then opt = opt:gsub("s$", "") end
+              if p.type == "boolean" then opt = "[no-]" .. opt end
+              assert.truthy(out:find("  --" .. opt .. " ", 1, true), name .. ": --" .. opt)
+            end
+          end
+          local uses_service = false
+          for _, pp in ipairs(op.path_params) do
+            if pp.name == "service_sid" then uses_service = true end
+          end
+          assert.equal(uses_service, out:find("--service VA...", 1, true) ~= nil, name)
+        end
+      end
+      assert.is_true(seen >= 13)
     end)
 
     it("runs from the checkout with the README's LUA_PATH / LUA_CPATH, and from elsewhere", function()
@@ -204,6 +261,38 @@ describe("twilio-verify CLI", function()
       { { "totp", "code", RFC_SECRET, "--digits", "12" }, "digits" },
       { { "totp", "uri", RFC_SECRET }, "--account is required" },
       { { "--frob" }, "unknown option '--frob'" },
+      { { "entities" }, "Usage: twilio-verify entities" },
+      { { "entities", "frob" }, "unknown command 'entities frob'" },
+      { { "entities", "fetch" }, "'entities fetch' takes IDENTITY (got 0 arguments)" },
+      { { "entities", "list", "cli-user-0001" }, "'entities list' takes no arguments (got 1 argument)" },
+      { { "entities", "create", "bad id!" }, "identity" },
+      { { "entities", "list", "--service", "VAnope" }, "service_sid must match" },
+      { { "challenges", "create", "cli-user-0001" }, "--factor-sid is required" },
+      { { "challenges", "create", "cli-user-0001", "--factor-sid", "YFnope" }, "factor_sid must match" },
+      { { "challenges", "create", "cli-user-0001", "--factor-sid", YF0, "--details-field", "nolabel" },
+        "option --details-field must be LABEL=VALUE or a JSON object, got 'nolabel'" },
+      { { "challenges", "create", "cli-user-0001", "--factor-sid", YF0, "--hidden-details", "[1]" },
+        "hidden_details must be a JSON object" },
+      { { "challenges", "create", "cli-user-0001", "--factor-sid", YF0, "--expiration-date", "soon" },
+        "expiration_date must be an RFC 3339 date-time" },
+      { { "challenges", "create", "cli-user-0001", "--factor-sid", YF0, "--auth-payload", "1" }, "auth_payload" },
+      { { "challenges", "fetch", "cli-user-0001", YF0 }, "sid must match ^YC" },
+      { { "challenges", "list", "cli-user-0001", "--status", "nope" }, "status must be one of" },
+      { { "challenges", "list", "cli-user-0001", "--order", "up" }, "order must be one of" },
+      { { "challenges", "update", "cli-user-0001", YC0 }, "nothing to update" },
+      { { "services", "create" }, "--friendly-name is required" },
+      { { "services", "create", "--friendly-name", "x", "--totp-skew", "7" }, "totp_skew must be between 0 and 2" },
+      { { "services", "create", "--friendly-name", "x", "--code-length", "four" }, "--code-length must be an integer" },
+      { { "services", "fetch", "VAnope" }, "sid must match" },
+      { { "services", "fetch", "--service", VA0 }, "unknown option '--service'" },
+      { { "services", "update", VA0 }, "nothing to update" },
+      { { "services", "update", VA0, "--psd2-enabled=maybe" }, "option --psd2-enabled takes true or false, got 'maybe'" },
+      { { "services", "update", VA0, "--no-psd2-enabled=true" }, "option --no-psd2-enabled takes no value" },
+      { { "services", "list", "--page", "--limit", "2" }, "--limit and --page do not go together" },
+      { { "services", "delete" }, "'services delete' takes SID (got 0 arguments)" },
+      { { "sign-in", "cli-user-0001", YF0 }, "'sign-in' takes IDENTITY FACTOR_SID CODE (got 2 arguments)" },
+      { { "sign-in", "cli-user-0001", "YFnope", "123456" }, "factor_sid must match" },
+      { { "sign-in", "cli-user-0001", YF0, "1" }, "auth_payload must be between 3 and 8 characters" },
     }
     for _, c in ipairs(cases) do
       it(table.concat(c[1], " "), function()
@@ -213,6 +302,15 @@ describe("twilio-verify CLI", function()
         assert.truthy(err:find(c[2], 1, true), err)
       end)
     end
+
+    it("sends nothing for a usage error of the new commands", function()
+      e:clear_requests()
+      for _, args in ipairs{ { "challenges", "create", "cli-user-0001", "--factor-sid", "YFnope" },
+                             { "services", "update", VA0 }, { "sign-in", "cli-user-0001", YF0, "1" } } do
+        assert.equal(2, (run(args, env)))
+      end
+      assert.same({}, e:requests())
+    end)
 
     it("needs a service SID and credentials", function()
       local code, _, err = run({ "factors", "list", "cli-user-0001" }, with{ TWILIO_VERIFY_SERVICE_SID = false })
@@ -224,6 +322,15 @@ describe("twilio-verify CLI", function()
       code, _, err = run({ "factors", "list", "cli-user-0001" }, with{ TWILIO_ACCOUNT_SID = false })
       assert.equal(2, code)
       assert.truthy(err:find("account_sid", 1, true))
+      for _, args in ipairs{ { "entities", "list" }, { "challenges", "list", "cli-user-0001" },
+                             { "sign-in", "cli-user-0001", YF0, "123456" } } do
+        code, _, err = run(args, with{ TWILIO_VERIFY_SERVICE_SID = false })
+        assert.equal(2, code, args[1])
+        assert.truthy(err:find("TWILIO_VERIFY_SERVICE_SID", 1, true), args[1])
+      end
+      code, _, err = run({ "services", "list" }, with{ TWILIO_AUTH_TOKEN = false })
+      assert.equal(2, code)
+      assert.truthy(err:find("auth_token", 1, true))
     end)
 
     it("reports usage errors as JSON with --json", function()
@@ -440,6 +547,439 @@ describe("twilio-verify CLI", function()
       assert.equal(0, code, err)
       assert.same({ factors = {} }, json(out))
       assert.is_nil((out .. err):find(k.api_secret, 1, true))
+    end)
+  end)
+
+  describe("entities", function()
+    it("creates, fetches, lists and deletes entities", function()
+      local id = identity()
+      local code, out, err = run({ "entities", "create", id }, env)
+      assert.equal(0, code, err)
+      assert.matches("^sid%s+YE%x+\nidentity%s+" .. id:gsub("%-", "%%-") .. "\n", out)
+      assert.matches("\nlinks%.factors%s+http", out)
+      code, out, err = run({ "entities", "fetch", id, "--json" }, env)
+      assert.equal(0, code, err)
+      local ent = json(out)
+      assert.equal(id, ent.identity)
+      assert.equal(SVC, ent.service_sid)
+      assert.matches("^YE%x+$", ent.sid)
+      -- a second create of the same identity is the API's answer (Twilio: 409)
+      code, out, err = run({ "entities", "create", id, "--json" }, env)
+      assert.equal(1, code)
+      assert.equal("", out)
+      assert.equal("http", json(err).error.kind)
+      code, out, err = run({ "entities", "delete", id }, env)
+      assert.equal(0, code, err)
+      assert.equal("deleted " .. id .. "\n", out)
+      code, out, err = run({ "entities", "fetch", id, "--json" }, env)
+      assert.equal(1, code)
+      assert.equal("", out)
+      assert.equal(404, json(err).error.status)
+      code, out, err = run({ "entities", "delete", id, "--json" }, env)
+      assert.equal(1, code)
+      assert.equal("", out)
+      assert.equal(404, json(err).error.status)
+      local other = identity()
+      assert.equal(0, (run({ "entities", "create", other, "--json" }, env)))
+      code, out = run({ "entities", "delete", other, "--json" }, env)
+      assert.equal(0, code)
+      assert.same({ deleted = true, identity = other }, json(out))
+    end)
+
+    it("lists entities: a table, --limit, --page and --page-token (in its own service)", function()
+      local svc = "VA" .. string.rep("e4", 16)
+      local senv = with{ TWILIO_VERIFY_SERVICE_SID = svc }
+      local ids = {}
+      for i = 1, 3 do
+        ids[i] = identity()
+        assert.equal(0, (run({ "entities", "create", ids[i] }, senv)))
+      end
+      local code, out, err = run({ "entities", "list" }, senv)
+      assert.equal(0, code, err)
+      local l = lines(out)
+      assert.matches("^SID%s+IDENTITY%s+CREATED$", l[1])
+      assert.matches("^YE%x+%s+" .. ids[1]:gsub("%-", "%%-") .. "%s+%d+%-%d+%-%d+T[%d:]+Z$", l[2])
+      assert.equal("(3 entities)", l[5])
+      e:clear_requests()
+      code, out = run({ "entities", "list", "--limit", "2", "--json" }, senv)
+      assert.equal(0, code)
+      local j = json(out)
+      assert.same({ ids[1], ids[2] }, { j.entities[1].identity, j.entities[2].identity })
+      local reqs = e:requests()
+      assert.equal(1, #reqs)
+      assert.equal("PageSize=2", reqs[1].query)
+      code, out = run({ "entities", "list", "--page", "--page-size", "2", "--json" }, senv)
+      assert.equal(0, code)
+      j = json(out)
+      assert.equal(2, #j.entities)
+      assert.equal(2, j.meta.page_size)
+      assert.is_string(j.next_page_token)
+      code, out = run({ "entities", "list", "--page", "--page-size", "2", "--page-token", j.next_page_token,
+                        "--json" }, senv)
+      assert.equal(0, code)
+      local j2 = json(out)
+      assert.equal(1, #j2.entities)
+      assert.equal(ids[3], j2.entities[1].identity)
+      assert.is_nil(j2.next_page_token)
+      code, out = run({ "entities", "list", "--page", "--page-size", "2", "-s", svc }, env)
+      assert.equal(0, code)
+      assert.truthy(out:find("(2 entities)\npage 0; next page: --page-token " .. j.next_page_token, 1, true), out)
+      code, out = run({ "entities", "list", "--limit", "0", "--json" }, senv)
+      assert.equal(0, code)
+      assert.equal("[]", out:match('"entities":(%[%])'))
+    end)
+  end)
+
+  -- Challenges and sign-in, at a fixed emulator clock (codes from `totp code --time`).
+  describe("challenges and sign-in", function()
+    local T = 1700000010 -- 2023-11-14T22:13:30Z
+    local function totp_at(t, secret)
+      local code, out = run({ "totp", "code", secret or RFC_SECRET, "--time", tostring(t) })
+      assert.equal(0, code)
+      return (out:match("%d+"))
+    end
+    -- a code that is none of those accepted around t (skew 1)
+    local function wrong_at(t)
+      local near = { [totp_at(t - 30)] = true, [totp_at(t)] = true, [totp_at(t + 30)] = true }
+      for i = 0, 9 do
+        local c = string.rep(tostring(i), 6)
+        if not near[c] then return c end
+      end
+    end
+    -- an identity with a TOTP factor (RFC_SECRET), verified at T unless `unverified`
+    local function enrolled(unverified)
+      local id = identity()
+      local f = create(id, "app", { "--binding-secret", RFC_SECRET })
+      if not unverified then
+        local code, out, err = run({ "factors", "update", id, f.sid, "--auth-payload", totp_at(T), "--json" }, env)
+        assert.equal(0, code, err)
+        assert.equal("verified", json(out).status)
+      end
+      return id, f.sid
+    end
+
+    before_each(function() e:set_clock(T) end)
+    after_each(function() e:set_clock(nil) end)
+
+    it("signs in with the right code (exit 0) and not with a wrong one (exit 3)", function()
+      local id, fsid = enrolled()
+      e:set_clock(T + 60)
+      local code, out, err = run({ "sign-in", id, fsid, totp_at(T + 60) }, env)
+      assert.equal(0, code, err)
+      assert.matches("^approved %(challenge YC%x+%)\n$", out)
+      local req = e:last_request()
+      assert.equal("POST", req.method)
+      assert.equal("/v2/Services/" .. SVC .. "/Entities/" .. id .. "/Challenges", req.path)
+      code, out, err = run({ "sign-in", id, fsid, wrong_at(T + 60) }, env)
+      assert.equal(3, code)
+      assert.matches("^wrong code %(challenge YC%x+ is pending%)\n$", out)
+      assert.equal("", err)
+      code, out, err = run({ "sign-in", id, fsid, wrong_at(T + 60), "--json" }, env)
+      assert.equal(3, code)
+      assert.equal("", err)
+      local j = json(out)
+      assert.is_false(j.ok)
+      assert.equal("pending", j.challenge.status)
+      assert.equal(fsid, j.challenge.factor_sid)
+      code, out, err = run({ "--json", "sign-in", id, fsid, "-" }, env, totp_at(T + 60) .. "\n")
+      assert.equal(0, code, err)
+      j = json(out)
+      assert.is_true(j.ok)
+      assert.equal("approved", j.challenge.status)
+      assert.matches("^YC%x+$", j.challenge.sid)
+    end)
+
+    it("sign-in fails (exit 1) for a factor whose enrolment was never confirmed, or an unknown one", function()
+      local id, fsid = enrolled(true)
+      local code, out, err = run({ "sign-in", id, fsid, totp_at(T) }, env)
+      assert.equal(1, code)
+      assert.equal("", out)
+      assert.truthy(err:find("verified", 1, true), err) -- "not verified" / "unverified"
+      assert.truthy(err:find("\n  confirm the enrolment first: twilio-verify factors update " .. id .. " " .. fsid
+        .. " --auth-payload CODE\n", 1, true), err)
+      code, out, err = run({ "sign-in", id, fsid, totp_at(T), "--json" }, env)
+      assert.equal(1, code)
+      assert.equal("", out)
+      assert.equal("http", json(err).error.kind)
+      assert.equal(403, json(err).error.status)
+      code, out, err = run({ "sign-in", id, YF0, "123456", "--json" }, env)
+      assert.equal(1, code)
+      assert.equal("", out)
+      assert.equal("http", json(err).error.kind)
+    end)
+
+    it("sign-in exits 1, not 3, when the API refuses (too many attempts: 429) or the network fails", function()
+      local id, fsid = enrolled()
+      e:fault{ action = "status", status = 429, code = 60310, message = "Max check attempts reached",
+               match = { operation = "create_challenge" } }
+      local code, out, err = run({ "sign-in", id, fsid, totp_at(T), "--max-retries", "0", "--json" }, env)
+      assert.equal(1, code)
+      assert.equal("", out)
+      local j = json(err)
+      assert.equal(429, j.error.status)
+      assert.equal(60310, j.error.code)
+      code, out, err = run({ "sign-in", id, fsid, totp_at(T), "--base-url", "http://127.0.0.1:1",
+                             "--max-retries", "0" }, env)
+      assert.equal(1, code)
+      assert.equal("", out)
+      assert.truthy(err:find("transport error", 1, true), err)
+      e:clear_faults()
+    end)
+
+    it("creates challenges with details, hidden details and an expiration date", function()
+      local id, fsid = enrolled()
+      local code, out, err = run({ "challenges", "create", id, "--factor-sid", fsid,
+                                   "--details-message", "Log in to Example?",
+                                   "--details-field", "IP=192.0.2.1",
+                                   "--details-field", '{"label":"City","value":"Lyon"}',
+                                   "--hidden-details", '{"ip":"192.0.2.1"}',
+                                   "--expiration-date", tostring(T + 600), "--json" }, env)
+      assert.equal(0, code, err)
+      local ch = json(out)
+      assert.matches("^YC%x+$", ch.sid)
+      assert.equal("pending", ch.status)
+      assert.equal(fsid, ch.factor_sid)
+      assert.equal(id, ch.identity)
+      assert.equal("Log in to Example?", ch.details.message)
+      assert.same({ { label = "IP", value = "192.0.2.1" }, { label = "City", value = "Lyon" } }, ch.details.fields)
+      assert.same({ ip = "192.0.2.1" }, ch.hidden_details)
+      assert.equal("2023-11-14T22:23:30Z", ch.expiration_date)
+      local req = e:last_request()
+      local fields, keys = {}, {}
+      for _, kv in ipairs(req.form) do
+        keys[#keys + 1] = kv[1]
+        if kv[1] == "Details.Fields" then fields[#fields + 1] = json(kv[2]) end
+      end
+      assert.same({ { label = "IP", value = "192.0.2.1" }, { label = "City", value = "Lyon" } }, fields)
+      assert.truthy(table.concat(keys, " "):find("ExpirationDate", 1, true))
+      -- the table output
+      code, out, err = run({ "challenges", "create", id, "--factor-sid", fsid, "--details-message", "again" }, env)
+      assert.equal(0, code, err)
+      assert.matches("^sid%s+YC%x+\n", out)
+      assert.matches("\nstatus%s+pending\n", out)
+      assert.matches("\ndetails%.message%s+again\n", out)
+    end)
+
+    it("create --auth-payload approves at once; a wrong code exits 3", function()
+      local id, fsid = enrolled()
+      e:set_clock(T + 90)
+      local code, out, err = run({ "challenges", "create", id, "--factor-sid", fsid,
+                                   "--auth-payload", wrong_at(T + 90) }, env)
+      assert.equal(3, code)
+      assert.matches("\nstatus%s+pending\n", out)
+      assert.truthy(err:find("the challenge is not approved (wrong code?)", 1, true), err)
+      code, out, err = run({ "challenges", "create", id, "--factor-sid", fsid, "--auth-payload", wrong_at(T + 90),
+                             "--json" }, env)
+      assert.equal(3, code)
+      assert.equal("pending", json(out).status)
+      assert.equal("", err)
+      code, out, err = run({ "challenges", "create", id, "--factor-sid", fsid, "--auth-payload", totp_at(T + 90),
+                             "--json" }, env)
+      assert.equal(0, code, err)
+      assert.equal("approved", json(out).status)
+    end)
+
+    it("fetches a challenge and approves it with update --auth-payload (exit 3 when wrong)", function()
+      local id, fsid = enrolled()
+      local code, out, err = run({ "challenges", "create", id, "--factor-sid", fsid, "--json" }, env)
+      assert.equal(0, code, err)
+      local ch = json(out)
+      code, out, err = run({ "challenges", "fetch", id, ch.sid, "--json" }, env)
+      assert.equal(0, code, err)
+      local f = json(out)
+      assert.equal(ch.sid, f.sid)
+      assert.equal("pending", f.status)
+      code, out = run({ "challenges", "fetch", id, ch.sid }, env)
+      assert.equal(0, code)
+      assert.matches("^sid%s+" .. ch.sid .. "\n", out)
+      e:set_clock(T + 120)
+      code, out, err = run({ "challenges", "update", id, ch.sid, "--auth-payload", wrong_at(T + 120) }, env)
+      assert.equal(3, code)
+      assert.matches("\nstatus%s+pending\n", out)
+      assert.truthy(err:find("not approved", 1, true))
+      code, out, err = run({ "challenges", "update", id, ch.sid, "--auth-payload", totp_at(T + 120), "--json" }, env)
+      assert.equal(0, code, err)
+      assert.equal("approved", json(out).status)
+      code, out, err = run({ "challenges", "fetch", id, YC0, "--json" }, env)
+      assert.equal(1, code)
+      assert.equal("", out)
+      assert.equal(404, json(err).error.status)
+    end)
+
+    it("lists challenges with filters, --limit and --page", function()
+      local id, fsid = enrolled()
+      local other_secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+      local other = create(id, "second app", { "--binding-secret", other_secret }).sid
+      assert.equal(0, (run({ "factors", "update", id, other, "--auth-payload", totp_at(T, other_secret) }, env)))
+      local sids = {}
+      for i = 1, 3 do
+        local code, out, err = run({ "challenges", "create", id, "--factor-sid", i == 3 and other or fsid,
+                                     "--details-message", "c" .. i, "--json" }, env)
+        assert.equal(0, code, err)
+        sids[i] = json(out).sid
+      end
+      assert.equal(0, (run({ "sign-in", id, fsid, totp_at(T) }, env))) -- a fourth, approved
+      local code, out, err = run({ "challenges", "list", id }, env)
+      assert.equal(0, code, err)
+      local l = lines(out)
+      assert.matches("^SID%s+STATUS%s+FACTOR%s+CREATED%s+EXPIRES$", l[1])
+      assert.matches("^YC%x+%s+pending%s+YF%x+%s+2023%-11%-14T22:13:30Z%s+2023%-11%-14T22:18:30Z$", l[2])
+      assert.equal("(4 challenges)", l[6])
+      e:clear_requests()
+      code, out, err = run({ "challenges", "list", id, "--status", "pending", "--factor-sid", fsid, "--json" }, env)
+      assert.equal(0, code, err)
+      local j = json(out)
+      assert.same({ sids[1], sids[2] }, { j.challenges[1].sid, j.challenges[2].sid })
+      local q = e:requests()[1].query
+      assert.truthy(q:find("Status=pending", 1, true), q)
+      assert.truthy(q:find("FactorSid=" .. fsid, 1, true), q)
+      code, out = run({ "challenges", "list", id, "--status", "approved", "--json" }, env)
+      assert.equal(0, code)
+      j = json(out)
+      assert.equal(1, #j.challenges)
+      assert.equal("approved", j.challenges[1].status)
+      code, out = run({ "challenges", "list", id, "--limit", "2", "--json" }, env)
+      assert.equal(0, code)
+      assert.equal(2, #json(out).challenges)
+      code, out = run({ "challenges", "list", id, "--page", "--page-size", "3", "--json" }, env)
+      assert.equal(0, code)
+      j = json(out)
+      assert.equal(3, #j.challenges)
+      assert.is_string(j.next_page_token)
+      code, out = run({ "challenges", "list", id, "--page-token", j.next_page_token, "--page-size", "3",
+                        "--json" }, env)
+      assert.equal(0, code)
+      assert.equal(1, #json(out).challenges)
+      code, out = run({ "challenges", "list", id, "--order", "desc", "--status", "pending", "--json" }, env)
+      assert.equal(0, code)
+      j = json(out)
+      assert.equal(3, #j.challenges)
+      assert.truthy(e:last_request().query:find("Order=desc", 1, true))
+      code, out = run({ "challenges", "list", identity(), "--json" }, env)
+      assert.equal(0, code)
+      assert.same({ challenges = {} }, json(out))
+    end)
+  end)
+
+  describe("services", function()
+    local senv -- no default service: the services commands take the SID as an argument
+
+    setup(function() senv = with{ TWILIO_VERIFY_SERVICE_SID = false } end)
+
+    local function svc_create(name, extra)
+      local args = { "services", "create", "--friendly-name", name, "--json" }
+      for _, a in ipairs(extra or {}) do args[#args + 1] = a end
+      local code, out, err = run(args, senv)
+      assert.equal(0, code, err)
+      return json(out)
+    end
+
+    it("creates a service: options from the operation table (booleans, integers, nested keys)", function()
+      local code, out, err = run({ "services", "create", "--friendly-name", "CLI app", "--totp-issuer", "CLI Co",
+                                   "--totp-skew", "0", "--totp-code-length", "8", "--psd2-enabled",
+                                   "--no-lookup-enabled", "--do-not-share-warning-enabled=true" }, senv)
+      assert.equal(0, code, err)
+      assert.matches("^sid%s+VA%x+\nfriendly_name%s+CLI app\n", out)
+      assert.matches("\ntotp%.issuer%s+CLI Co\n", out)
+      local form = {}
+      for _, kv in ipairs(e:last_request().form) do form[kv[1]] = kv[2] end
+      assert.same({ FriendlyName = "CLI app", ["Totp.Issuer"] = "CLI Co", ["Totp.Skew"] = "0",
+                    ["Totp.CodeLength"] = "8", Psd2Enabled = "true", LookupEnabled = "false",
+                    DoNotShareWarningEnabled = "true" }, form)
+      local s = svc_create("json app", { "--totp-time-step", "60" })
+      assert.matches("^VA%x+$", s.sid)
+      assert.equal("json app", s.friendly_name)
+      assert.equal(60, s.totp.time_step)
+    end)
+
+    it("fetches, updates and deletes a service", function()
+      local s = svc_create("to update", { "--psd2-enabled" })
+      assert.is_true(s.psd2_enabled)
+      local code, out, err = run({ "services", "fetch", s.sid, "--json" }, senv)
+      assert.equal(0, code, err)
+      assert.equal("to update", json(out).friendly_name)
+      code, out = run({ "services", "fetch", s.sid }, senv)
+      assert.equal(0, code)
+      assert.matches("^sid%s+" .. s.sid .. "\n", out)
+      code, out, err = run({ "services", "update", s.sid, "--friendly-name", "renamed", "--no-psd2-enabled",
+                             "--totp-skew", "2", "--json" }, senv)
+      assert.equal(0, code, err)
+      local u = json(out)
+      assert.equal("renamed", u.friendly_name)
+      assert.is_false(u.psd2_enabled)
+      assert.equal(2, u.totp.skew)
+      local form = {}
+      for _, kv in ipairs(e:last_request().form) do form[kv[1]] = kv[2] end
+      assert.same({ FriendlyName = "renamed", Psd2Enabled = "false", ["Totp.Skew"] = "2" }, form)
+      code, out, err = run({ "services", "delete", s.sid }, senv)
+      assert.equal(0, code, err)
+      assert.equal("deleted " .. s.sid .. "\n", out)
+      code, out, err = run({ "services", "delete", s.sid, "--json" }, senv)
+      assert.equal(1, code)
+      assert.equal("", out)
+      assert.equal(404, json(err).error.status)
+      code, _, err = run({ "services", "fetch", s.sid }, senv)
+      assert.equal(1, code)
+      assert.matches("^twilio%-verify: http error 404", err)
+      local t = svc_create("doomed")
+      code, out = run({ "services", "delete", t.sid, "--json" }, senv)
+      assert.equal(0, code)
+      assert.same({ deleted = true, sid = t.sid }, json(out))
+    end)
+
+    it("lists services: a table, --limit, --page", function()
+      local mine = {}
+      for i = 1, 3 do mine[svc_create("list " .. i).sid] = true end
+      local code, out, err = run({ "services", "list", "--json" }, senv)
+      assert.equal(0, code, err)
+      local all = json(out).services
+      local found = 0
+      for _, s in ipairs(all) do if mine[s.sid] then found = found + 1 end end
+      assert.equal(3, found)
+      code, out = run({ "services", "list" }, senv)
+      assert.equal(0, code)
+      local l = lines(out)
+      assert.matches("^SID%s+CREATED%s+NAME$", l[1])
+      assert.equal(("(%d services)"):format(#all), l[#l])
+      code, out = run({ "services", "list", "--limit", "2", "--json" }, senv)
+      assert.equal(0, code)
+      assert.equal(2, #json(out).services)
+      code, out = run({ "services", "list", "--page", "--page-size", "1", "--json" }, senv)
+      assert.equal(0, code)
+      local j = json(out)
+      assert.equal(1, #j.services)
+      assert.is_string(j.next_page_token)
+      code, out = run({ "services", "list", "--page", "--page-size", "1", "--page-token", j.next_page_token,
+                        "--json" }, senv)
+      assert.equal(0, code)
+      assert.are_not.equal(j.services[1].sid, json(out).services[1].sid)
+    end)
+
+    it("retries and logs with --verbose; API errors exit 1", function()
+      e:fault{ action = "status", status = 503, times = 1, match = { operation = "list_service" } }
+      local code, out, err = run({ "services", "list", "-v", "--json" }, senv)
+      assert.equal(0, code, err)
+      json(out)
+      local l = lines(err)
+      assert.equal(2, #l)
+      assert.matches("^GET http://127%.0%.0%.1:%d+/v2/Services %-> 503", l[1])
+      assert.matches("%-> 200 in [%d.]+ s %(attempt 2%)$", l[2])
+      code, out, err = run({ "services", "list" }, with{ TWILIO_AUTH_TOKEN = "wrong-token-" .. n,
+                                                        TWILIO_VERIFY_SERVICE_SID = false })
+      assert.equal(1, code)
+      assert.equal("", out)
+      assert.truthy(err:find("401", 1, true))
+    end)
+
+    it("a service made here holds entities and factors for the other commands", function()
+      local s = svc_create("holder")
+      local id = identity()
+      local code, out, err = run({ "entities", "create", id, "--service", s.sid, "--json" }, env)
+      assert.equal(0, code, err)
+      assert.equal(s.sid, json(out).service_sid)
+      code, out = run({ "entities", "list", "-s", s.sid, "--json" }, env)
+      assert.equal(0, code)
+      assert.equal(1, #json(out).entities)
     end)
   end)
 
