@@ -1,7 +1,10 @@
---- Reference stubs for the parts of `twilio.verify` written in C.
+--- Reference stubs for the parts of `twilio.verify` written in C, and for
+-- the methods the Lua layer makes from the operation table.
 -- This file is never loaded: it holds LDoc comments only (`make docs`
 -- merges it into the `twilio.verify` module documented in
--- lua/twilio/verify.lua). Keep it true to csrc/lua_*.c.
+-- lua/twilio/verify.lua). Keep it true to csrc/lua_*.c, csrc/tv_ops.c and
+-- lua/twilio/verify.lua. The parameter lists below were generated from
+-- `verify.operations` (wire keys and rules) and are kept here as text.
 -- @module twilio.verify
 
 --- The library version (a string such as `"0.1.0"`).
@@ -23,15 +26,133 @@
 -- @usage function verify.Factor:is_totp() return self.factor_type == "totp" end
 -- @field Factor
 
+--- The method table of challenge objects (see @{Challenge}).
+-- Add methods here to extend every challenge.
+-- @usage function verify.Challenge:is_pending() return self.status == "pending" end
+-- @field Challenge
+
+--- The method table of entity objects (see @{Entity}).
+-- Add methods here to extend every entity.
+-- @usage function verify.Entity:label() return self.identity .. " (" .. self.sid .. ")" end
+-- @field Entity
+
+--- The method table of service objects (see @{Service}).
+-- Add methods here to extend every service.
+-- @usage function verify.Service:totp_issuer() return self.totp and self.totp.issuer end
+-- @field Service
+
+--- The operation table as data: every operation of the API, one row each.
+-- `verify.operations` is an array of @{operation} rows in table order, and
+-- also holds each row under its name (`verify.operations.create_challenge`).
+-- It is what the C core validates and builds requests from, and what the
+-- client methods, objects, iterators, batches, the CLI and this reference
+-- are made from (`core.operations()` returns the same table). The rows are
+-- checked against Twilio's official OpenAPI description, vendored in
+-- `spec/fixtures/`, by `spec/optable_openapi_spec.lua`. Treat it as
+-- read-only.
+-- @usage
+-- for _, op in ipairs(verify.operations) do print(op.name, op.method, op.path) end
+-- for _, p in ipairs(verify.operations.create_challenge.params) do
+--   print(p.name, p.key, p.type, p.required, p.min, p.max)
+-- end
+-- @field operations
+
 --- The TOTP helpers, `verify.totp.code`, `check`, `uri` and `parse_uri`
 -- (see the TOTP section below).
 -- @usage local code = verify.totp.code("JBSWY3DPEHPK3PXP")
 -- @field totp
 
---- @type Client
+--- A client, made by @{new}: a userdata holding the credentials (in C
+-- memory only), one reused libcurl handle (keep-alive) and the options.
+--
+-- Every row of @{operations} is a method named after it
+-- (`<verb>_<resource>`). Its arguments are the path parameters in path
+-- order, then (create_entity only) the identity, then a parameters table
+-- when the operation has other parameters, then optional @{call_options}.
+-- Arguments are validated locally, by the rules the emulator uses, before
+-- anything is sent; a failure returns `nil, err` (see @{error}). Instances
+-- come back as objects (@{Factor}, @{Challenge}, @{Entity}, @{Service}),
+-- lists as a @{page}, deletes as `true`.
+-- @type Client
+
+--- Fetch a factor.
+-- `client:fetch_factor(service_sid, identity, sid [, opts]) -> factor | nil, err`
+--
+-- Sends `GET /v2/Services/{ServiceSid}/Entities/{Identity}/Factors/{Sid}`.
+-- @string service_sid the Verify service, `^VA[0-9a-fA-F]{32}$`
+-- @string identity the entity's identity, 8..64 characters of dash-separated alphanumerics
+-- @string sid the factor, `^YF[0-9a-fA-F]{32}$`
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] factor the @{factor} (a @{Factor} object)
+-- @return[2] `nil`
+-- @treturn[2] table an @{error} (an unknown sid: `http`, status 404, code 20404)
+-- @usage
+-- local f, err = client:fetch_factor(SVC, "user-0001", "YF0123456789abcdef0123456789abcdef")
+-- if f then print(f.friendly_name, f.status) else print(err) end
+-- @function Client:fetch_factor
+
+--- Update a factor: rename it, change its config, or confirm its enrolment (`auth_payload`).
+-- `client:update_factor(service_sid, identity, sid, params [, opts]) -> factor | nil, err`
+--
+-- Sends `POST /v2/Services/{ServiceSid}/Entities/{Identity}/Factors/{Sid}`
+-- with only the parameters given. A code in `auth_payload` confirms an
+-- enrolment; it does not sign anyone in (see @{Client:sign_in}).
+-- @string service_sid `VA...`
+-- @string identity the entity's identity
+-- @string sid `YF...`
+-- @tparam table params @{update_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] factor the updated @{factor}
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local f = assert(client:update_factor(SVC, USER, SID, { friendly_name = "Work phone", config_skew = 1 }))
+-- @function Client:update_factor
+
+--- Create (enrol) a factor.
+-- `client:create_factor(service_sid, identity, params [, opts]) -> factor | nil, err`
+--
+-- Sends `POST /v2/Services/{ServiceSid}/Entities/{Identity}/Factors`; the
+-- entity is created with its first factor. The answer carries `binding` (a
+-- TOTP factor's `secret` and otpauth `uri`), which the API returns only
+-- here. The new factor is `"unverified"` until @{Factor:verify} confirms it.
+-- Per entity the API allows 20 push and 100 TOTP factors (code 60315) and
+-- 100 creations a day (code 60326).
+-- @string service_sid `VA...`
+-- @string identity the entity's identity
+-- @tparam table params @{create_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] factor the new @{factor}, with `binding`
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local f = assert(client:create_factor(SVC, USER, { friendly_name = "Ann's phone", factor_type = "totp" }))
+-- print(f.binding.uri)  -- show it as a QR code
+-- @function Client:create_factor
+
+--- List one page of an identity's factors (in creation order).
+-- `client:list_factor(service_sid, identity [, params] [, opts]) -> page | nil, err`
+--
+-- Sends `GET /v2/Services/{ServiceSid}/Entities/{Identity}/Factors`. The
+-- factors are in `page.factors`.
+-- @string service_sid `VA...`
+-- @string identity the entity's identity
+-- @tparam[opt] table params @{list_params}
+-- @tparam[opt] table opts @{call_options} (also used by the page's navigation)
+-- @treturn[1] page the @{page}
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local page = assert(client:list_factor(SVC, USER, { page_size = 50 }))
+-- for _, f in ipairs(page.factors) do print(f.sid) end
+-- -- resume later from the token of the next page
+-- page = client:list_factor(SVC, USER, { page_size = 50, page_token = page.next_page_token })
+-- @function Client:list_factor
 
 --- Delete a factor.
--- Sends `DELETE /v2/Services/{service_sid}/Entities/{identity}/Factors/{sid}`.
+-- `client:delete_factor(service_sid, identity, sid [, opts]) -> true | nil, err`
+--
+-- Sends `DELETE /v2/Services/{ServiceSid}/Entities/{Identity}/Factors/{Sid}`.
 -- A 404 is an `http` error (status 404, code 20404).
 -- @string service_sid the Verify service, `^VA[0-9a-fA-F]{32}$`
 -- @string identity the entity's identity, 8..64 characters of dash-separated alphanumerics
@@ -44,6 +165,278 @@
 -- local ok, err = client:delete_factor(SVC, "user-0001", "YF0123456789abcdef0123456789abcdef")
 -- if not ok then print(err.kind, err.status, err.code, err.message) end
 -- @function Client:delete_factor
+
+--- Iterate lazily over an identity's factors, page by page.
+-- `client:factors(service_sid, identity [, params] [, opts]) -> iterator`
+--
+-- The @{Iterator} is callable (use it in a generic `for`: it raises the
+-- error object on failure) and has `it:next()` for non-raising use.
+-- Nothing is sent until the first factor is asked for; breaking out early
+-- leaves nothing pending. Bad parameters raise an `invalid_argument`
+-- @{error} (nothing is sent).
+-- @string service_sid `VA...`
+-- @string identity the entity's identity
+-- @tparam[opt] table params @{factors_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn Iterator the @{Iterator}, yielding @{Factor} objects
+-- @usage
+-- for f in client:factors(SVC, USER, { limit = 250 }) do print(f.sid, f.status) end
+-- local all = assert(verify.collect(client:factors(SVC, USER)))
+-- @function Client:factors
+
+--- Create an entity: a user of the service, by identity.
+-- `client:create_entity(service_sid, identity [, opts]) -> entity | nil, err`
+--
+-- Sends `POST /v2/Services/{ServiceSid}/Entities` with `Identity`. (Creating
+-- the first factor of an identity creates its entity too.)
+-- @string service_sid `VA...`
+-- @string identity the identity, 8..64 characters of dash-separated
+-- alphanumerics: an immutable id of your user (such as a UUID), not personal data
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] entity the new @{entity} (an @{Entity} object)
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local e = assert(client:create_entity(SVC, "user-0001"))
+-- print(e.sid, e.identity)
+-- @function Client:create_entity
+
+--- Fetch an entity.
+-- `client:fetch_entity(service_sid, identity [, opts]) -> entity | nil, err`
+--
+-- Sends `GET /v2/Services/{ServiceSid}/Entities/{Identity}`.
+-- @string service_sid `VA...`
+-- @string identity the entity's identity
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] entity the @{entity}
+-- @return[2] `nil`
+-- @treturn[2] table an @{error} (an unknown identity: `http`, status 404, code 20404)
+-- @usage
+-- local e, err = client:fetch_entity(SVC, "user-0001")
+-- if e then print(e.sid, e.date_created) else print(err) end
+-- @function Client:fetch_entity
+
+--- List one page of a service's entities.
+-- `client:list_entity(service_sid [, params] [, opts]) -> page | nil, err`
+--
+-- Sends `GET /v2/Services/{ServiceSid}/Entities`. The entities are in
+-- `page.entities`.
+-- @string service_sid `VA...`
+-- @tparam[opt] table params @{list_params}
+-- @tparam[opt] table opts @{call_options} (also used by the page's navigation)
+-- @treturn[1] page the @{page}
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local page = assert(client:list_entity(SVC, { page_size = 100 }))
+-- for _, e in ipairs(page.entities) do print(e.identity) end
+-- @function Client:list_entity
+
+--- Delete an entity.
+-- `client:delete_entity(service_sid, identity [, opts]) -> true | nil, err`
+--
+-- Sends `DELETE /v2/Services/{ServiceSid}/Entities/{Identity}`.
+-- @string service_sid `VA...`
+-- @string identity the entity's identity
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] boolean `true`
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local ok, err = client:delete_entity(SVC, "user-0001")
+-- if not ok then print(err) end
+-- @function Client:delete_entity
+
+--- Iterate lazily over a service's entities, page by page.
+-- `client:entities(service_sid [, params] [, opts]) -> iterator`
+--
+-- As @{Client:factors}, over @{Client:list_entity}.
+-- @string service_sid `VA...`
+-- @tparam[opt] table params @{factors_params} (`limit`, `page_size`, `page_token`, `page_url`)
+-- @tparam[opt] table opts @{call_options}
+-- @treturn Iterator the @{Iterator}, yielding @{Entity} objects
+-- @usage
+-- for e in client:entities(SVC, { limit = 1000 }) do print(e.identity) end
+-- @function Client:entities
+
+--- Create a challenge for a factor: a TOTP code to check, or a push request.
+-- `client:create_challenge(service_sid, identity, params [, opts]) -> challenge | nil, err`
+--
+-- Sends `POST /v2/Services/{ServiceSid}/Entities/{Identity}/Challenges`.
+-- For a TOTP factor, `auth_payload` carries the code and the answer says at
+-- once whether it was right (`status` `"approved"`, or still
+-- `"pending"`); @{Client:sign_in} is that in one call. For a push factor,
+-- `details_message` (and `details_fields`) are what the device shows; the
+-- challenge stays `"pending"` until the device answers. The factor must be
+-- verified (enrolment confirmed). A challenge expires after 5 minutes by
+-- default (`expiration_date`, at most 60 minutes after creation).
+-- @string service_sid `VA...`
+-- @string identity the entity's identity
+-- @tparam table params @{create_challenge_params} (`factor_sid` required)
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] challenge the new @{challenge} (a @{Challenge} object)
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local ch = assert(client:create_challenge(SVC, USER, {
+--   factor_sid = FACTOR_SID,
+--   details_message = "Log in to Example?",
+--   details_fields = { { label = "IP", value = "203.0.113.7" }, { label = "Browser", value = "Firefox" } },
+--   hidden_details = { ip = "203.0.113.7" },
+--   expiration_date = os.time() + 120,      -- or "2030-01-01T00:02:00Z"
+-- }))
+-- print(ch.sid, ch.status)                  -- YC... pending
+-- @function Client:create_challenge
+
+--- Fetch a challenge (e.g. to poll a push challenge's status).
+-- `client:fetch_challenge(service_sid, identity, sid [, opts]) -> challenge | nil, err`
+--
+-- Sends `GET /v2/Services/{ServiceSid}/Entities/{Identity}/Challenges/{Sid}`.
+-- @string service_sid `VA...`
+-- @string identity the entity's identity
+-- @string sid the challenge, `^YC[0-9a-fA-F]{32}$`
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] challenge the @{challenge}
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local ch = assert(client:fetch_challenge(SVC, USER, "YC0123456789abcdef0123456789abcdef"))
+-- if ch.status == "approved" then print("approved on the device") end
+-- @function Client:fetch_challenge
+
+--- List one page of an identity's challenges.
+-- `client:list_challenge(service_sid, identity [, params] [, opts]) -> page | nil, err`
+--
+-- Sends `GET /v2/Services/{ServiceSid}/Entities/{Identity}/Challenges`,
+-- optionally filtered by factor and status. The challenges are in
+-- `page.challenges`.
+-- @string service_sid `VA...`
+-- @string identity the entity's identity
+-- @tparam[opt] table params @{list_challenge_params}
+-- @tparam[opt] table opts @{call_options} (also used by the page's navigation)
+-- @treturn[1] page the @{page}
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local page = assert(client:list_challenge(SVC, USER, { status = "pending", order = "desc", page_size = 20 }))
+-- for _, ch in ipairs(page.challenges) do print(ch.sid, ch.factor_sid, ch.date_created) end
+-- @function Client:list_challenge
+
+--- Update a challenge: answer it with a code or a push signature.
+-- `client:update_challenge(service_sid, identity, sid, params [, opts]) -> challenge | nil, err`
+--
+-- Sends `POST /v2/Services/{ServiceSid}/Entities/{Identity}/Challenges/{Sid}`.
+-- The answer's `status` says whether it is now `"approved"`.
+-- @string service_sid `VA...`
+-- @string identity the entity's identity
+-- @string sid the challenge, `YC...`
+-- @tparam table params @{update_challenge_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] challenge the updated @{challenge}
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local ch = assert(client:update_challenge(SVC, USER, CHALLENGE_SID, { auth_payload = "123456" }))
+-- print(ch.status)   -- "approved" for a right code
+-- @function Client:update_challenge
+
+--- Iterate lazily over an identity's challenges, page by page.
+-- `client:challenges(service_sid, identity [, params] [, opts]) -> iterator`
+--
+-- As @{Client:factors}, over @{Client:list_challenge}, with its filters.
+-- @string service_sid `VA...`
+-- @string identity the entity's identity
+-- @tparam[opt] table params @{challenges_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn Iterator the @{Iterator}, yielding @{Challenge} objects
+-- @usage
+-- for ch in client:challenges(SVC, USER, { factor_sid = FACTOR_SID, status = "approved", limit = 10 }) do
+--   print(ch.sid, ch.date_responded)
+-- end
+-- @function Client:challenges
+
+--- Create a Verify service.
+-- `client:create_service(params [, opts]) -> service | nil, err`
+--
+-- Sends `POST /v2/Services`. Booleans are Lua booleans (sent as
+-- `true`/`false`).
+-- @tparam table params @{service_params} (`friendly_name` required)
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] service the new @{service} (a @{Service} object)
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local svc = assert(client:create_service{
+--   friendly_name = "Example", totp_issuer = "Example", totp_time_step = 30,
+--   totp_code_length = 6, totp_skew = 1, lookup_enabled = false })
+-- print(svc.sid)   -- VA...
+-- @function Client:create_service
+
+--- Fetch a service.
+-- `client:fetch_service(sid [, opts]) -> service | nil, err`
+--
+-- Sends `GET /v2/Services/{Sid}`.
+-- @string sid the service, `^VA[0-9a-fA-F]{32}$`
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] service the @{service}
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local svc = assert(client:fetch_service(SVC))
+-- print(svc.friendly_name, svc.totp and svc.totp.issuer)
+-- @function Client:fetch_service
+
+--- List one page of the account's services.
+-- `client:list_service([params] [, opts]) -> page | nil, err`
+--
+-- Sends `GET /v2/Services`. The services are in `page.services`.
+-- @tparam[opt] table params @{list_params}
+-- @tparam[opt] table opts @{call_options} (also used by the page's navigation)
+-- @treturn[1] page the @{page}
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local page = assert(client:list_service{ page_size = 20 })
+-- for _, s in ipairs(page.services) do print(s.sid, s.friendly_name) end
+-- @function Client:list_service
+
+--- Update a service (only the parameters given are sent).
+-- `client:update_service(sid, params [, opts]) -> service | nil, err`
+--
+-- Sends `POST /v2/Services/{Sid}`.
+-- @string sid the service, `VA...`
+-- @tparam table params @{service_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] service the updated @{service}
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local svc = assert(client:update_service(SVC, { friendly_name = "Example (staging)", totp_skew = 0 }))
+-- @function Client:update_service
+
+--- Delete a service.
+-- `client:delete_service(sid [, opts]) -> true | nil, err`
+--
+-- Sends `DELETE /v2/Services/{Sid}`.
+-- @string sid the service, `VA...`
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] boolean `true`
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- assert(client:delete_service(svc.sid))
+-- @function Client:delete_service
+
+--- Iterate lazily over the account's services, page by page.
+-- `client:services([params] [, opts]) -> iterator`
+--
+-- As @{Client:factors}, over @{Client:list_service}.
+-- @tparam[opt] table params @{factors_params} (`limit`, `page_size`, `page_token`, `page_url`)
+-- @tparam[opt] table opts @{call_options}
+-- @treturn Iterator the @{Iterator}, yielding @{Service} objects
+-- @usage
+-- for s in client:services() do print(s.sid, s.friendly_name) end
+-- @function Client:services
 
 --- Close the client: wipe the credentials and free the connection.
 -- Idempotent; `__gc` and `__close` (`local client <close> = ...`) do the same.
@@ -77,6 +470,239 @@
 -- @treturn string e.g. `"twilio.verify.client (AC..., https://verify.twilio.com): 0x..."`
 -- @usage print(client)
 -- @function Client:__tostring
+
+--- Factor objects: what every factor-returning call gives.
+-- Plain tables (fields: @{factor}) with a metatable of methods bound to the
+-- client that produced them; the client is kept in the metatable (one per
+-- client and kind), never in the factor's own fields. Challenge, entity and
+-- service objects share this one implementation. Methods on an object
+-- whose client was closed return a `closed` error. Besides the methods
+-- below: @{Factor:verify} (confirm the enrolment) and @{Factor:sign_in}.
+-- @type Factor
+
+--- Fetch the factor again, refreshing this table in place.
+-- `factor:fetch([opts]) -> factor (refreshed in place) | nil, err`
+--
+-- `binding` (returned only at creation) is kept.
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] factor this @{factor}, refreshed
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage assert(f:fetch()); print(f.status)
+-- @function Factor:fetch
+
+--- Update the factor, refreshing this table in place.
+-- `factor:update(params [, opts]) -> factor (updated in place) | nil, err`
+-- @tparam table params @{update_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] factor this @{factor}, updated
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage assert(f:update{ friendly_name = "Work phone" })
+-- @function Factor:update
+
+--- Delete the factor.
+-- `factor:delete([opts]) -> true | nil, err`
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] boolean `true`
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage assert(f:delete())
+-- @function Factor:delete
+
+--- Challenge objects, from @{Client:create_challenge}, @{Client:sign_in},
+-- @{Client:fetch_challenge}, lists and iterators.
+-- Plain tables (fields: @{challenge}) with methods bound to their client,
+-- like @{Factor} objects.
+-- @type Challenge
+
+--- Fetch the challenge again, refreshing this table in place (poll a push challenge).
+-- `challenge:fetch([opts]) -> challenge (refreshed in place) | nil, err`
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] challenge this @{challenge}, refreshed
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- repeat os.execute("sleep 2"); assert(ch:fetch()) until ch.status ~= "pending"
+-- print(ch.status, ch.responded_reason)
+-- @function Challenge:fetch
+
+--- Answer the challenge, refreshing this table in place.
+-- `challenge:update(params [, opts]) -> challenge (updated in place) | nil, err`
+-- @tparam table params @{update_challenge_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] challenge this @{challenge}, updated
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- assert(ch:update{ auth_payload = code })
+-- if ch.status == "approved" then print("signed in") end
+-- @function Challenge:update
+
+--- Entity objects, from @{Client:create_entity}, @{Client:fetch_entity},
+-- lists and iterators.
+-- Plain tables (fields: @{entity}) with methods bound to their client,
+-- like @{Factor} objects. The entity's `service_sid` and `identity` fill
+-- the path of the operations below it.
+-- @type Entity
+
+--- Fetch the entity again, refreshing this table in place.
+-- `entity:fetch([opts]) -> entity (refreshed in place) | nil, err`
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] entity this @{entity}, refreshed
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage assert(e:fetch()); print(e.date_updated)
+-- @function Entity:fetch
+
+--- Delete the entity.
+-- `entity:delete([opts]) -> true | nil, err`
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] boolean `true`
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage assert(e:delete())
+-- @function Entity:delete
+
+--- Iterate over the entity's factors (@{Client:factors} for this entity).
+-- `entity:factors([params] [, opts]) -> iterator`
+-- @tparam[opt] table params @{factors_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn Iterator the @{Iterator}, yielding @{Factor} objects
+-- @usage for f in e:factors() do print(f.sid, f.factor_type, f.status) end
+-- @function Entity:factors
+
+--- Iterate over the entity's challenges (@{Client:challenges} for this entity).
+-- `entity:challenges([params] [, opts]) -> iterator`
+-- @tparam[opt] table params @{challenges_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn Iterator the @{Iterator}, yielding @{Challenge} objects
+-- @usage for ch in e:challenges{ status = "pending" } do print(ch.sid) end
+-- @function Entity:challenges
+
+--- Create a factor for the entity (@{Client:create_factor} for this entity).
+-- `entity:create_factor(params [, opts]) -> factor | nil, err`
+-- @tparam table params @{create_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] factor the new @{factor}, with `binding`
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage local f = assert(e:create_factor{ friendly_name = "phone", factor_type = "totp" })
+-- @function Entity:create_factor
+
+--- Create a challenge for one of the entity's factors (@{Client:create_challenge} for this entity).
+-- `entity:create_challenge(params [, opts]) -> challenge | nil, err`
+-- @tparam table params @{create_challenge_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] challenge the new @{challenge}
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage local ch = assert(e:create_challenge{ factor_sid = f.sid, details_message = "Log in?" })
+-- @function Entity:create_challenge
+
+--- Service objects, from @{Client:create_service}, @{Client:fetch_service},
+-- lists and iterators.
+-- Plain tables (fields: @{service}) with methods bound to their client,
+-- like @{Factor} objects. The service's `sid` fills the `service_sid` of
+-- the operations below it.
+-- @type Service
+
+--- Fetch the service again, refreshing this table in place.
+-- `service:fetch([opts]) -> service (refreshed in place) | nil, err`
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] service this @{service}, refreshed
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage assert(svc:fetch()); print(svc.friendly_name)
+-- @function Service:fetch
+
+--- Update the service, refreshing this table in place.
+-- `service:update(params [, opts]) -> service (updated in place) | nil, err`
+-- @tparam table params @{service_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] service this @{service}, updated
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage assert(svc:update{ totp_issuer = "Example Inc." })
+-- @function Service:update
+
+--- Delete the service.
+-- `service:delete([opts]) -> true | nil, err`
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] boolean `true`
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage assert(svc:delete())
+-- @function Service:delete
+
+--- Iterate over the service's entities (@{Client:entities} for this service).
+-- `service:entities([params] [, opts]) -> iterator`
+-- @tparam[opt] table params @{factors_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn Iterator the @{Iterator}, yielding @{Entity} objects
+-- @usage for e in svc:entities() do print(e.identity) end
+-- @function Service:entities
+
+--- Create an entity in the service (@{Client:create_entity} for this service).
+-- `service:create_entity(identity [, opts]) -> entity | nil, err`
+-- @string identity the identity, 8..64 characters of dash-separated alphanumerics
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] entity the new @{entity}
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage local e = assert(svc:create_entity("user-0001"))
+-- @function Service:create_entity
+
+--- Pages: one page of any list, with navigation.
+-- What `list_factor`, `list_entity`, `list_challenge`, `list_service` and
+-- @{Client:list_page} return (fields: @{page}); `page:next_page()` and
+-- `page:previous_page()` follow its `meta` URLs with the same call options.
+-- @type Page
+
+--- The `PageToken` of the next page, taken from `meta.next_page_url`
+-- (absent on the last page): pass it as `page_token` to resume there later.
+-- @usage
+-- local token = page.next_page_token          -- save it
+-- page = client:list_factor(SVC, USER, { page_size = 50, page_token = token })
+-- @field next_page_token
+
+--- The `PageToken` of the previous page, from `meta.previous_page_url`
+-- (absent on the first page).
+-- @usage if page.previous_page_token then print("not the first page") end
+-- @field previous_page_token
+
+--- Lazy iterators over every page of a list: at most one page in memory.
+-- From @{Client:factors}, @{Client:entities}, @{Client:challenges},
+-- @{Client:services} and the objects' iterators. An iterator is callable,
+-- so it works in a generic `for` (where a failure raises the @{error});
+-- `it:next()` never raises. After an error it stays finished.
+-- @type Iterator
+
+--- The next item, without raising.
+-- `it:next() -> item | nil (end) | nil, err (failure; the iterator stops)`
+-- @treturn[1] table the next object (a @{Factor}, @{Challenge}, @{Entity} or @{Service})
+-- @return[2] `nil` at the end (or after `limit` items)
+-- @return[3] `nil`
+-- @treturn[3] table an @{error}; the iterator is finished afterwards
+-- @usage
+-- local it = client:factors(SVC, USER, { limit = 10 })
+-- while true do
+--   local f, err = it:next()
+--   if not f then if err then print(err) end break end
+--   print(f.sid)
+-- end
+-- @function Iterator:next
+
+--- `it()`: the next item; what a generic `for` calls.
+-- It raises the structured error on failure.
+-- @treturn table|nil the next object, or `nil` at the end
+-- @raise the @{error} table when a page cannot be fetched
+-- @usage
+-- local ok, err = pcall(function()
+--   for f in client:factors(SVC, USER) do print(f.sid) end
+-- end)
+-- if not ok then print("listing failed: " .. tostring(err)) end
+-- @function Iterator:__call
 
 --- TOTP helpers: verify.totp.
 -- RFC 4226 HOTP and RFC 6238 TOTP with HMAC-SHA1/256/512 from OpenSSL.
@@ -184,36 +810,37 @@
 -- @usage local f, err = client:fetch_factor(SVC, USER, SID, { timeout = 2, max_retries = 0 })
 -- @table call_options
 
---- Parameters of @{Client:update_factor} (only the ones given are sent, in a
--- fixed order, as the form keys in brackets).
--- @string auth_payload the TOTP code or push signature that verifies the factor (`AuthPayload`)
+--- Parameters of @{Client:update_factor} and @{Factor:update}.
+-- Only the ones given are sent, in a fixed order, as the form keys in
+-- brackets.
+-- @string auth_payload the TOTP code or push signature that confirms the enrolment (see @{Factor:verify}), 1..5456 characters; redacted in the `log` hook (`AuthPayload`)
 -- @string friendly_name 1..64 characters (`FriendlyName`)
--- @int config_time_step TOTP step, 20..60 seconds (`Config.TimeStep`)
--- @int config_skew TOTP steps accepted either side, 0..2 (`Config.Skew`)
--- @int config_code_length TOTP code length, 3..8 (`Config.CodeLength`)
--- @string config_alg `"sha1"`, `"sha256"` or `"sha512"` (`Config.Alg`)
--- @string config_notification_token push: 32..255 characters (`Config.NotificationToken`)
--- @string config_sdk_version push: the Verify SDK version (`Config.SdkVersion`)
+-- @string config_notification_token push: 32..255 characters; redacted in the `log` hook (`Config.NotificationToken`)
+-- @string config_sdk_version push: the Verify SDK version, 1..64 characters (`Config.SdkVersion`)
+-- @int config_time_step totp: seconds, 20..60 (`Config.TimeStep`)
+-- @int config_skew totp: steps accepted either side, 0..2 (`Config.Skew`)
+-- @int config_code_length totp: digits, 3..8 (`Config.CodeLength`)
+-- @string config_alg totp: `"sha1"`, `"sha256"` or `"sha512"` (`Config.Alg`)
 -- @string config_notification_platform push: `"apn"`, `"fcm"` or `"none"` (`Config.NotificationPlatform`)
 -- @usage client:update_factor(SVC, USER, SID, { friendly_name = "Work phone", config_skew = 0 })
 -- @table update_params
 
---- Parameters of @{Client:create_factor}.
+--- Parameters of @{Client:create_factor} and @{Entity:create_factor}.
 -- `friendly_name` and `factor_type` are required; the rest depend on the type.
--- @string friendly_name 1..64 characters
--- @string factor_type `"totp"` or `"push"`
--- @string binding_secret totp: a Base32 secret (default: the API generates one)
--- @string binding_alg push: `"ES256"`
--- @string binding_public_key push: the device's public key
--- @string config_app_id push: e.g. `"com.example.app"`
--- @string config_notification_platform push: `"apn"`, `"fcm"` or `"none"`
--- @string config_notification_token push: 32..255 characters
--- @string config_sdk_version push: the Verify SDK version
--- @int config_time_step totp: 20..60 seconds
--- @int config_skew totp: 0..2 steps
--- @int config_code_length totp: 3..8 digits
--- @string config_alg totp: `"sha1"`, `"sha256"` or `"sha512"`
--- @tparam table|string metadata a table (JSON-encoded once) or a JSON object as a string
+-- @string friendly_name **required**, 1..64 characters (`FriendlyName`)
+-- @string factor_type **required**, `"push"` or `"totp"` (`FactorType`)
+-- @string binding_alg push: `"ES256"` (`Binding.Alg`)
+-- @string binding_public_key push: the device's public key, 1..4096 characters (`Binding.PublicKey`)
+-- @string binding_secret totp: a Base32 secret (default: the API generates one), 16..256 characters; redacted in the `log` hook (`Binding.Secret`)
+-- @string config_app_id push: e.g. `"com.example.app"`, 1..100 characters (`Config.AppId`)
+-- @string config_notification_platform push: `"apn"`, `"fcm"` or `"none"` (`Config.NotificationPlatform`)
+-- @string config_notification_token push: 32..255 characters; redacted in the `log` hook (`Config.NotificationToken`)
+-- @string config_sdk_version push: the Verify SDK version, 1..64 characters (`Config.SdkVersion`)
+-- @int config_time_step totp: seconds, 20..60 (`Config.TimeStep`)
+-- @int config_skew totp: steps accepted either side, 0..2 (`Config.Skew`)
+-- @int config_code_length totp: digits, 3..8 (`Config.CodeLength`)
+-- @string config_alg totp: `"sha1"`, `"sha256"` or `"sha512"` (`Config.Alg`)
+-- @tparam table|string metadata custom data about the factor, a table (JSON-encoded once) or a JSON object as a string, 2..1024 characters (`Metadata`)
 -- @usage
 -- local f = assert(client:create_factor(SVC, USER, {
 --   friendly_name = "Ann's phone", factor_type = "totp", config_code_length = 6,
@@ -221,20 +848,105 @@
 -- print(f.binding.uri)   -- returned by create only
 -- @table create_params
 
---- Parameters of @{Client:list_factor}.
--- @int page_size 1..1000 (the API's default is 50)
--- @int page the page number, >= 0; echoed back in `meta.page` (it does not move the position)
--- @string page_token a token from a `next_page_url`/`previous_page_url` (resume there)
+--- Parameters of the list operations without filters: @{Client:list_factor},
+-- @{Client:list_entity} and @{Client:list_service} (query parameters).
+-- @int page_size the page size (the API's default is 50), 1..1000 (`PageSize`)
+-- @int page the page number, echoed back in `meta.page` (it does not move the position), >= 0 (`Page`)
+-- @string page_token a page's `next_page_token`/`previous_page_token` (resume there), 1..512 characters (`PageToken`)
 -- @usage local page = assert(client:list_factor(SVC, USER, { page_size = 20 }))
 -- @table list_params
 
---- Parameters of @{Client:factors}.
--- @int limit the most factors to yield (>= 0; `0` yields none and sends nothing; default all)
--- @int page_size 1..1000; defaults to `min(limit, 1000)` when only `limit` is given
--- @string page_token resume from a saved page token
--- @string page_url resume from a saved page URL (on the configured origin only)
+--- Parameters of the iterators @{Client:factors}, @{Client:entities},
+-- @{Client:services}, @{Entity:factors} and @{Service:entities}.
+-- A `page_url` carries its own page size and token: given, it is where the
+-- iteration starts.
+-- @int limit the most items to yield (>= 0; `0` yields none and sends nothing; default all)
+-- @int page_size 1..1000 (`PageSize`); defaults to `min(limit, 1000)` when only `limit` is given
+-- @string page_token resume from a saved page token, e.g. a page's `next_page_token` (`PageToken`)
+-- @string page_url resume from a saved page URL (on the configured origin, and a URL of this list only)
 -- @usage for f in client:factors(SVC, USER, { limit = 250, page_size = 100 }) do print(f.sid) end
 -- @table factors_params
+
+--- Parameters of @{Client:create_challenge} and @{Entity:create_challenge}.
+-- `factor_sid` is required. A TOTP challenge takes `auth_payload`; a push
+-- challenge takes the `details_*`, `hidden_details` and `expiration_date`.
+-- @string factor_sid **required**, the factor to challenge, `YF...` (`^YF[0-9a-fA-F]{32}$`) (`FactorSid`)
+-- @tparam string|number expiration_date push: when the challenge expires, an RFC 3339 date-time string, or Unix seconds (`ExpirationDate`)
+-- @string details_message push: the message the device shows, 1..256 characters (`Details.Message`)
+-- @tparam {table,...} details_fields push: the fields the device shows, an array of at most 20 `{ label =, value = }` tables, each sent as its own repeated key holding one JSON object (at most 1024 characters) (`Details.Fields`)
+-- @tparam table|string hidden_details push: details kept from the device, returned with the challenge, a table (JSON-encoded once) or a JSON object as a string, 2..1024 characters (`HiddenDetails`)
+-- @string auth_payload TOTP: the code the user typed (this is what signs in; see @{Client:sign_in}), 3..8 characters; redacted in the `log` hook (`AuthPayload`)
+-- @usage
+-- client:create_challenge(SVC, USER, { factor_sid = FACTOR_SID, auth_payload = "123456" })   -- TOTP
+-- client:create_challenge(SVC, USER, { factor_sid = PUSH_SID,                                -- push
+--   details_message = "Log in to Example?",
+--   details_fields = { { label = "Location", value = "Dublin" } },   -- Details.Fields={"label":...}
+--   hidden_details = { ip = "203.0.113.7" }, expiration_date = "2030-01-01T12:05:00Z" })
+-- @table create_challenge_params
+
+--- Parameters of @{Client:update_challenge} and @{Challenge:update}.
+-- @string auth_payload the TOTP code, or the push device's signature, 1..5456 characters; redacted in the `log` hook (`AuthPayload`)
+-- @tparam table|string metadata push: custom data about the response, a table (JSON-encoded once) or a JSON object as a string, 2..1024 characters (`Metadata`)
+-- @usage assert(challenge:update{ auth_payload = "123456" })
+-- @table update_challenge_params
+
+--- Parameters of @{Client:list_challenge} (query parameters).
+-- @string factor_sid only this factor's challenges, `YF...` (`^YF[0-9a-fA-F]{32}$`) (`FactorSid`)
+-- @string status only challenges in this status, `"pending"`, `"expired"`, `"approved"` or `"denied"` (`Status`)
+-- @string order by creation date, `"asc"` or `"desc"` (`Order`)
+-- @int page_size the page size (the API's default is 50), 1..1000 (`PageSize`)
+-- @int page the page number, >= 0 (`Page`)
+-- @string page_token a page's `next_page_token`/`previous_page_token`, 1..512 characters (`PageToken`)
+-- @usage local page = assert(client:list_challenge(SVC, USER, { factor_sid = FACTOR_SID, status = "pending" }))
+-- @table list_challenge_params
+
+--- Parameters of the iterators @{Client:challenges} and @{Entity:challenges}:
+-- those of @{factors_params} and the filters of @{list_challenge_params}.
+-- @string factor_sid only this factor's challenges, `YF...` (`FactorSid`)
+-- @string status `"pending"`, `"expired"`, `"approved"` or `"denied"` (`Status`)
+-- @string order `"asc"` or `"desc"`, by creation date (`Order`)
+-- @int limit the most challenges to yield (>= 0; default all)
+-- @int page_size 1..1000 (`PageSize`); defaults to `min(limit, 1000)` when only `limit` is given
+-- @string page_token resume from a saved page token (`PageToken`)
+-- @string page_url resume from a saved page URL (on the configured origin only)
+-- @usage for ch in client:challenges(SVC, USER, { status = "approved", order = "desc", limit = 5 }) do print(ch.sid) end
+-- @table challenges_params
+
+--- Parameters of @{Client:create_service}, @{Client:update_service} and
+-- @{Service:update}: the same list for both operations, where only
+-- `friendly_name` is required, and on create only. Booleans are Lua
+-- booleans, sent as `true`/`false`; text without a length rule is still
+-- checked (no control characters, valid UTF-8).
+-- @string friendly_name **required on create**, the service's name (no personal data), 1..32 characters (`FriendlyName`)
+-- @int code_length the length of SMS and voice verification codes, 4..10 (`CodeLength`)
+-- @bool lookup_enabled look up the phone number with each verification, a Lua boolean (`LookupEnabled`)
+-- @bool skip_sms_to_landlines no SMS to landlines (needs `lookup_enabled`), a Lua boolean (`SkipSmsToLandlines`)
+-- @bool dtmf_input_required calls: ask for a key press before reading the code, a Lua boolean (`DtmfInputRequired`)
+-- @string tts_name calls: an alternative text-to-speech service, text (no length rule) (`TtsName`)
+-- @bool psd2_enabled pass PSD2 transaction parameters, a Lua boolean (`Psd2Enabled`)
+-- @bool do_not_share_warning_enabled SMS: append a do-not-share warning, a Lua boolean (`DoNotShareWarningEnabled`)
+-- @bool custom_code_enabled allow verifications with a custom code, a Lua boolean (`CustomCodeEnabled`)
+-- @bool push_include_date push: deprecated by Twilio (use `date_created`), a Lua boolean (`Push.IncludeDate`)
+-- @string push_apn_credential_sid push: the APN credential (iOS), `CR...` (`^CR[0-9a-fA-F]{32}$`) (`Push.ApnCredentialSid`)
+-- @string push_fcm_credential_sid push: the FCM credential (Android), `CR...` (`^CR[0-9a-fA-F]{32}$`) (`Push.FcmCredentialSid`)
+-- @string totp_issuer totp: the issuer in new factors' URIs (default: the friendly name), text (no length rule) (`Totp.Issuer`)
+-- @int totp_time_step totp: new factors' step, seconds (default 30), 20..60 (`Totp.TimeStep`)
+-- @int totp_code_length totp: new factors' code length (default 6), 3..8 (`Totp.CodeLength`)
+-- @int totp_skew totp: new factors' steps accepted either side (default 1), 0..2 (`Totp.Skew`)
+-- @string default_template_sid SMS: the default message template, `HJ...` (`^HJ[0-9a-fA-F]{32}$`) (`DefaultTemplateSid`)
+-- @string whatsapp_msg_service_sid WhatsApp: the Messaging Service holding the senders, `MG...` (`^MG[0-9a-fA-F]{32}$`) (`Whatsapp.MsgServiceSid`)
+-- @string whatsapp_from WhatsApp: the sender number, text (no length rule) (`Whatsapp.From`)
+-- @string passkeys_relying_party_id passkeys: the relying party ID (your domain), text (no length rule) (`Passkeys.RelyingParty.Id`)
+-- @string passkeys_relying_party_name passkeys: the relying party name, text (no length rule) (`Passkeys.RelyingParty.Name`)
+-- @string passkeys_relying_party_origins passkeys: the origins, comma-separated, text (no length rule) (`Passkeys.RelyingParty.Origins`)
+-- @string passkeys_authenticator_attachment passkeys: `platform`, `cross-platform` or `any`, text (no length rule) (`Passkeys.AuthenticatorAttachment`)
+-- @string passkeys_discoverable_credentials passkeys: `required`, `preferred` or `discouraged`, text (no length rule) (`Passkeys.DiscoverableCredentials`)
+-- @string passkeys_user_verification passkeys: `required`, `preferred` or `discouraged`, text (no length rule) (`Passkeys.UserVerification`)
+-- @bool verify_event_subscription_enabled let verifications reach the event stream sinks, a Lua boolean (`VerifyEventSubscriptionEnabled`)
+-- @usage
+-- client:create_service{ friendly_name = "Example", totp_issuer = "Example", psd2_enabled = false }
+-- client:update_service(SVC, { code_length = 6, do_not_share_warning_enabled = true })
+-- @table service_params
 
 --- A factor: a plain table with every field the API returned (unknown fields
 -- are kept; JSON `null` makes a key absent) and the @{Factor} methods.
@@ -260,14 +972,89 @@
 -- for k, v in pairs(f) do print(k, v) end     -- a plain table
 -- @table factor
 
---- A page from @{Client:list_factor} or @{Client:list_page}, with the @{Page} methods.
--- @tparam {factor,...} factors the factors of this page (an array of @{factor})
+--- A challenge: a plain table with every field the API returned and the
+-- @{Challenge} methods.
+-- @string sid `YC...`
+-- @string account_sid `AC...`
+-- @string service_sid `VA...`
+-- @string entity_sid `YE...`
+-- @string identity the entity's identity
+-- @string factor_sid `YF...`, the factor challenged
+-- @string date_created ISO 8601 UTC
+-- @string date_updated ISO 8601 UTC
+-- @string date_responded ISO 8601 UTC, once answered
+-- @string expiration_date ISO 8601 UTC
+-- @string status `"pending"`, `"expired"`, `"approved"` or `"denied"`
+-- @string responded_reason `"none"`, `"not_needed"` or `"not_requested"`
+-- @tparam table details `message`, `date` and `fields` (an array of `{ label, value }`)
+-- @tparam table hidden_details what was given at creation
+-- @tparam table metadata what the device sent when answering
+-- @string factor_type `"push"` or `"totp"`
+-- @string url the challenge's API URL
+-- @tparam table links `notifications`
+-- @usage
+-- local ok, ch = client:sign_in(SVC, USER, FACTOR_SID, "123456")
+-- if ok then print(ch.sid, ch.status, ch.date_responded) end
+-- @table challenge
+
+--- An entity: a plain table with every field the API returned and the
+-- @{Entity} methods.
+-- @string sid `YE...`
+-- @string identity the identity you gave it
+-- @string account_sid `AC...`
+-- @string service_sid `VA...`
+-- @string date_created ISO 8601 UTC
+-- @string date_updated ISO 8601 UTC
+-- @string url the entity's API URL
+-- @tparam table links `factors`, `challenges`, `new_factors` (URLs)
+-- @usage
+-- local e = assert(client:fetch_entity(SVC, USER))
+-- print(e.sid, e.identity, e.date_created)
+-- @table entity
+
+--- A service: a plain table with every field the API returned and the
+-- @{Service} methods.
+-- @string sid `VA...`
+-- @string account_sid `AC...`
+-- @string friendly_name its name
+-- @int code_length the length of SMS and voice codes
+-- @bool lookup_enabled
+-- @bool psd2_enabled
+-- @bool skip_sms_to_landlines
+-- @bool dtmf_input_required
+-- @string tts_name
+-- @bool do_not_share_warning_enabled
+-- @bool custom_code_enabled
+-- @tparam table push `include_date`, `apn_credential_sid`, `fcm_credential_sid`
+-- @tparam table totp `issuer`, `time_step`, `code_length`, `skew`
+-- @string default_template_sid `HJ...`
+-- @tparam table whatsapp `msg_service_sid`, `from`
+-- @tparam table passkeys the passkeys settings
+-- @bool verify_event_subscription_enabled
+-- @string date_created ISO 8601 UTC
+-- @string date_updated ISO 8601 UTC
+-- @string url the service's API URL
+-- @tparam table links URLs of its sub-resources (`entities`, ...)
+-- @usage
+-- local svc = assert(client:fetch_service(SVC))
+-- print(svc.friendly_name, svc.totp.issuer, svc.totp.time_step)
+-- @table service
+
+--- A page of any list, from a `list_*` operation or @{Client:list_page},
+-- with the @{Page} methods and fields.
+-- @tparam {table,...} factors list_factor: the factors of this page (an array of @{factor});
+-- list_entity has `entities`, list_challenge `challenges`, list_service
+-- `services` instead
 -- @tparam table meta as the API sent it: `page`, `page_size`, `url`,
 -- `first_page_url`, `next_page_url` (absent on the last page),
--- `previous_page_url` (absent on the first), `key`
+-- `previous_page_url` (absent on the first), `key` (the list's name)
+-- @string next_page_token the `PageToken` of `meta.next_page_url` (absent on the last page)
+-- @string previous_page_token the `PageToken` of `meta.previous_page_url` (absent on the first page)
 -- @usage
 -- local page = assert(client:list_factor(SVC, USER, { page_size = 50 }))
--- print(#page.factors, page.meta.page, page.meta.next_page_url)
+-- print(#page.factors, page.meta.page, page.next_page_token)
+-- local p2 = assert(client:list_challenge(SVC, USER))
+-- print(#p2.challenges)
 -- @table page
 
 --- An error: every failure returns `nil, err` with `err` a table with
@@ -339,17 +1126,20 @@
 -- on GET/DELETE is retried; on POST only with `unsent = true`; timeouts are
 -- not). The attempt loop runs in Lua, so the function may yield (OpenResty
 -- cosockets).
--- @string op `"fetch"`, `"update"`, `"delete"`, `"create"`, `"list"` or `"list_url"`
+-- @string op the operation's name, as in @{operations} (`"update_factor"`,
+-- `"create_challenge"`, ...; for @{Client:list_page} and page navigation, the
+-- list operation the URL belongs to)
 -- @string method the HTTP method
 -- @string url the full URL
 -- @tparam table headers `Authorization`, `User-Agent`, `Accept`, `Content-Type` for POST
 -- @string body the form body (POST only)
 -- @number timeout seconds for the attempt
 -- @number connect_timeout seconds to connect
+-- @int max_retries the retries allowed for this call
 -- @int max_body the response size cap in bytes
 -- @usage
 -- local client = verify.new{ transport = function(req, client)
---   print(req.method, req.url)
+--   print(req.op, req.method, req.url)
 --   return verify.curl_transport(req, client)   -- or your own HTTP client
 -- end }
 -- @table transport_request
@@ -361,13 +1151,28 @@
 -- @usage return { status = 200, headers = { ["Content-Type"] = "application/json" }, body = json_text }
 -- @table transport_response
 
---- One operation of @{Client:batch}.
--- @string op `"fetch"`, `"update"`, `"delete"` or `"list"` (all pages of the identity)
--- @string service_sid `VA...`
--- @string identity the entity's identity
--- @string sid `YF...` (fetch, update, delete)
--- @tparam table params update: @{update_params}; list: `{ page_size = n }`
--- @usage { op = "delete", service_sid = SVC, identity = "user-0001", sid = "YF..." }
+--- One operation of @{Client:batch}: any operation of @{operations}, by name.
+-- `op` names it (`"create_challenge"`, `"fetch_entity"`, `"list_service"`,
+-- ...); the short names `"fetch"`, `"update"`, `"delete"`, `"list"` and
+-- `"create"` mean the factor ones. Its path parameters are fields
+-- (`service_sid`, `identity`, `sid`, as the method takes them; create_entity
+-- also takes `identity`), its other parameters go in `params`. Any other
+-- field is an error for that operation alone.
+-- @string op the operation's name
+-- @string service_sid `VA...` (every operation below a service)
+-- @string identity the entity's identity (operations on an entity, and create_entity)
+-- @string sid the factor `YF...`, challenge `YC...` or service `VA...` (fetch, update, delete)
+-- @tparam table params the operation's parameters: @{update_params}, @{create_params},
+-- @{create_challenge_params}, @{service_params}, ...; for a list, its query
+-- parameters (e.g. `{ page_size = 100 }` or list_challenge's filters)
+-- @usage
+-- local results = client:batch({
+--   { op = "delete", service_sid = SVC, identity = "user-0001", sid = FACTOR_SID },
+--   { op = "create_challenge", service_sid = SVC, identity = "user-0002",
+--     params = { factor_sid = OTHER_FACTOR_SID, auth_payload = "123456" } },
+--   { op = "list_entity", service_sid = SVC },          -- ok: every entity of every page
+--   { op = "update_service", sid = SVC, params = { totp_skew = 0 } },
+-- })
 -- @table batch_op
 
 --- Options of @{Client:batch}.
@@ -380,10 +1185,11 @@
 -- @table batch_options
 
 --- One result of @{Client:batch}, in input order.
--- @param ok the value on success: a @{factor} (fetch, update), `true`
--- (delete) or an array of factors (list)
+-- @param ok the value on success: an object (@{Factor}, @{Challenge},
+-- @{Entity} or @{Service}) for fetch, update and create, `true` for a
+-- delete, or an array of every item of every page for a list
 -- @tparam table err the @{error} on failure
--- @usage for i, r in ipairs(results) do if r.err then print(ops[i].sid, r.err) end end
+-- @usage for i, r in ipairs(results) do if r.err then print(ops[i].op, r.err) end end
 -- @table batch_result
 
 --- The second value @{Client:batch} returns.
@@ -413,3 +1219,46 @@
 -- @int period seconds, 1..3600, default 30
 -- @usage verify.totp.uri{ account = "ann@example.com", issuer = "Example", secret = secret, digits = 6 }
 -- @table uri_fields
+
+--- One row of @{operations}: an operation of the API, as data.
+-- @string name `<verb>_<resource>`, the client method's name (`"create_challenge"`)
+-- @string verb `"fetch"`, `"list"`, `"create"`, `"update"` or `"delete"`
+-- @string resource `"factor"`, `"entity"`, `"challenge"` or `"service"`
+-- @string openapi_id the operationId in Twilio's OpenAPI description (`"CreateChallenge"`)
+-- @string method `"GET"`, `"POST"` or `"DELETE"`
+-- @string path the path template (`"/v2/Services/{ServiceSid}/Entities/{Identity}/Challenges"`)
+-- @tparam {table,...} path_params in path order: `name` (the Lua argument),
+-- `key` (in the template), `type` (`"sid"` or `"identity"`), `prefix` and
+-- `pattern` for SIDs, `rule` where the rule's source is not the OpenAPI
+-- description
+-- @tparam {operation_param,...} params the query (GET) or form (POST) parameters
+-- @bool has_params whether the method takes a parameters table
+-- @string returns `"instance"`, `"page"` or `"none"` (a delete: `true`)
+-- @string list_key a list's key in the page (`"factors"`, `"entities"`,
+-- `"challenges"`, `"services"`), also the name of its iterator method
+-- @usage
+-- local op = verify.operations.list_challenge
+-- print(op.method, op.path, op.list_key)   -- GET /v2/Services/{ServiceSid}/Entities/{Identity}/Challenges challenges
+-- @table operation
+
+--- One parameter of an @{operation} row.
+-- @string name the Lua name (`"details_fields"`)
+-- @string key the wire key (`"Details.Fields"`)
+-- @string type `"string"`, `"integer"`, `"boolean"`, `"enum"`, `"sid"`,
+-- `"identity"`, `"date-time"` or `"json"`
+-- @string location `"query"` or `"form"`
+-- @bool required
+-- @bool secret redacted in the `log` hook
+-- @bool positional an argument of the method, not a key of its params table
+-- (create_entity's `identity`)
+-- @bool array a Lua array; each element is sent as its own repeated key
+-- @int min the least length or value, when there is a rule
+-- @int max the most length or value, when there is a rule
+-- @int max_items an array's most elements
+-- @tparam {string,...} enum the allowed values of an enum
+-- @string prefix a SID's prefix (`"YF"`)
+-- @string pattern a SID's pattern (`"^YF[0-9a-fA-F]{32}$"`)
+-- @string rule where a rule the OpenAPI description does not state comes from
+-- @usage
+-- for _, p in ipairs(verify.operations.update_challenge.params) do print(p.key, p.type, p.secret) end
+-- @table operation_param

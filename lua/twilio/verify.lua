@@ -338,6 +338,13 @@ end
 
 local Factor, Challenge, Entity, Service = kinds.factor, kinds.challenge, kinds.entity, kinds.service
 
+--- Factor objects: what every factor-returning call gives.
+-- Plain tables (fields: @{factor}) with a metatable of methods bound to the
+-- client that produced them; challenge, entity and service objects share
+-- this one implementation. Methods on an object whose client was closed
+-- return a `closed` error.
+-- @type Factor
+
 --- Verify the factor with a code (sends `AuthPayload`): the enrolment step.
 -- factor:verify(code [, opts]) -> true | false | nil, err
 -- true only when the factor's status after the call is "verified".
@@ -425,6 +432,9 @@ local function follow(page, key)
     return make_page(c, mt.__op, p, err, opts)
 end
 
+--- Pages: one page of any list, with navigation (fields: @{page}).
+-- @type Page
+
 --- The next page.
 -- page:next_page() -> page | nil (no more pages) | nil, err
 -- @treturn[1] page the next @{page}
@@ -449,7 +459,18 @@ function Page:next_page() return follow(self, "next_page_url") end
 -- @usage local prev = page:previous_page()
 function Page:previous_page() return follow(self, "previous_page_url") end
 
---- @type Client
+--- A client, made by @{new}: a userdata holding the credentials (in C
+-- memory only), one reused libcurl handle (keep-alive) and the options.
+--
+-- Every row of @{operations} is a method named after it
+-- (`<verb>_<resource>`). Its arguments are the path parameters in path
+-- order, then (create_entity only) the identity, then a parameters table
+-- when the operation has other parameters, then optional @{call_options}.
+-- Arguments are validated locally, by the rules the emulator uses, before
+-- anything is sent; a failure returns `nil, err` (see @{error}). Instances
+-- come back as objects (@{Factor}, @{Challenge}, @{Entity}, @{Service}),
+-- lists as a @{page}, deletes as `true`.
+-- @type Client
 
 -- client:<verb>_<resource>(...): every operation of the table, returning
 -- objects (instances), pages (lists) or true (deletes).
@@ -505,15 +526,16 @@ end
 -- @treturn[1] boolean whether the factor is now verified
 -- @return[2] `nil`
 -- @treturn[2] table an @{error}
+-- @usage
+-- local ok, err = client:verify_factor(SVC, USER, SID, "123456")
+-- if ok == nil then print(err) elseif not ok then print("wrong code") end
 function Client:verify_factor(service_sid, identity, sid, code, opts)
     local f, err = raw.update_factor(self, service_sid, identity, sid, { auth_payload = code }, opts)
     if not f then return nil, err end
     return f.status == "verified"
 end
 
--------------------------------------------------------------------------------
--- Sign-in
--------------------------------------------------------------------------------
+-- Sign-in -------------------------------------------------------------------
 
 -- Twilio's code for a challenge on a factor whose enrolment was never
 -- confirmed (see doc/emulator.md).
@@ -554,6 +576,8 @@ function Client:sign_in(service_sid, identity, factor_sid, code, opts)
     end
     return ch.status == "approved", bind(self, "challenge", ch)
 end
+
+--- @type Factor
 
 --- Does this code sign the factor's user in? (see @{Client:sign_in})
 -- factor:sign_in(code [, opts]) -> true | false | nil, err
@@ -818,6 +842,8 @@ local function lua_batch(self, ops, opts)
     return results, { done = done, total = n, errors = errors, peak = 1, retries = 0 }
 end
 
+--- @type Client
+
 --- Run many operations concurrently (libcurl multi interface, no threads).
 -- client:batch(ops [, opts]) -> results
 -- ops: array of { op = name, <path parameters by name>, params = {...} }:
@@ -895,11 +921,11 @@ function Client:batch(ops, opts)
     return res, { done = stats[1], total = stats[2], errors = stats[3], peak = stats[4], retries = stats[5] }
 end
 
---- The operation table as data: one row per operation of the API (name,
+-- The operation table as data: one row per operation of the API (name,
 -- verb, resource, method, path, path_params, params with wire keys and
 -- rules, returns, list_key), in table order and by name. For tools,
 -- generated docs and the CLI.
--- verify.operations -> { row, ..., [name] = row }
+-- verify.operations -> { row, ..., [name] = row }  (reference: doc/api.lua)
 _M.operations = OPS
 
 --- @section end
