@@ -257,4 +257,113 @@ describe("resources", function()
       end
     end)
   end)
+
+  describe("objects, iterators, batches and sign-in", function()
+    local function totp_factor(identity)
+      local f = assert(client:create_factor(SVC, identity, { friendly_name = "app", factor_type = "totp" }))
+      local cfg = f.config
+      local function code(at)
+        return verify.totp.code(f.binding.secret, { alg = cfg.alg, digits = cfg.code_length, step = cfg.time_step,
+                                                    time = at })
+      end
+      return f, code
+    end
+
+    it("signs a verified user in with a right code, refuses a wrong one, and needs enrolment first", function()
+      local f, code = totp_factor(ID)
+      -- not enrolled yet: refused before any I/O by the object, by the API via the client
+      local before = sent()
+      local ok, err = f:sign_in(code())
+      assert.is_nil(ok)
+      assert.equal("invalid_argument", err.kind)
+      assert.truthy(err.message:find("verify", 1, true))
+      assert.equal(before, sent())
+      ok, err = client:sign_in(SVC, ID, f.sid, code())
+      assert.is_nil(ok)
+      assert.equal(60318, err.code)
+      assert.truthy(err.message:find("not verified", 1, true))
+      assert.is_true(f:verify(code()))
+      assert.equal("verified", f.status)
+      assert.is_string(f.binding.secret) -- the one-time secret survives the refresh
+      local ch
+      ok, ch = f:sign_in(code())
+      assert.is_true(ok)
+      assert.equal("approved", ch.status)
+      assert.equal("twilio.verify.challenge", getmetatable(ch).__name)
+      local req = e:last_request()
+      assert.equal("POST", req.method)
+      assert.equal("/v2/Services/" .. SVC .. "/Entities/" .. ID .. "/Challenges", req.path)
+      local wrong = code() == "000000" and "111111" or "000000"
+      ok, ch = client:sign_in(SVC, ID, f.sid, wrong)
+      assert.is_false(ok)
+      assert.equal("pending", ch.status)
+      -- the challenge object refreshes itself and lists under its entity
+      assert.equal(ch, ch:fetch())
+      assert.equal("pending", ch.status)
+      local ent = assert(client:fetch_entity(SVC, ID))
+      assert.equal("twilio.verify.entity", getmetatable(ent).__name)
+      local seen = {}
+      for c in ent:challenges{ status = "pending" } do seen[#seen + 1] = c.sid end
+      assert.same({ ch.sid }, seen)
+      local fs = verify.collect(ent:factors())
+      assert.equal(1, #fs)
+      assert.equal(f.sid, fs[1].sid)
+      assert.equal("twilio.verify.factor", getmetatable(fs[1]).__name)
+    end)
+
+    it("creates, pages and deletes entities and services through objects and iterators", function()
+      for i = 1, 5 do assert(client:create_entity(SVC, string.format("ent-user-%04d", i))) end
+      local page = assert(client:list_entity(SVC, { page_size = 2 }))
+      assert.equal(2, #page.entities)
+      assert.is_string(page.next_page_token)
+      local all = verify.collect(client:entities(SVC, { page_size = 2 }))
+      assert.equal(5, #all)
+      assert.is_true(all[1]:delete())
+      assert.equal(4, #verify.collect(client:entities(SVC)))
+      local svc = assert(client:create_service{ friendly_name = "Acme", totp_issuer = "Acme Inc" })
+      assert.matches("^VA%x+$", svc.sid)
+      assert.equal("twilio.verify.service", getmetatable(svc).__name)
+      assert.equal(svc, svc:update{ friendly_name = "Acme 2" })
+      assert.equal("Acme 2", svc.friendly_name)
+      local ent = assert(svc:create_entity("svc-user-0001"))
+      assert.equal(svc.sid, ent.service_sid)
+      assert.equal(1, #verify.collect(svc:entities()))
+      local found = false
+      for s in client:services() do found = found or s.sid == svc.sid end
+      assert.is_true(found)
+      assert.is_true(svc:delete())
+      local gone, err = client:fetch_service(svc.sid)
+      assert.is_nil(gone)
+      assert.equal(404, err.status)
+    end)
+
+    it("runs any operation of the table in a batch, with the results of sequential calls", function()
+      local f = totp_factor("batch-user-0001")
+      local ops = {
+        { op = "create_entity", service_sid = SVC, identity = "batch-user-0002" },
+        { op = "fetch_entity", service_sid = SVC, identity = "batch-user-0001" },
+        { op = "list_entity", service_sid = SVC, params = { page_size = 1 } },
+        { op = "create_challenge", service_sid = SVC, identity = "batch-user-0001",
+          params = { factor_sid = f.sid, details_message = "hi" } },
+        { op = "list_challenge", service_sid = SVC, identity = "batch-user-0001" },
+        { op = "fetch_challenge", service_sid = SVC, identity = "batch-user-0001", sid = YC },
+        { op = "fetch_entity", service_sid = SVC, identity = "batch-user-0001", bogus = 1 },
+        { op = "list_service" },
+      }
+      local res = assert(client:batch(ops, { concurrency = 4 }))
+      assert.equal(#ops, #res)
+      assert.equal("batch-user-0002", res[1].ok.identity)
+      assert.equal("twilio.verify.entity", getmetatable(res[2].ok).__name)
+      assert.equal(2, #res[3].ok) -- every page gathered
+      -- the factor was never verified: Twilio's 403 60318, like the sequential call
+      assert.equal(60318, res[4].err.code)
+      local _, seq = client:create_challenge(SVC, "batch-user-0001", { factor_sid = f.sid, details_message = "hi" })
+      assert.equal(seq.code, res[4].err.code)
+      assert.same({}, res[5].ok)
+      assert.equal(404, res[6].err.status)
+      assert.equal("invalid_argument", res[7].err.kind)
+      assert.equal("bogus", res[7].err.param)
+      assert.is_table(res[8].ok)
+    end)
+  end)
 end)
