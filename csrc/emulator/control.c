@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "emu.h"
+#include "tv_ops.h"
 
 void emu_log_append(emu_server *srv, cJSON *rec) {
     if (!rec) return;
@@ -39,6 +40,8 @@ void emu_reset(emu_server *srv) {
     log_clear(srv);
     memset(srv->requests, 0, sizeof srv->requests);
     memset(srv->applied, 0, sizeof srv->applied);
+    memset(srv->op_requests, 0, sizeof srv->op_requests);
+    memset(srv->op_applied, 0, sizeof srv->op_applied);
     srv->peak = srv->in_flight;
     srv->clock_fixed = 0;
     srv->clock_time = 0;
@@ -70,6 +73,14 @@ static void stats(emu_server *srv, emu_response *out) {
     int applied_ops[] = {EMU_OP_CREATE, EMU_OP_UPDATE, EMU_OP_DELETE};
     for (int i = 0; ok && i < 3; i++)
         ok = cJSON_AddNumberToObject(app, emu_op_name(applied_ops[i]), (double)srv->applied[applied_ops[i]]) != NULL;
+    cJSON *ops = ok ? cJSON_CreateObject() : NULL;
+    ok = ok && emu_json_add(j, "operations", ops) == 0;
+    for (size_t i = 0; ok && i < tv_noperations && i < EMU_MAX_OPS; i++) {
+        cJSON *o = cJSON_CreateObject();
+        ok = emu_json_add(ops, tv_operations[i].name, o) == 0 &&
+             cJSON_AddNumberToObject(o, "requests", (double)srv->op_requests[i]) &&
+             cJSON_AddNumberToObject(o, "applied", (double)srv->op_applied[i]);
+    }
     ok = ok && cJSON_AddNumberToObject(j, "total", (double)total) &&
          cJSON_AddNumberToObject(j, "peak_concurrency", (double)srv->peak) &&
          cJSON_AddNumberToObject(j, "in_flight", (double)srv->in_flight) &&

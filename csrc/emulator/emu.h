@@ -9,7 +9,10 @@
  *
  * Threading: libmicrohttpd runs one thread per connection.  All mutable
  * state lives in one emu_server and is guarded by emu_server.lock; functions
- * documented "lock held" must be called with it held.
+ * documented "lock held" must be called with it held.  Every store.c
+ * function is "lock held" (or called before the server starts); the
+ * operation handlers (api.c, resources.c) take the lock themselves and
+ * never keep a store pointer after releasing it.
  *
  * Memory: every allocation is checked.  Functions returning int give 0 on
  * success and -1 on out of memory unless documented otherwise.
@@ -36,6 +39,10 @@
 #define EMU_DAILY_CREATES 100        /* creations per entity per day  (60326) */
 #define EMU_MAX_FAILURES 5           /* wrong AuthPayloads in a row   (60310) */
 #define EMU_LOCKOUT_SECONDS 300      /* lockout after EMU_MAX_FAILURES        */
+#define EMU_CH_MAX_FAILURES 5        /* wrong AuthPayloads per challenge (60308) */
+#define EMU_CH_DEFAULT_TTL 300       /* challenge expiration: creation + 5 min  */
+#define EMU_CH_MAX_TTL 3600          /* ExpirationDate at most creation + 60 min */
+#define EMU_MAX_OPS 64               /* rows of tv_operations counted in stats  */
 
 /* ------------------------------------------------------------ form.c */
 
@@ -105,8 +112,36 @@ char *emu_strndup(const char *s, size_t n);
 /* ----------------------------------------------------------- store.c */
 
 enum { EMU_PUSH = 0, EMU_TOTP = 1 };
+enum { EMU_CH_PENDING = 0, EMU_CH_APPROVED, EMU_CH_DENIED, EMU_CH_EXPIRED };
+
+/* An ordered list of objects by creation sequence, for real paging.
+ * Removal leaves a tombstone (p == NULL); the array is compacted when
+ * tombstones outnumber live items, so space and scans stay linear in the
+ * live count and a position is found by binary search. */
+typedef struct emu_seqitem {
+    uint64_t seq;
+    void *p;                 /* NULL once removed (tombstone) */
+} emu_seqitem;
+
+typedef struct emu_seqlist {
+    emu_seqitem *items;      /* ordered by seq */
+    size_t n, cap, live;
+} emu_seqlist;
+
+/* Append (seq must exceed every seq in l).  0 / -1 OOM. */
+int emu_seqlist_push(emu_seqlist *l, uint64_t seq, void *p);
+void emu_seqlist_remove(emu_seqlist *l, uint64_t seq, const void *p);
+void emu_seqlist_free(emu_seqlist *l);
+/* One page of live items that `keep` accepts (keep NULL: all).
+ * before == 0: the first `n` items with seq > token (token 0 = start);
+ * before == 1: the last `n` items with seq < token.
+ * Writes at most n items into out (ascending seq) and returns the count;
+ * *has_prev / *has_next say whether kept items exist before / after. */
+size_t emu_seqlist_page(const emu_seqlist *l, int before, uint64_t token, size_t n, emu_seqitem *out,
+                        int *has_prev, int *has_next, int (*keep)(const void *p, void *ctx), void *ctx);
 
 typedef struct emu_entity emu_entity;
+typedef struct emu_service emu_service;
 
 typedef struct emu_factor {
     char sid[35];
@@ -117,6 +152,7 @@ typedef struct emu_factor {
     int type;                /* EMU_PUSH / EMU_TOTP */
     int verified;
     cJSON *metadata;         /* object or NULL (JSON null) */
+    char *bind_key;          /* key in emu_store.bindings (60317), NULL when not registered */
     /* totp */
     unsigned char *secret;   /* wiped on free */
     size_t secret_len;
@@ -124,29 +160,65 @@ typedef struct emu_factor {
     int skew, digits, step;
     int failures;            /* wrong AuthPayloads in a row */
     int64_t locked_until;    /* 60310 until this time (emulator clock) */
+    /* challenge creations (60312): ring of the latest EMU_CH_DAILY times, lazily allocated */
+    int64_t *ch_creates;
+    size_t ch_n, ch_head;
     /* push */
-    char *sdk_version, *app_id, *platform, *token;
+    char *sdk_version, *app_id, *platform, *token, *public_key;
 } emu_factor;
 
-typedef struct emu_slot {
+typedef struct emu_challenge {
+    char sid[35];
     uint64_t seq;
-    emu_factor *f;           /* NULL once deleted (tombstone) */
-} emu_slot;
+    emu_entity *entity;
+    char factor_sid[35];
+    int factor_type;         /* EMU_PUSH / EMU_TOTP */
+    int64_t created, updated, responded, expires; /* responded 0 = not yet */
+    int status;              /* EMU_CH_PENDING / APPROVED / DENIED (EXPIRED is computed) */
+    int failures;            /* wrong AuthPayloads (60308) */
+    char *details_message;   /* NULL when not given */
+    cJSON *details_fields;   /* array or NULL */
+    int has_details;
+    cJSON *hidden_details;   /* object or NULL */
+    cJSON *metadata;         /* object or NULL */
+} emu_challenge;
 
 struct emu_entity {
     char service_sid[35];
     char identity[65];
     char sid[35];            /* YE..., derived from (service, identity) */
-    emu_slot *slots;         /* ordered by seq */
-    size_t nslots, cap, live;
+    uint64_t seq;            /* position in its service's entity list */
+    int64_t created, updated;
+    emu_seqlist factors;     /* of emu_factor */
+    emu_seqlist challenges;  /* of emu_challenge (owned) */
     size_t n_push, n_totp;
     int64_t creates[EMU_DAILY_CREATES]; /* ring of the latest creation times */
     size_t ncreates, creates_head;
 };
 
+/* Number of stored service settings: one per parameter of create_service. */
+#define EMU_SERVICE_NVALS 40
+
+/* A service SID the emulator has seen.  Requests on a never-created
+ * service work (an implicit record holds its entities); `created` marks
+ * one made by CreateService (fetchable, listed); `deleted` one removed by
+ * DeleteService (every request on it is 404). */
+struct emu_service {
+    char sid[35];
+    uint64_t seq;
+    int created, deleted;
+    int64_t date_created, date_updated;
+    char *vals[EMU_SERVICE_NVALS]; /* raw wire values by index in create_service's params; NULL = default */
+    emu_seqlist entities;          /* of emu_entity */
+};
+
 typedef struct emu_store {
+    emu_map services;        /* "VA..." -> emu_service (owns its entities) */
+    emu_seqlist service_list;/* created, not deleted services */
     emu_map entities;        /* "VA.../identity" -> emu_entity */
-    emu_map factors;         /* "YF..." -> emu_factor */
+    emu_map factors;         /* "YF..." -> emu_factor (owned by the entity) */
+    emu_map challenges;      /* "YC..." -> emu_challenge (owned by the entity) */
+    emu_map bindings;        /* "YE.../P:<public key>" or "YE.../T:<secret hex>" -> emu_factor */
     uint64_t next_seq;
 } emu_store;
 
@@ -156,13 +228,29 @@ void emu_store_clear(emu_store *s);
 
 /* Deterministic YE sid of (service, identity). */
 void emu_entity_sid(const char *service_sid, const char *identity, char out[35]);
+emu_service *emu_store_service(emu_store *s, const char *sid);
+/* The service record of sid, made (implicit) when missing.  NULL on OOM. */
+emu_service *emu_store_service_get_or_create(emu_store *s, const char *sid);
+/* Mark the record created (CreateService) and list it.  0 / -1 OOM. */
+int emu_store_service_publish(emu_store *s, emu_service *svc);
+/* DeleteService: delete its entities (factors, challenges), unlist it, mark it deleted. */
+void emu_store_service_delete(emu_store *s, emu_service *svc);
+/* The value of setting `key` of svc (NULL: default or svc NULL). */
+const char *emu_service_val(const emu_service *svc, const char *key);
+
 emu_entity *emu_store_entity(emu_store *s, const char *service_sid, const char *identity);
-emu_entity *emu_store_entity_get_or_create(emu_store *s, const char *service_sid, const char *identity);
+/* The entity, created at `now` (with its service record) when missing.  NULL on OOM. */
+emu_entity *emu_store_entity_get_or_create(emu_store *s, const char *service_sid, const char *identity,
+                                           int64_t now);
+/* Delete e with its factors and challenges. */
+void emu_store_entity_delete(emu_store *s, emu_entity *e);
 emu_factor *emu_store_factor(emu_store *s, const char *sid);
+emu_challenge *emu_store_challenge(emu_store *s, const char *sid);
 
 /* A new zeroed factor (type defaults), NULL on OOM. */
 emu_factor *emu_factor_new(void);
 void emu_factor_free(emu_factor *f); /* accepts NULL */
+void emu_challenge_free(emu_challenge *ch); /* accepts NULL */
 
 /* Give `f` a fresh random sid (unless f->sid is set) and the next seq, and
  * insert it into entity `e`.  Takes ownership of f on success only.
@@ -170,18 +258,28 @@ void emu_factor_free(emu_factor *f); /* accepts NULL */
 int emu_store_insert(emu_store *s, emu_entity *e, emu_factor *f);
 /* Remove and free f. */
 void emu_store_delete(emu_store *s, emu_factor *f);
+/* Binding key of f ("P:<public key>" / "T:<secret hex>" under its entity)
+ * into a malloc'd string; NULL on OOM or when f has no binding. */
+char *emu_binding_key(const emu_entity *e, const emu_factor *f);
+/* Register f (inserted) under key (ownership taken).  0 / -1 OOM (key freed). */
+int emu_store_bind(emu_store *s, emu_factor *f, char *key);
+/* Give ch a fresh sid and the next seq and insert it into e (ownership
+ * taken on success only).  0 / -1 OOM. */
+int emu_store_challenge_insert(emu_store *s, emu_entity *e, emu_challenge *ch);
 
 /* Creation-rate ring (60326): 1 when another creation at `now` is allowed. */
 int emu_entity_create_allowed(const emu_entity *e, int64_t now);
 void emu_entity_note_create(emu_entity *e, int64_t now);
 
-/* One page of live factors of e.
- * before == 0: the first `n` factors with seq > token (token 0 = start);
- * before == 1: the last `n` factors with seq < token.
- * Writes at most n pointers into out (ascending seq) and returns the count;
- * *has_prev / *has_next say whether live factors exist before / after. */
-size_t emu_entity_page(const emu_entity *e, int before, uint64_t token, size_t n, emu_factor **out,
-                       int *has_prev, int *has_next);
+/* Challenge-creation limits of a factor (60312). */
+#define EMU_CH_DAILY 100         /* CodeLength >= 5: per 24 hours */
+#define EMU_CH_HOURLY 50         /* CodeLength >= 5: per hour     */
+#define EMU_CH_DAILY_SHORT 10    /* CodeLength <= 4: per 24 hours */
+int emu_factor_challenge_allowed(const emu_factor *f, int64_t now);
+int emu_factor_note_challenge(emu_factor *f, int64_t now); /* 0 / -1 OOM */
+
+/* Status of ch at `now` (pending turns expired at expires). */
+int emu_challenge_status(const emu_challenge *ch, int64_t now);
 
 /* ---------------------------------------------------------- faults.c */
 
@@ -198,7 +296,8 @@ typedef struct emu_fault {
     int action;
     long times;               /* requests left */
     char *m_method;           /* match: NULL = any */
-    int m_op;                 /* match: -1 = any */
+    int m_op;                 /* match: verb, -1 = any */
+    int m_opidx;              /* match: row of tv_operations, -1 = any */
     char *m_path;             /* match: path_contains, NULL = any */
     long delay_ms;
     int status;
@@ -214,7 +313,7 @@ typedef struct emu_fault {
 int emu_fault_parse(const cJSON *j, emu_fault *out, char *errbuf, size_t errlen);
 int emu_fault_copy(const emu_fault *src, emu_fault *dst); /* deep copy */
 void emu_fault_free(emu_fault *f);                        /* members; accepts NULL */
-int emu_fault_matches(const emu_fault *f, const char *method, int op, const char *raw_path);
+int emu_fault_matches(const emu_fault *f, const char *method, int op, int opidx, const char *raw_path);
 cJSON *emu_fault_to_json(const emu_fault *f);             /* NULL on OOM */
 
 /* Bodies of the streamed faults.  Each returns a malloc'd stream handed to
@@ -271,6 +370,12 @@ int emu_json_add(cJSON *obj, const char *name, cJSON *item);
  * new_factor shape with that binding (ownership taken).  host is the
  * request's Host (used for url).  NULL on OOM. */
 cJSON *emu_render_factor(const emu_factor *f, const char *account_sid, const char *host, cJSON *binding);
+/* verify.v2.service.entity.  NULL on OOM. */
+cJSON *emu_render_entity(const emu_entity *e, const char *account_sid, const char *host);
+/* verify.v2.service.entity.challenge at emulator time now.  NULL on OOM. */
+cJSON *emu_render_challenge(const emu_challenge *ch, const char *account_sid, const char *host, int64_t now);
+/* verify.v2.service.  NULL on OOM. */
+cJSON *emu_render_service(const emu_service *svc, const char *account_sid, const char *host);
 
 /* ---------------------------------------------------------- server.c */
 
@@ -297,6 +402,8 @@ typedef struct emu_server {
     size_t nfaults, fcap;
     unsigned long requests[EMU_OP_COUNT];
     unsigned long applied[EMU_OP_COUNT];
+    unsigned long op_requests[EMU_MAX_OPS]; /* by row of tv_operations */
+    unsigned long op_applied[EMU_MAX_OPS];
     long in_flight, peak;
     cJSON *log[EMU_LOG_MAX];   /* ring of request records */
     size_t log_head, log_n;
@@ -326,14 +433,23 @@ cJSON *emu_seed_read(const char *path, char *errbuf, size_t errlen);
 
 /* ------------------------------------------------------------- api.c */
 
-enum { EMU_ROUTE_NONE, EMU_ROUTE_LIST, EMU_ROUTE_INSTANCE };
+enum { EMU_ROUTE_NONE, EMU_ROUTE_MATCH, EMU_ROUTE_METHOD };
+
+struct tv_operation;
 
 /* One API request, parsed but not yet validated. */
 typedef struct emu_call {
     const char *method;
-    int op;
-    int route;
-    char *service_sid, *identity, *sid; /* percent-decoded path segments */
+    int op;                             /* verb (EMU_OP_*) of the matched row */
+    int route;                          /* EMU_ROUTE_NONE / MATCH / METHOD (path known, method not) */
+    const struct tv_operation *row;     /* the matched row of tv_operations (MATCH only) */
+    int opidx;                          /* its index, -1 when none */
+    char allow[32];                     /* METHOD: the methods of the path ("GET, POST") */
+    char *pv[4];                        /* percent-decoded path parameters, in path order */
+    size_t pvlen[4];
+    size_t npv;
+    /* aliases into pv (not owned): the values of service_sid / identity / sid */
+    const char *service_sid, *identity, *sid;
     size_t service_len, identity_len, sid_len;
     int bad_escape;                     /* a path segment had a bad %-escape */
     const char *raw_path;
@@ -347,7 +463,8 @@ typedef struct emu_call {
     int too_big;                        /* body over EMU_BODY_MAX */
 } emu_call;
 
-/* Fill route/op and the path segments from the raw path.  0 or -1 OOM. */
+/* Match method + raw path against the rows of tv_operations and decode the
+ * path parameters.  0 or -1 OOM. */
 int emu_call_route(emu_call *c, const char *method, const char *raw_path);
 void emu_call_free(emu_call *c);
 
@@ -355,6 +472,70 @@ void emu_call_free(emu_call *c);
  * answer without changing any state (used by body faults).  next_url, when
  * not NULL, replaces meta.next_page_url of a list answer. */
 void emu_api_handle(emu_server *srv, const emu_call *c, int commit, const char *next_url, emu_response *out);
+
+/* ------------------------------------------------------ resources.c */
+
+/* The per-operation context handed to a handler by emu_api_handle: the
+ * validated parameters (v[i] is the first pair of row->params[i], NULL
+ * when absent; array parameters are read from the call's list). */
+typedef struct emu_ctx {
+    emu_server *srv;
+    const emu_call *c;
+    const emu_kv **v;
+    int commit;
+    const char *next_url;
+} emu_ctx;
+
+typedef void (*emu_handler)(const emu_ctx *x, emu_response *out);
+/* The handler of operation `name` (api.c, resources.c), NULL when the
+ * emulator has none.  Handlers take the lock themselves. */
+emu_handler emu_resource_handler(const char *name);
+void emu_h_create_entity(const emu_ctx *x, emu_response *out);
+void emu_h_fetch_entity(const emu_ctx *x, emu_response *out);
+void emu_h_list_entity(const emu_ctx *x, emu_response *out);
+void emu_h_delete_entity(const emu_ctx *x, emu_response *out);
+void emu_h_create_challenge(const emu_ctx *x, emu_response *out);
+void emu_h_fetch_challenge(const emu_ctx *x, emu_response *out);
+void emu_h_list_challenge(const emu_ctx *x, emu_response *out);
+void emu_h_update_challenge(const emu_ctx *x, emu_response *out);
+void emu_h_create_service(const emu_ctx *x, emu_response *out);
+void emu_h_fetch_service(const emu_ctx *x, emu_response *out);
+void emu_h_list_service(const emu_ctx *x, emu_response *out);
+void emu_h_update_service(const emu_ctx *x, emu_response *out);
+void emu_h_delete_service(const emu_ctx *x, emu_response *out);
+
+/* Shared helpers (api.c). */
+void emu_param_error(emu_response *out, const char *key, const char *fmt, const char *arg);
+void emu_oom(emu_response *out);
+void emu_not_found(emu_response *out, const char *raw_path);
+const emu_kv *emu_val(const emu_ctx *x, const char *key);
+int emu_ival(const emu_kv *kv, int def);
+/* Applied-state counters of the call's verb and operation (lock held). */
+void emu_note_applied(emu_server *srv, const emu_call *c);
+/* Is a JSON object text whose every value is a string?  1 / 0. */
+int emu_string_map(const cJSON *j);
+/* A page answer: items rendered by the caller into arr; fills meta. */
+typedef struct emu_page {
+    const char *key;          /* list key ("factors") */
+    char base[600];           /* absolute URL of the list, without query */
+    char extra[256];          /* extra query parameters ("Status=pending&"), may be "" */
+    long size, page;
+    const char *token;        /* PageToken of this request, NULL when none */
+    int has_prev, has_next;
+    char prev_kind, next_kind;  /* 'A' / 'B' */
+    uint64_t prev_seq, next_seq;
+} emu_page;
+/* Parse the paging parameters of the call (PageSize, Page, PageToken).
+ * 0, or -1 with out set. */
+int emu_page_params(const emu_ctx *x, emu_page *pg, int *before, uint64_t *token, emu_response *out);
+/* Answer {key: arr, meta: {...}} (arr ownership taken). */
+void emu_page_answer(const emu_ctx *x, const emu_page *pg, cJSON *arr, emu_response *out);
+/* Map one page of l in ascending (desc == 0) or descending order, with the
+ * page tokens of the answer.  Returns the count written to out. */
+size_t emu_page_fetch(const emu_seqlist *l, int desc, int before, uint64_t token, size_t n, emu_seqitem *out,
+                      emu_page *pg, int (*keep)(const void *p, void *ctx), void *ctx);
+/* RFC 3339 (already validated) to unix seconds.  0 / -1. */
+int emu_parse_date(const char *s, int64_t *out);
 
 /* --------------------------------------------------------- control.c */
 

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "emu.h"
+#include "tv_ops.h"
 
 static const char *const op_names[EMU_OP_COUNT] = {"create", "fetch", "list", "update", "delete", "other"};
 
@@ -70,6 +71,7 @@ static int get_str(const cJSON *j, const char *name, char **out, char *errbuf, s
 int emu_fault_parse(const cJSON *j, emu_fault *out, char *errbuf, size_t errlen) {
     memset(out, 0, sizeof *out);
     out->m_op = -1;
+    out->m_opidx = -1;
     if (!cJSON_IsObject(j)) return bad(errbuf, errlen, "%s", "each fault must be a JSON object");
     for (const cJSON *c = j->child; c; c = c->next) {
         int known = 0;
@@ -153,7 +155,8 @@ int emu_fault_parse(const cJSON *j, emu_fault *out, char *errbuf, size_t errlen)
             goto fail;
         }
         for (const cJSON *c = m->child; c; c = c->next)
-            if (strcmp(c->string, "method") && strcmp(c->string, "op") && strcmp(c->string, "path_contains")) {
+            if (strcmp(c->string, "method") && strcmp(c->string, "op") && strcmp(c->string, "path_contains") &&
+                strcmp(c->string, "operation")) {
                 rc = bad(errbuf, errlen, "unknown match field \"%s\"", c->string);
                 goto fail;
             }
@@ -170,6 +173,19 @@ int emu_fault_parse(const cJSON *j, emu_fault *out, char *errbuf, size_t errlen)
                 goto fail;
             }
             free(op);
+        }
+        char *name = NULL;
+        if ((rc = get_str(m, "operation", &name, errbuf, errlen)) != 0) goto fail;
+        if (name) {
+            const tv_operation *row = tv_operation_by_name(name);
+            if (!row) {
+                rc = bad(errbuf, errlen, "unknown match operation \"%s\" (an operation name such as create_challenge)",
+                         name);
+                free(name);
+                goto fail;
+            }
+            out->m_opidx = (int)(row - tv_operations);
+            free(name);
         }
     }
     return 0;
@@ -202,9 +218,10 @@ fail:
     return -1;
 }
 
-int emu_fault_matches(const emu_fault *f, const char *method, int op, const char *raw_path) {
+int emu_fault_matches(const emu_fault *f, const char *method, int op, int opidx, const char *raw_path) {
     if (f->m_method && strcasecmp(f->m_method, method) != 0) return 0;
     if (f->m_op >= 0 && f->m_op != op) return 0;
+    if (f->m_opidx >= 0 && f->m_opidx != opidx) return 0;
     if (f->m_path && !strstr(raw_path, f->m_path)) return 0;
     return 1;
 }
@@ -214,11 +231,12 @@ cJSON *emu_fault_to_json(const emu_fault *f) {
     if (!j) return NULL;
     int ok = cJSON_AddStringToObject(j, "action", action_names[f->action]) &&
              cJSON_AddNumberToObject(j, "times", (double)f->times);
-    if (ok && (f->m_method || f->m_op >= 0 || f->m_path)) {
+    if (ok && (f->m_method || f->m_op >= 0 || f->m_opidx >= 0 || f->m_path)) {
         cJSON *m = cJSON_CreateObject();
         ok = emu_json_add(j, "match", m) == 0 &&
              (!f->m_method || cJSON_AddStringToObject(m, "method", f->m_method)) &&
              (f->m_op < 0 || cJSON_AddStringToObject(m, "op", op_names[f->m_op])) &&
+             (f->m_opidx < 0 || cJSON_AddStringToObject(m, "operation", tv_operations[f->m_opidx].name)) &&
              (!f->m_path || cJSON_AddStringToObject(m, "path_contains", f->m_path));
     }
     if (ok && f->status) ok = cJSON_AddNumberToObject(j, "status", f->status) != NULL;

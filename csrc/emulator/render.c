@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "emu.h"
 
@@ -181,4 +182,201 @@ fail:
     cJSON_Delete(meta);
     cJSON_Delete(binding);
     return NULL;
+}
+
+/* ------------------------------------------------ entities, challenges, services */
+
+cJSON *emu_render_entity(const emu_entity *e, const char *account_sid, const char *host) {
+    char created[21], updated[21], url[512], fac[560], chl[560];
+    emu_iso8601(e->created, created);
+    emu_iso8601(e->updated, updated);
+    snprintf(url, sizeof url, "http://%s/v2/Services/%s/Entities/%s", host, e->service_sid, e->identity);
+    snprintf(fac, sizeof fac, "%s/Factors", url);
+    snprintf(chl, sizeof chl, "%s/Challenges", url);
+    cJSON *j = cJSON_CreateObject(), *links = cJSON_CreateObject();
+    if (!j || !links || !cJSON_AddStringToObject(j, "sid", e->sid) ||
+        !cJSON_AddStringToObject(j, "identity", e->identity) ||
+        !cJSON_AddStringToObject(j, "account_sid", account_sid) ||
+        !cJSON_AddStringToObject(j, "service_sid", e->service_sid) ||
+        !cJSON_AddStringToObject(j, "date_created", created) ||
+        !cJSON_AddStringToObject(j, "date_updated", updated) || !cJSON_AddStringToObject(j, "url", url) ||
+        !cJSON_AddStringToObject(links, "factors", fac) || !cJSON_AddStringToObject(links, "challenges", chl)) {
+        cJSON_Delete(j);
+        cJSON_Delete(links);
+        return NULL;
+    }
+    if (emu_json_add(j, "links", links) != 0) {
+        cJSON_Delete(j);
+        return NULL;
+    }
+    return j;
+}
+
+static int add_date(cJSON *j, const char *name, int64_t t, int present) {
+    char buf[21];
+    if (!present) return cJSON_AddNullToObject(j, name) ? 0 : -1;
+    emu_iso8601(t, buf);
+    return cJSON_AddStringToObject(j, name, buf) ? 0 : -1;
+}
+
+static int add_copy(cJSON *j, const char *name, const cJSON *v) {
+    return emu_json_add(j, name, v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull());
+}
+
+static const char *const challenge_status_names[] = {"pending", "approved", "denied", "expired"};
+
+cJSON *emu_render_challenge(const emu_challenge *ch, const char *account_sid, const char *host, int64_t now) {
+    const emu_entity *e = ch->entity;
+    char url[512], notif[560];
+    snprintf(url, sizeof url, "http://%s/v2/Services/%s/Entities/%s/Challenges/%s", host, e->service_sid,
+             e->identity, ch->sid);
+    snprintf(notif, sizeof notif, "%s/Notifications", url);
+    int status = emu_challenge_status(ch, now);
+    cJSON *j = cJSON_CreateObject();
+    if (!j) return NULL;
+    int ok = cJSON_AddStringToObject(j, "sid", ch->sid) && cJSON_AddStringToObject(j, "account_sid", account_sid) &&
+             cJSON_AddStringToObject(j, "service_sid", e->service_sid) &&
+             cJSON_AddStringToObject(j, "entity_sid", e->sid) && cJSON_AddStringToObject(j, "identity", e->identity) &&
+             cJSON_AddStringToObject(j, "factor_sid", ch->factor_sid) &&
+             add_date(j, "date_created", ch->created, 1) == 0 && add_date(j, "date_updated", ch->updated, 1) == 0 &&
+             add_date(j, "date_responded", ch->responded, ch->responded != 0) == 0 &&
+             add_date(j, "expiration_date", ch->expires, 1) == 0 &&
+             cJSON_AddStringToObject(j, "status", challenge_status_names[status]) &&
+             (ch->responded ? cJSON_AddStringToObject(j, "responded_reason", "none") != NULL
+                            : cJSON_AddNullToObject(j, "responded_reason") != NULL);
+    if (ok && ch->has_details) {
+        cJSON *d = cJSON_CreateObject();
+        ok = emu_json_add(j, "details", d) == 0 &&
+             (ch->details_message ? cJSON_AddStringToObject(d, "message", ch->details_message) != NULL
+                                  : cJSON_AddNullToObject(d, "message") != NULL) &&
+             (ch->details_fields ? add_copy(d, "fields", ch->details_fields) == 0
+                                 : emu_json_add(d, "fields", cJSON_CreateArray()) == 0) &&
+             add_date(d, "date", ch->created, 1) == 0;
+    } else if (ok) {
+        ok = cJSON_AddNullToObject(j, "details") != NULL;
+    }
+    ok = ok && add_copy(j, "hidden_details", ch->hidden_details) == 0 && add_copy(j, "metadata", ch->metadata) == 0 &&
+         cJSON_AddStringToObject(j, "factor_type", ch->factor_type == EMU_TOTP ? "totp" : "push") &&
+         cJSON_AddStringToObject(j, "url", url);
+    cJSON *links = ok ? cJSON_CreateObject() : NULL;
+    ok = ok && emu_json_add(j, "links", links) == 0 && cJSON_AddStringToObject(links, "notifications", notif);
+    if (!ok) {
+        cJSON_Delete(j);
+        return NULL;
+    }
+    return j;
+}
+
+/* Service settings: the JSON field each wire key fills (group NULL = top level). */
+enum { SV_STR, SV_BOOL, SV_INT, SV_LIST };
+typedef struct sv_field {
+    const char *key, *group, *sub, *name;
+    int type;
+    const char *def;  /* NULL: null */
+} sv_field;
+
+static const sv_field sv_fields[] = {
+    {"FriendlyName", NULL, NULL, "friendly_name", SV_STR, NULL},
+    {"CodeLength", NULL, NULL, "code_length", SV_INT, "6"},
+    {"LookupEnabled", NULL, NULL, "lookup_enabled", SV_BOOL, "false"},
+    {"Psd2Enabled", NULL, NULL, "psd2_enabled", SV_BOOL, "false"},
+    {"SkipSmsToLandlines", NULL, NULL, "skip_sms_to_landlines", SV_BOOL, "false"},
+    {"DtmfInputRequired", NULL, NULL, "dtmf_input_required", SV_BOOL, "true"},
+    {"TtsName", NULL, NULL, "tts_name", SV_STR, NULL},
+    {"DoNotShareWarningEnabled", NULL, NULL, "do_not_share_warning_enabled", SV_BOOL, "false"},
+    {"CustomCodeEnabled", NULL, NULL, "custom_code_enabled", SV_BOOL, "false"},
+    {"Push.IncludeDate", "push", NULL, "include_date", SV_BOOL, "false"},
+    {"Push.ApnCredentialSid", "push", NULL, "apn_credential_sid", SV_STR, NULL},
+    {"Push.FcmCredentialSid", "push", NULL, "fcm_credential_sid", SV_STR, NULL},
+    {"Totp.Issuer", "totp", NULL, "issuer", SV_STR, NULL}, /* default: friendly_name */
+    {"Totp.TimeStep", "totp", NULL, "time_step", SV_INT, "30"},
+    {"Totp.CodeLength", "totp", NULL, "code_length", SV_INT, "6"},
+    {"Totp.Skew", "totp", NULL, "skew", SV_INT, "1"},
+    {"DefaultTemplateSid", NULL, NULL, "default_template_sid", SV_STR, NULL},
+    {"Whatsapp.MsgServiceSid", "whatsapp", NULL, "msg_service_sid", SV_STR, NULL},
+    {"Whatsapp.From", "whatsapp", NULL, "from", SV_STR, NULL},
+    {"Passkeys.RelyingParty.Id", "passkeys", "relying_party", "id", SV_STR, NULL},
+    {"Passkeys.RelyingParty.Name", "passkeys", "relying_party", "name", SV_STR, NULL},
+    {"Passkeys.RelyingParty.Origins", "passkeys", "relying_party", "origins", SV_LIST, NULL},
+    {"Passkeys.AuthenticatorAttachment", "passkeys", NULL, "authenticator_attachment", SV_STR, NULL},
+    {"Passkeys.DiscoverableCredentials", "passkeys", NULL, "discoverable_credentials", SV_STR, NULL},
+    {"Passkeys.UserVerification", "passkeys", NULL, "user_verification", SV_STR, NULL},
+    {"VerifyEventSubscriptionEnabled", NULL, NULL, "verify_event_subscription_enabled", SV_BOOL, "false"},
+};
+
+/* Comma-separated list -> array of trimmed strings. */
+static cJSON *split_list(const char *s) {
+    cJSON *a = cJSON_CreateArray();
+    while (a && *s) {
+        const char *end = strchr(s, ',');
+        size_t n = end ? (size_t)(end - s) : strlen(s);
+        const char *b = s;
+        size_t m = n;
+        while (m && *b == ' ') b++, m--;
+        while (m && b[m - 1] == ' ') m--;
+        if (m) {
+            char *t = emu_strndup(b, m);
+            if (!t || emu_json_add(a, NULL, cJSON_CreateString(t)) != 0) {
+                free(t);
+                cJSON_Delete(a);
+                return NULL;
+            }
+            free(t);
+        }
+        s += n + (end ? 1 : 0);
+    }
+    return a;
+}
+
+static int sv_add(cJSON *obj, const sv_field *f, const char *v) {
+    if (!v) return cJSON_AddNullToObject(obj, f->name) ? 0 : -1;
+    switch (f->type) {
+    case SV_BOOL: return cJSON_AddBoolToObject(obj, f->name, strcasecmp(v, "true") == 0) ? 0 : -1;
+    case SV_INT: return cJSON_AddNumberToObject(obj, f->name, (double)strtol(v, NULL, 10)) ? 0 : -1;
+    case SV_LIST: return emu_json_add(obj, f->name, split_list(v));
+    default: return cJSON_AddStringToObject(obj, f->name, v) ? 0 : -1;
+    }
+}
+
+/* obj[name], made as an object when missing; NULL on OOM. */
+static cJSON *group(cJSON *obj, const char *name) {
+    cJSON *g = cJSON_GetObjectItemCaseSensitive(obj, name);
+    if (g) return g;
+    g = cJSON_CreateObject();
+    return emu_json_add(obj, name, g) == 0 ? g : NULL;
+}
+
+cJSON *emu_render_service(const emu_service *svc, const char *account_sid, const char *host) {
+    static const char *const link_names[][2] = {
+        {"verification_checks", "VerificationCheck"}, {"verifications", "Verifications"},
+        {"access_tokens", "AccessTokens"},          {"rate_limits", "RateLimits"},
+        {"messaging_configurations", "MessagingConfigurations"}, {"entities", "Entities"},
+        {"webhooks", "Webhooks"}};
+    char url[300], link[360];
+    snprintf(url, sizeof url, "http://%s/v2/Services/%s", host, svc->sid);
+    cJSON *j = cJSON_CreateObject();
+    int ok = j && cJSON_AddStringToObject(j, "sid", svc->sid) && cJSON_AddStringToObject(j, "account_sid", account_sid);
+    for (size_t i = 0; ok && i < sizeof sv_fields / sizeof sv_fields[0]; i++) {
+        const sv_field *f = &sv_fields[i];
+        const char *v = emu_service_val(svc, f->key);
+        if (!v) v = f->def;
+        if (!v && strcmp(f->key, "Totp.Issuer") == 0) v = emu_service_val(svc, "FriendlyName");
+        cJSON *obj = j;
+        if (f->group) ok = (obj = group(j, f->group)) != NULL;
+        if (ok && f->sub) ok = (obj = group(obj, f->sub)) != NULL;
+        ok = ok && sv_add(obj, f, v) == 0;
+    }
+    ok = ok && add_date(j, "date_created", svc->date_created, 1) == 0 &&
+         add_date(j, "date_updated", svc->date_updated, 1) == 0 && cJSON_AddStringToObject(j, "url", url);
+    cJSON *links = ok ? cJSON_CreateObject() : NULL;
+    ok = ok && emu_json_add(j, "links", links) == 0;
+    for (size_t i = 0; ok && i < sizeof link_names / sizeof link_names[0]; i++) {
+        snprintf(link, sizeof link, "%s/%s", url, link_names[i][1]);
+        ok = cJSON_AddStringToObject(links, link_names[i][0], link) != NULL;
+    }
+    if (!ok) {
+        cJSON_Delete(j);
+        return NULL;
+    }
+    return j;
 }

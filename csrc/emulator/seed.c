@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "emu.h"
+#include "tv_ops.h"
 #include "tv_validate.h"
 
 cJSON *emu_seed_read(const char *path, char *errbuf, size_t errlen) {
@@ -60,7 +61,7 @@ static const char *str(const cJSON *o, const char *name) {
 /* Check a seed value with the CreateNewFactor rule of wire key `key`. */
 static int check(const char *key, const cJSON *v, char *out, size_t outlen, size_t idx, char *errbuf,
                  size_t errlen) {
-    const tv_param_spec *p = tv_param_by_key(tv_params_create, key);
+    const tv_param_spec *p = tv_param_by_key(tv_operation_by_name("create_factor")->params, key);
     if (cJSON_IsNumber(v)) snprintf(out, outlen, "%.0f", v->valuedouble);
     else if (cJSON_IsString(v)) snprintf(out, outlen, "%s", v->valuestring);
     else {
@@ -175,7 +176,7 @@ static int seed_one(emu_server *srv, const cJSON *o, size_t idx, long copy, long
     }
     int64_t now = emu_now(srv);
     f->created = f->updated = now;
-    emu_entity *e = emu_store_entity_get_or_create(&srv->store, service, identity);
+    emu_entity *e = emu_store_entity_get_or_create(&srv->store, service, identity, now);
     if (!e) goto oom;
     int rc = emu_store_insert(&srv->store, e, f);
     if (rc == -2) {

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "emu.h"
+#include "tv_ops.h"
 
 static const char oom_body[] =
     "{\"code\":20500,\"message\":\"Internal Server Error\",\"more_info\":"
@@ -139,7 +140,9 @@ static cJSON *make_record(const emu_req *rq, const emu_call *c, const char *ctyp
                     : cJSON_AddNullToObject(j, "authorization_scheme")) &&
              (form = cJSON_AddArrayToObject(j, "form")) &&
              cJSON_AddStringToObject(j, "body", rq->body ? rq->body : "") &&
-             cJSON_AddStringToObject(j, "op", emu_op_name(c->op));
+             cJSON_AddStringToObject(j, "op", emu_op_name(c->op)) &&
+             (c->row ? cJSON_AddStringToObject(j, "operation", c->row->name) != NULL
+                     : cJSON_AddNullToObject(j, "operation") != NULL);
     for (size_t i = 0; ok && i < c->form.n; i++) {
         cJSON *pair = cJSON_CreateArray();
         ok = emu_json_add(form, NULL, pair) == 0 &&
@@ -178,7 +181,7 @@ static void sanitize_host(const char *h, unsigned port, char *out, size_t outlen
 static int take_fault(emu_server *srv, const emu_call *c, emu_fault *out) {
     for (size_t i = 0; i < srv->nfaults; i++) {
         emu_fault *f = &srv->faults[i];
-        if (!emu_fault_matches(f, c->method, c->op, c->raw_path)) continue;
+        if (!emu_fault_matches(f, c->method, c->op, c->opidx, c->raw_path)) continue;
         if (--f->times > 0) return emu_fault_copy(f, out) == 0;
         *out = *f;
         memmove(f, f + 1, (srv->nfaults - i - 1) * sizeof *f);
@@ -263,6 +266,7 @@ static enum MHD_Result api_final(emu_req *rq, struct MHD_Connection *con) {
     cJSON *rec = make_record(rq, &c, ctype, ua, authz);
     pthread_mutex_lock(&srv->lock);
     srv->requests[c.op]++;
+    if (c.opidx >= 0 && c.opidx < EMU_MAX_OPS) srv->op_requests[c.opidx]++;
     emu_log_append(srv, rec);
     has_fault = take_fault(srv, &c, &fault);
     pthread_mutex_unlock(&srv->lock);
@@ -467,6 +471,12 @@ int emu_server_init(emu_server *srv, const emu_config *cfg) {
         goto fail;
     }
     pthread_condattr_destroy(&ca);
+    if (tv_noperations > EMU_MAX_OPS) {
+        fprintf(stderr, "twilio-verify-emulator: the operation table has more than %d rows\n", EMU_MAX_OPS);
+        pthread_cond_destroy(&srv->wake);
+        pthread_mutex_destroy(&srv->lock);
+        goto fail;
+    }
     if (emu_store_init(&srv->store) != 0) {
         fprintf(stderr, "twilio-verify-emulator: out of memory\n");
         emu_server_free(srv);

@@ -1,11 +1,17 @@
 /*
- * store.c -- entities and factors, pagination, per-entity limits.
+ * store.c -- services, entities, factors and challenges; ordered lists
+ * for paging; per-entity and per-factor limits.
  *
- * Each entity keeps its factors in an array of slots ordered by creation
- * sequence.  Deletion leaves a tombstone (f == NULL); the array is compacted
- * when tombstones outnumber live factors, so space and scans stay linear in
- * the live count.  Page tokens carry a sequence number, so a page position
- * is found by binary search and stays stable when factors are deleted.
+ * Ownership: a service record owns its entities (through its entity list),
+ * an entity owns its factors and challenges.  The maps (entities, factors,
+ * challenges, bindings) only index them.  Every function here is called
+ * with the server lock held (or before the server starts).
+ *
+ * Ordered lists (emu_seqlist) keep items by creation sequence.  Deletion
+ * leaves a tombstone; the array is compacted when tombstones outnumber live
+ * items, so space and scans stay linear in the live count.  Page tokens
+ * carry a sequence number, so a page position is found by binary search
+ * and stays stable when items are deleted.
  */
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
@@ -14,35 +20,204 @@
 #include <string.h>
 
 #include "emu.h"
+#include "tv_ops.h"
 
-static void entity_free(void *p) {
-    emu_entity *e = p;
+/* ------------------------------------------------------------ seqlist */
+
+int emu_seqlist_push(emu_seqlist *l, uint64_t seq, void *p) {
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 8;
+        emu_seqitem *items = realloc(l->items, cap * sizeof *items);
+        if (!items) return -1;
+        l->items = items;
+        l->cap = cap;
+    }
+    l->items[l->n].seq = seq;
+    l->items[l->n].p = p;
+    l->n++;
+    l->live++;
+    return 0;
+}
+
+/* Lowest index whose seq is > seq (or >= seq when inclusive). */
+static size_t lower_bound(const emu_seqlist *l, uint64_t seq, int inclusive) {
+    size_t lo = 0, hi = l->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int before = inclusive ? l->items[mid].seq < seq : l->items[mid].seq <= seq;
+        if (before) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+static void compact(emu_seqlist *l) {
+    size_t o = 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (l->items[i].p) l->items[o++] = l->items[i];
+    l->n = o;
+}
+
+void emu_seqlist_remove(emu_seqlist *l, uint64_t seq, const void *p) {
+    size_t i = lower_bound(l, seq, 1);
+    if (i < l->n && l->items[i].p == p) {
+        l->items[i].p = NULL;
+        l->live--;
+        size_t dead = l->n - l->live;
+        if (dead > 64 && dead > l->live) compact(l);
+    }
+}
+
+void emu_seqlist_free(emu_seqlist *l) {
+    free(l->items);
+    memset(l, 0, sizeof *l);
+}
+
+static int kept(const emu_seqitem *it, int (*keep)(const void *, void *), void *ctx) {
+    return it->p && (!keep || keep(it->p, ctx));
+}
+
+static int any_before(const emu_seqlist *l, size_t idx, int (*keep)(const void *, void *), void *ctx) {
+    while (idx > 0)
+        if (kept(&l->items[--idx], keep, ctx)) return 1;
+    return 0;
+}
+
+static int any_from(const emu_seqlist *l, size_t idx, int (*keep)(const void *, void *), void *ctx) {
+    for (; idx < l->n; idx++)
+        if (kept(&l->items[idx], keep, ctx)) return 1;
+    return 0;
+}
+
+size_t emu_seqlist_page(const emu_seqlist *l, int before, uint64_t token, size_t n, emu_seqitem *out,
+                        int *has_prev, int *has_next, int (*keep)(const void *p, void *ctx), void *ctx) {
+    size_t got = 0;
+    if (!before) {
+        size_t i = lower_bound(l, token, 0), first = i, last = i;
+        for (; i < l->n && got < n; i++) {
+            if (!kept(&l->items[i], keep, ctx)) continue;
+            if (got == 0) first = i;
+            out[got++] = l->items[i];
+            last = i + 1;
+        }
+        if (got == 0) last = i;
+        *has_prev = any_before(l, first, keep, ctx);
+        *has_next = any_from(l, last, keep, ctx);
+        return got;
+    }
+    size_t j = lower_bound(l, token, 1), first = j, i = j;
+    while (i > 0 && got < n) {
+        i--;
+        if (!kept(&l->items[i], keep, ctx)) continue;
+        out[got++] = l->items[i];
+        first = i;
+    }
+    for (size_t a = 0, b = got; a + 1 < b; a++, b--) { /* ascending order */
+        emu_seqitem t = out[a];
+        out[a] = out[b - 1];
+        out[b - 1] = t;
+    }
+    *has_prev = any_before(l, first, keep, ctx);
+    *has_next = any_from(l, j, keep, ctx);
+    return got;
+}
+
+/* ------------------------------------------------------------ objects */
+
+emu_factor *emu_factor_new(void) {
+    emu_factor *f = calloc(1, sizeof *f);
+    if (!f) return NULL;
+    f->alg = TV_TOTP_SHA1;
+    f->skew = 1;
+    f->digits = 6;
+    f->step = 30;
+    return f;
+}
+
+static void free_secret_str(char *s) {
+    if (!s) return;
+    OPENSSL_cleanse(s, strlen(s));
+    free(s);
+}
+
+void emu_factor_free(emu_factor *f) {
+    if (!f) return;
+    free(f->friendly_name);
+    cJSON_Delete(f->metadata);
+    if (f->secret) {
+        OPENSSL_cleanse(f->secret, f->secret_len);
+        free(f->secret);
+    }
+    free_secret_str(f->bind_key);
+    free(f->ch_creates);
+    free(f->sdk_version);
+    free(f->app_id);
+    free(f->platform);
+    free(f->public_key);
+    free_secret_str(f->token);
+    free(f);
+}
+
+void emu_challenge_free(emu_challenge *ch) {
+    if (!ch) return;
+    free(ch->details_message);
+    cJSON_Delete(ch->details_fields);
+    cJSON_Delete(ch->hidden_details);
+    cJSON_Delete(ch->metadata);
+    free(ch);
+}
+
+/* Free e and everything it owns (the maps are not touched). */
+static void entity_free(emu_entity *e) {
     if (!e) return;
-    for (size_t i = 0; i < e->nslots; i++) emu_factor_free(e->slots[i].f);
-    free(e->slots);
+    for (size_t i = 0; i < e->factors.n; i++) emu_factor_free(e->factors.items[i].p);
+    for (size_t i = 0; i < e->challenges.n; i++) emu_challenge_free(e->challenges.items[i].p);
+    emu_seqlist_free(&e->factors);
+    emu_seqlist_free(&e->challenges);
     free(e);
 }
+
+static void service_free(void *p) {
+    emu_service *svc = p;
+    if (!svc) return;
+    for (size_t i = 0; i < svc->entities.n; i++) entity_free(svc->entities.items[i].p);
+    emu_seqlist_free(&svc->entities);
+    for (size_t i = 0; i < EMU_SERVICE_NVALS; i++) free(svc->vals[i]);
+    free(svc);
+}
+
+/* -------------------------------------------------------------- store */
 
 int emu_store_init(emu_store *s) {
     memset(s, 0, sizeof *s);
     s->next_seq = 1;
-    if (emu_map_init(&s->entities) != 0) return -1;
-    if (emu_map_init(&s->factors) != 0) {
-        emu_map_free(&s->entities, NULL);
-        return -1;
+    emu_map *maps[] = {&s->services, &s->entities, &s->factors, &s->challenges, &s->bindings};
+    for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++) {
+        if (emu_map_init(maps[i]) != 0) {
+            for (size_t k = 0; k < i; k++) emu_map_free(maps[k], NULL);
+            return -1;
+        }
     }
     return 0;
 }
 
 void emu_store_clear(emu_store *s) {
-    emu_map_clear(&s->factors, NULL); /* factors are owned by their entity */
-    emu_map_clear(&s->entities, entity_free);
+    emu_map_clear(&s->bindings, NULL);
+    emu_map_clear(&s->challenges, NULL);
+    emu_map_clear(&s->factors, NULL);
+    emu_map_clear(&s->entities, NULL);
+    emu_map_clear(&s->services, service_free); /* owns everything */
+    emu_seqlist_free(&s->service_list);
     s->next_seq = 1;
 }
 
 void emu_store_free(emu_store *s) {
+    emu_map_free(&s->bindings, NULL);
+    emu_map_free(&s->challenges, NULL);
     emu_map_free(&s->factors, NULL);
-    emu_map_free(&s->entities, entity_free);
+    emu_map_free(&s->entities, NULL);
+    emu_map_free(&s->services, service_free);
+    emu_seqlist_free(&s->service_list);
 }
 
 static void entity_key(const char *service_sid, const char *identity, char *out, size_t n) {
@@ -64,59 +239,117 @@ void emu_entity_sid(const char *service_sid, const char *identity, char out[35])
     out[34] = '\0';
 }
 
+/* ----------------------------------------------------------- services */
+
+emu_service *emu_store_service(emu_store *s, const char *sid) {
+    return emu_map_get(&s->services, sid);
+}
+
+emu_service *emu_store_service_get_or_create(emu_store *s, const char *sid) {
+    emu_service *svc = emu_store_service(s, sid);
+    if (svc) return svc;
+    if (!(svc = calloc(1, sizeof *svc))) return NULL;
+    snprintf(svc->sid, sizeof svc->sid, "%s", sid);
+    if (emu_map_put(&s->services, sid, svc) != 0) {
+        free(svc);
+        return NULL;
+    }
+    return svc;
+}
+
+int emu_store_service_publish(emu_store *s, emu_service *svc) {
+    uint64_t seq = s->next_seq;
+    if (emu_seqlist_push(&s->service_list, seq, svc) != 0) return -1;
+    s->next_seq++;
+    svc->seq = seq;
+    svc->created = 1;
+    return 0;
+}
+
+void emu_store_service_delete(emu_store *s, emu_service *svc) {
+    emu_seqlist l = svc->entities; /* detached: deleting an entity edits svc->entities */
+    memset(&svc->entities, 0, sizeof svc->entities);
+    for (size_t i = 0; i < l.n; i++)
+        if (l.items[i].p) emu_store_entity_delete(s, l.items[i].p);
+    emu_seqlist_free(&l);
+    if (svc->created) emu_seqlist_remove(&s->service_list, svc->seq, svc);
+    svc->deleted = 1;
+}
+
+const char *emu_service_val(const emu_service *svc, const char *key) {
+    if (!svc) return NULL;
+    const tv_param_spec *set = tv_operation_by_name("create_service")->params;
+    const tv_param_spec *p = tv_param_by_key(set, key);
+    size_t i = p ? (size_t)(p - set) : EMU_SERVICE_NVALS;
+    return i < EMU_SERVICE_NVALS ? svc->vals[i] : NULL;
+}
+
+/* ----------------------------------------------------------- entities */
+
 emu_entity *emu_store_entity(emu_store *s, const char *service_sid, const char *identity) {
     char key[128];
     entity_key(service_sid, identity, key, sizeof key);
     return emu_map_get(&s->entities, key);
 }
 
-emu_entity *emu_store_entity_get_or_create(emu_store *s, const char *service_sid, const char *identity) {
+emu_entity *emu_store_entity_get_or_create(emu_store *s, const char *service_sid, const char *identity,
+                                           int64_t now) {
     emu_entity *e = emu_store_entity(s, service_sid, identity);
     if (e) return e;
-    e = calloc(1, sizeof *e);
-    if (!e) return NULL;
+    emu_service *svc = emu_store_service_get_or_create(s, service_sid);
+    if (!svc) return NULL;
+    if (!(e = calloc(1, sizeof *e))) return NULL;
     snprintf(e->service_sid, sizeof e->service_sid, "%s", service_sid);
     snprintf(e->identity, sizeof e->identity, "%s", identity);
     emu_entity_sid(service_sid, identity, e->sid);
+    e->created = e->updated = now;
+    e->seq = s->next_seq;
     char key[128];
     entity_key(service_sid, identity, key, sizeof key);
-    if (emu_map_put(&s->entities, key, e) != 0) {
+    if (emu_seqlist_push(&svc->entities, e->seq, e) != 0) {
         free(e);
         return NULL;
     }
+    if (emu_map_put(&s->entities, key, e) != 0) {
+        svc->entities.n--;
+        svc->entities.live--;
+        free(e);
+        return NULL;
+    }
+    s->next_seq++;
     return e;
 }
 
+static void unbind(emu_store *s, emu_factor *f) {
+    if (!f->bind_key) return;
+    if (emu_map_get(&s->bindings, f->bind_key) == f) emu_map_remove(&s->bindings, f->bind_key);
+    free_secret_str(f->bind_key);
+    f->bind_key = NULL;
+}
+
+void emu_store_entity_delete(emu_store *s, emu_entity *e) {
+    for (size_t i = 0; i < e->factors.n; i++) {
+        emu_factor *f = e->factors.items[i].p;
+        if (!f) continue;
+        unbind(s, f);
+        emu_map_remove(&s->factors, f->sid);
+    }
+    for (size_t i = 0; i < e->challenges.n; i++) {
+        emu_challenge *ch = e->challenges.items[i].p;
+        if (ch) emu_map_remove(&s->challenges, ch->sid);
+    }
+    char key[128];
+    entity_key(e->service_sid, e->identity, key, sizeof key);
+    emu_map_remove(&s->entities, key);
+    emu_service *svc = emu_store_service(s, e->service_sid);
+    if (svc) emu_seqlist_remove(&svc->entities, e->seq, e);
+    entity_free(e);
+}
+
+/* ------------------------------------------------------------ factors */
+
 emu_factor *emu_store_factor(emu_store *s, const char *sid) {
     return emu_map_get(&s->factors, sid);
-}
-
-emu_factor *emu_factor_new(void) {
-    emu_factor *f = calloc(1, sizeof *f);
-    if (!f) return NULL;
-    f->alg = TV_TOTP_SHA1;
-    f->skew = 1;
-    f->digits = 6;
-    f->step = 30;
-    return f;
-}
-
-void emu_factor_free(emu_factor *f) {
-    if (!f) return;
-    free(f->friendly_name);
-    cJSON_Delete(f->metadata);
-    if (f->secret) {
-        OPENSSL_cleanse(f->secret, f->secret_len);
-        free(f->secret);
-    }
-    free(f->sdk_version);
-    free(f->app_id);
-    free(f->platform);
-    if (f->token) {
-        OPENSSL_cleanse(f->token, strlen(f->token));
-        free(f->token);
-    }
-    free(f);
 }
 
 int emu_store_insert(emu_store *s, emu_entity *e, emu_factor *f) {
@@ -127,57 +360,62 @@ int emu_store_insert(emu_store *s, emu_entity *e, emu_factor *f) {
             if (emu_random_sid("YF", f->sid, 16) != 0) return -1;
         } while (emu_store_factor(s, f->sid));
     }
-    if (e->nslots == e->cap) {
-        size_t cap = e->cap ? e->cap * 2 : 8;
-        emu_slot *slots = realloc(e->slots, cap * sizeof *slots);
-        if (!slots) return -1;
-        e->slots = slots;
-        e->cap = cap;
+    if (emu_seqlist_push(&e->factors, s->next_seq, f) != 0) return -1;
+    if (emu_map_put(&s->factors, f->sid, f) != 0) {
+        e->factors.n--;
+        e->factors.live--;
+        return -1;
     }
-    if (emu_map_put(&s->factors, f->sid, f) != 0) return -1;
     f->seq = s->next_seq++;
     f->entity = e;
-    e->slots[e->nslots].seq = f->seq;
-    e->slots[e->nslots].f = f;
-    e->nslots++;
-    e->live++;
     if (f->type == EMU_PUSH) e->n_push++;
     else e->n_totp++;
     return 0;
 }
 
-/* Lowest index whose seq is > seq (or >= seq when inclusive). */
-static size_t lower_bound(const emu_entity *e, uint64_t seq, int inclusive) {
-    size_t lo = 0, hi = e->nslots;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int before = inclusive ? e->slots[mid].seq < seq : e->slots[mid].seq <= seq;
-        if (before) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo;
-}
-
-static void compact(emu_entity *e) {
-    size_t o = 0;
-    for (size_t i = 0; i < e->nslots; i++)
-        if (e->slots[i].f) e->slots[o++] = e->slots[i];
-    e->nslots = o;
-}
-
 void emu_store_delete(emu_store *s, emu_factor *f) {
     emu_entity *e = f->entity;
-    size_t i = lower_bound(e, f->seq, 1);
-    if (i < e->nslots && e->slots[i].f == f) {
-        e->slots[i].f = NULL;
-        e->live--;
+    size_t before = e->factors.live;
+    emu_seqlist_remove(&e->factors, f->seq, f);
+    if (e->factors.live < before) {
         if (f->type == EMU_PUSH) e->n_push--;
         else e->n_totp--;
-        size_t dead = e->nslots - e->live;
-        if (dead > 64 && dead > e->live) compact(e);
     }
+    unbind(s, f);
     emu_map_remove(&s->factors, f->sid);
     emu_factor_free(f);
+}
+
+char *emu_binding_key(const emu_entity *e, const emu_factor *f) {
+    static const char hex[] = "0123456789abcdef";
+    size_t n;
+    char *k;
+    if (f->type == EMU_PUSH) {
+        if (!f->public_key) return NULL;
+        n = strlen(e->sid) + 3 + strlen(f->public_key) + 1;
+        if (!(k = malloc(n))) return NULL;
+        snprintf(k, n, "%s/P:%s", e->sid, f->public_key);
+        return k;
+    }
+    if (!f->secret) return NULL;
+    n = strlen(e->sid) + 3 + 2 * f->secret_len + 1;
+    if (!(k = malloc(n))) return NULL;
+    size_t o = (size_t)snprintf(k, n, "%s/T:", e->sid);
+    for (size_t i = 0; i < f->secret_len; i++) {
+        k[o++] = hex[f->secret[i] >> 4];
+        k[o++] = hex[f->secret[i] & 15];
+    }
+    k[o] = '\0';
+    return k;
+}
+
+int emu_store_bind(emu_store *s, emu_factor *f, char *key) {
+    if (emu_map_put(&s->bindings, key, f) != 0) {
+        free_secret_str(key);
+        return -1;
+    }
+    f->bind_key = key;
+    return 0;
 }
 
 int emu_entity_create_allowed(const emu_entity *e, int64_t now) {
@@ -195,47 +433,53 @@ void emu_entity_note_create(emu_entity *e, int64_t now) {
     e->creates_head = (e->creates_head + 1) % EMU_DAILY_CREATES;
 }
 
-static int live_before(const emu_entity *e, size_t idx) {
-    while (idx > 0)
-        if (e->slots[--idx].f) return 1;
+/* --------------------------------------------------------- challenges */
+
+emu_challenge *emu_store_challenge(emu_store *s, const char *sid) {
+    return emu_map_get(&s->challenges, sid);
+}
+
+int emu_store_challenge_insert(emu_store *s, emu_entity *e, emu_challenge *ch) {
+    do {
+        if (emu_random_sid("YC", ch->sid, 16) != 0) return -1;
+    } while (emu_store_challenge(s, ch->sid));
+    if (emu_seqlist_push(&e->challenges, s->next_seq, ch) != 0) return -1;
+    if (emu_map_put(&s->challenges, ch->sid, ch) != 0) {
+        e->challenges.n--;
+        e->challenges.live--;
+        return -1;
+    }
+    ch->seq = s->next_seq++;
+    ch->entity = e;
     return 0;
 }
 
-static int live_from(const emu_entity *e, size_t idx) {
-    for (; idx < e->nslots; idx++)
-        if (e->slots[idx].f) return 1;
-    return 0;
+int emu_challenge_status(const emu_challenge *ch, int64_t now) {
+    if (ch->status == EMU_CH_PENDING && now >= ch->expires) return EMU_CH_EXPIRED;
+    return ch->status;
 }
 
-size_t emu_entity_page(const emu_entity *e, int before, uint64_t token, size_t n, emu_factor **out,
-                       int *has_prev, int *has_next) {
-    size_t got = 0;
-    if (!before) {
-        size_t i = lower_bound(e, token, 0), first = i, last = i;
-        for (; i < e->nslots && got < n; i++) {
-            if (!e->slots[i].f) continue;
-            if (got == 0) first = i;
-            out[got++] = e->slots[i].f;
-            last = i + 1;
-        }
-        if (got == 0) last = i;
-        *has_prev = live_before(e, first);
-        *has_next = live_from(e, last);
-        return got;
+/* Creations of f's challenges in (now - window, now]. */
+static size_t created_within(const emu_factor *f, int64_t now, int64_t window) {
+    size_t n = 0;
+    for (size_t i = 0; i < f->ch_n; i++)
+        if (now - f->ch_creates[i] < window) n++;
+    return n;
+}
+
+int emu_factor_challenge_allowed(const emu_factor *f, int64_t now) {
+    if (!f->ch_creates) return 1;
+    if (f->type == EMU_TOTP && f->digits <= 4) return created_within(f, now, 86400) < EMU_CH_DAILY_SHORT;
+    return created_within(f, now, 3600) < EMU_CH_HOURLY && created_within(f, now, 86400) < EMU_CH_DAILY;
+}
+
+int emu_factor_note_challenge(emu_factor *f, int64_t now) {
+    if (!f->ch_creates && !(f->ch_creates = calloc(EMU_CH_DAILY, sizeof *f->ch_creates))) return -1;
+    if (f->ch_n < EMU_CH_DAILY) {
+        f->ch_creates[f->ch_n++] = now;
+        return 0;
     }
-    size_t j = lower_bound(e, token, 1), first = j, i = j;
-    while (i > 0 && got < n) {
-        i--;
-        if (!e->slots[i].f) continue;
-        out[got++] = e->slots[i].f;
-        first = i;
-    }
-    for (size_t a = 0, b = got; a + 1 < b; a++, b--) { /* ascending order */
-        emu_factor *t = out[a];
-        out[a] = out[b - 1];
-        out[b - 1] = t;
-    }
-    *has_prev = live_before(e, first);
-    *has_next = live_from(e, j);
-    return got;
+    f->ch_creates[f->ch_head] = now;
+    f->ch_head = (f->ch_head + 1) % EMU_CH_DAILY;
+    return 0;
 }
