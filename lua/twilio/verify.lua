@@ -216,7 +216,9 @@ for _, op in ipairs(OPS) do
 end
 
 local describe = {
-    factor = function(o) return tostring(o.sid) .. " (" .. tostring(o.factor_type) .. ", " .. tostring(o.status) .. ")" end,
+    factor = function(o)
+        return tostring(o.sid) .. " (" .. tostring(o.factor_type) .. ", " .. tostring(o.status) .. ")"
+    end,
     challenge = function(o) return tostring(o.sid) .. " (" .. tostring(o.status) .. ")" end,
     entity = function(o) return tostring(o.sid) .. " (" .. tostring(o.identity) .. ")" end,
     service = function(o) return tostring(o.sid) .. " (" .. tostring(o.friendly_name) .. ")" end,
@@ -281,7 +283,6 @@ local function child_of(op, r)
 end
 
 local pack = table.pack or function(...) return { n = select("#", ...), ... } end
-local unpack = table.unpack or unpack
 
 for _, op in ipairs(OPS) do
     local m, name, np = kinds[op.resource], op.name, #op.path_params
@@ -697,7 +698,9 @@ local function make_iterator(op)
         local lp = {}
         local limit, page_url
         if params ~= nil then
-            if type(params) ~= "table" then error(core.arg_error("params", "iterator parameters must be a table"), 2) end
+            if type(params) ~= "table" then
+                error(core.arg_error("params", "iterator parameters must be a table"), 2)
+            end
             for k, v in pairs(params) do
                 if iter_keys[k] or filters[k] then
                     if k == "limit" then limit = v elseif k == "page_url" then page_url = v else lp[k] = v end
