@@ -220,6 +220,13 @@ typedef struct tv_options {
     int max_retries;           /* < 0 = default */
     long retry_base_ms, retry_cap_ms, retry_after_cap_ms; /* 0 = default */
     size_t max_body;           /* 0 = default 16 MiB */
+    /* Proxies.  Plain-http traffic never goes through a proxy unless `proxy`
+     * is set explicitly; https uses `proxy`, or else the environment
+     * (https_proxy/HTTPS_PROXY/ALL_PROXY, no_proxy) -- through a CONNECT
+     * tunnel, so the credentials stay encrypted.  proxy = "" disables
+     * proxies for https too.  no_proxy: hosts that bypass the proxy. */
+    const char *proxy;
+    const char *no_proxy;
     const char *lua_version;   /* for the User-Agent, e.g. "5.4" */
     const char *ua_suffix;     /* appended to the User-Agent, may be NULL */
 } tv_options;

@@ -1,9 +1,11 @@
 /*
  * emu.h -- private header of twilio-verify-emulator, grouped by file.
  *
- * The emulator is a local, stateful stand-in for the Factor endpoints of
- * verify.twilio.com (see doc/emulator.md).  It reuses the core's rules:
- * tv_validate (what the API accepts), tv_error (error records) and tv_totp
+ * The emulator is a local, stateful stand-in for the Services, Entities,
+ * Factors and Challenges endpoints of verify.twilio.com (see
+ * doc/emulator.md).  It reuses the core's rules: the operation table
+ * (tv_ops: routing, path and parameter rules), tv_validate (what the API
+ * accepts), tv_error (error records) and tv_totp
  * (TOTP codes, Base32, otpauth URIs).  It never uses the client's request
  * path or transport.
  *
