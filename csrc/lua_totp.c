@@ -3,17 +3,26 @@
  *
  *   totp.code(secret_b32 [, opts])        -> "123456"
  *       opts: alg = "sha1"|"sha256"|"sha512" (default "sha1"),
- *             digits = 3..8 (default 6),
- *             step = 20..60 seconds (default 30; Twilio's Config.TimeStep range),
- *             time = unix seconds >= 0 (default now)
+ *             code_length = 3..8 (default 6; alias digits),
+ *             time_step = 20..60 seconds (default 30; Twilio's Config.TimeStep
+ *                 range; aliases step, period),
+ *             time = unix seconds >= 0 (default now),
+ *             skew = 0..2 (checked, not used by code),
+ *             issuer, account, secret = strings (ignored: a parse_uri record)
  *   totp.check(secret_b32, code [, opts]) -> true, offset | false
- *       opts: as code, plus skew = 0..2 steps (default 1; Twilio's Config.Skew).
+ *       opts: as code; skew = 0..2 steps (default 1; Twilio's Config.Skew).
  *       offset is the matching step relative to `time` (-skew..skew).
- *       A code that is not exactly `digits` decimal digits is an error.
- *   totp.uri{ issuer=, account=, secret=, alg=, digits=, period= } -> "otpauth://totp/..."
- *       account and secret required; digits 3..8 (default 6); period
- *       1..3600 (default 30; the URI format is not limited to Twilio's range).
- *   totp.parse_uri(uri) -> { issuer=, account=, secret=, alg="sha1", digits=6, period=30 }
+ *       A code that is not exactly `code_length` decimal digits is an error.
+ *   totp.uri{ issuer=, account=, secret=, alg=, code_length=, time_step= } -> "otpauth://totp/..."
+ *       account and secret required; code_length 3..8 (default 6); time_step
+ *       1..3600 (default 30; the URI format is not limited to Twilio's range);
+ *       the same aliases, and skew (ignored).
+ *   totp.parse_uri(uri) -> { issuer=, account=, secret=, alg="sha1", code_length=6, time_step=30,
+ *                            digits=6, period=30 }
+ *
+ * So a factor's `config` and a parse_uri record are opts for all of them.
+ * A setting given under two names must have one value (else an error naming
+ * both).
  *
  * Bad input (bad Base32, out-of-range or unknown options, wrong types)
  * returns nil, err with err.kind == "invalid_argument" and err.param naming
@@ -149,48 +158,97 @@ static int unknown_key(lua_State *L, int key, const char *where, const char *exp
                         luaL_typename(L, key));
 }
 
+/* One vocabulary for every totp function, the factor config's
+ * (Factor.config: alg, code_length, time_step, skew), with the older names
+ * as aliases: digits = code_length, step = period = time_step.  Giving a
+ * setting twice under different names is fine when the values agree and an
+ * error naming both otherwise.  totp.code and totp.check also take (and
+ * ignore, after a type check) the informational keys of a parse_uri record
+ * (issuer, account, secret), and totp.code takes skew (checked, unused), so
+ * that both a factor's config and a parse_uri result can be passed as is. */
+enum { FOR_CODE, FOR_CHECK, FOR_URI };
+
 typedef struct totp_opts {
     tv_totp_alg alg;
     int digits, step, skew;
     int64_t t;
+    const char *digits_key, *step_key; /* the name that set it, or NULL */
+    const char *issuer, *account, *secret; /* FOR_URI */
+    int have_account, have_secret;
 } totp_opts;
 
-/* Read the optional opts table at idx into o (defaults first).  Leaves the
- * stack as it found it on success. */
-static int read_opts(lua_State *L, int idx, int with_skew, const char *where, totp_opts *o,
-                     tv_error *err) {
+static const char *const EXPECTED_CODE =
+    "alg, code_length (or digits), time_step (or step, period), skew, time, issuer, account, secret";
+static const char *const EXPECTED_URI =
+    "issuer, account, secret, alg, code_length (or digits), time_step (or period, step), skew";
+
+/* Set an aliased integer setting: *slot_key records which name set it. */
+static int set_alias(lua_State *L, int idx, const char *key, long long lo, long long hi, int *slot,
+                     const char **slot_key, tv_error *err) {
+    long long v = 0;
+    if (get_int(L, idx, key, lo, hi, &v, err)) return -1;
+    if (*slot_key && (int)v != *slot)
+        return tv_error_set(err, TV_EARG, key, "%s = %lld conflicts with %s = %d (they name the same setting)",
+                            key, v, *slot_key, *slot);
+    *slot = (int)v;
+    if (!*slot_key) *slot_key = key;
+    return 0;
+}
+
+/* Read the opts table at idx into o (defaults first).  Leaves the stack as it
+ * found it on success.  for: FOR_CODE, FOR_CHECK or FOR_URI. */
+static int read_opts(lua_State *L, int idx, int for_, const char *where, totp_opts *o, tv_error *err) {
+    memset(o, 0, sizeof *o);
     o->alg = TV_TOTP_SHA1;
     o->digits = 6;
     o->step = 30;
     o->skew = 1;
     o->t = (int64_t)time(NULL);
     int t = lua_type(L, idx);
-    if (t == LUA_TNIL || t == LUA_TNONE) return 0;
-    if (t != LUA_TTABLE)
+    if (for_ != FOR_URI && (t == LUA_TNIL || t == LUA_TNONE)) return 0;
+    if (t != LUA_TTABLE) {
+        if (for_ == FOR_URI)
+            return tv_error_set(err, TV_EARG, "opts", "opts of %s must be a table (got %s)", where,
+                                luaL_typename(L, idx));
         return tv_error_set(err, TV_EARG, "opts", "opts must be a table (got %s)", luaL_typename(L, idx));
-    const char *expected = with_skew ? "alg, digits, step, time, skew" : "alg, digits, step, time";
+    }
+    const char *expected = for_ == FOR_URI ? EXPECTED_URI : EXPECTED_CODE;
+    long long step_lo = for_ == FOR_URI ? 1 : TWILIO_MIN_STEP;
+    long long step_hi = for_ == FOR_URI ? URI_MAX_PERIOD : TWILIO_MAX_STEP;
     idx = tvL_absindex(L, idx);
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         long long v = 0;
         int rc = 0;
         const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
+        const char *sv = NULL;
         if (lua_type(L, -2) != LUA_TSTRING) {
             rc = unknown_key(L, -2, where, expected, err);
         } else if (strcmp(k, "alg") == 0) {
             rc = get_alg(L, -1, "alg", &o->alg, err);
-        } else if (strcmp(k, "digits") == 0) {
-            rc = get_int(L, -1, "digits", TV_TOTP_MIN_DIGITS, TV_TOTP_MAX_DIGITS, &v, err);
-            o->digits = (int)v;
-        } else if (strcmp(k, "step") == 0) {
-            rc = get_int(L, -1, "step", TWILIO_MIN_STEP, TWILIO_MAX_STEP, &v, err);
-            o->step = (int)v;
-        } else if (strcmp(k, "time") == 0) {
-            rc = get_int(L, -1, "time", 0, LLONG_MAX, &v, err);
-            o->t = (int64_t)v;
-        } else if (with_skew && strcmp(k, "skew") == 0) {
+        } else if (strcmp(k, "code_length") == 0 || strcmp(k, "digits") == 0) {
+            rc = set_alias(L, -1, k[0] == 'c' ? "code_length" : "digits", TV_TOTP_MIN_DIGITS,
+                           TV_TOTP_MAX_DIGITS, &o->digits, &o->digits_key, err);
+        } else if (strcmp(k, "time_step") == 0 || strcmp(k, "step") == 0 || strcmp(k, "period") == 0) {
+            rc = set_alias(L, -1, k[0] == 't' ? "time_step" : k[0] == 's' ? "step" : "period", step_lo,
+                           step_hi, &o->step, &o->step_key, err);
+        } else if (strcmp(k, "skew") == 0) {
             rc = get_int(L, -1, "skew", 0, TV_TOTP_MAX_SKEW, &v, err);
             o->skew = (int)v;
+        } else if (for_ != FOR_URI && strcmp(k, "time") == 0) {
+            rc = get_int(L, -1, "time", 0, LLONG_MAX, &v, err);
+            o->t = (int64_t)v;
+        } else if (strcmp(k, "issuer") == 0) {
+            rc = get_str(L, -1, "issuer", 0, &sv, NULL, err);
+            o->issuer = sv;
+        } else if (strcmp(k, "account") == 0) {
+            rc = get_str(L, -1, "account", 0, &sv, NULL, err);
+            o->account = sv;
+            o->have_account = 1;
+        } else if (strcmp(k, "secret") == 0) {
+            rc = get_str(L, -1, "secret", 0, &sv, NULL, err);
+            o->secret = sv;
+            o->have_secret = 1;
         } else {
             rc = unknown_key(L, -2, where, expected, err);
         }
@@ -211,7 +269,7 @@ static int l_code(lua_State *L) {
     size_t slen;
     totp_opts o;
     if (get_str(L, 1, "secret", 0, &secret, &slen, &err)) return tv_lua_fail(L, &err);
-    if (read_opts(L, 2, 0, "totp.code", &o, &err)) return tv_lua_fail(L, &err);
+    if (read_opts(L, 2, FOR_CODE, "totp.code", &o, &err)) return tv_lua_fail(L, &err);
 
     /* No Lua call between decode and free. */
     unsigned char *key = NULL;
@@ -233,7 +291,7 @@ static int l_check(lua_State *L) {
     totp_opts o;
     if (get_str(L, 1, "secret", 0, &secret, &slen, &err)) return tv_lua_fail(L, &err);
     if (get_str(L, 2, "code", 0, &code, &clen, &err)) return tv_lua_fail(L, &err);
-    if (read_opts(L, 3, 1, "totp.check", &o, &err)) return tv_lua_fail(L, &err);
+    if (read_opts(L, 3, FOR_CHECK, "totp.check", &o, &err)) return tv_lua_fail(L, &err);
 
     unsigned char *key = NULL;
     size_t keylen = 0;
@@ -256,42 +314,12 @@ static int l_check(lua_State *L) {
 
 static int l_uri(lua_State *L) {
     tv_error err = TV_ERROR_INIT;
-    static const char *const expected = "issuer, account, secret, alg, digits, period";
-    if (lua_type(L, 1) != LUA_TTABLE) {
-        tv_error_set(&err, TV_EARG, "opts", "opts of totp.uri must be a table (got %s)",
-                     luaL_typename(L, 1));
-        return tv_lua_fail(L, &err);
-    }
-    const char *issuer = NULL, *account = NULL, *secret = NULL;
-    tv_totp_alg alg = TV_TOTP_SHA1;
-    long long digits = 6, period = 30;
-    int have_account = 0, have_secret = 0;
-    lua_pushnil(L);
-    while (lua_next(L, 1)) {
-        int rc;
-        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
-        if (lua_type(L, -2) != LUA_TSTRING) {
-            rc = unknown_key(L, -2, "totp.uri", expected, &err);
-        } else if (strcmp(k, "issuer") == 0) {
-            rc = get_str(L, -1, "issuer", 0, &issuer, NULL, &err);
-        } else if (strcmp(k, "account") == 0) {
-            rc = get_str(L, -1, "account", 0, &account, NULL, &err);
-            have_account = 1;
-        } else if (strcmp(k, "secret") == 0) {
-            rc = get_str(L, -1, "secret", 0, &secret, NULL, &err);
-            have_secret = 1;
-        } else if (strcmp(k, "alg") == 0) {
-            rc = get_alg(L, -1, "alg", &alg, &err);
-        } else if (strcmp(k, "digits") == 0) {
-            rc = get_int(L, -1, "digits", TV_TOTP_MIN_DIGITS, TV_TOTP_MAX_DIGITS, &digits, &err);
-        } else if (strcmp(k, "period") == 0) {
-            rc = get_int(L, -1, "period", 1, URI_MAX_PERIOD, &period, &err);
-        } else {
-            rc = unknown_key(L, -2, "totp.uri", expected, &err);
-        }
-        lua_pop(L, 1);
-        if (rc) return tv_lua_fail(L, &err);
-    }
+    totp_opts o;
+    if (read_opts(L, 1, FOR_URI, "totp.uri", &o, &err)) return tv_lua_fail(L, &err);
+    const char *issuer = o.issuer, *account = o.account, *secret = o.secret;
+    tv_totp_alg alg = o.alg;
+    long long digits = o.digits, period = o.step;
+    int have_account = o.have_account, have_secret = o.have_secret;
     /* The strings stay alive: they are values of the table at index 1. */
     if (!have_account || !*account) {
         tv_error_set(&err, TV_EARG, "account", "account is required");
@@ -324,7 +352,7 @@ static int l_parse_uri(lua_State *L) {
     if (get_str(L, 1, "uri", 0, &uri, &len, &err)) return tv_lua_fail(L, &err);
     totp_box *b = box_new(L);
     if (tv_otpauth_parse(uri, len, &b->u, &err)) return tv_lua_fail(L, &err);
-    lua_createtable(L, 0, 6);
+    lua_createtable(L, 0, 8);
     if (b->u.issuer) {
         lua_pushstring(L, b->u.issuer);
         lua_setfield(L, -2, "issuer");
@@ -339,6 +367,11 @@ static int l_parse_uri(lua_State *L) {
     lua_setfield(L, -2, "digits");
     lua_pushinteger(L, (lua_Integer)b->u.period);
     lua_setfield(L, -2, "period");
+    /* the canonical names (as in a factor's config) */
+    lua_pushinteger(L, (lua_Integer)b->u.digits);
+    lua_setfield(L, -2, "code_length");
+    lua_pushinteger(L, (lua_Integer)b->u.period);
+    lua_setfield(L, -2, "time_step");
     box_release(b);
     return 1;
 }

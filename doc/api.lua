@@ -76,7 +76,8 @@
 -- @type Client
 
 --- Fetch a factor.
--- `client:fetch_factor(service_sid, identity, sid [, opts]) -> factor | nil, err`
+--
+-- **syntax:** `client:fetch_factor(service_sid, identity, sid [, opts]) -> factor | nil, err`
 --
 -- Sends `GET /v2/Services/{ServiceSid}/Entities/{Identity}/Factors/{Sid}`.
 -- @string service_sid the Verify service, `^VA[0-9a-fA-F]{32}$`
@@ -92,7 +93,8 @@
 -- @function Client:fetch_factor
 
 --- Update a factor: rename it, change its config, or confirm its enrolment (`auth_payload`).
--- `client:update_factor(service_sid, identity, sid, params [, opts]) -> factor | nil, err`
+--
+-- **syntax:** `client:update_factor(service_sid, identity, sid, params [, opts]) -> factor | nil, err`
 --
 -- Sends `POST /v2/Services/{ServiceSid}/Entities/{Identity}/Factors/{Sid}`
 -- with only the parameters given. A code in `auth_payload` confirms an
@@ -110,7 +112,8 @@
 -- @function Client:update_factor
 
 --- Create (enrol) a factor.
--- `client:create_factor(service_sid, identity, params [, opts]) -> factor | nil, err`
+--
+-- **syntax:** `client:create_factor(service_sid, identity, params [, opts]) -> factor | nil, err`
 --
 -- Sends `POST /v2/Services/{ServiceSid}/Entities/{Identity}/Factors`; the
 -- entity is created with its first factor. The answer carries `binding` (a
@@ -131,7 +134,8 @@
 -- @function Client:create_factor
 
 --- List one page of an identity's factors (in creation order).
--- `client:list_factor(service_sid, identity [, params] [, opts]) -> page | nil, err`
+--
+-- **syntax:** `client:list_factor(service_sid, identity [, params] [, opts]) -> page | nil, err`
 --
 -- Sends `GET /v2/Services/{ServiceSid}/Entities/{Identity}/Factors`. The
 -- factors are in `page.factors`.
@@ -150,7 +154,8 @@
 -- @function Client:list_factor
 
 --- Delete a factor.
--- `client:delete_factor(service_sid, identity, sid [, opts]) -> true | nil, err`
+--
+-- **syntax:** `client:delete_factor(service_sid, identity, sid [, opts]) -> true | nil, err`
 --
 -- Sends `DELETE /v2/Services/{ServiceSid}/Entities/{Identity}/Factors/{Sid}`.
 -- A 404 is an `http` error (status 404, code 20404).
@@ -167,7 +172,8 @@
 -- @function Client:delete_factor
 
 --- Iterate lazily over an identity's factors, page by page.
--- `client:factors(service_sid, identity [, params] [, opts]) -> iterator`
+--
+-- **syntax:** `client:factors(service_sid, identity [, params] [, opts]) -> iterator`
 --
 -- The @{Iterator} is callable (use it in a generic `for`: it raises the
 -- error object on failure) and has `it:next()` for non-raising use.
@@ -185,7 +191,8 @@
 -- @function Client:factors
 
 --- Create an entity: a user of the service, by identity.
--- `client:create_entity(service_sid, identity [, opts]) -> entity | nil, err`
+--
+-- **syntax:** `client:create_entity(service_sid, identity [, opts]) -> entity | nil, err`
 --
 -- Sends `POST /v2/Services/{ServiceSid}/Entities` with `Identity`. (Creating
 -- the first factor of an identity creates its entity too.)
@@ -202,7 +209,8 @@
 -- @function Client:create_entity
 
 --- Fetch an entity.
--- `client:fetch_entity(service_sid, identity [, opts]) -> entity | nil, err`
+--
+-- **syntax:** `client:fetch_entity(service_sid, identity [, opts]) -> entity | nil, err`
 --
 -- Sends `GET /v2/Services/{ServiceSid}/Entities/{Identity}`.
 -- @string service_sid `VA...`
@@ -217,7 +225,8 @@
 -- @function Client:fetch_entity
 
 --- List one page of a service's entities.
--- `client:list_entity(service_sid [, params] [, opts]) -> page | nil, err`
+--
+-- **syntax:** `client:list_entity(service_sid [, params] [, opts]) -> page | nil, err`
 --
 -- Sends `GET /v2/Services/{ServiceSid}/Entities`. The entities are in
 -- `page.entities`.
@@ -233,7 +242,8 @@
 -- @function Client:list_entity
 
 --- Delete an entity.
--- `client:delete_entity(service_sid, identity [, opts]) -> true | nil, err`
+--
+-- **syntax:** `client:delete_entity(service_sid, identity [, opts]) -> true | nil, err`
 --
 -- Sends `DELETE /v2/Services/{ServiceSid}/Entities/{Identity}`.
 -- @string service_sid `VA...`
@@ -248,7 +258,8 @@
 -- @function Client:delete_entity
 
 --- Iterate lazily over a service's entities, page by page.
--- `client:entities(service_sid [, params] [, opts]) -> iterator`
+--
+-- **syntax:** `client:entities(service_sid [, params] [, opts]) -> iterator`
 --
 -- As @{Client:factors}, over @{Client:list_entity}.
 -- @string service_sid `VA...`
@@ -260,7 +271,8 @@
 -- @function Client:entities
 
 --- Create a challenge for a factor: a TOTP code to check, or a push request.
--- `client:create_challenge(service_sid, identity, params [, opts]) -> challenge | nil, err`
+--
+-- **syntax:** `client:create_challenge(service_sid, identity, params [, opts]) -> challenge | nil, err`
 --
 -- Sends `POST /v2/Services/{ServiceSid}/Entities/{Identity}/Challenges`.
 -- For a TOTP factor, `auth_payload` carries the code and the answer says at
@@ -289,7 +301,8 @@
 -- @function Client:create_challenge
 
 --- Fetch a challenge (e.g. to poll a push challenge's status).
--- `client:fetch_challenge(service_sid, identity, sid [, opts]) -> challenge | nil, err`
+--
+-- **syntax:** `client:fetch_challenge(service_sid, identity, sid [, opts]) -> challenge | nil, err`
 --
 -- Sends `GET /v2/Services/{ServiceSid}/Entities/{Identity}/Challenges/{Sid}`.
 -- @string service_sid `VA...`
@@ -305,7 +318,8 @@
 -- @function Client:fetch_challenge
 
 --- List one page of an identity's challenges.
--- `client:list_challenge(service_sid, identity [, params] [, opts]) -> page | nil, err`
+--
+-- **syntax:** `client:list_challenge(service_sid, identity [, params] [, opts]) -> page | nil, err`
 --
 -- Sends `GET /v2/Services/{ServiceSid}/Entities/{Identity}/Challenges`,
 -- optionally filtered by factor and status. The challenges are in
@@ -323,7 +337,8 @@
 -- @function Client:list_challenge
 
 --- Update a challenge: answer it with a code or a push signature.
--- `client:update_challenge(service_sid, identity, sid, params [, opts]) -> challenge | nil, err`
+--
+-- **syntax:** `client:update_challenge(service_sid, identity, sid, params [, opts]) -> challenge | nil, err`
 --
 -- Sends `POST /v2/Services/{ServiceSid}/Entities/{Identity}/Challenges/{Sid}`.
 -- The answer's `status` says whether it is now `"approved"`.
@@ -341,7 +356,8 @@
 -- @function Client:update_challenge
 
 --- Iterate lazily over an identity's challenges, page by page.
--- `client:challenges(service_sid, identity [, params] [, opts]) -> iterator`
+--
+-- **syntax:** `client:challenges(service_sid, identity [, params] [, opts]) -> iterator`
 --
 -- As @{Client:factors}, over @{Client:list_challenge}, with its filters.
 -- @string service_sid `VA...`
@@ -356,7 +372,8 @@
 -- @function Client:challenges
 
 --- Create a Verify service.
--- `client:create_service(params [, opts]) -> service | nil, err`
+--
+-- **syntax:** `client:create_service(params [, opts]) -> service | nil, err`
 --
 -- Sends `POST /v2/Services`. Booleans are Lua booleans (sent as
 -- `true`/`false`).
@@ -373,7 +390,8 @@
 -- @function Client:create_service
 
 --- Fetch a service.
--- `client:fetch_service(sid [, opts]) -> service | nil, err`
+--
+-- **syntax:** `client:fetch_service(sid [, opts]) -> service | nil, err`
 --
 -- Sends `GET /v2/Services/{Sid}`.
 -- @string sid the service, `^VA[0-9a-fA-F]{32}$`
@@ -387,7 +405,8 @@
 -- @function Client:fetch_service
 
 --- List one page of the account's services.
--- `client:list_service([params] [, opts]) -> page | nil, err`
+--
+-- **syntax:** `client:list_service([params] [, opts]) -> page | nil, err`
 --
 -- Sends `GET /v2/Services`. The services are in `page.services`.
 -- @tparam[opt] table params @{list_params}
@@ -401,7 +420,8 @@
 -- @function Client:list_service
 
 --- Update a service (only the parameters given are sent).
--- `client:update_service(sid, params [, opts]) -> service | nil, err`
+--
+-- **syntax:** `client:update_service(sid, params [, opts]) -> service | nil, err`
 --
 -- Sends `POST /v2/Services/{Sid}`.
 -- @string sid the service, `VA...`
@@ -415,7 +435,8 @@
 -- @function Client:update_service
 
 --- Delete a service.
--- `client:delete_service(sid [, opts]) -> true | nil, err`
+--
+-- **syntax:** `client:delete_service(sid [, opts]) -> true | nil, err`
 --
 -- Sends `DELETE /v2/Services/{Sid}`.
 -- @string sid the service, `VA...`
@@ -428,7 +449,8 @@
 -- @function Client:delete_service
 
 --- Iterate lazily over the account's services, page by page.
--- `client:services([params] [, opts]) -> iterator`
+--
+-- **syntax:** `client:services([params] [, opts]) -> iterator`
 --
 -- As @{Client:factors}, over @{Client:list_service}.
 -- @tparam[opt] table params @{factors_params} (`limit`, `page_size`, `page_token`, `page_url`)
@@ -439,6 +461,9 @@
 -- @function Client:services
 
 --- Close the client: wipe the credentials and free the connection.
+--
+-- **syntax:** `client:close()`
+--
 -- Idempotent; `__gc` and `__close` (`local client <close> = ...`) do the same.
 -- Every later call returns a `closed` @{error}. A batch or a hook running at
 -- the time finishes cleanly first.
@@ -451,22 +476,34 @@
 -- @function Client:close
 
 --- Whether the client was closed.
+--
+-- **syntax:** `client:is_closed() -> boolean`
+--
 -- @treturn boolean
 -- @usage if client:is_closed() then client = assert(verify.new{}) end
 -- @function Client:is_closed
 
 --- The base URL requests go to (such as `"https://verify.twilio.com"`).
+--
+-- **syntax:** `client:base_url() -> url`
+--
 -- @treturn string|nil the URL; nothing once the client is closed
 -- @usage print(client:base_url())  -- "http://127.0.0.1:8080" for the emulator
 -- @function Client:base_url
 
 --- The `User-Agent` header the client sends (the library's, then your
 -- `user_agent` option).
+--
+-- **syntax:** `client:user_agent() -> header`
+--
 -- @treturn string|nil the header value; nothing once the client is closed
 -- @usage print(client:user_agent())
 -- @function Client:user_agent
 
 --- `tostring(client)` shows the account SID and the base URL, never a credential.
+--
+-- **syntax:** `tostring(client) -> string`
+--
 -- @treturn string e.g. `"twilio.verify.client (AC..., https://verify.twilio.com): 0x..."`
 -- @usage print(client)
 -- @function Client:__tostring
@@ -481,7 +518,8 @@
 -- @type Factor
 
 --- Fetch the factor again, refreshing this table in place.
--- `factor:fetch([opts]) -> factor (refreshed in place) | nil, err`
+--
+-- **syntax:** `factor:fetch([opts]) -> factor (refreshed in place) | nil, err`
 --
 -- `binding` (returned only at creation) is kept.
 -- @tparam[opt] table opts @{call_options}
@@ -492,7 +530,9 @@
 -- @function Factor:fetch
 
 --- Update the factor, refreshing this table in place.
--- `factor:update(params [, opts]) -> factor (updated in place) | nil, err`
+--
+-- **syntax:** `factor:update(params [, opts]) -> factor (updated in place) | nil, err`
+--
 -- @tparam table params @{update_params}
 -- @tparam[opt] table opts @{call_options}
 -- @treturn[1] factor this @{factor}, updated
@@ -502,7 +542,9 @@
 -- @function Factor:update
 
 --- Delete the factor.
--- `factor:delete([opts]) -> true | nil, err`
+--
+-- **syntax:** `factor:delete([opts]) -> true | nil, err`
+--
 -- @tparam[opt] table opts @{call_options}
 -- @treturn[1] boolean `true`
 -- @return[2] `nil`
@@ -517,7 +559,9 @@
 -- @type Challenge
 
 --- Fetch the challenge again, refreshing this table in place (poll a push challenge).
--- `challenge:fetch([opts]) -> challenge (refreshed in place) | nil, err`
+--
+-- **syntax:** `challenge:fetch([opts]) -> challenge (refreshed in place) | nil, err`
+--
 -- @tparam[opt] table opts @{call_options}
 -- @treturn[1] challenge this @{challenge}, refreshed
 -- @return[2] `nil`
@@ -528,7 +572,9 @@
 -- @function Challenge:fetch
 
 --- Answer the challenge, refreshing this table in place.
--- `challenge:update(params [, opts]) -> challenge (updated in place) | nil, err`
+--
+-- **syntax:** `challenge:update(params [, opts]) -> challenge (updated in place) | nil, err`
+--
 -- @tparam table params @{update_challenge_params}
 -- @tparam[opt] table opts @{call_options}
 -- @treturn[1] challenge this @{challenge}, updated
@@ -547,7 +593,9 @@
 -- @type Entity
 
 --- Fetch the entity again, refreshing this table in place.
--- `entity:fetch([opts]) -> entity (refreshed in place) | nil, err`
+--
+-- **syntax:** `entity:fetch([opts]) -> entity (refreshed in place) | nil, err`
+--
 -- @tparam[opt] table opts @{call_options}
 -- @treturn[1] entity this @{entity}, refreshed
 -- @return[2] `nil`
@@ -556,7 +604,9 @@
 -- @function Entity:fetch
 
 --- Delete the entity.
--- `entity:delete([opts]) -> true | nil, err`
+--
+-- **syntax:** `entity:delete([opts]) -> true | nil, err`
+--
 -- @tparam[opt] table opts @{call_options}
 -- @treturn[1] boolean `true`
 -- @return[2] `nil`
@@ -565,7 +615,9 @@
 -- @function Entity:delete
 
 --- Iterate over the entity's factors (@{Client:factors} for this entity).
--- `entity:factors([params] [, opts]) -> iterator`
+--
+-- **syntax:** `entity:factors([params] [, opts]) -> iterator`
+--
 -- @tparam[opt] table params @{factors_params}
 -- @tparam[opt] table opts @{call_options}
 -- @treturn Iterator the @{Iterator}, yielding @{Factor} objects
@@ -573,7 +625,9 @@
 -- @function Entity:factors
 
 --- Iterate over the entity's challenges (@{Client:challenges} for this entity).
--- `entity:challenges([params] [, opts]) -> iterator`
+--
+-- **syntax:** `entity:challenges([params] [, opts]) -> iterator`
+--
 -- @tparam[opt] table params @{challenges_params}
 -- @tparam[opt] table opts @{call_options}
 -- @treturn Iterator the @{Iterator}, yielding @{Challenge} objects
@@ -581,7 +635,9 @@
 -- @function Entity:challenges
 
 --- Create a factor for the entity (@{Client:create_factor} for this entity).
--- `entity:create_factor(params [, opts]) -> factor | nil, err`
+--
+-- **syntax:** `entity:create_factor(params [, opts]) -> factor | nil, err`
+--
 -- @tparam table params @{create_params}
 -- @tparam[opt] table opts @{call_options}
 -- @treturn[1] factor the new @{factor}, with `binding`
@@ -591,7 +647,9 @@
 -- @function Entity:create_factor
 
 --- Create a challenge for one of the entity's factors (@{Client:create_challenge} for this entity).
--- `entity:create_challenge(params [, opts]) -> challenge | nil, err`
+--
+-- **syntax:** `entity:create_challenge(params [, opts]) -> challenge | nil, err`
+--
 -- @tparam table params @{create_challenge_params}
 -- @tparam[opt] table opts @{call_options}
 -- @treturn[1] challenge the new @{challenge}
@@ -608,7 +666,9 @@
 -- @type Service
 
 --- Fetch the service again, refreshing this table in place.
--- `service:fetch([opts]) -> service (refreshed in place) | nil, err`
+--
+-- **syntax:** `service:fetch([opts]) -> service (refreshed in place) | nil, err`
+--
 -- @tparam[opt] table opts @{call_options}
 -- @treturn[1] service this @{service}, refreshed
 -- @return[2] `nil`
@@ -617,7 +677,9 @@
 -- @function Service:fetch
 
 --- Update the service, refreshing this table in place.
--- `service:update(params [, opts]) -> service (updated in place) | nil, err`
+--
+-- **syntax:** `service:update(params [, opts]) -> service (updated in place) | nil, err`
+--
 -- @tparam table params @{service_params}
 -- @tparam[opt] table opts @{call_options}
 -- @treturn[1] service this @{service}, updated
@@ -627,7 +689,9 @@
 -- @function Service:update
 
 --- Delete the service.
--- `service:delete([opts]) -> true | nil, err`
+--
+-- **syntax:** `service:delete([opts]) -> true | nil, err`
+--
 -- @tparam[opt] table opts @{call_options}
 -- @treturn[1] boolean `true`
 -- @return[2] `nil`
@@ -636,7 +700,9 @@
 -- @function Service:delete
 
 --- Iterate over the service's entities (@{Client:entities} for this service).
--- `service:entities([params] [, opts]) -> iterator`
+--
+-- **syntax:** `service:entities([params] [, opts]) -> iterator`
+--
 -- @tparam[opt] table params @{factors_params}
 -- @tparam[opt] table opts @{call_options}
 -- @treturn Iterator the @{Iterator}, yielding @{Entity} objects
@@ -644,7 +710,9 @@
 -- @function Service:entities
 
 --- Create an entity in the service (@{Client:create_entity} for this service).
--- `service:create_entity(identity [, opts]) -> entity | nil, err`
+--
+-- **syntax:** `service:create_entity(identity [, opts]) -> entity | nil, err`
+--
 -- @string identity the identity, 8..64 characters of dash-separated alphanumerics
 -- @tparam[opt] table opts @{call_options}
 -- @treturn[1] entity the new @{entity}
@@ -679,7 +747,9 @@
 -- @type Iterator
 
 --- The next item, without raising.
--- `it:next() -> item | nil (end) | nil, err (failure; the iterator stops)`
+--
+-- **syntax:** `it:next() -> item | nil (end) | nil, err (failure; the iterator stops)`
+--
 -- @treturn[1] table the next object (a @{Factor}, @{Challenge}, @{Entity} or @{Service})
 -- @return[2] `nil` at the end (or after `limit` items)
 -- @return[3] `nil`
@@ -694,6 +764,9 @@
 -- @function Iterator:next
 
 --- `it()`: the next item; what a generic `for` calls.
+--
+-- **syntax:** `it() -> item | nil`
+--
 -- It raises the structured error on failure.
 -- @treturn table|nil the next object, or `nil` at the end
 -- @raise the @{error} table when a page cannot be fetched
@@ -713,21 +786,35 @@
 -- @section totp
 
 --- The TOTP code of a secret at a time.
+--
+-- **syntax:** `verify.totp.code(secret [, opts]) -> code | nil, err`
+--
+-- `opts` may be a factor's `config` or a @{totp.parse_uri} record as it is:
+-- see @{totp_options} for the names (`alg`, `code_length`, `time_step`,
+-- `time`; `digits`, `step` and `period` are aliases).
 -- @string secret the Base32 secret
--- @tparam[opt] table opts @{totp_options} (`alg`, `digits`, `step`, `time`)
+-- @tparam[opt] table opts @{totp_options}
 -- @treturn[1] string the code, e.g. `"287082"`
 -- @return[2] `nil`
 -- @treturn[2] table an `invalid_argument` @{error}
 -- @usage
--- local code = verify.totp.code("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", { time = 59, digits = 8 })
+-- local code = verify.totp.code("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", { time = 59, code_length = 8 })
 -- assert(code == "94287082")   -- RFC 6238's test vector
+-- -- a factor's own settings, or its otpauth URI's
+-- code = verify.totp.code(factor.binding.secret, factor.config)
+-- code = verify.totp.code(factor.binding.secret, verify.totp.parse_uri(factor.binding.uri))
 -- @function totp.code
 
 --- Check a code against a secret, allowing `skew` steps either side.
+--
+-- **syntax:** `verify.totp.check(secret, code [, opts]) -> true, offset | false | nil, err`
+--
+-- Takes the same @{totp_options} as @{totp.code} (a factor's `config`
+-- included); `skew` is used here.
 -- @string secret the Base32 secret
--- @string code the code to check; it must be exactly `digits` decimal digits
+-- @string code the code to check; it must be exactly `code_length` decimal digits
 -- (anything else is an `invalid_argument` error)
--- @tparam[opt] table opts @{totp_options}, plus `skew` = 0..2 steps (default 1)
+-- @tparam[opt] table opts @{totp_options}; `skew` = 0..2 steps (default 1)
 -- @treturn[1] boolean `true` when it matches...
 -- @treturn[1] integer ...and the matching step relative to `time`, `-skew..skew`
 -- @treturn[2] boolean `false` when it does not
@@ -736,10 +823,14 @@
 -- @usage
 -- local ok, offset = verify.totp.check(secret, "123456", { skew = 1 })
 -- if ok then print("accepted, drift " .. offset .. " step(s)") end
+-- ok = verify.totp.check(factor.binding.secret, code, factor.config)
 -- @function totp.check
 
 --- Build an `otpauth://totp/` URI, the content of the QR code an
 -- authenticator app scans.
+--
+-- **syntax:** `verify.totp.uri(fields) -> uri | nil, err`
+--
 -- @tparam table t @{uri_fields}: `account` and `secret` required
 -- @treturn[1] string the URI
 -- @return[2] `nil`
@@ -750,14 +841,21 @@
 -- @function totp.uri
 
 --- Parse an `otpauth://totp/` URI (as Twilio returns in `binding.uri`).
+--
+-- **syntax:** `verify.totp.parse_uri(uri) -> fields | nil, err`
+--
+-- The record has the settings under both names, `code_length`/`digits` and
+-- `time_step`/`period`, and can be passed to @{totp.code}, @{totp.check}
+-- and @{totp.uri} as it is.
 -- @string uri the URI
--- @treturn[1] table @{uri_fields}, with defaults filled in (`alg = "sha1"`, `digits = 6`, `period = 30`)
+-- @treturn[1] table @{uri_fields}, with defaults filled in (`alg = "sha1"`,
+-- `code_length = 6`, `time_step = 30`, and the same as `digits`, `period`)
 -- @return[2] `nil`
 -- @treturn[2] table an `invalid_argument` @{error}
 -- @usage
 -- local t = assert(verify.totp.parse_uri(factor.binding.uri))
--- print(t.issuer, t.account, t.digits, t.period, t.alg)
--- local code = verify.totp.code(t.secret, { alg = t.alg, digits = t.digits, step = t.period })
+-- print(t.issuer, t.account, t.code_length, t.time_step, t.alg)
+-- local code = verify.totp.code(t.secret, t)
 -- @function totp.parse_uri
 
 --- Options, parameters and records.
@@ -1202,22 +1300,37 @@
 -- @table batch_stats
 
 --- Options of @{totp.code} and @{totp.check}.
+-- The names are a factor's `config` names, so `factor.config` is a valid
+-- `opts`, and so is a @{totp.parse_uri} record (its `issuer`, `account`
+-- and `secret` are accepted and ignored: the secret argument is the one
+-- used). The older names are aliases: `digits` for `code_length`, `step`
+-- and `period` for `time_step`. A setting given under two names must have
+-- one value; different values are an `invalid_argument` error naming both.
 -- @string alg `"sha1"` (default), `"sha256"` or `"sha512"`
--- @int digits code length, 3..8, default 6
--- @int step seconds, 20..60, default 30
+-- @int code_length code length, 3..8, default 6 (alias `digits`)
+-- @int time_step seconds, 20..60, default 30 (aliases `step`, `period`)
 -- @int time unix seconds, default now
--- @int skew @{totp.check} only: steps either side, 0..2, default 1
--- @usage verify.totp.code(secret, { alg = "sha256", digits = 8, step = 30, time = os.time() })
+-- @int skew steps either side, 0..2, default 1 (used by @{totp.check};
+-- @{totp.code} checks it and ignores it)
+-- @string issuer ignored (from a @{totp.parse_uri} record)
+-- @string account ignored (from a @{totp.parse_uri} record)
+-- @string secret ignored (from a @{totp.parse_uri} record)
+-- @usage
+-- verify.totp.code(secret, { alg = "sha256", code_length = 8, time_step = 30, time = os.time() })
+-- verify.totp.code(factor.binding.secret, factor.config)   -- { alg, code_length, time_step, skew }
 -- @table totp_options
 
 --- The fields of @{totp.uri} and @{totp.parse_uri}.
+-- The same names as @{totp_options} (`digits` and `period` are aliases
+-- here too; @{totp.parse_uri} returns both names); `uri` also takes
+-- `skew` and ignores it, so a factor's `config` can be merged in.
 -- @string account the account name the app shows (required for `uri`)
 -- @string secret the Base32 secret (required for `uri`)
 -- @string issuer the issuer the app shows
 -- @string alg `"sha1"` (default), `"sha256"` or `"sha512"`
--- @int digits 3..8, default 6
--- @int period seconds, 1..3600, default 30
--- @usage verify.totp.uri{ account = "ann@example.com", issuer = "Example", secret = secret, digits = 6 }
+-- @int code_length 3..8, default 6 (alias `digits`)
+-- @int time_step seconds, 1..3600, default 30 (aliases `period`, `step`)
+-- @usage verify.totp.uri{ account = "ann@example.com", issuer = "Example", secret = secret, code_length = 6 }
 -- @table uri_fields
 
 --- One row of @{operations}: an operation of the API, as data.

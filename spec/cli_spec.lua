@@ -153,7 +153,10 @@ describe("twilio-verify CLI", function()
         local code, out = run(args)
         assert.equal(0, code, c)
         assert.matches("^Usage: twilio%-verify " .. c:gsub("%-", "%%-"), out)
-        assert.truthy(out:find("Exit status:", 1, true), c)
+        -- the environment and exit-status blocks are in the top-level help only
+        assert.is_nil(out:find("Exit status:", 1, true), c)
+        assert.is_nil(out:find("\nEnvironment:", 1, true), c)
+        assert.truthy(out:find("Environment variables and exit statuses: see 'twilio-verify --help'.", 1, true), c)
         local hcode, hout = run({ "help", unpack(args, 1, #args - 1) })
         assert.equal(0, hcode)
         assert.equal(out, hout)
@@ -429,6 +432,65 @@ describe("twilio-verify CLI", function()
       code, _, err = run({ "factors", "list", id, "--page", "--limit", "2" }, env)
       assert.equal(2, code)
       assert.truthy(err:find("--limit and --page", 1, true))
+    end)
+
+    it("numbers the pages it prints: the hint carries --page-index, and a token alone says page ?", function()
+      local id = identity()
+      for i = 1, 5 do create(id, "q" .. i) end
+      local code, out, err = run({ "factors", "list", id, "--page", "--page-size", "2" }, env)
+      assert.equal(0, code, err)
+      local tok, idx = out:match("\npage 0; next page: %-%-page%-token (%S+) %-%-page%-index (%d+)\n$")
+      assert.is_not_nil(tok, out)
+      assert.equal("1", idx)
+      -- following the hint word for word: page 1, then page 2 (the last)
+      code, out, err = run({ "factors", "list", id, "--page", "--page-size", "2", "--page-token", tok,
+                             "--page-index", idx }, env)
+      assert.equal(0, code, err)
+      assert.truthy(out:find("q3", 1, true) and out:find("q4", 1, true), out)
+      local tok2, idx2 = out:match("\npage 1; next page: %-%-page%-token (%S+) %-%-page%-index (%d+)\n$")
+      assert.is_not_nil(tok2, out)
+      assert.equal("2", idx2)
+      code, out = run({ "factors", "list", id, "--page", "--page-size", "2", "--page-token", tok2,
+                        "--page-index", idx2, "--json" }, env)
+      assert.equal(0, code)
+      local j = json(out)
+      assert.equal(2, j.meta.page)
+      assert.is_nil(j.next_page_token)
+      code, out = run({ "factors", "list", id, "--page", "--page-size", "2", "--page-token", tok2,
+                        "--page-index", idx2 }, env)
+      assert.truthy(out:find("\npage 2; next page: none\n$"), out)
+      -- a token without its index: not "page 0"
+      code, out = run({ "factors", "list", id, "--page", "--page-size", "2", "--page-token", tok }, env)
+      assert.equal(0, code)
+      assert.truthy(out:find("\npage ? (after --page-token; give --page-index to number it); next page: "
+        .. "--page-token " .. tok2 .. "\n", 1, true), out)
+      -- the generic list commands do the same
+      code, out, err = run({ "entities", "list", "--page", "--page-size", "1" }, env)
+      assert.equal(0, code, err)
+      local etok = out:match("\npage 0; next page: %-%-page%-token (%S+) %-%-page%-index 1\n$")
+      assert.is_not_nil(etok, out)
+      code, out = run({ "entities", "list", "--page", "--page-size", "1", "--page-token", etok,
+                        "--page-index", "1" }, env)
+      assert.equal(0, code)
+      assert.truthy(out:find("\npage 1; next page: ", 1, true), out)
+    end)
+
+    it("its help examples are shell commands that do what they say (Ann's phone)", function()
+      local code, out = run({ "factors", "create", "--help" })
+      assert.equal(0, code)
+      assert.is_nil(out:find("''", 1, true), out)
+      local example = out:match("\n  (twilio%-verify factors create [^\n]*Ann[^\n]*)\n")
+      assert.is_not_nil(example, out)
+      example = example:gsub("^twilio%-verify", CLI) .. " --json"
+      local parts = { "env -u LUA_PATH -u LUA_CPATH" }
+      for k, v in pairs(env) do
+        if v then parts[#parts + 1] = shq(k .. "=" .. v) end
+      end
+      local p = assert(io.popen(table.concat(parts, " ") .. " " .. example .. " 2>&1 </dev/null"))
+      local got = p:read("*a")
+      p:close()
+      all_output[#all_output + 1] = got
+      assert.equal("Ann's phone", json(got).friendly_name)
     end)
 
     it("lists an identity without factors as empty", function()
@@ -1033,64 +1095,122 @@ describe("twilio-verify CLI", function()
   describe("emulator", function()
     local exe = os.getenv("TV_EMULATOR") or "build/twilio-verify-emulator"
 
-    local function child_of(pid)
+    local function procs()
       local p = io.popen("cat /proc/[0-9]*/stat 2>/dev/null")
       local all = p:read("*a")
       p:close()
+      local t = {}
       for line in all:gmatch("[^\n]+") do
-        local cpid, ppid = line:match("^(%d+) %b() %a (%d+)")
-        if ppid and tonumber(ppid) == pid then return tonumber(cpid) end
+        local pid, comm, state, ppid = line:match("^(%d+) (%b()) (%a) (%d+)")
+        if pid then t[#t + 1] = { pid = tonumber(pid), comm = comm:sub(2, -2), state = state, ppid = tonumber(ppid) } end
       end
+      return t
+    end
+    local function child_of(pid, comm)
+      for _, p in ipairs(procs()) do
+        if p.ppid == pid and (not comm or p.comm:find(comm, 1, true)) then return p.pid end
+      end
+    end
+    -- the emulator process under pid (at any depth)
+    local function emulator_under(pid)
+      local all, seen = procs(), { [pid] = true }
+      for _ = 1, 4 do
+        for _, p in ipairs(all) do
+          if seen[p.ppid] then
+            if p.comm:find("twilio-verify-e", 1, true) then return p.pid end
+            seen[p.pid] = true
+          end
+        end
+      end
+    end
+    local function gone(pid)
+      local f = io.open("/proc/" .. pid .. "/stat")
+      if not f then return true end
+      local st = f:read("*a"):match("^%d+ %b() (%a)")
+      f:close()
+      return st == "Z" or st == nil
+    end
+    local function wait_for(pred, secs)
+      for _ = 1, secs * 50 do
+        if pred() then return true end
+        os.execute("sleep 0.02")
+      end
+      return pred()
+    end
+
+    -- start `twilio-verify emulator --port 0` in a background subshell; returns
+    -- a handle with the port, the CLI's pid (lua) and the emulator's pid
+    local function start_cli_emulator(extra)
+      local h = { portf = os.tmpname(), errf = os.tmpname(), rcf = os.tmpname() }
+      h.ac, h.tok = "AC" .. string.rep("e3", 16), "emu-cli-token-" .. n
+      -- its own output goes to /dev/null so it never holds busted's pipes
+      local p = io.popen(("(env -u LUA_PATH -u LUA_CPATH TWILIO_VERIFY_EMULATOR=%s %s emulator --port 0 "
+        .. "--account-sid %s --auth-token %s %s >%s 2>%s; echo $? >%s) </dev/null >/dev/null 2>&1 & echo $!"):format(
+        shq(exe), CLI, h.ac, shq(h.tok), extra or "", shq(h.portf), shq(h.errf), shq(h.rcf)))
+      h.sub = tonumber(p:read("*l"))
+      p:close()
+      wait_for(function()
+        h.port = read_file(h.portf):match("^(%d+)\n")
+        return h.port ~= nil
+      end, 30)
+      h.cli = child_of(h.sub)
+      h.emu = h.cli and emulator_under(h.cli)
+      return h
+    end
+    -- whatever happened, leave no process behind
+    local function cleanup(h)
+      h.cli = h.cli or child_of(h.sub)
+      h.emu = h.emu or (h.cli and emulator_under(h.cli))
+      if h.emu then os.execute("kill -TERM " .. h.emu .. " 2>/dev/null") end
+      wait_for(function() return read_file(h.rcf) ~= "" end, 10)
+      if read_file(h.rcf) == "" then
+        for _, pid in ipairs{ h.emu, h.cli, h.sub } do os.execute("kill -KILL " .. pid .. " 2>/dev/null") end
+      end
+      os.remove(h.portf); os.remove(h.errf); os.remove(h.rcf)
+    end
+    local function list_against(h)
+      return run({ "factors", "list", "cli-emu-0001", "--json", "--max-retries", "0" }, {
+        TWILIO_ACCOUNT_SID = h.ac, TWILIO_AUTH_TOKEN = h.tok, TWILIO_VERIFY_SERVICE_SID = SVC,
+        TWILIO_VERIFY_BASE_URL = "http://127.0.0.1:" .. h.port })
     end
 
     it("starts the emulator, which the factors commands can use, and stops on SIGTERM", function()
-      local portf, errf, rcf = os.tmpname(), os.tmpname(), os.tmpname()
-      local ac, tok = "AC" .. string.rep("e3", 16), "emu-cli-token-" .. n
-      -- a background subshell runs the CLI (lua), whose child is the emulator;
-      -- its own output goes to /dev/null so it never holds busted's pipes
-      local p = io.popen(("(env -u LUA_PATH -u LUA_CPATH TWILIO_VERIFY_EMULATOR=%s %s emulator --port 0 "
-        .. "--account-sid %s --auth-token %s >%s 2>%s; echo $? >%s) </dev/null >/dev/null 2>&1 & echo $!"):format(
-        shq(exe), CLI, ac, shq(tok), shq(portf), shq(errf), shq(rcf)))
-      local sub = tonumber(p:read("*l"))
-      p:close()
-      local cli, emu
-      finally(function() -- whatever happened, leave no process behind
-        cli = cli or child_of(sub)
-        emu = emu or (cli and child_of(cli))
-        if emu then os.execute("kill -TERM " .. emu .. " 2>/dev/null") end
-        for _ = 1, 500 do
-          if read_file(rcf) ~= "" then break end
-          os.execute("sleep 0.02")
-        end
-        if read_file(rcf) == "" then
-          for _, pid in ipairs{ emu, cli, sub } do os.execute("kill -KILL " .. pid .. " 2>/dev/null") end
-        end
-        os.remove(portf); os.remove(errf); os.remove(rcf)
-      end)
-      local port
-      for _ = 1, 1500 do
-        port = read_file(portf):match("^(%d+)\n")
-        if port then break end
-        os.execute("sleep 0.02")
-      end
-      assert.is_not_nil(port, read_file(errf))
-      cli = child_of(sub)
-      emu = cli and child_of(cli)
-      assert.is_not_nil(emu)
-      local code, out, err = run({ "factors", "list", "cli-emu-0001", "--json" }, {
-        TWILIO_ACCOUNT_SID = ac, TWILIO_AUTH_TOKEN = tok, TWILIO_VERIFY_SERVICE_SID = SVC,
-        TWILIO_VERIFY_BASE_URL = "http://127.0.0.1:" .. port })
+      local h = start_cli_emulator()
+      finally(function() cleanup(h) end)
+      assert.is_not_nil(h.port, read_file(h.errf))
+      assert.is_not_nil(h.emu)
+      local code, out, err = list_against(h)
       assert.equal(0, code, err)
       assert.same({ factors = {} }, json(out))
-      os.execute("kill -TERM " .. emu)
-      local rc
-      for _ = 1, 1500 do
-        rc = read_file(rcf):match("^(%d+)")
-        if rc then break end
-        os.execute("sleep 0.02")
-      end
-      assert.equal("0", rc)
+      os.execute("kill -TERM " .. h.emu)
+      assert.is_true(wait_for(function() return read_file(h.rcf):match("^%d+") ~= nil end, 30))
+      assert.equal("0", read_file(h.rcf):match("^(%d+)")) -- the emulator's status
     end)
+
+    for _, c in ipairs{ { "TERM", "143" }, { "INT", "130" }, { "KILL", "137" } } do
+      local sig, status = c[1], c[2]
+      it("stops the emulator when the command itself gets SIG" .. sig, function()
+        local h = start_cli_emulator()
+        finally(function() cleanup(h) end)
+        assert.is_not_nil(h.port, read_file(h.errf))
+        assert.is_not_nil(h.cli)
+        assert.is_not_nil(h.emu)
+        assert.equal(0, (list_against(h)))
+        os.execute("kill -" .. sig .. " " .. h.cli)
+        local emu = h.emu
+        assert.is_true(wait_for(function() return gone(emu) end, 5), "the emulator outlived the command")
+        assert.is_true(wait_for(function() return read_file(h.rcf):match("^%d+") ~= nil end, 5))
+        assert.equal(status, read_file(h.rcf):match("^(%d+)"))
+        local code, _, err = list_against(h) -- the port is closed
+        assert.equal(1, code)
+        assert.truthy(err:lower():find("connect", 1, true), err)
+        -- and nothing of it is left: no shell, no watcher, no FIFO
+        assert.is_nil(child_of(h.cli))
+        for _, p in ipairs(procs()) do
+          assert.is_false(p.ppid == 1 and p.comm:find("twilio-verify-e", 1, true) ~= nil and p.pid == emu)
+        end
+      end)
+    end
 
     it("passes --help through only as its own help, and says when the binary is missing", function()
       local code, out = run({ "emulator", "--help" })

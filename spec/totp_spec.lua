@@ -204,6 +204,7 @@ describe("verify.totp", function()
       assert.are.same({
         issuer = "test-issuer", account = "John\u{2019}s Account Name",
         secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", alg = "sha1", digits = 6, period = 30,
+        code_length = 6, time_step = 30, -- the canonical names, beside the URI's
       }, totp.parse_uri(example))
     end)
 
@@ -226,6 +227,7 @@ describe("verify.totp", function()
         assert.is_truthy(uri:match("^otpauth://totp/[%w%-%._~%%]+:[%w%-%._~%%]+%?secret="), uri)
         local back = totp.parse_uri(uri)
         if c.account:sub(1, 1) == " " then c.account = c.account:gsub("^ +", "") end
+        c.code_length, c.time_step = c.digits, c.period
         assert.are.same(c, back)
         -- and the parsed record computes the same code
         assert.are.equal(totp.code(c.secret, { alg = c.alg, digits = c.digits, step = c.period, time = 1000000000 }),
@@ -236,9 +238,10 @@ describe("verify.totp", function()
     it("defaults alg/digits/period and leaves out a missing issuer", function()
       local uri = totp.uri { account = "bob", secret = "mzxw 6ytb oi" }
       assert.are.equal("otpauth://totp/bob?secret=MZXW6YTBOI&algorithm=SHA1&digits=6&period=30", uri)
-      assert.are.same({ account = "bob", secret = "MZXW6YTBOI", alg = "sha1", digits = 6, period = 30 },
-        totp.parse_uri(uri))
-      assert.are.same({ account = "alice", secret = "JBSWY3DPEHPK3PXP", alg = "sha1", digits = 6, period = 30 },
+      assert.are.same({ account = "bob", secret = "MZXW6YTBOI", alg = "sha1", digits = 6, period = 30,
+                        code_length = 6, time_step = 30 }, totp.parse_uri(uri))
+      assert.are.same({ account = "alice", secret = "JBSWY3DPEHPK3PXP", alg = "sha1", digits = 6, period = 30,
+                        code_length = 6, time_step = 30 },
         totp.parse_uri("otpauth://totp/alice?secret=JBSWY3DPEHPK3PXP"))
     end)
 
@@ -271,7 +274,7 @@ describe("verify.totp", function()
       { "unknown alg", "alg", function() return totp.code(s, { alg = "md5" }) end, "md5" },
       { "alg not a string", "alg", function() return totp.code(s, { alg = 1 }) end },
       { "unknown key", "digit", function() return totp.code(s, { digit = 6 }) end, "unknown option" },
-      { "skew on code", "skew", function() return totp.code(s, { skew = 1 }) end, "unknown option" },
+      { "skew out of range on code", "skew", function() return totp.code(s, { skew = 3 }) end, "between 0 and 2" },
       { "skew too big", "skew", function() return totp.check(s, "123456", { skew = 3 }) end, "between 0 and 2" },
       { "negative skew", "skew", function() return totp.check(s, "123456", { skew = -1 }) end },
       { "unknown check key", "window", function() return totp.check(s, "123456", { window = 1 }) end },

@@ -1,4 +1,4 @@
---- twilio.verify.openresty -- the OpenResty transport.
+--- The OpenResty transport: the Verify API through nginx subrequests.
 -- Each attempt is an nginx subrequest (ngx.location.capture) to an internal
 -- location that proxy_passes to the Verify API.  nginx does the I/O on its
 -- own event loop (upstream keep-alive, TLS with proxy_ssl_verify), so the
@@ -6,16 +6,16 @@
 --
 -- Inside nginx, verify.new{...} selects this transport by itself (unless
 -- `transport` is given; `transport = false` keeps the blocking libcurl one).
--- The nginx side (doc/openresty.md has the whole config):
+-- The nginx side (the OpenResty topic, doc/openresty.md, has the whole config):
 --
---   upstream twilio_verify { server verify.twilio.com:443; keepalive 16; }
---   location /_twilio_verify/ {
---       internal;
---       rewrite_by_lua_block       { require("twilio.verify.openresty").rewrite() }
---       header_filter_by_lua_block { require("twilio.verify.openresty").header_filter() }
---       proxy_pass https://twilio_verify/;
---       ...
---   }
+--     upstream twilio_verify { server verify.twilio.com:443; keepalive 16; }
+--     location /_twilio_verify/ {
+--         internal;
+--         rewrite_by_lua_block       { require("twilio.verify.openresty").rewrite() }
+--         header_filter_by_lua_block { require("twilio.verify.openresty").header_filter() }
+--         proxy_pass https://twilio_verify/;
+--         ...
+--     }
 --
 -- The credentials travel from the transport to rewrite() in the
 -- subrequest's ngx.ctx, never in the URI or a variable, and rewrite() drops
@@ -23,10 +23,29 @@
 -- setting the ones the C core built.  header_filter() records how the
 -- upstream answered, so that nginx's own 502/504 pages become transport
 -- errors (connect failure, timeout) instead of looking like API answers.
+-- @module twilio.verify.openresty
+-- @usage
+-- -- in a content_by_lua_block (or rewrite/access): new{} picks this transport
+-- local verify = require "twilio.verify"
+-- local client = assert(verify.new{})
+-- local ok, err = client:verify_factor(SVC, USER, SID, code)
 local type, error, pairs, tostring, rawget = type, error, pairs, tostring, rawget
 local string_char, tonumber = string.char, tonumber
 
 local _M = { _VERSION = "0.1.0", LOCATION = "/_twilio_verify" }
+
+--- The module version (a string such as `"0.1.0"`).
+-- @usage print(require("twilio.verify.openresty")._VERSION)
+-- @field _VERSION
+
+--- The default internal location, `"/_twilio_verify"`.
+--
+-- **syntax:** `openresty.LOCATION`
+--
+-- The prefix of the internal location @{transport} sends to and
+-- @{new} uses when `location` is not given.
+-- @usage location = require("twilio.verify.openresty").LOCATION .. "/"
+-- @field LOCATION
 
 -- ngx.location.capture works in these phases only (no request in timers,
 -- init_worker, ...).
@@ -57,9 +76,19 @@ end
 
 local warned_phases = {}
 
---- openresty.new{ location = "/_twilio_verify" } -> transport function
--- A transport for verify.new{ transport = ... } that sends each attempt to
--- the internal location `location` (a prefix location "<location>/").
+--- Make a transport that sends to an internal location.
+--
+-- **syntax:** `transport = openresty.new{ location = "/_twilio_verify" }`
+--
+-- A transport for `verify.new{ transport = ... }` that sends each attempt
+-- to the internal location `location` (a prefix location `"<location>/"`).
+-- Bad options raise an error (at load time, like a configuration error).
+-- @tparam[opt] table opts `location`: the location's prefix (default @{LOCATION})
+-- @treturn function the transport: `transport(request) -> response | nil, err`
+-- @raise on a bad `opts` (not a table, an unknown key, a bad location)
+-- @usage
+-- local openresty = require "twilio.verify.openresty"
+-- local client = assert(verify.new{ transport = openresty.new{ location = "/_verify_eu" } })
 function _M.new(opts)
     local location = _M.LOCATION
     if opts ~= nil then
@@ -135,12 +164,29 @@ function _M.new(opts)
     end
 end
 
---- The default transport: location "/_twilio_verify".
+--- The default transport, sending to @{LOCATION}.
+--
+-- **syntax:** `verify.new{ transport = openresty.transport }`
+--
+-- What `verify.new{}` selects by itself inside nginx.
+-- @usage local client = assert(verify.new{ transport = require("twilio.verify.openresty").transport })
+-- @field transport
 _M.transport = _M.new()
 
---- rewrite_by_lua_block of the internal location: replace the headers the
--- subrequest inherited from the client's request with the ones the C core
--- built (Authorization, Accept, User-Agent, Content-Type).
+--- The internal location's rewrite handler.
+--
+-- **syntax:** `rewrite_by_lua_block { require("twilio.verify.openresty").rewrite() }`
+--
+-- Replaces the headers the subrequest inherited from the client's request
+-- with the ones the C core built (Authorization, Accept, User-Agent,
+-- Content-Type). A request that is not one of this transport's
+-- subrequests gets 403.
+-- @usage
+-- location /_twilio_verify/ {
+--     internal;
+--     rewrite_by_lua_block { require("twilio.verify.openresty").rewrite() }
+--     proxy_pass https://twilio_verify/;
+-- }
 function _M.rewrite()
     local ngx = rawget(_G, "ngx")
     local t = ngx.ctx.twilio_verify
@@ -155,8 +201,15 @@ function _M.rewrite()
     for name, value in pairs(t.headers) do set(name, value) end
 end
 
---- header_filter_by_lua_block of the internal location: note whether the
--- answer came from the Verify API or from nginx (connect failure, timeout).
+--- The internal location's header filter.
+--
+-- **syntax:** `header_filter_by_lua_block { require("twilio.verify.openresty").header_filter() }`
+--
+-- Notes whether the answer came from the Verify API or from nginx (a
+-- connect failure, a timeout), so that nginx's own 502/504 pages become
+-- transport errors.
+-- @usage
+-- header_filter_by_lua_block { require("twilio.verify.openresty").header_filter() }
 function _M.header_filter()
     local ngx = rawget(_G, "ngx")
     local t = ngx.ctx.twilio_verify
