@@ -97,6 +97,8 @@ typedef struct tv_origin {
 int tv_origin_parse(const char *url, size_t len, tv_origin *out, tv_error *err);
 /* Origin of any absolute URL (path allowed); used to compare next_page_url. */
 int tv_url_origin(const char *url, size_t len, tv_origin *out, tv_error *err);
+/* "localhost", a literal IPv4 address in 127.0.0.0/8 (four decimal octets
+ * 0..255 without leading zeros) or ::1 (any spelling); never by prefix. */
 int tv_origin_is_loopback(const tv_origin *o);
 int tv_origin_equal(const tv_origin *a, const tv_origin *b);
 
@@ -127,8 +129,9 @@ typedef struct tv_response {
 
 void tv_response_reset(tv_response *resp); /* keep capacity */
 void tv_response_free(tv_response *resp);
-/* Parse a Retry-After value (delta-seconds or HTTP-date relative to `now`).
- * Returns seconds >= 0, or -1 when unparseable. */
+/* Parse a Retry-After value (delta-seconds or IMF-fixdate relative to
+ * `now`).  Returns seconds >= 0, or -1 when unparseable or an impossible
+ * date (day past its month's end, hour 24, a weekday that does not match). */
 double tv_parse_retry_after(const char *v, size_t len, int64_t now);
 
 /* Turn a response into a result.  2xx: *out = parsed JSON checked for the
@@ -179,9 +182,10 @@ void tv_jcursor_init(tv_jcursor *cur, const tv_operation *op, const char *body, 
 tv_jev tv_jcursor_next(tv_jcursor *cur, struct cJSON **item);
 
 /* Decide err->retryable for a failed request (the retry policy, one place):
- * 429 with code 20429 or no code; 502/503/504 and transport failures on GET
- * and DELETE; POST only for 20429 or a failure before the connection was
- * made.  Never 60310/60326. */
+ * GET and DELETE: 429 with code 20429 or no code, 502/503/504 and transport
+ * failures other than timeouts.  POST (never applied twice): only 429 with
+ * code 20429 or a failure before the connection was made -- not a bare 429,
+ * not 5xx.  Never 60310/60326. */
 void tv_classify(tv_method method, tv_error *err);
 /* Record the request's method and URL (and the response's request id and
  * Retry-After when resp != NULL) in err. */
@@ -340,6 +344,11 @@ typedef struct tv_http_conf {
     int npost;
     long timeout_ms, connect_timeout_ms;
     size_t max_body;
+    /* CURLOPT_PROXY: NULL leaves libcurl's environment handling (https
+     * only: tv_client_http_conf gives "" for http origins unless a proxy
+     * was set explicitly), "" disables proxies, else the proxy URL. */
+    const char *proxy;
+    const char *no_proxy; /* CURLOPT_NOPROXY when non-NULL */
 } tv_http_conf;
 
 typedef struct tv_http tv_http;

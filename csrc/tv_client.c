@@ -24,6 +24,7 @@ struct tv_client {
     int max_retries;
     long retry_base_ms, retry_cap_ms, retry_after_cap_ms;
     size_t max_body;
+    char *proxy, *no_proxy; /* copies of the options (NULL: not set); proxy may hold credentials */
     uint64_t rng; /* jitter; seeded on first use (0 = not yet) */
     tv_http *http;
     void *pool;                     /* the batch engine's, freed by close */
@@ -50,6 +51,29 @@ static int check_secret(const char *name, const char *s, tv_error *err) {
         if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
             return tv_error_set(err, TV_EARG, name, "%s must not contain control characters", name);
     return 0;
+}
+
+/* Copy an optional string option (a proxy URL, a no_proxy list): at most
+ * 2048 bytes, no control characters.  NULL stays NULL; "" is kept. */
+static int copy_opt(const char *name, const char *s, char **out, tv_error *err) {
+    *out = NULL;
+    if (!s) return 0;
+    size_t n = strlen(s);
+    if (n > 2048) return tv_error_set(err, TV_EARG, name, "%s is too long (at most 2048 bytes)", name);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return tv_error_set(err, TV_EARG, name, "%s must not contain control characters", name);
+    if (!(*out = malloc(n + 1))) return tv_error_set(err, TV_ENOMEM, NULL, "out of memory");
+    memcpy(*out, s, n + 1);
+    return 0;
+}
+
+static void free_secret(char **s) {
+    if (*s) {
+        OPENSSL_cleanse(*s, strlen(*s));
+        free(*s);
+        *s = NULL;
+    }
 }
 
 static int build_auth(tv_client *c, const char *user, const char *secret, tv_error *err) {
@@ -129,6 +153,8 @@ tv_client *tv_client_new(const tv_options *opt, tv_error *err) {
     c->retry_cap_ms = opt->retry_cap_ms > 0 ? opt->retry_cap_ms : TV_DEFAULT_RETRY_CAP_MS;
     c->retry_after_cap_ms = opt->retry_after_cap_ms > 0 ? opt->retry_after_cap_ms : TV_DEFAULT_RETRY_AFTER_CAP_MS;
     c->max_body = opt->max_body > 0 ? opt->max_body : TV_DEFAULT_MAX_BODY;
+    if (copy_opt("proxy", opt->proxy, &c->proxy, err) || copy_opt("no_proxy", opt->no_proxy, &c->no_proxy, err))
+        goto fail;
     struct utsname un;
     const char *os = "unknown", *arch = "unknown";
     if (uname(&un) == 0) {
@@ -157,11 +183,9 @@ void tv_client_close(tv_client *c) {
     c->http = NULL;
     if (c->pool && c->free_pool) c->free_pool(c->pool);
     c->pool = NULL;
-    if (c->auth_header) {
-        OPENSSL_cleanse(c->auth_header, strlen(c->auth_header));
-        free(c->auth_header);
-        c->auth_header = NULL;
-    }
+    free_secret(&c->auth_header);
+    free_secret(&c->proxy); /* a proxy URL may carry user:password */
+    free_secret(&c->no_proxy);
 }
 
 int tv_client_closed(const tv_client *c) { return !c || c->closed; }
@@ -250,6 +274,14 @@ void tv_client_http_conf(const tv_client *c, long timeout_ms, tv_http_conf *out)
     out->timeout_ms = timeout_ms > 0 ? timeout_ms : c->timeout_ms;
     out->connect_timeout_ms = c->connect_timeout_ms;
     out->max_body = c->max_body;
+    /* Plain http never goes through a proxy the environment names
+     * (http_proxy, ALL_PROXY...): the proxy would see the Basic credentials
+     * in cleartext.  Only an explicit `proxy` option sends it there.  https
+     * keeps libcurl's environment handling (a CONNECT tunnel) unless
+     * `proxy` is given ("" = none). */
+    if (c->proxy) out->proxy = c->proxy;
+    else out->proxy = strcmp(c->origin.scheme, "https") == 0 ? NULL : "";
+    out->no_proxy = c->no_proxy;
 }
 
 int tv_client_http(tv_client *c, const tv_request *req, long timeout_ms, tv_response *resp, tv_error *err) {

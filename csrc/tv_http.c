@@ -207,6 +207,11 @@ int tv_easy_init(tv_easy *x, const tv_http_conf *conf, struct curl_slist *h_get,
     bad |= curl_easy_setopt(e, CURLOPT_PREREQDATA, x) != CURLE_OK;
 #endif
     bad |= curl_easy_setopt(e, CURLOPT_PRIVATE, x) != CURLE_OK;
+    /* Proxies (see tv_client_http_conf): NULL keeps libcurl's environment
+     * handling, "" turns every proxy off (environment included).  Here, so
+     * the single-call handle and every batch handle get the same rule. */
+    if (conf->proxy) bad |= curl_easy_setopt(e, CURLOPT_PROXY, conf->proxy) != CURLE_OK;
+    if (conf->no_proxy) bad |= curl_easy_setopt(e, CURLOPT_NOPROXY, conf->no_proxy) != CURLE_OK;
 #if LIBCURL_VERSION_NUM >= 0x074100
     /* do not reuse connections idle for long: servers close them, and a
      * request racing that close is the one case libcurl would resend */

@@ -105,9 +105,82 @@ int tv_url_origin(const char *url, size_t len, tv_origin *out, tv_error *err) {
     return parse_origin(url, len, out, 1, err);
 }
 
+/* A literal IPv4 address in canonical dotted-decimal form: exactly four
+ * decimal octets 0..255, no leading zeros (they read as octal to some
+ * resolvers), no hex, no short forms ("127.1"), no trailing dot.  The first
+ * octet in *first.  1 when it is one. */
+static int ipv4_literal(const char *s, int *first) {
+    for (int part = 0; part < 4; part++) {
+        if (part > 0 && *s++ != '.') return 0;
+        if (*s < '0' || *s > '9') return 0;
+        int v = 0, n = 0;
+        while (*s >= '0' && *s <= '9') {
+            if (++n > 3) return 0;
+            v = v * 10 + (*s++ - '0');
+        }
+        if ((n > 1 && s[-n] == '0') || v > 255) return 0;
+        if (part == 0) *first = v;
+    }
+    return *s == '\0';
+}
+
+/* A literal IPv6 address (no brackets, no zone) equal to ::1, in any of its
+ * spellings ("::1", "0:0:0:0:0:0:0:1", "0000::0001", ...).  Parsed here,
+ * strictly: groups of 1..4 hex digits, at most one "::", no embedded IPv4
+ * (an IPv4-mapped address is not ::1). */
+static int ipv6_is_loopback(const char *s) {
+    unsigned g[8];
+    int n = 0, gap = -1;
+    if (s[0] == ':') {
+        if (s[1] != ':') return 0;
+        gap = 0;
+        s += 2;
+        if (*s == '\0') return 0; /* "::" is the unspecified address */
+    }
+    for (;;) {
+        unsigned v = 0;
+        int d = 0;
+        for (; d < 5; d++, s++) {
+            int c = (unsigned char)*s, x;
+            if (c >= '0' && c <= '9') x = c - '0';
+            else if (c >= 'a' && c <= 'f') x = c - 'a' + 10;
+            else if (c >= 'A' && c <= 'F') x = c - 'A' + 10;
+            else break;
+            v = v * 16 + (unsigned)x;
+        }
+        if (d == 0 || d > 4 || n == 8) return 0;
+        g[n++] = v;
+        if (*s == '\0') break;
+        if (*s != ':') return 0;
+        s++;
+        if (*s == ':') {
+            if (gap >= 0) return 0;
+            gap = n;
+            s++;
+            if (*s == '\0') break;
+        }
+    }
+    if (gap < 0 ? n != 8 : n > 7) return 0;
+    /* expand: groups before the gap, zeros, groups after */
+    unsigned full[8] = {0};
+    int tail = gap < 0 ? 0 : n - gap;
+    int head = n - tail;
+    for (int i = 0; i < head; i++) full[i] = g[i];
+    for (int i = 0; i < tail; i++) full[8 - tail + i] = g[head + i];
+    for (int i = 0; i < 7; i++)
+        if (full[i] != 0) return 0;
+    return full[7] == 1;
+}
+
+/* Loopback by address, never by name prefix: "localhost", a literal IPv4
+ * address in 127.0.0.0/8 (canonical dotted decimal only) or ::1.  Names
+ * such as "127.attacker.example" or "127.0.0.1.nip.io" resolve through DNS
+ * to wherever their owner likes. */
 int tv_origin_is_loopback(const tv_origin *o) {
-    return strcmp(o->host, "localhost") == 0 || strncmp(o->host, "127.", 4) == 0 ||
-           strcmp(o->host, "::1") == 0;
+    if (strcmp(o->host, "localhost") == 0) return 1;
+    if (strchr(o->host, ':')) return ipv6_is_loopback(o->host);
+    int first = -1;
+    return ipv4_literal(o->host, &first) && first == 127;
 }
 
 int tv_origin_equal(const tv_origin *a, const tv_origin *b) {

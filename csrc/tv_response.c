@@ -21,6 +21,37 @@ void tv_response_free(tv_response *resp) {
     resp->status = 0;
 }
 
+/* n decimal digits at *p (exactly n), value in *out; 0 when not. */
+static int fixed_digits(const char **p, const char *end, int n, int *out) {
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        const char *q = *p + i;
+        if (q >= end || *q < '0' || *q > '9') return 0;
+        v = v * 10 + (*q - '0');
+    }
+    *p += n;
+    *out = v;
+    return 1;
+}
+
+static int lit(const char **p, const char *end, const char *s) {
+    size_t n = strlen(s);
+    if ((size_t)(end - *p) < n || memcmp(*p, s, n) != 0) return 0;
+    *p += n;
+    return 1;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+ * days_from_civil); exact for the 4-digit years IMF-fixdate allows. */
+static int64_t days_from_civil(int64_t y, int m, int d) {
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
 double tv_parse_retry_after(const char *v, size_t len, int64_t now) {
     while (len && (*v == ' ' || *v == '\t')) { v++; len--; }
     while (len && (v[len - 1] == ' ' || v[len - 1] == '\t' || v[len - 1] == '\r' || v[len - 1] == '\n'))
@@ -35,27 +66,38 @@ double tv_parse_retry_after(const char *v, size_t len, int64_t now) {
         for (size_t i = 0; i < len; i++) s = s * 10 + (v[i] - '0');
         return s;
     }
-    /* IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT */
-    char buf[65], mon[4] = "", wd[4] = "", zone[4] = "";
-    memcpy(buf, v, len);
-    buf[len] = '\0';
-    int d, y, hh, mm, ss;
-    if (sscanf(buf, "%3s, %d %3s %d %d:%d:%d %3s", wd, &d, mon, &y, &hh, &mm, &ss, zone) != 8 ||
-        strcmp(zone, "GMT") != 0)
+    /* IMF-fixdate only (RFC 9110 5.6.7), parsed field by field with fixed
+     * widths: "Sun, 06 Nov 1994 08:49:37 GMT".  No sscanf("%d"): that
+     * overflows on long digit strings and accepts signs and spaces.  Every
+     * field is range-checked, the day against its month (leap years
+     * included), so no impossible date is normalised into a real one. */
+    static const char wdays[] = "MonTueWedThuFriSatSun";
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    const char *p = v, *end = v + len;
+    int wd = -1, mon = -1, d, y, hh, mm, ss;
+    for (int i = 0; i < 7 && wd < 0; i++)
+        if (len >= 3 && memcmp(p, wdays + 3 * i, 3) == 0) wd = i;
+    if (wd < 0) return -1;
+    p += 3;
+    if (!lit(&p, end, ", ") || !fixed_digits(&p, end, 2, &d) || !lit(&p, end, " ")) return -1;
+    for (int i = 0; i < 12 && mon < 0; i++)
+        if (end - p >= 3 && memcmp(p, months + 3 * i, 3) == 0) mon = i;
+    if (mon < 0) return -1;
+    p += 3;
+    if (!lit(&p, end, " ") || !fixed_digits(&p, end, 4, &y) || !lit(&p, end, " ") ||
+        !fixed_digits(&p, end, 2, &hh) || !lit(&p, end, ":") || !fixed_digits(&p, end, 2, &mm) ||
+        !lit(&p, end, ":") || !fixed_digits(&p, end, 2, &ss) || !lit(&p, end, " GMT") || p != end)
         return -1;
-    static const char *months = "JanFebMarAprMayJunJulAugSepOctNovDec";
-    const char *m = strstr(months, mon);
-    if (!m || strlen(mon) != 3 || (m - months) % 3) return -1;
-    struct tm tm = {0};
-    tm.tm_year = y - 1900;
-    tm.tm_mon = (int)((m - months) / 3);
-    tm.tm_mday = d;
-    tm.tm_hour = hh;
-    tm.tm_min = mm;
-    tm.tm_sec = ss;
-    time_t t = timegm(&tm);
-    if (t == (time_t)-1) return -1;
-    double delta = (double)((int64_t)t - now);
+    static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    int dim = mdays[mon] + (mon == 1 && leap);
+    /* ss == 60: a leap second, which the format allows */
+    if (y < 1900 || d < 1 || d > dim || hh > 23 || mm > 59 || ss > 60) return -1;
+    int64_t days = days_from_civil(y, mon + 1, d);
+    /* the weekday must agree with the date (1970-01-01 was a Thursday) */
+    if ((int)(((days % 7) + 7 + 3) % 7) != wd) return -1;
+    int64_t t = days * 86400 + hh * 3600 + mm * 60 + ss;
+    double delta = (double)t - (double)now; /* no int64 overflow for any `now` */
     return delta < 0 ? 0 : delta;
 }
 
@@ -177,8 +219,15 @@ void tv_classify(tv_method method, tv_error *err) {
     int r = 0;
     switch (err->kind) {
     case TV_EHTTP:
+        /* 429: 20429 ("Too Many Requests": the request was not processed)
+         * is retried for every method.  A bare 429 (no Twilio code: a
+         * proxy's, a gateway's, anything that may sit behind the request
+         * having been handled) only when the method is idempotent -- a POST
+         * must never be applied twice.  Verify's own limits (60310,
+         * 60326, other codes) never. */
         if (err->code == 60310 || err->code == 60326) r = 0;
-        else if (err->status == 429 && (err->code == 20429 || err->code == 0)) r = 1;
+        else if (err->status == 429 && err->code == 20429) r = 1;
+        else if (err->status == 429 && err->code == 0) r = method != TV_POST;
         else if (err->status == 502 || err->status == 503 || err->status == 504) r = method != TV_POST;
         break;
     case TV_ETRANSPORT:

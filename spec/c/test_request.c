@@ -229,6 +229,144 @@ static void test_retry_after(void) {
     CHECK(tv_parse_retry_after(S("soon"), 0) < 0);
 }
 
+/* Issue 15, item 1: loopback is an address, never a name prefix. */
+static int loopback(const char *url) {
+    tv_origin o;
+    tv_error err = TV_ERROR_INIT;
+    int rc = tv_origin_parse(url, strlen(url), &o, &err);
+    tv_error_clear(&err);
+    return rc == 0 ? tv_origin_is_loopback(&o) : -1;
+}
+
+static void test_loopback_strict(void) {
+    /* loopback */
+    const char *yes[] = {"http://127.0.0.1", "http://127.0.0.1:8080", "http://127.255.255.254:1",
+                         "http://127.0.0.0", "http://127.1.2.3/", "http://localhost:9", "http://LOCALHOST",
+                         "http://[::1]:8080", "http://[0:0:0:0:0:0:0:1]", "http://[0000:0000::0001]",
+                         "http://[::0:1]", "http://[0::1]", "http://[0:0:0:0:0:0::1]"};
+    for (size_t i = 0; i < sizeof yes / sizeof *yes; i++) {
+        int r = loopback(yes[i]);
+        if (r != 1) fprintf(stderr, "expected loopback: %s (%d)\n", yes[i], r);
+        CHECK(r == 1);
+    }
+    /* names that merely start like a loopback address, and non-canonical
+     * numeric spellings (a resolver may read them as anything) */
+    const char *no[] = {"http://127.attacker.example", "http://127.0.0.1.nip.io:8080", "http://127.0.0.1.",
+                        "http://127.0.0.1x", "http://127.", "http://127", "http://127.1", "http://127.0.1",
+                        "http://127.0.0.1.5", "http://127.0.0.01", "http://0177.0.0.1", "http://127.0.0.256",
+                        "http://127.000.0.1", "http://127.0.0.1000", "http://0x7f.0.0.1", "http://0x7f000001",
+                        "http://2130706433", "http://128.0.0.1", "http://126.0.0.1", "http://localhost.",
+                        "http://localhost.attacker.example", "http://mylocalhost", "http://127-0-0-1.example",
+                        "http://[::2]", "http://[::]", "http://[1::1]", "http://[::1:0]", "http://[::ffff:127.0.0.1]",
+                        "http://[0:0:0:0:0:0:0:0:1]", "http://[:::1]", "http://[::1::]", "http://[00000::1]",
+                        "http://[0:0:0:0:0:0:0:1:]", "http://[1:0:0:0:0:0:0:1]", "http://10.0.0.1"};
+    for (size_t i = 0; i < sizeof no / sizeof *no; i++) {
+        int r = loopback(no[i]);
+        if (r == 1) fprintf(stderr, "wrongly loopback: %s\n", no[i]);
+        CHECK(r != 1);
+    }
+    /* and the client refuses them over plain http unless allow_http */
+    tv_options opt = {0};
+    opt.account_sid = "AC" "0123456789abcdef0123456789abcdef";
+    opt.auth_token = "token";
+    opt.max_retries = -1;
+    const char *bad[] = {"http://127.attacker.example", "http://127.0.0.1.nip.io:8080"};
+    for (size_t i = 0; i < 2; i++) {
+        tv_error err = TV_ERROR_INIT;
+        opt.base_url = bad[i];
+        opt.allow_http = 0;
+        tv_client *c = tv_client_new(&opt, &err);
+        CHECK(c == NULL);
+        CHECK_INT(err.kind, TV_EARG);
+        CHECK_STR(err.param, "base_url");
+        tv_client_free(c);
+        tv_error_clear(&err);
+        opt.allow_http = 1;
+        c = tv_client_new(&opt, &err);
+        CHECK(c != NULL);
+        tv_client_free(c);
+        tv_error_clear(&err);
+    }
+}
+
+/* Issue 15, item 3: a POST is never retried on a bare 429 (it may have been
+ * processed); 20429 means it was not, so that one is. */
+static void test_classify_post_429(void) {
+    cJSON *out = NULL;
+    tv_error err = TV_ERROR_INIT;
+    const char *posts[] = {"create_factor", "update_factor", "create_challenge", "update_challenge",
+                           "create_entity", "create_service", "update_service"};
+    for (size_t i = 0; i < sizeof posts / sizeof *posts; i++) {
+        CHECK(OP(posts[i]) != NULL);
+        if (!OP(posts[i])) continue;
+        CHECK(parse(posts[i], TV_POST, 429, "<html>Too Many Requests</html>", &out, &err) == -1);
+        CHECK_INT(err.code, 0);
+        CHECK(!err.retryable);
+        CHECK(parse(posts[i], TV_POST, 429, "", &out, &err) == -1);
+        CHECK(!err.retryable);
+        CHECK(parse(posts[i], TV_POST, 429, "{\"message\":\"slow down\",\"status\":429}", &out, &err) == -1);
+        CHECK(!err.retryable);
+        CHECK(parse(posts[i], TV_POST, 429, "{\"code\":20429,\"message\":\"Too many\",\"status\":429}", &out,
+                    &err) == -1);
+        CHECK(err.retryable);
+    }
+    /* idempotent methods keep retrying a bare 429 */
+    CHECK(parse("fetch_factor", TV_GET, 429, "<html>Too Many Requests</html>", &out, &err) == -1);
+    CHECK(err.retryable);
+    CHECK(parse("delete_factor", TV_DELETE, 429, "", &out, &err) == -1);
+    CHECK(err.retryable);
+    CHECK(parse("fetch_factor", TV_GET, 429, "{\"code\":60310,\"status\":429}", &out, &err) == -1);
+    CHECK(!err.retryable);
+    tv_error_clear(&err);
+}
+
+/* Issue 15, item 4: hostile Retry-After values.  Run under
+ * -fsanitize=address,undefined (make asan) this must report nothing. */
+static void test_retry_after_hostile(void) {
+    /* impossible dates and times */
+    const char *bad[] = {
+        "Sun, 31 Feb 2026 00:00:00 GMT", "Mon, 30 Feb 2026 00:00:00 GMT", "Sat, 29 Feb 2025 00:00:00 GMT",
+        "Thu, 31 Apr 2026 00:00:00 GMT", "Thu, 00 Jan 2026 00:00:00 GMT", "Thu, 32 Jan 2026 00:00:00 GMT",
+        "Thu, 01 Jan 2026 25:00:00 GMT", "Thu, 01 Jan 2026 24:00:00 GMT", "Thu, 01 Jan 2026 23:60:00 GMT",
+        "Thu, 01 Jan 2026 23:59:61 GMT", "Thu, 01 Jan 2026 99:99:99 GMT", "Fri, 01 Jan 2026 00:00:00 GMT",
+        /* overflow bait: huge, negative and INT_MIN-ish years and fields */
+        "Sun, 06 Nov -2147483648 08:49:37 GMT", "Sun, 06 Nov -2147483647 08:49:37 GMT",
+        "Sun, 06 Nov 2147483647 08:49:37 GMT", "Sun, 06 Nov 99999999999999999999 08:49:37 GMT",
+        "Sun, 06 Nov 1994 -2147483648:49:37 GMT", "Sun, 06 Nov 1994 08:-1:37 GMT",
+        "Sun, -2147483648 Nov 1994 08:49:37 GMT", "Sun, 06 Nov -1994 08:49:37 GMT", "Sun, 06 Nov +1994 08:49:37 GMT",
+        "Sun, 06 Nov 0000 08:49:37 GMT", "Sun, 6 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 94 08:49:37 GMT",
+        "Sun, 06 Nov 1994 8:49:37 GMT", "Sun, 06 Nov  1994 08:49:37 GMT", "Sun,06 Nov 1994 08:49:37 GMT",
+        /* wrong words, zones, trailing bytes, other formats */
+        "Xyz, 06 Nov 1994 08:49:37 GMT", "Sun, 06 Nox 1994 08:49:37 GMT", "Sun, 06 nov 1994 08:49:37 GMT",
+        "Sun, 06 Nov 1994 08:49:37 UTC", "Sun, 06 Nov 1994 08:49:37 GMTX", "Sun, 06 Nov 1994 08:49:37",
+        "Sun, 06 Nov 1994 08:49:37 GMT junk", "Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994",
+        "Sun, 06 Nov 1994 08:49:37 +0000", "-1", "-2147483648", "+5", "1.5", "0x10", " ", "", "GMT"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        double r = tv_parse_retry_after(bad[i], strlen(bad[i]), 784111770);
+        if (r >= 0) fprintf(stderr, "accepted Retry-After: \"%s\" -> %g\n", bad[i], r);
+        CHECK(r < 0);
+    }
+    /* embedded NUL bytes given by length */
+    CHECK(tv_parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT\0", 30, 784111770) < 0);
+    CHECK(tv_parse_retry_after("12\0" "3", 4, 0) < 0);
+    CHECK(tv_parse_retry_after("Sun, 06 Nov 1994 08:4\0" "9:37 GMT", 30, 784111770) < 0);
+    /* valid ones, including the edges */
+    CHECK(tv_parse_retry_after(S("Sun, 06 Nov 1994 08:49:37 GMT"), 784111770) == 7);
+    CHECK(tv_parse_retry_after(S("Thu, 29 Feb 2024 00:00:00 GMT"), 1709164800 - 10) == 10);
+    CHECK(tv_parse_retry_after(S("Tue, 29 Feb 2000 23:59:59 GMT"), 951868799) == 0);
+    CHECK(tv_parse_retry_after(S("Wed, 31 Dec 2025 23:59:59 GMT"), 1767225599 - 1) == 1);
+    CHECK(tv_parse_retry_after(S("Thu, 01 Jan 1970 00:00:00 GMT"), 0) == 0);
+    CHECK(tv_parse_retry_after(S("Wed, 21 Oct 2015 07:28:00 GMT"), 1445412480) == 0);
+    /* a far-future date is a large delay (capped by the client), no overflow */
+    double far = tv_parse_retry_after(S("Fri, 31 Dec 9999 23:59:59 GMT"), 0);
+    CHECK(far == 253402300799.0);
+    CHECK(tv_parse_retry_after(S("Fri, 31 Dec 9999 23:59:59 GMT"), INT64_MIN) > 0);
+    CHECK(tv_parse_retry_after(S("Thu, 01 Jan 1970 00:00:00 GMT"), INT64_MAX) == 0);
+    /* delta-seconds: long digit strings saturate, never overflow */
+    CHECK(tv_parse_retry_after(S("99999999999999999999999999999999"), 0) == 1e9);
+    CHECK(tv_parse_retry_after(S("0"), 0) == 0);
+}
+
 int main(void) {
     test_origin();
     test_fetch_delete();
@@ -236,5 +374,8 @@ int main(void) {
     test_list();
     test_parse();
     test_retry_after();
+    test_loopback_strict();
+    test_classify_post_429();
+    test_retry_after_hostile();
     return ct_report("test_request");
 }
