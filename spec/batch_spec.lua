@@ -117,16 +117,34 @@ describe("batch", function()
     assert.equal(res[1].ok, assert(res[1].ok:fetch()))
   end)
 
+  -- The pause is measured, not inferred from the total time (each 429'd op's
+  -- own retry also waits Retry-After, so a batch without the shared pause
+  -- takes >= 1 s as well).  Concurrency 3 and three 429s: the first three
+  -- requests are all rate-limited, so with the pause nothing at all can
+  -- succeed until Retry-After (1 s) after the first 429 came back -- which is
+  -- after t0.  Without the pause the freed slots start ops 4.. at once and
+  -- they finish within milliseconds.  The clock only ever gives a lower
+  -- bound (a loaded machine makes everything later, never earlier), and
+  -- 0.9 s leaves 100 ms against clock rounding.
   it("pauses the whole batch on 429 + Retry-After and still completes", function()
     local ops = {}
     for i = 1, 40 do ops[i] = { op = "fetch", service_sid = SVC, identity = ident(20), sid = sid(19 * PER_ID + 1 + (i % PER_ID)) } end
     e:fault{ action = "status", status = 429, code = 20429, retry_after = "1", times = 3 }
-    local t0 = os.time()
-    local res, stats = client:batch(ops, { concurrency = 4 })
+    local now = require("twilio.verify.core").now
+    local first_done -- seconds after t0 at which the first op had finished
+    local t0 = now()
+    local res, stats = client:batch(ops, { concurrency = 3, on_progress = function(d)
+      if d > 0 and not first_done then first_done = now() - t0 end
+    end })
     for i = 1, 40 do assert.is_table(res[i].ok, "op " .. i) end
     assert.equal(3, stats.retries)
     assert.equal(43, e:stats().total)
-    assert.is_true(os.time() - t0 >= 1)
+    assert.is_number(first_done)
+    assert.is_true(first_done >= 0.9, "an op finished " .. first_done .. " s in, during the Retry-After pause")
+    -- every request the server saw was one of the fetches: 40 + 3 retries
+    local log = e:requests()
+    assert.equal(43, #log)
+    for i = 1, 43 do assert.equal("fetch", log[i].op, "request " .. i) end
   end)
 
   it("a reset fails only the affected POST and retries the affected GET", function()

@@ -458,6 +458,7 @@ describe("twilio-verify CLI", function()
       assert.is_nil(j.next_page_token)
       code, out = run({ "factors", "list", id, "--page", "--page-size", "2", "--page-token", tok2,
                         "--page-index", idx2 }, env)
+      assert.equal(0, code)
       assert.truthy(out:find("\npage 2; next page: none\n$"), out)
       -- a token without its index: not "page 0"
       code, out = run({ "factors", "list", id, "--page", "--page-size", "2", "--page-token", tok }, env)

@@ -260,9 +260,14 @@ describe("emulator sign-in resources", function()
       local f = totp_factor(true, nil, nil, { { "Config.CodeLength", "8" }, { "Config.TimeStep", "60" } })
       local ch = post(challenges(), { { "FactorSid", f.sid } })
       e:set_clock(T + 90)
-      local wrong = post(challenges() .. "/" .. ch.sid, { { "AuthPayload", "12345678" } }, 200)
-      if wrong.status ~= "approved" then assert.equal("pending", wrong.status) end
       local code = emulator.oathtool(SECRET, T + 90, { digits = 8, step = 60 })
+      -- a code that is none of the steps the skew accepts (one either side)
+      local near = {}
+      for d = -2, 2 do near[emulator.oathtool(SECRET, T + 90 + 60 * d, { digits = 8, step = 60 })] = true end
+      local bad_code = near["12345678"] and "87654321" or "12345678"
+      assert.is_nil(near[bad_code])
+      local wrong = post(challenges() .. "/" .. ch.sid, { { "AuthPayload", bad_code } }, 200)
+      assert.equal("pending", wrong.status)
       local body = post(challenges() .. "/" .. ch.sid,
         { { "AuthPayload", code }, { "Metadata", '{"os":"Android"}' } }, 200)
       assert.equal("approved", body.status)

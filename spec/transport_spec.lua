@@ -14,7 +14,8 @@ local function scripted(responses)
   local calls = {}
   local fn = function(req, client)
     calls[#calls + 1] = req
-    assert(client ~= nil)
+    -- the transport is handed the client making the request
+    assert(type(client) == "userdata" and client.is_closed ~= nil, "transport got " .. tostring(client))
     local r = table.remove(responses, 1)
     if type(r) == "function" then return r(req) end
     return r[1], r[2]
