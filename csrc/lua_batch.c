@@ -97,50 +97,24 @@ static int batch_field(const tv_operation *op, const char *k) {
     return 0;
 }
 
-/* client:_batch(ops, {concurrency =, max_rps =, fail_fast =}) -> batch | nil, err
- * Every op is validated and built now; an invalid op becomes that op's
- * invalid_argument result and the others still run. */
-static int l_batch(lua_State *L) {
+/* tv_batch.c: the cap on the pages of one list (not in tv.h yet) */
+
+typedef struct fill_ctx {
+    lclient *lc;
+    tv_batch *b;
+    size_t n;
+} fill_ctx;
+
+/* Read, validate and build every op into the batch (under lua_pcall, from
+ * l_batch: arguments ctx, ops).  Reading runs the ops' metamethods, which
+ * may raise; nothing C-owned is outside the batch when they do (a request
+ * is built only after its op was read, and moved into the batch at once). */
+static int fill_protected(lua_State *L) {
+    fill_ctx *x = (fill_ctx *)lua_touserdata(L, 1);
+    lclient *lc = x->lc;
     tv_error err = TV_ERROR_INIT;
-    lclient *lc = tv_lua_open_client_arg(L, &err);
-    if (!lc) return tv_lua_fail(L, &err);
-    luaL_checktype(L, 2, LUA_TTABLE);
-    tv_batch_opts bo = {8, 0, 0};
-    if (lua_istable(L, 3)) {
-        lua_getfield(L, 3, "concurrency");
-        if (!lua_isnil(L, -1)) {
-            double d = lua_tonumber(L, -1);
-            if (lua_type(L, -1) != LUA_TNUMBER || d != floor(d) || d < 1 || d > 64) {
-                tv_error_set(&err, TV_EARG, "concurrency", "concurrency must be an integer between 1 and 64");
-                return tv_lua_fail(L, &err);
-            }
-            bo.concurrency = (int)d;
-        }
-        lua_getfield(L, 3, "max_rps");
-        if (!lua_isnil(L, -1)) {
-            double d = lua_tonumber(L, -1);
-            if (lua_type(L, -1) != LUA_TNUMBER || !(d > 0) || d > 100000) {
-                tv_error_set(&err, TV_EARG, "max_rps", "max_rps must be a number > 0");
-                return tv_lua_fail(L, &err);
-            }
-            bo.max_rps = d;
-        }
-        lua_getfield(L, 3, "fail_fast");
-        bo.fail_fast = lua_toboolean(L, -1);
-        lua_pop(L, 3);
-    }
-    size_t n = tvL_rawlen(L, 2);
-    lbatch *lb = (lbatch *)lua_newuserdata(L, sizeof *lb);
-    lb->b = NULL;
-    lb->client_ref = LUA_NOREF;
-    luaL_getmetatable(L, TV_LUA_BATCH_MT);
-    lua_setmetatable(L, -2);
-    int ud = lua_gettop(L);
-    lb->b = tv_batch_new(lc->c, n, &bo, &err);
-    if (!lb->b) return tv_lua_fail(L, &err);
-    lua_pushvalue(L, 1);
-    lb->client_ref = luaL_ref(L, LUA_REGISTRYINDEX); /* the client outlives the batch */
-    for (size_t i = 0; i < n; i++) {
+    int ud = lua_gettop(L); /* 2: the ops table */
+    for (size_t i = 0; i < x->n; i++) {
         lua_settop(L, ud);
         lua_rawgeti(L, 2, (int)i + 1);
         int t = lua_gettop(L);
@@ -153,7 +127,7 @@ static int l_batch(lua_State *L) {
             rc = tv_error_set(&err, TV_EARG, "ops", "batch operation %d must be a table", (int)i + 1);
         } else {
             lua_getfield(L, t, "op");
-            const char *name = lua_tostring(L, -1);
+            const char *name = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
             op = name ? tv_lua_op_by_name(name) : NULL;
             lua_pop(L, 1);
             if (!op)
@@ -186,16 +160,81 @@ static int l_batch(lua_State *L) {
         }
         if (rc) {
             tv_request_free(&req);
-            tv_batch_set_error(lb->b, i, &err);
+            tv_batch_set_error(x->b, i, &err);
         } else {
-            tv_batch_set_request(lb->b, i, &req, op->returns == TV_RET_PAGE);
+            tv_batch_set_request(x->b, i, &req, op->returns == TV_RET_PAGE);
         }
+    }
+    return 0;
+}
+
+/* client:_batch(ops, {concurrency =, max_rps =, fail_fast =}) -> batch | nil, err
+ * Every op is validated and built now, before anything is sent; an invalid
+ * op becomes that op's invalid_argument result (it does not trigger
+ * fail_fast) and the others still run.  A raise while reading the ops (a
+ * metamethod) frees the batch at once and goes on: the client is free for
+ * the next batch without waiting for a collection. */
+static int l_batch(lua_State *L) {
+    tv_error err = TV_ERROR_INIT;
+    lclient *lc = tv_lua_open_client_arg(L, &err);
+    if (!lc) return tv_lua_fail(L, &err);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    tv_batch_opts bo = {8, 0, 0};
+    if (lua_istable(L, 3)) {
+        lua_getfield(L, 3, "concurrency");
+        if (!lua_isnil(L, -1)) {
+            double d = lua_tonumber(L, -1);
+            if (lua_type(L, -1) != LUA_TNUMBER || d != floor(d) || d < 1 || d > 64) {
+                tv_error_set(&err, TV_EARG, "concurrency", "concurrency must be an integer between 1 and 64");
+                return tv_lua_fail(L, &err);
+            }
+            bo.concurrency = (int)d;
+        }
+        lua_getfield(L, 3, "max_rps");
+        if (!lua_isnil(L, -1)) {
+            double d = lua_tonumber(L, -1);
+            if (lua_type(L, -1) != LUA_TNUMBER || !(d >= 0.001) || d > 100000) {
+                tv_error_set(&err, TV_EARG, "max_rps", "max_rps must be a number between 0.001 and 100000");
+                return tv_lua_fail(L, &err);
+            }
+            bo.max_rps = d;
+        }
+        lua_getfield(L, 3, "fail_fast");
+        bo.fail_fast = lua_toboolean(L, -1);
+        lua_pop(L, 3);
+    }
+    size_t n = tvL_rawlen(L, 2);
+    lbatch *lb = (lbatch *)lua_newuserdata(L, sizeof *lb);
+    lb->b = NULL;
+    lb->client_ref = LUA_NOREF;
+    luaL_getmetatable(L, TV_LUA_BATCH_MT);
+    lua_setmetatable(L, -2);
+    int ud = lua_gettop(L);
+    tvL_getuv(L, 1); /* the client's state: max_pages (lua_client.c) */
+    lua_getfield(L, -1, "max_pages");
+    lua_Integer max_pages = lua_isnumber(L, -1) ? lua_tointeger(L, -1) : 0;
+    lua_settop(L, ud);
+    lb->b = tv_batch_new(lc->c, n, &bo, &err);
+    if (!lb->b) return tv_lua_fail(L, &err);
+    if (max_pages > 0) tv_batch_set_max_pages(lb->b, (size_t)max_pages);
+    lua_pushvalue(L, 1);
+    lb->client_ref = luaL_ref(L, LUA_REGISTRYINDEX); /* the client outlives the batch */
+    fill_ctx x = {lc, lb->b, n};
+    lua_pushcfunction(L, fill_protected);
+    lua_pushlightuserdata(L, &x);
+    lua_pushvalue(L, 2);
+    if (lua_pcall(L, 2, 0, 0) != 0) {
+        /* the batch goes now, not at the collection of its userdata: until
+         * then the client would refuse every other batch */
+        tv_batch_free(lb->b);
+        lb->b = NULL;
+        luaL_unref(L, LUA_REGISTRYINDEX, lb->client_ref);
+        lb->client_ref = LUA_NOREF;
+        return lua_error(L);
     }
     lua_settop(L, ud);
     return 1;
 }
-
-/* client:_state() -> the client's private table for the Lua layer */
 
 void tv_lua_batch_methods(lua_State *L) {
     if (luaL_newmetatable(L, TV_LUA_BATCH_MT)) {

@@ -8,6 +8,7 @@
  * error raised at any point leaves nothing unowned; __gc frees it all.
  * Arguments are checked before anything is acquired. */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +41,11 @@ static void release(lua_State *L, lclient *lc) {
     luaL_unref(L, LUA_REGISTRYINDEX, lc->ref_log);
     luaL_unref(L, LUA_REGISTRYINDEX, lc->hook_err);
     luaL_unref(L, LUA_REGISTRYINDEX, lc->ref_transport);
+    luaL_unref(L, LUA_REGISTRYINDEX, lc->ref_log_fn);
+    luaL_unref(L, LUA_REGISTRYINDEX, lc->ref_retry_fn);
+    luaL_unref(L, LUA_REGISTRYINDEX, lc->ref_consume_fn);
     lc->ref_on_retry = lc->ref_log = lc->hook_err = lc->ref_transport = LUA_NOREF;
+    lc->ref_log_fn = lc->ref_retry_fn = lc->ref_consume_fn = LUA_NOREF;
 }
 
 /* close and __close: idempotent; wipes credentials and frees the
@@ -103,10 +108,10 @@ static void stash_hook_error(lua_State *L, lclient *lc) {
     else lua_pop(L, 1);
 }
 
-static void hook_call(lclient *lc, lua_CFunction fn, hook_ctx *x) {
+static void hook_call(lclient *lc, int fn_ref, hook_ctx *x) {
     lua_State *L = lc->L;
     if (lc->hook_failed) return; /* a hook already failed in this call: skip */
-    lua_pushcfunction(L, fn);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, fn_ref); /* made by core.new: no allocation here */
     lua_pushlightuserdata(L, x);
     if (lua_pcall(L, 1, 0, 0) != 0) stash_hook_error(L, lc);
 }
@@ -154,7 +159,7 @@ static void on_event(void *ud, const tv_event *ev) {
     lclient *lc = ud;
     if (lc->ref_log == LUA_NOREF || !lc->c || !lua_checkstack(lc->L, 4)) return;
     hook_ctx x = {lc, ev, 0, 0, NULL};
-    hook_call(lc, log_protected, &x);
+    hook_call(lc, lc->ref_log_fn, &x);
 }
 
 static int retry_protected(lua_State *L) {
@@ -171,7 +176,7 @@ static void on_retry(void *ud, int next_attempt, double delay, const tv_error *e
     lclient *lc = ud;
     if (lc->ref_on_retry == LUA_NOREF || !lua_checkstack(lc->L, 4)) return;
     hook_ctx x = {lc, NULL, next_attempt, delay, err};
-    hook_call(lc, retry_protected, &x);
+    hook_call(lc, lc->ref_retry_fn, &x);
 }
 
 /* ---- response bodies -> Lua -------------------------------------------- */
@@ -185,6 +190,30 @@ static void on_retry(void *ud, int next_attempt, double delay, const tv_error *e
  * lives in *slot, owned by the caller's box.  Returns 1 (value pushed; true
  * for DELETE) or -1 with err. */
 #define STREAM_MIN_BODY (16 * 1024)
+
+/* Every element of a page's list must be an object: a list of nulls,
+ * numbers or arrays passes the shape check (which looks at the list, not
+ * its elements) and broke every caller that binds factor objects.  Checked
+ * on the tree (first occurrence of the list key, as the shape check reads
+ * it), where an array and an object still differ; the streaming converter
+ * falls back to the tree on such an element (lua_json.c).  Same message as
+ * tv_batch.c's next_page.  0, or -1 with a decode error. */
+static int check_list(const tv_request *req, const tv_response *resp, const cJSON *page, tv_error *err) {
+    if (req->op->returns != TV_RET_PAGE) return 0;
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(page, req->op->list_key);
+    size_t i = 0;
+    for (const cJSON *f = cJSON_IsArray(list) ? list->child : NULL; f; f = f->next) {
+        i++;
+        if (cJSON_IsObject(f)) continue;
+        tv_error_set(err, TV_EDECODE, NULL, "malformed list page: %s[%zu] is %s, not an object", req->op->list_key,
+                     i, cJSON_IsNull(f) ? "null" : cJSON_IsNumber(f) ? "a number" : cJSON_IsString(f) ? "a string"
+                        : cJSON_IsBool(f) ? "a boolean" : "an array");
+        tv_error_context(err, req, resp);
+        return -1;
+    }
+    return 0;
+}
+
 int tv_lua_push_body(lua_State *L, const tv_request *req, const tv_response *resp, cJSON **slot,
                      tv_error *err) {
     if (resp->status >= 200 && resp->status <= 299 && req->op->returns != TV_RET_NONE &&
@@ -194,6 +223,11 @@ int tv_lua_push_body(lua_State *L, const tv_request *req, const tv_response *res
         if (tv_lua_push_json_stream(L, &cur, slot) == 0) return 1;
     }
     if (tv_parse_response(req, resp, slot, err)) return -1;
+    if (check_list(req, resp, *slot, err)) {
+        cJSON_Delete(*slot);
+        *slot = NULL;
+        return -1;
+    }
     if (req->op->returns == TV_RET_NONE) lua_pushboolean(L, 1);
     else tv_lua_push_json(L, *slot);
     cJSON_Delete(*slot);
@@ -223,12 +257,16 @@ static int consume(void *ud, const tv_request *req, const tv_response *resp, tv_
     lua_State *L = lc->L;
     consume_ctx x = {lc, req, resp, err, -1};
     if (!lua_checkstack(L, 4)) return tv_error_set(err, TV_ENOMEM, NULL, "out of memory");
-    lua_pushcfunction(L, consume_protected);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, lc->ref_consume_fn); /* no allocation here */
     lua_pushlightuserdata(L, &x);
     if (lua_pcall(L, 1, 1, 0) != 0) {
         drop_pending(lc);
-        if (lc->hook_failed) lua_pop(L, 1);
-        else stash_hook_error(L, lc);
+        if (lc->hook_failed) {
+            lua_pop(L, 1);
+        } else {
+            stash_hook_error(L, lc);
+            lc->hook_failed = 2; /* not a hook: the converter's (memory) error, raised by run() */
+        }
         return tv_error_set(err, TV_ENOMEM, NULL, "out of memory");
     }
     if (x.rc < 0) {
@@ -247,6 +285,12 @@ static int opt_fail(lua_State *L, const char *key, const char *fmt, const char *
     return tv_lua_fail(L, &err);
 }
 
+/* max_pages: the most pages one listing (an iterator, verify.collect, a
+ * batch list) follows before it stops with a decode error.  Kept in the
+ * client's state table (client:_state().max_pages). */
+#define TV_LUA_DEFAULT_MAX_PAGES 10000
+#define TV_LUA_MAX_PAGES_LIMIT 1000000000.0
+
 static int is_name(const char *s) {
     if (!*s) return 0;
     for (; *s; s++)
@@ -262,6 +306,7 @@ static int l_new(lua_State *L) {
     o.max_retries = -1;
     const char *region = NULL, *edge = NULL;
     int on_retry_idx = 0, log_idx = 0, transport_idx = 0;
+    lua_Integer max_pages = TV_LUA_DEFAULT_MAX_PAGES;
     lua_settop(L, 1);
     lua_pushnil(L);
     while (lua_next(L, 1)) {
@@ -278,6 +323,8 @@ static int l_new(lua_State *L) {
         else if (strcmp(k, "user_agent") == 0) sp = &o.ua_suffix;
         else if (strcmp(k, "region") == 0) sp = &region;
         else if (strcmp(k, "edge") == 0) sp = &edge;
+        else if (strcmp(k, "proxy") == 0) sp = &o.proxy;
+        else if (strcmp(k, "no_proxy") == 0) sp = &o.no_proxy;
         else if (strcmp(k, "timeout") == 0) msp = &o.timeout_ms;
         else if (strcmp(k, "connect_timeout") == 0) msp = &o.connect_timeout_ms;
         else if (strcmp(k, "retry_base") == 0) msp = &o.retry_base_ms;
@@ -285,7 +332,11 @@ static int l_new(lua_State *L) {
         else if (strcmp(k, "retry_after_cap") == 0) msp = &o.retry_after_cap_ms;
         if (sp) {
             if (t != LUA_TSTRING) return opt_fail(L, k, "option %s must be a string", k);
-            *sp = lua_tostring(L, -1); /* kept alive by the opts table */
+            size_t len;
+            *sp = lua_tolstring(L, -1, &len); /* kept alive by the opts table */
+            /* C reads up to the first NUL: "secret\0rest" would be taken as
+             * "secret", "http://127.0.0.1:8080\0.evil" as the loopback URL */
+            if (strlen(*sp) != len) return opt_fail(L, k, "option %s must not contain a NUL byte", k);
         } else if (msp) {
             double d = lua_tonumber(L, -1);
             if (t != LUA_TNUMBER || !(d > 0) || d > 86400)
@@ -296,6 +347,11 @@ static int l_new(lua_State *L) {
             if (t != LUA_TNUMBER || d != floor(d) || d < 0 || d > 20)
                 return opt_fail(L, k, "option %s must be an integer between 0 and 20", k);
             o.max_retries = (int)d;
+        } else if (strcmp(k, "max_pages") == 0) {
+            double d = lua_tonumber(L, -1);
+            if (t != LUA_TNUMBER || d != floor(d) || d < 1 || d > TV_LUA_MAX_PAGES_LIMIT)
+                return opt_fail(L, k, "option %s must be an integer between 1 and 1000000000", k);
+            max_pages = (lua_Integer)d;
         } else if (strcmp(k, "max_body") == 0) {
             double d = lua_tonumber(L, -1);
             if (t != LUA_TNUMBER || d != floor(d) || d < 1024 || d > 1073741824.0)
@@ -346,15 +402,24 @@ static int l_new(lua_State *L) {
     lclient *lc = (lclient *)lua_newuserdata(L, sizeof *lc);
     memset(lc, 0, sizeof *lc);
     lc->ref_on_retry = lc->ref_log = lc->hook_err = lc->ref_transport = LUA_NOREF;
+    lc->ref_log_fn = lc->ref_retry_fn = lc->ref_consume_fn = LUA_NOREF;
     luaL_getmetatable(L, TV_LUA_CLIENT_MT);
     lua_setmetatable(L, -2);
     /* a per-client table for the Lua layer (factor/page metatables that
      * point back at the client): owned by the userdata, so the cycle is
      * collected normally on every Lua (no ephemeron tables needed) */
     lua_newtable(L);
+    lua_pushinteger(L, max_pages); /* read by the iterators and both batch engines */
+    lua_setfield(L, -2, "max_pages");
     tvL_setuv(L, -2);
     lua_pushboolean(L, 0); /* reserve the slot for a hook's error (stash_hook_error) */
     lc->hook_err = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_pushcfunction(L, log_protected);
+    lc->ref_log_fn = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_pushcfunction(L, retry_protected);
+    lc->ref_retry_fn = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_pushcfunction(L, consume_protected);
+    lc->ref_consume_fn = luaL_ref(L, LUA_REGISTRYINDEX);
     tv_error err = TV_ERROR_INIT;
     lc->c = tv_client_new(&o, &err);
     if (!lc->c) return tv_lua_fail(L, &err);
@@ -375,7 +440,20 @@ static int l_new(lua_State *L) {
     return 1;
 }
 
-/* Run the built request; push the result (or nil, err).  `nres` results. */
+/* Push the stashed hook error and free its registry slot (kept reserved:
+ * overwriting it never allocates). */
+static void take_hook_error(lua_State *L, lclient *lc) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, lc->hook_err);
+    lua_pushboolean(L, 0);
+    lua_rawseti(L, LUA_REGISTRYINDEX, lc->hook_err);
+}
+
+/* Run the built request; push the result: value, or value, nil, hook_error
+ * when a hook raised during an operation that succeeded; nil, err on
+ * failure (err.hook_error = the hook's error when one raised).  A hook's
+ * error never throws away what the server did (a created TOTP factor's
+ * binding.secret comes only once).  Only the body converter's own error
+ * (out of memory) is raised, once everything unwound. */
 int tv_lua_run(lua_State *L, lclient *lc, const tv_call_opts *co, tv_error *err) {
     drop_pending(lc);
     lc->L = L;
@@ -386,25 +464,36 @@ int tv_lua_run(lua_State *L, lclient *lc, const tv_call_opts *co, tv_error *err)
     int rc = tv_client_execute(lc->c, &lc->req, co, &lc->resp, &out, err);
     lc->busy = 0;
     tv_buf_reset(&lc->req.body, 1); /* the body may hold AuthPayload: wipe now */
-    if (lc->hook_failed) { /* report the hook's error after everything unwound */
+    int hooked = lc->hook_failed;
+    lc->hook_failed = 0;
+    if (hooked == 2) { /* the converter raised (memory): raise it now that the core unwound */
         tv_error_clear(err);
         drop_pending(lc);
         cJSON_Delete(out);
-        lua_rawgeti(L, LUA_REGISTRYINDEX, lc->hook_err);
-        lua_pushboolean(L, 0); /* the slot stays reserved for the next call */
-        lua_rawseti(L, LUA_REGISTRYINDEX, lc->hook_err);
+        take_hook_error(L, lc);
         return lua_error(L);
     }
-    if (rc) return tv_lua_fail(L, err);
-    if (lc->consumed) return 1; /* consume() left the value on the stack */
-    if (lc->req.op->returns == TV_RET_NONE) {
-        lua_pushboolean(L, 1);
-        return 1;
+    if (rc) {
+        tv_lua_fail(L, err); /* nil, err */
+        if (hooked) {
+            take_hook_error(L, lc);
+            lua_setfield(L, -2, "hook_error");
+        }
+        return 2;
     }
-    lc->pending = out; /* boxed in the userdata while converting */
-    tv_lua_push_json(L, out);
-    drop_pending(lc);
-    return 1;
+    if (!lc->consumed) { /* else consume() left the value on the stack */
+        if (lc->req.op->returns == TV_RET_NONE) {
+            lua_pushboolean(L, 1);
+        } else {
+            lc->pending = out; /* boxed in the userdata while converting */
+            tv_lua_push_json(L, out);
+            drop_pending(lc);
+        }
+    }
+    if (!hooked) return 1;
+    lua_pushnil(L);
+    take_hook_error(L, lc);
+    return 3;
 }
 
 lclient *tv_lua_open_client_arg(lua_State *L, tv_error *err) {
@@ -468,14 +557,20 @@ static int l_now(lua_State *L) {
     return 1;
 }
 
+/* core.sleep(seconds): at most TV_LUA_MAX_SLEEP (24 h; more raises: a
+ * longer wait is a bug, not a plan); 0, negative and NaN do not sleep.
+ * Resumes only after a signal (EINTR); any other failure ends the wait. */
+#define TV_LUA_MAX_SLEEP 86400.0
 static int l_sleep(lua_State *L) {
     double s = luaL_checknumber(L, 1);
-    if (s > 0) {
-        struct timespec ts;
-        ts.tv_sec = (time_t)s;
-        ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-        while (nanosleep(&ts, &ts) != 0) {
-        }
+    if (!(s > 0)) return 0; /* also NaN */
+    if (s > TV_LUA_MAX_SLEEP) return luaL_argerror(L, 1, "seconds must be <= 86400 (24 h)");
+    struct timespec ts;
+    ts.tv_sec = (time_t)s;
+    ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+    if (ts.tv_nsec > 999999999L) ts.tv_nsec = 999999999L;
+    if (ts.tv_nsec < 0) ts.tv_nsec = 0;
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
     return 0;
 }

@@ -52,16 +52,35 @@ static inline int push_value(lua_State *L, const cJSON *it, int depth, int limit
     }
 }
 
+/* Duplicate keys in an object: the FIRST occurrence wins, everywhere --
+ * as cJSON_GetObjectItem (the shape checks, tv_batch's next_page_url) and
+ * the streaming cursor read them.  Members are set last to first, so the
+ * first one is set last; a null member (an absent key) clears what a later
+ * duplicate set.  The walk back uses `prev`, valid on every member but the
+ * first in every cJSON version. */
 static int push_container(lua_State *L, const cJSON *it, int depth, int limit) {
     if (depth > limit) return -1;
     luaL_checkstack(L, 4, "JSON nested too deeply");
     int n = 0;
-    for (const cJSON *c = it->child; c; c = c->next) n++;
+    const cJSON *last = NULL;
+    for (const cJSON *c = it->child; c; c = c->next) {
+        n++;
+        last = c;
+    }
     if ((it->type & 0xFF) == cJSON_Object) {
         lua_createtable(L, 0, n);
-        for (const cJSON *c = it->child; c; c = c->next) {
-            if ((c->type & 0xFF) == cJSON_NULL || !c->string) continue; /* null -> absent key */
+        for (const cJSON *c = last; c; c = c == it->child ? NULL : c->prev) {
+            if (!c->string) continue;
             lua_pushlstring(L, c->string, strlen(c->string));
+            if ((c->type & 0xFF) == cJSON_NULL) { /* null -> absent key */
+                if (c != last) {
+                    lua_pushnil(L);
+                    lua_rawset(L, -3);
+                } else {
+                    lua_pop(L, 1);
+                }
+                continue;
+            }
             if (push_value(L, c, depth + 1, limit)) {
                 lua_pop(L, 2);
                 return -1;
@@ -96,33 +115,72 @@ void tv_lua_push_json(lua_State *L, const cJSON *item) {
  * walk refuses those containers itself and the caller falls back. */
 #define TV_JSON_STREAM_LIMIT 999
 
+/* Has a top-level key been seen (a value in the result, or a null recorded
+ * in `nulls`)?  The key is on top; it stays. */
+static int seen_key(lua_State *L, int res, int nulls) {
+    lua_pushvalue(L, -1);
+    lua_rawget(L, res);
+    int seen = !lua_isnil(L, -1);
+    lua_pop(L, 1);
+    if (!seen) {
+        lua_pushvalue(L, -1);
+        lua_rawget(L, nulls);
+        seen = !lua_isnil(L, -1);
+        lua_pop(L, 1);
+    }
+    return seen;
+}
+
 int tv_lua_push_json_stream(lua_State *L, tv_jcursor *cur, cJSON **slot) {
     int top = lua_gettop(L);
-    luaL_checkstack(L, 6, "JSON");
+    luaL_checkstack(L, 8, "JSON");
     lua_createtable(L, 0, cur->op->returns == TV_RET_PAGE ? 2 : 16);
+    int res = top + 1;
+    /* top-level keys whose first occurrence was null: a duplicate key keeps
+     * its first occurrence (as the cursor's shape check and the tree walk) */
+    lua_createtable(L, 0, 0);
+    int nulls = top + 2;
     lua_Integer n = 0;
+    int skip = 0;    /* the current array is a later duplicate: dropped */
+    int in_list = 0; /* the current array is the page's list: its elements must be objects */
     for (;;) {
         cJSON *it = NULL;
         tv_jev ev = tv_jcursor_next(cur, &it);
         *slot = it; /* boxed by the caller while converting */
         switch (ev) {
         case TV_JEV_MEMBER:
-            if ((it->type & 0xFF) == cJSON_NULL) break; /* null -> absent key */
             lua_pushlstring(L, it->string, strlen(it->string));
-            if (push_value(L, it, 1, TV_JSON_STREAM_LIMIT)) goto fallback;
-            lua_rawset(L, -3);
+            if (seen_key(L, res, nulls)) {
+                lua_pop(L, 1);
+            } else if ((it->type & 0xFF) == cJSON_NULL) { /* null -> absent key */
+                lua_pushboolean(L, 1);
+                lua_rawset(L, nulls);
+            } else {
+                if (push_value(L, it, 1, TV_JSON_STREAM_LIMIT)) goto fallback;
+                lua_rawset(L, res);
+            }
             break;
         case TV_JEV_ARRAY:
             lua_pushlstring(L, it->string, strlen(it->string));
-            lua_createtable(L, 0, 0); /* the size is not known yet: grows as Lua arrays do */
+            skip = seen_key(L, res, nulls);
+            in_list = cur->op->returns == TV_RET_PAGE && strcmp(it->string, cur->op->list_key) == 0;
+            if (skip) lua_pop(L, 1);
+            else lua_createtable(L, 0, 0); /* the size is not known yet: grows as Lua arrays do */
             n = 0;
             break;
         case TV_JEV_ELEMENT:
+            if (skip) break;
+            if (in_list && (it->type & 0xFF) != cJSON_Object) goto fallback; /* the tree path reports it */
             if (push_value(L, it, 2, TV_JSON_STREAM_LIMIT)) goto fallback;
             lua_rawseti(L, -2, ++n);
             break;
-        case TV_JEV_ARRAY_END: lua_rawset(L, -3); break;
-        case TV_JEV_END: return 0;
+        case TV_JEV_ARRAY_END:
+            if (!skip) lua_rawset(L, res);
+            skip = 0;
+            break;
+        case TV_JEV_END:
+            lua_settop(L, res); /* drop `nulls` */
+            return 0;
         default: goto fallback;
         }
         cJSON_Delete(it);

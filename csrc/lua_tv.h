@@ -98,6 +98,10 @@ typedef struct lclient {
     struct cJSON *pending; /* tree being converted to Lua; freed on the next call or __gc */
     lua_State *L;     /* the state of the call in progress (for hooks) */
     int ref_on_retry, ref_log, ref_transport; /* registry refs or LUA_NOREF */
+    /* The C functions run under lua_pcall inside the core's attempt loop,
+     * made once per client: pushing a C function allocates on Lua 5.1 and
+     * LuaJIT, and a memory error there must not jump through the core. */
+    int ref_log_fn, ref_retry_fn, ref_consume_fn;
     int hook_failed;  /* a hook raised; its error is at registry ref hook_err */
     int hook_err;
     int busy;         /* an operation is running (hooks may call close) */

@@ -332,6 +332,9 @@ void tv_batch_progress(const tv_batch *b, size_t *done, size_t *total, size_t *e
 int tv_batch_result(const tv_batch *b, size_t i, const struct cJSON **out, const tv_error **err);
 int tv_batch_peak(const tv_batch *b);       /* most transfers in flight at once */
 size_t tv_batch_retries(const tv_batch *b); /* attempts repeated */
+/* The most pages one list_all op follows (a longer listing ends with a
+ * TV_EDECODE error, as a repeated page URL does).  0 means 1. */
+void tv_batch_set_max_pages(tv_batch *b, size_t max_pages);
 /* Frees the batch (removing its transfers).  Accepts NULL. */
 void tv_batch_free(tv_batch *b);
 /* ---- the libcurl transport (tv_http.c) ---------------------------------

@@ -22,15 +22,24 @@ struct tv_multi {
 
 enum { OP_QUEUED = 0, OP_RUNNING, OP_DONE };
 
+/* Not in tv.h yet: the cap on the pages one list_all op follows (the Lua
+ * client option max_pages); TV_BATCH_DEFAULT_MAX_PAGES until set.  Over
+ * the cap the op fails with a decode error, as on a next_page_url that
+ * repeats a page of the same listing. */
+#define TV_BATCH_DEFAULT_MAX_PAGES 10000
+
 typedef struct bop {
     tv_request req;
     int list_all;
     int state;
-    int attempt;
+    int attempt;   /* attempts of the current request (0: not sent yet) */
     double not_before;
     cJSON *result; /* ok value (list_all: array of factors) */
-    tv_error err;
+    tv_error err;  /* the outcome when failed; while waiting for a retry, the last attempt's error */
     int failed;
+    size_t pages;  /* list_all: pages received */
+    char **seen;   /* list_all: page URLs met (meta.url, next_page_url followed) */
+    size_t nseen, capseen;
 } bop;
 
 typedef struct slot {
@@ -50,6 +59,7 @@ struct tv_batch {
     int concurrency, running, peak;
     double max_rps, last_start, pause_until;
     int fail_fast, stopped;
+    size_t max_pages; /* the most pages one list follows (tv_batch_set_max_pages) */
     tv_http_conf conf; /* header lines and limits: the client's, for the whole batch */
 };
 
@@ -161,9 +171,12 @@ tv_batch *tv_batch_new(tv_client *c, size_t n, const tv_batch_opts *o, tv_error 
     b->concurrency = conc;
     b->max_rps = o ? o->max_rps : 0;
     b->fail_fast = o ? o->fail_fast : 0;
+    b->max_pages = TV_BATCH_DEFAULT_MAX_PAGES;
     m->active = b;
     return b;
 }
+
+void tv_batch_set_max_pages(tv_batch *b, size_t max_pages) { b->max_pages = max_pages ? max_pages : 1; }
 
 static void enqueue(tv_batch *b, size_t i) {
     b->queue[(b->qhead + b->qlen) % b->n] = i;
@@ -180,6 +193,7 @@ void tv_batch_set_request(tv_batch *b, size_t i, tv_request *req, int list_all) 
 }
 
 static void finish_error(tv_batch *b, bop *op, tv_error *err) {
+    tv_error_clear(&op->err); /* a kept retry error */
     op->err = *err;
     tv_error init = TV_ERROR_INIT;
     *err = init;
@@ -203,6 +217,34 @@ static void stop_queued(tv_batch *b, tv_kind kind, const char *why) {
         tv_error_set(&e, kind, NULL, "%s", why);
         tv_error_context(&e, &b->ops[i].req, NULL);
         finish_error(b, &b->ops[i], &e);
+    }
+}
+
+/* fail_fast: what has not started stops.  "skipped" means never sent: an
+ * op waiting for a retry was sent, and ends with its last attempt's error
+ * (the 503 the server answered); a list between two pages has started and
+ * goes on with its pages (a retry of one of them is not made). */
+static void stop_fail_fast(tv_batch *b) {
+    size_t len = b->qlen;
+    for (size_t k = 0; k < len; k++) {
+        size_t i = b->queue[b->qhead];
+        b->qhead = (b->qhead + 1) % b->n;
+        b->qlen--;
+        bop *op = &b->ops[i];
+        if (op->attempt > 0) { /* waiting for a retry: its kept error */
+            tv_error kept = op->err;
+            tv_error init = TV_ERROR_INIT;
+            op->err = init;
+            finish_error(b, op, &kept);
+        } else if (op->list_all && op->pages > 0) { /* a list under way: keep it */
+            b->queue[(b->qhead + b->qlen) % b->n] = i;
+            b->qlen++;
+        } else {
+            tv_error e = TV_ERROR_INIT;
+            tv_error_set(&e, TV_ESKIPPED, NULL, "%s", "not run: an earlier operation failed (fail_fast)");
+            tv_error_context(&e, &op->req, NULL);
+            finish_error(b, op, &e);
+        }
     }
 }
 
@@ -243,6 +285,8 @@ void tv_batch_free(tv_batch *b) {
             tv_request_free(&b->ops[i].req);
             cJSON_Delete(b->ops[i].result);
             tv_error_clear(&b->ops[i].err);
+            for (size_t k = 0; k < b->ops[i].nseen; k++) free(b->ops[i].seen[k]);
+            free(b->ops[i].seen);
         }
     if (b->slots)
         for (int s = 0; s < b->concurrency; s++) tv_response_free(&b->slots[s].resp);
@@ -283,10 +327,48 @@ static void start(tv_batch *b, int s, size_t i, double now) {
     b->last_start = now;
 }
 
-/* A list_all op got a page: keep its items, queue the next page. */
+static int seen_url(const bop *op, const char *url) {
+    for (size_t k = 0; k < op->nseen; k++)
+        if (strcmp(op->seen[k], url) == 0) return 1;
+    return 0;
+}
+
+static int add_seen(bop *op, const char *url, tv_error *err) {
+    if (seen_url(op, url)) return 0;
+    if (op->nseen == op->capseen) {
+        size_t cap = op->capseen ? op->capseen * 2 : 8;
+        char **grown = realloc(op->seen, cap * sizeof *grown);
+        if (!grown) return tv_error_set(err, TV_ENOMEM, NULL, "out of memory");
+        op->seen = grown;
+        op->capseen = cap;
+    }
+    size_t len = strlen(url);
+    char *copy = malloc(len + 1);
+    if (!copy) return tv_error_set(err, TV_ENOMEM, NULL, "out of memory");
+    memcpy(copy, url, len + 1);
+    op->seen[op->nseen++] = copy;
+    return 0;
+}
+
+/* A list_all op got a page: keep its items, queue the next page.  The
+ * Lua layer's iterators follow the same rules (lua/twilio/verify.lua):
+ * every element must be an object; a next_page_url already met in this
+ * listing (a page's meta.url or a URL followed) is a loop, and more than
+ * max_pages pages is too many -- both a decode error, nothing more sent. */
 static int next_page(tv_batch *b, bop *op, cJSON *page, tv_error *err) {
     const tv_operation *lop = op->req.op;
     cJSON *factors = cJSON_DetachItemFromObjectCaseSensitive(page, lop->list_key);
+    size_t idx = 0;
+    for (const cJSON *f = factors ? factors->child : NULL; f; f = f->next) {
+        idx++;
+        if (!cJSON_IsObject(f)) {
+            cJSON_Delete(factors);
+            return tv_error_set(err, TV_EDECODE, NULL, "malformed list page: %s[%zu] is %s, not an object",
+                                lop->list_key, idx,
+                                cJSON_IsNull(f) ? "null" : cJSON_IsNumber(f) ? "a number"
+                                : cJSON_IsString(f) ? "a string" : cJSON_IsBool(f) ? "a boolean" : "an array");
+        }
+    }
     if (!op->result) {
         op->result = factors;
     } else {
@@ -294,9 +376,21 @@ static int next_page(tv_batch *b, bop *op, cJSON *page, tv_error *err) {
         while ((f = cJSON_DetachItemFromArray(factors, 0)) != NULL) cJSON_AddItemToArray(op->result, f);
         cJSON_Delete(factors);
     }
+    op->pages++;
     const cJSON *meta = cJSON_GetObjectItemCaseSensitive(page, "meta");
+    const cJSON *self_url = cJSON_GetObjectItemCaseSensitive(meta, "url");
     const cJSON *next = cJSON_GetObjectItemCaseSensitive(meta, "next_page_url");
+    if (cJSON_IsString(self_url) && add_seen(op, self_url->valuestring, err)) return -1;
     if (!cJSON_IsString(next)) return 0; /* the last page */
+    if (seen_url(op, next->valuestring))
+        return tv_error_set(err, TV_EDECODE, NULL,
+                            "next_page_url repeats a page of this listing (after %zu pages): the list would loop",
+                            op->pages);
+    if (op->pages >= b->max_pages)
+        return tv_error_set(err, TV_EDECODE, NULL,
+                            "the list has more than max_pages (%zu) pages: stopped (raise the client's max_pages)",
+                            b->max_pages);
+    if (add_seen(op, next->valuestring, err)) return -1;
     tv_request req = {0};
     if (tv_build_page_url(tv_client_origin(b->c), lop, next->valuestring, strlen(next->valuestring), &req, err)) {
         tv_request_free(&req);
@@ -334,24 +428,30 @@ static void complete(tv_batch *b, int s, CURLcode code, double now) {
         }
         if (e.retryable && op->attempt <= tv_client_max_retries(b->c) && !b->stopped) {
             op->not_before = now + tv_client_backoff(b->c, op->attempt, e.retry_after);
-            tv_error_clear(&e);
+            tv_error_clear(&op->err);
+            op->err = e; /* kept: the outcome if fail_fast stops the batch before the retry */
             b->retries++;
             enqueue(b, i);
             return;
         }
         finish_error(b, op, &e);
-        if (b->fail_fast) {
+        if (b->fail_fast && !b->stopped) {
             b->stopped = 1;
-            stop_queued(b, TV_ESKIPPED, "not run: an earlier operation failed (fail_fast)");
+            stop_fail_fast(b);
         }
         return;
     }
+    tv_error_clear(&op->err); /* a retry error kept from an earlier attempt */
     if (op->list_all) {
         int more = next_page(b, op, out, &e);
         cJSON_Delete(out);
         if (more < 0) {
             tv_error_context(&e, &op->req, NULL);
             finish_error(b, op, &e);
+            if (b->fail_fast && !b->stopped) {
+                b->stopped = 1;
+                stop_fail_fast(b);
+            }
             return;
         }
         if (more) {
@@ -375,7 +475,8 @@ int tv_batch_step(tv_batch *b, int wait_ms, tv_error *err) {
     }
     double now = mono();
     /* start what may start */
-    while (b->running < b->concurrency && b->qlen && !b->stopped && now >= b->pause_until) {
+    /* after a fail_fast stop only lists under way are queued (stop_fail_fast) */
+    while (b->running < b->concurrency && b->qlen && now >= b->pause_until) {
         if (b->max_rps > 0 && b->last_start > 0 && now < b->last_start + 1.0 / b->max_rps) break;
         size_t i;
         if (!pick(b, now, &i)) break;
@@ -399,7 +500,7 @@ int tv_batch_step(tv_batch *b, int wait_ms, tv_error *err) {
     /* wait for sockets, but not past the next moment something may start */
     now = mono();
     double wake = now + wait_ms / 1000.0;
-    if (b->qlen && !b->stopped) {
+    if (b->qlen) {
         double t = b->pause_until;
         if (b->max_rps > 0 && b->last_start + 1.0 / b->max_rps > t) t = b->last_start + 1.0 / b->max_rps;
         if (t < wake) wake = t > now ? t : now;

@@ -881,7 +881,13 @@
 -- @number retry_after_cap the longest `Retry-After` honoured, seconds, default 60
 -- @int max_body response size cap in bytes, 1024..1 GiB, default 16 MiB (a
 -- larger body is a `decode` error, enforced while receiving)
--- @bool allow_http allow plain `http` to hosts other than loopback, default `false`
+-- @bool allow_http allow plain `http` to hosts other than loopback (`localhost`,
+-- a literal `127.x.y.z`, `[::1]`), default `false`
+-- @string proxy the proxy to use (`""`: none). Without it, plain `http` never
+-- uses a proxy, and `https` uses the environment's through a CONNECT tunnel
+-- @string no_proxy hosts that bypass the proxy (libcurl's `NOPROXY` syntax)
+-- @int max_pages the most pages one listing follows (iterators, batch lists),
+-- default 10000; past it, and on a page URL met twice, a `decode` error
 -- @string user_agent appended to the `User-Agent` header
 -- @tparam function on_retry `on_retry(attempt, delay, err)` runs before each
 -- retry's sleep: `attempt` is the number of the attempt about to be made (2
@@ -1161,10 +1167,10 @@
 --
 -- Retries: up to `max_retries`, with full-jitter exponential backoff, or after
 -- `Retry-After` when the server sends it (capped at `retry_after_cap`).
--- Retried: 429 with code 20429 or no code; 502, 503, 504 and connection
--- failures on GET and DELETE. POST is retried only on 20429 or when the
--- connection was never made. Never retried: 60310/60326 attempt limits,
--- timeouts, anything else.
+-- Retried on GET and DELETE: 429 (code 20429 or no code), 502, 503, 504 and
+-- connection failures. POST only on a 429 with code 20429 or when the
+-- connection was never made -- never a bare 429 or a 5xx, which may have been
+-- applied. Never retried: 60310/60326 attempt limits, timeouts, anything else.
 -- @string kind one of the @{error_kinds}
 -- @string message what happened
 -- @bool retryable whether the library would retry it

@@ -39,11 +39,22 @@ local _M = {
 local Client = core.Client -- methods of the client userdata (C), extended here
 
 --- Create a client.
--- verify.new(opts) -> client | nil, err
+--
+-- **syntax:** `verify.new(opts) -> client | nil, err`
+--
 -- account_sid / auth_token default to TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN;
 -- api_key / api_secret to TWILIO_API_KEY / TWILIO_API_SECRET.
--- An unknown or mistyped option, a bad value and missing credentials return
--- `nil, err` naming the option. The credentials are kept only in C memory.
+-- An unknown or mistyped option, a bad value (a string option holding a NUL
+-- byte included) and missing credentials return `nil, err` naming the
+-- option. The credentials are kept only in C memory.
+-- `proxy` / `no_proxy` (strings): the proxy for https (plain http never
+-- goes through a proxy unless `proxy` is set; `proxy = ""` disables the
+-- environment's) and the hosts that bypass it.
+-- `max_pages` (integer >= 1, default 10000): the most pages one listing --
+-- an iterator, @{collect}, a batch list -- follows; past it, and on a
+-- `next_page_url` that repeats a page of the same listing, the listing
+-- stops with a `decode` error (page:next_page() chains are the caller's and
+-- not capped).
 -- @tparam[opt] table opts @{options}
 -- @treturn[1] Client the client
 -- @return[2] `nil`
@@ -127,7 +138,21 @@ local redacted_headers = function(req)
     return h
 end
 
-local function lua_execute(self, transport, op, ...)
+-- The error objects' metatable (for the errors made here: skipped, loops)
+local err_mt = getmetatable(core.arg_error("x", "x"))
+local function make_error(kind, message, fields)
+    local e = { kind = kind, message = message, retryable = false }
+    for k, v in pairs(fields or {}) do e[k] = v end
+    return setmetatable(e, err_mt)
+end
+
+-- One operation over a Lua transport: the attempt loop of tv_client_execute.
+-- `ctl` (a batch's control, or nil): once ctl.stopped (fail_fast), no retry
+-- is made -- the op ends with its last attempt's error, as in the libcurl
+-- batch.  A hook that raises never throws the result away (see the Client
+-- doc): value, nil, hook_error on success; nil, err (err.hook_error) on
+-- failure.
+local function lua_execute(self, transport, op, ctl, ...)
     local req, err = self:_prepare(op, ...)
     if not req then return nil, err end
     local on_retry, log = self:_hooks()
@@ -154,10 +179,15 @@ local function lua_execute(self, transport, op, ...)
         if not e.retryable or attempt > req.max_retries or self:is_closed() then result = { nil, e } break end
         local delay = self:_backoff(attempt, e)
         if on_retry then hook(on_retry, attempt + 1, delay, e) end
-        if self:is_closed() then result = { nil, e } break end
+        if self:is_closed() or (ctl and ctl.stopped) then result = { nil, e } break end
         sleep(delay)
+        if ctl and ctl.stopped then result = { nil, e } break end
     end
-    if hook_failed then error(hook_err, 0) end
+    if hook_failed then
+        if result[1] ~= nil then return result[1], nil, hook_err end
+        if type(result[2]) == "table" then result[2].hook_error = hook_err end
+        return nil, result[2]
+    end
     return unpack(result, 1, 2)
 end
 
@@ -165,16 +195,20 @@ local C = { list_page_url = Client.list_page_url }
 local OPS = core.operations() -- the operation table, as data (one row per operation)
 for _, op in ipairs(OPS) do C[op.name] = Client[op.name] end
 
+-- call(client, name, ctl, ...): operation `name` on whichever transport
+-- (ctl: a batch's control, for the Lua transport's retries)
+local function call(self, name, ctl, ...)
+    local transport = self:_transport()
+    if transport then return lua_execute(self, transport, name, ctl, ...) end
+    return C[name](self, ...)
+end
+
 local function dispatch(name)
-    local c_op = C[name]
-    local prep = name
     return function(self, ...)
         if type(self) ~= "userdata" then
             error(name .. ": call it as a method, client:" .. name .. "(...) (with a colon)", 2)
         end
-        local transport = self:_transport()
-        if transport then return lua_execute(self, transport, prep, ...) end
-        return c_op(self, ...)
+        return call(self, name, nil, ...)
     end
 end
 
@@ -293,18 +327,18 @@ for _, op in ipairs(OPS) do
                 local c = client_of(self, op.resource)
                 local a = args_of(self, names, np)
                 a[np + 1], a[np + 2] = params, opts
-                local v, err = raw[name](c, unpack(a, 1, np + 2))
+                local v, err, hook_err = raw[name](c, unpack(a, 1, np + 2))
                 if v == nil then return nil, err end
-                return refresh(self, v)
+                return refresh(self, v), nil, hook_err
             end
         elseif op.verb == "fetch" then
             m.fetch = function(self, opts)
                 local c = client_of(self, op.resource)
                 local a = args_of(self, names, np)
                 a[np + 1] = opts
-                local v, err = raw[name](c, unpack(a, 1, np + 1))
+                local v, err, hook_err = raw[name](c, unpack(a, 1, np + 1))
                 if v == nil then return nil, err end
-                return refresh(self, v)
+                return refresh(self, v), nil, hook_err
             end
         else
             m[op.verb] = function(self, opts)
@@ -347,7 +381,9 @@ local Factor, Challenge, Entity, Service = kinds.factor, kinds.challenge, kinds.
 -- @type Factor
 
 --- Verify the factor with a code (sends `AuthPayload`): the enrolment step.
--- factor:verify(code [, opts]) -> true | false | nil, err
+--
+-- **syntax:** `factor:verify(code [, opts]) -> true | false | nil, err`
+--
 -- true only when the factor's status after the call is "verified".
 -- A wrong code is no error: Twilio answers 200 and the status stays
 -- `"unverified"`; after 5 wrong codes in a row the API answers 429, code 60310.
@@ -363,27 +399,20 @@ local Factor, Challenge, Entity, Service = kinds.factor, kinds.challenge, kinds.
 -- if ok then print("verified") elseif ok == false then print("wrong code") else print(err) end
 function Factor:verify(code, opts)
     local c = client_of(self, "factor")
-    local f, err = raw.update_factor(c, self.service_sid, self.identity, self.sid, { auth_payload = code }, opts)
+    local f, err, hook_err = raw.update_factor(c, self.service_sid, self.identity, self.sid,
+        { auth_payload = code }, opts)
     if not f then return nil, err end
     refresh(self, f)
-    return f.status == "verified"
+    return f.status == "verified", nil, hook_err
 end
 
 _M.Factor, _M.Challenge, _M.Entity, _M.Service = Factor, Challenge, Entity, Service
 
--------------------------------------------------------------------------------
--- Pages and iterators, one implementation for every list operation
--------------------------------------------------------------------------------
+-- Pages and iterators, one implementation for every list operation ---------
 local Page = {}
 
 local list_ops = {} -- list_key -> list row
 for _, op in ipairs(OPS) do if op.returns == "page" then list_ops[op.list_key] = op end end
-
-local function op_of_page(page)
-    for key, op in pairs(list_ops) do
-        if type(page[key]) == "table" then return op end
-    end
-end
 
 local function page_mt(client, op)
     local st = client:_state()
@@ -407,9 +436,11 @@ local function token_of(url)
     return t
 end
 
+-- `op`: the list operation the request was for (the C side checked the
+-- body's shape and every element of op.list_key -- and only those: a body
+-- may carry other lists, which are left alone)
 local function make_page(client, op, page, err, opts)
     if not page then return nil, err end
-    op = op_of_page(page) or op
     local mt = kind_mt(client, op.resource)
     local items = page[op.list_key]
     for i = 1, #items do setmetatable(items[i], mt) end
@@ -428,16 +459,23 @@ local function follow(page, key)
     if not c then error("not a page object", 3) end
     local url = page.meta and page.meta[key]
     if url == nil then return nil end
+    -- a page's neighbours are pages of the same list: a URL naming another
+    -- list operation is refused (nothing sent)
+    local ok, cerr = core.check_page_url(c, url, mt.__op.name)
+    if not ok and not c:is_closed() then return nil, cerr end
     local opts = page._opts
-    local p, err = raw.list_page_url(c, url, opts)
-    return make_page(c, mt.__op, p, err, opts)
+    local p, err, hook_err = raw.list_page_url(c, url, opts)
+    local np, perr = make_page(c, mt.__op, p, err, opts)
+    return np, perr, hook_err
 end
 
 --- Pages: one page of any list, with navigation (fields: @{page}).
 -- @type Page
 
 --- The next page.
--- page:next_page() -> page | nil (no more pages) | nil, err
+--
+-- **syntax:** `page:next_page() -> page | nil (no more pages) | nil, err`
+--
 -- @treturn[1] page the next @{page}
 -- @return[2] `nil` after the last page
 -- @return[3] `nil`
@@ -452,7 +490,9 @@ end
 -- end
 function Page:next_page() return follow(self, "next_page_url") end
 --- The previous page.
--- page:previous_page() -> page | nil (first page) | nil, err
+--
+-- **syntax:** `page:previous_page() -> page | nil (first page) | nil, err`
+--
 -- @treturn[1] page the previous @{page}
 -- @return[2] `nil` on the first page
 -- @return[3] `nil`
@@ -471,6 +511,14 @@ function Page:previous_page() return follow(self, "previous_page_url") end
 -- anything is sent; a failure returns `nil, err` (see @{error}). Instances
 -- come back as objects (@{Factor}, @{Challenge}, @{Entity}, @{Service}),
 -- lists as a @{page}, deletes as `true`.
+--
+-- Hooks (`log`, `on_retry`) that raise never throw a result away (a created
+-- TOTP factor's `binding.secret` comes only once): the operation finishes,
+-- later hooks of the call are skipped, and the hook's error value is
+-- surfaced with the outcome -- on success as a third return value
+-- (`value, nil, hook_error`), on failure as `err.hook_error` (`nil, err`).
+-- The same on both transports; iterators keep it in `it.hook_error`, Lua
+-- transport batch results in `result.hook_error`.
 -- @type Client
 
 -- client:<verb>_<resource>(...): every operation of the table, returning
@@ -480,14 +528,15 @@ for _, op in ipairs(OPS) do
     local r = raw[name]
     if op.returns == "instance" then
         Client[name] = function(self, ...)
-            local v, err = r(self, ...)
-            return bind(self, resource, v), err
+            local v, err, hook_err = r(self, ...)
+            return bind(self, resource, v), err, hook_err
         end
     elseif op.returns == "page" then
         local n = nargs(op)
         Client[name] = function(self, ...)
-            local p, err = r(self, ...)
-            return make_page(self, op, p, err, (select(n + 1, ...)))
+            local p, err, hook_err = r(self, ...)
+            local page, perr = make_page(self, op, p, err, (select(n + 1, ...)))
+            return page, perr, hook_err
         end
     else
         Client[name] = r
@@ -496,7 +545,9 @@ end
 Client.list_page_url = raw.list_page_url
 
 --- Fetch a page by its URL.
--- client:list_page(url [, opts]) -> page | nil, err
+--
+-- **syntax:** `client:list_page(url [, opts]) -> page | nil, err`
+--
 -- Resume from a saved page URL (meta.url / next_page_url) of any list. It is
 -- refused, with nothing sent, unless it is on the configured base URL's
 -- scheme, host and port and names a list operation's path exactly (its path
@@ -511,12 +562,17 @@ Client.list_page_url = raw.list_page_url
 -- local saved = page.meta.url
 -- local again = assert(client:list_page(saved))
 function Client:list_page(url, opts)
-    local p, err = raw.list_page_url(self, url, opts)
-    return make_page(self, list_ops.factors, p, err, opts)
+    local name, cerr = core.check_page_url(self, url) -- the list operation the URL names (no I/O)
+    if not name and not self:is_closed() then return nil, cerr end -- (closed: the closed error, below)
+    local p, err, hook_err = raw.list_page_url(self, url, opts)
+    local page, perr = make_page(self, OPS[name] or list_ops.factors, p, err, opts)
+    return page, perr, hook_err
 end
 
 --- Verify a factor with a code: the enrolment step (see @{Factor:verify}).
--- client:verify_factor(service_sid, identity, sid, code [, opts]) -> true | false | nil, err
+--
+-- **syntax:** `client:verify_factor(service_sid, identity, sid, code [, opts]) -> true | false | nil, err`
+--
 -- Not for sign-in: once the factor is verified Twilio answers 200 for any
 -- code. Sign users in with @{Client:sign_in}.
 -- @string service_sid `VA...`
@@ -531,9 +587,9 @@ end
 -- local ok, err = client:verify_factor(SVC, USER, SID, "123456")
 -- if ok == nil then print(err) elseif not ok then print("wrong code") end
 function Client:verify_factor(service_sid, identity, sid, code, opts)
-    local f, err = raw.update_factor(self, service_sid, identity, sid, { auth_payload = code }, opts)
+    local f, err, hook_err = raw.update_factor(self, service_sid, identity, sid, { auth_payload = code }, opts)
     if not f then return nil, err end
-    return f.status == "verified"
+    return f.status == "verified", nil, hook_err
 end
 
 -- Sign-in -------------------------------------------------------------------
@@ -543,7 +599,9 @@ end
 local NOT_VERIFIED = 60318
 
 --- Does this code sign this user in? The sign-in step of a TOTP factor.
--- client:sign_in(service_sid, identity, factor_sid, code [, opts]) -> true | false | nil, err
+--
+-- **syntax:** `client:sign_in(service_sid, identity, factor_sid, code [, opts]) -> true | false | nil, err`
+--
 -- Creates a challenge for the (verified) factor carrying the code as
 -- `AuthPayload`: `true` when Twilio approves it, `false` when it does not (a
 -- wrong or stale code: the challenge stays pending), `nil, err` on failure --
@@ -566,7 +624,7 @@ function Client:sign_in(service_sid, identity, factor_sid, code, opts)
     if type(code) ~= "string" then
         return nil, core.arg_error("code", "code must be a string, got " .. type(code))
     end
-    local ch, err = raw.create_challenge(self, service_sid, identity,
+    local ch, err, hook_err = raw.create_challenge(self, service_sid, identity,
         { factor_sid = factor_sid, auth_payload = code }, opts)
     if not ch then
         if type(err) == "table" and err.code == NOT_VERIFIED then
@@ -575,13 +633,15 @@ function Client:sign_in(service_sid, identity, factor_sid, code, opts)
         end
         return nil, err
     end
-    return ch.status == "approved", bind(self, "challenge", ch)
+    return ch.status == "approved", bind(self, "challenge", ch), hook_err
 end
 
 --- @type Factor
 
 --- Does this code sign the factor's user in? (see @{Client:sign_in})
--- factor:sign_in(code [, opts]) -> true | false | nil, err
+--
+-- **syntax:** `factor:sign_in(code [, opts]) -> true | false | nil, err`
+--
 -- Fails before any I/O for a factor that is not a verified TOTP factor: an
 -- unverified factor must be confirmed with @{Factor:verify} first.
 -- @string code the code the user typed
@@ -604,9 +664,7 @@ function Factor:sign_in(code, opts)
     return c:sign_in(self.service_sid, self.identity, self.sid, code, opts)
 end
 
--------------------------------------------------------------------------------
--- Iterators
--------------------------------------------------------------------------------
+-- Iterators ----------------------------------------------------------------
 local Iter = {}
 Iter.__index = Iter
 Iter.__name = "twilio.verify.iterator"
@@ -614,6 +672,14 @@ Iter.__name = "twilio.verify.iterator"
 local function iter_fail(self, err)
     self.done, self.page, self.items = true, nil, nil
     return nil, err
+end
+
+-- one page of the listing, through the client's transport; a hook's error
+-- is kept in it.hook_error (the page is used all the same)
+function Iter:_fetch(name, ...)
+    local page, err, hook_err = call(self.client, name, self.ctl, ...)
+    if hook_err ~= nil then self.hook_error = hook_err end
+    return page, err
 end
 
 function Iter:next()
@@ -636,22 +702,26 @@ function Iter:next()
             local url = self.next_url
             self.items, self.next_url = nil, nil
             if not url then
+                if self.stop_err then return iter_fail(self, self.stop_err) end
                 self.done = true
                 return nil
             end
             self.position = url
-            local page, err = raw.list_page_url(self.client, url, self.opts)
+            -- the next page must be a page of this same list (as in tv_batch.c)
+            local ok, cerr = core.check_page_url(self.client, url, self.op.name)
+            if not ok and not self.client:is_closed() then return iter_fail(self, cerr) end
+            local page, err = self:_fetch("list_page_url", url, self.opts)
             if not page then return iter_fail(self, err) end
             self:_take(page)
         else
             local page, err
             if self.start_url then
                 self.position = self.start_url
-                page, err = raw.list_page_url(self.client, self.start_url, self.opts)
+                page, err = self:_fetch("list_page_url", self.start_url, self.opts)
             else
                 local a = self.path
                 a[self.np + 1], a[self.np + 2] = self.params, self.opts
-                page, err = raw[self.op.name](self.client, unpack(a, 1, self.np + 2))
+                page, err = self:_fetch(self.op.name, unpack(a, 1, self.np + 2))
             end
             if not page then return iter_fail(self, err) end
             self:_take(page)
@@ -659,14 +729,43 @@ function Iter:next()
     end
 end
 
+-- Take a page; decide whether its next_page_url is followed.  The rules of
+-- the libcurl batch (tv_batch.c next_page): a next_page_url already met in
+-- this listing (a page's meta.url, or a URL followed) would loop, and more
+-- than the client's max_pages pages is too many: after this page's items
+-- the iterator stops with a decode error, without sending anything more.
 function Iter:_take(page)
     local mt = kind_mt(self.client, self.op.resource)
     local items = page[self.op.list_key]
     if type(items) ~= "table" then items = {} end
     for i = 1, #items do setmetatable(items[i], mt) end
     self.items, self.i = items, 0
-    self.next_url = page.meta.next_page_url
     self.pages = self.pages + 1
+    local meta, seen = page.meta, self.seen
+    local here, nxt = meta.url, meta.next_page_url
+    if type(here) == "string" then seen[here] = true end
+    if type(nxt) ~= "string" then return end
+    if seen[nxt] then
+        self.stop_err = make_error("decode", string.format(
+            "next_page_url repeats a page of this listing (after %d pages): the list would loop", self.pages),
+            { url = nxt })
+    elseif self.pages >= self.max_pages then
+        self.stop_err = make_error("decode", string.format(
+            "the list has more than max_pages (%d) pages: stopped (raise the client's max_pages)", self.max_pages),
+            { url = nxt })
+    else
+        seen[nxt] = true
+        self.next_url = nxt
+    end
+end
+
+-- an iterator over list row `op` (no checks: the callers made them)
+local function new_iter(client, op, path, params, opts, limit, start_url, ctl)
+    return setmetatable({
+        client = client, op = op, np = #op.path_params, path = path, params = params, opts = opts,
+        limit = limit, yielded = 0, pages = 0, i = 0, start_url = start_url, done = limit == 0,
+        seen = {}, max_pages = client:_state().max_pages or 10000, ctl = ctl,
+    }, Iter)
 end
 
 Iter.__call = function(self)
@@ -722,23 +821,17 @@ local function make_iterator(op)
             ok, err = core.check_page_url(self, page_url, op.name)
             if not ok then error(err, 2) end
         end
-        return setmetatable({
-            client = self, op = op, np = np, path = path, params = lp, opts = opts,
-            limit = limit, yielded = 0, pages = 0, i = 0, start_url = page_url,
-            done = limit == 0,
-        }, Iter)
+        return new_iter(self, op, path, lp, opts, limit, page_url)
     end
 end
 
 for _, op in pairs(list_ops) do Client[op.list_key] = make_iterator(op) end
 
--------------------------------------------------------------------------------
--- Batches
--------------------------------------------------------------------------------
+-- Batches ------------------------------------------------------------------
 
-local function bind_result(client, o, r)
+-- bind the value of result `r` of list/instance row `op` to the client
+local function bind_result(client, op, r)
     local v = r.ok
-    local op = type(o) == "table" and op_named(o.op)
     if v == nil or not op or op.returns == "none" then return r end
     local mt = kind_mt(client, op.resource)
     if op.returns == "page" then
@@ -749,7 +842,8 @@ local function bind_result(client, o, r)
     return r
 end
 
--- the method arguments of batch op `o` for row `op`, or nil, err
+-- the method arguments of batch op `o` for row `op`, or nil, err.  The
+-- fields are checked with a raw traversal (next), as lua_batch.c does.
 local function batch_args(o, op, i)
     local allowed = { op = true }
     local a, n = {}, 0
@@ -770,61 +864,95 @@ local function batch_args(o, op, i)
         n = n + 1
         a[n] = o.params
     end
-    for k in pairs(o) do
+    for k in next, o do
+        if type(k) ~= "string" then
+            return nil, core.arg_error("ops", "unknown field '?' in batch operation " .. i)
+        end
         if not allowed[k] then
-            return nil, core.arg_error(tostring(k), "unknown field '" .. tostring(k) .. "' in batch operation " .. i)
+            return nil, core.arg_error(k, "unknown field '" .. k .. "' in batch operation " .. i)
         end
     end
     return a, n
 end
 
+-- batch op i, read and validated (by the rules lua_batch.c applies): its
+-- row and arguments, or nil, the invalid_argument error
+local function batch_plan(self, o, i)
+    if type(o) ~= "table" then
+        return nil, core.arg_error("ops", "batch operation " .. i .. " must be a table")
+    end
+    local op = op_named(o.op)
+    if not op then
+        return nil, core.arg_error("op", "batch operation " .. i .. ": op must name an operation (fetch_factor, "
+            .. "create_challenge, ...; fetch, update, delete, list, create mean the factor ones)")
+    end
+    local a, na = batch_args(o, op, i)
+    if not a then return nil, na end
+    local ok, err = core.check_params(self, op.name, unpack(a, 1, na))
+    if not ok then return nil, err end
+    return { op = op, a = a, na = na }
+end
+
+-- a list op of a batch: every item from the page its params name to the last
+local function gather(self, op, a, ctl)
+    local np = #op.path_params
+    local path = {}
+    for k = 1, np do path[k] = a[k] end
+    local it = new_iter(self, op, path, a[np + 1], nil, nil, nil, ctl)
+    local all = {}
+    while true do
+        local f, err = it:next()
+        if f == nil then
+            if err ~= nil then return nil, err, it.hook_error end
+            return all, nil, it.hook_error
+        end
+        all[#all + 1] = f
+    end
+end
+
+local rawlen = rawget(_G, "rawlen") or function(t) return #t end
+
 local function lua_batch(self, ops, opts)
     local conc = opts.concurrency or 8
-    local results, n, done, errors = {}, #ops, 0, 0
+    local n = rawlen(ops)
+    local results, plans, done, errors = {}, {}, 0, 0
     local sleep, gap, next_start = sleeper(), opts.max_rps and 1 / opts.max_rps, 0
-    local err_mt = getmetatable(core.arg_error("x", "x"))
-    local stopped = false
-    local function run(i)
-        local o = ops[i]
-        local v, err
-        if stopped then
-            results[i] = { err = setmetatable({ kind = "skipped", retryable = false,
-                message = "not run: an earlier operation failed (fail_fast)" }, err_mt) }
-            done, errors = done + 1, errors + 1
-            return
-        end
-        if gap then
-            local t = now()
-            if t < next_start then sleep(next_start - t) end
-            next_start = math.max(t, next_start) + gap
-        end
-        local op = type(o) == "table" and op_named(o.op)
-        if type(o) ~= "table" then
-            err = core.arg_error("ops", "batch operation " .. i .. " must be a table")
-        elseif not op then
-            err = core.arg_error("op", "batch operation " .. i .. ": op must name an operation (fetch_factor, "
-                .. "create_challenge, ...; fetch, update, delete, list, create mean the factor ones)")
+    -- every op is read and validated before anything is sent (as lua_batch.c)
+    for i = 1, n do
+        local plan, err = batch_plan(self, rawget(ops, i), i)
+        if plan then
+            plans[i] = plan
         else
-            local a, na = batch_args(o, op, i)
-            if not a then
-                err = na
-            elseif op.returns == "page" then
-                local ok, e = pcall(function()
-                    local all = {}
-                    for f in self[op.list_key](self, unpack(a, 1, na)) do all[#all + 1] = f end
-                    return all
-                end)
-                if ok then v = e else err = e end
-            else
-                v, err = raw[op.name](self, unpack(a, 1, na))
+            results[i] = { err = err }
+            done, errors = done + 1, errors + 1
+        end
+    end
+    if done > 0 and opts.on_progress then opts.on_progress(done, n, errors) end
+    local ctl = { stopped = false } -- fail_fast: set on the first failure of an op that ran
+    local function run(i)
+        local plan = plans[i]
+        if not plan then return end -- invalid: its result is set
+        local v, err, hook_err
+        if ctl.stopped then
+            err = make_error("skipped", "not run: an earlier operation failed (fail_fast)")
+        else
+            if gap then
+                local t = now()
+                if t < next_start then sleep(next_start - t) end
+                next_start = math.max(t, next_start) + gap
             end
+            if plan.op.returns == "page" then
+                v, err, hook_err = gather(self, plan.op, plan.a, ctl)
+            else
+                v, err, hook_err = call(self, plan.op.name, ctl, unpack(plan.a, 1, plan.na))
+            end
+            if err and opts.fail_fast then ctl.stopped = true end
         end
-        results[i] = bind_result(self, o, v ~= nil and { ok = v } or { err = err })
+        local r = v ~= nil and { ok = v } or { err = err }
+        if hook_err ~= nil then r.hook_error = hook_err end
+        results[i] = bind_result(self, plan.op, r)
         done = done + 1
-        if err then
-            errors = errors + 1
-            if opts.fail_fast then stopped = true end
-        end
+        if err then errors = errors + 1 end
         if opts.on_progress then opts.on_progress(done, n, errors) end
     end
     local ngx = rawget(_G, "ngx")
@@ -848,18 +976,39 @@ end
 --- @type Client
 
 --- Run many operations concurrently (libcurl multi interface, no threads).
--- client:batch(ops [, opts]) -> results
--- ops: array of { op = name, <path parameters by name>, params = {...} }:
+--
+-- **syntax:** `results, stats = client:batch(ops [, opts])`
+--
+-- Each of `ops` is a @{batch_op}: `{ op = name, <path parameters by name>, params = {...} }`,
 -- any operation of the table by its name (`"fetch_factor"`,
 -- `"create_challenge"`, `"list_entity"`...; `"fetch"`, `"update"`,
 -- `"delete"`, `"list"` and `"create"` mean the factor ones), with its path
 -- parameters (and create_entity's `identity`) as fields and its parameters
--- in `params`. A list gathers every item of every page into one array.
--- opts: concurrency (1..64, default 8), max_rps, fail_fast, on_progress(done, total, errors).
--- Returns, in input order, { ok = value } or { err = err } per op (delete: ok = true).
--- Every op is validated before anything is sent; an invalid op gets its own
--- invalid_argument error and the others still run.  Bad opts return nil, err.
--- A 429 with `Retry-After` pauses every new request of the batch.
+-- in `params`.
+--
+-- * A list gathers every item from the page its `params` name (the list
+--   operation's own parameters: `page_size`, `page`, `page_token` and its
+--   filters -- not the iterators' `limit` / `page_url`) to the last page,
+--   following `next_page_url` by the iterators' rules (a repeated page or
+--   more than the client's `max_pages` pages: a `decode` error).
+-- * `opts` (@{batch_options}): `concurrency` (1..64, default 8), `max_rps`
+--   (0.001..100000), `fail_fast`, `on_progress(done, total, errors)`.
+-- * Results come in input order: `{ ok = value }` or `{ err = err }` per op
+--   (a delete: `ok = true`).
+-- * Every op is read and validated before anything is sent; an invalid op
+--   gets its own `invalid_argument` error, does not trigger fail_fast, and
+--   the others still run. A raise while reading the ops (a metamethod)
+--   raises from here, with nothing sent. Bad `opts` return `nil, err`.
+-- * `fail_fast`: on the first failure of an op that ran, what was never
+--   sent is `skipped` (kind "skipped": never sent, always); an op already
+--   sent and waiting for a retry is not retried and ends with its last error
+--   (e.g. the 503); a list under way goes on with its pages.
+-- * A 429 with `Retry-After` pauses every new request of the batch.
+-- * Both engines -- libcurl's multi interface (no transport) and the Lua
+--   transport's (sequential, or ngx.thread workers in OpenResty) -- keep this
+--   one contract (spec/batch_contract_spec.lua). On the Lua transport a
+--   result may carry `hook_error`: a log / on_retry hook raised while the op
+--   ran (the libcurl engine runs no hooks).
 -- @tparam {batch_op,...} ops the operations (@{batch_op})
 -- @tparam[opt] table opts @{batch_options}
 -- @treturn[1] {batch_result,...} one @{batch_result} per operation, in input order
@@ -889,8 +1038,8 @@ function Client:batch(ops, opts)
     if conc ~= nil and (type(conc) ~= "number" or conc ~= math_floor(conc) or conc < 1 or conc > 64) then
         return nil, core.arg_error("concurrency", "concurrency must be an integer between 1 and 64")
     end
-    if rps ~= nil and (type(rps) ~= "number" or not (rps > 0)) then
-        return nil, core.arg_error("max_rps", "max_rps must be a number > 0")
+    if rps ~= nil and (type(rps) ~= "number" or not (rps >= 0.001) or rps > 100000) then
+        return nil, core.arg_error("max_rps", "max_rps must be a number between 0.001 and 100000")
     end
     if self:is_closed() then return self:_batch(ops, opts) end -- the closed error
     if self:_transport() then return lua_batch(self, ops, opts) end
@@ -920,7 +1069,12 @@ function Client:batch(ops, opts)
     local res = b:results()
     local stats = { b:progress() }
     b:close()
-    for i, r in ipairs(res) do bind_result(self, ops[i], r) end
+    for i, r in ipairs(res) do
+        if r.ok ~= nil then
+            local got, name = pcall(function() return rawget(ops, i).op end)
+            bind_result(self, got and op_named(name), r)
+        end
+    end
     return res, { done = stats[1], total = stats[2], errors = stats[3], peak = stats[4], retries = stats[5] }
 end
 
@@ -934,7 +1088,9 @@ _M.operations = OPS
 --- @section end
 
 --- Gather an iterator into an array.
--- verify.collect(iter [, limit]) -> array | nil, err
+--
+-- **syntax:** `verify.collect(iter [, limit]) -> array | nil, err`
+--
 -- Gathers what an iterator yields (at most `limit` when given).
 -- @tparam Iterator it from @{Client:factors} (or any list iterator)
 -- @int[opt] limit the most items to gather

@@ -35,6 +35,9 @@
 #define LLVMFuzzerTestOneInput fz_one_params
 #include "../fuzz/fuzz_params.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fz_one_lua_pages
+#include "../fuzz/fuzz_lua_pages.c"
+#undef LLVMFuzzerTestOneInput
 
 #include "ctest.h"
 
@@ -46,7 +49,7 @@ static const struct {
 } harnesses[] = {
     {"response", fz_one_response}, {"request", fz_one_request},   {"totp", fz_one_totp},
     {"json_lua", fz_one_json_lua}, {"emu_form", fz_one_emu_form}, {"jcursor", fz_one_jcursor},
-    {"page_url", fz_one_page_url}, {"params", fz_one_params},
+    {"page_url", fz_one_page_url}, {"params", fz_one_params},     {"lua_pages", fz_one_lua_pages},
 };
 
 static int cmp_names(const void *a, const void *b) {
