@@ -1,6 +1,10 @@
 # twilio-verify -- build, test and demo.
 #
-#   make          core static library, Lua module, emulator, C tests
+#   make          core static library, Lua module, emulator, C tests (first
+#                 installs the Debian packages the build needs for $(LUA):
+#                 .ci/deps --build, or prints the apt-get line when not root)
+#   make LUA=luajit BUILD=build-luajit   the same against another Lua
+#                 (lua5.1, lua5.3, lua5.4, luajit: pkg-config name $(LUA_PC))
 #   make test     C tests of the core + the busted suite (installs deps first)
 #   make demo     examples/quickstart.lua against a fresh emulator (or real
 #                 Twilio when TWILIO_* credentials are in the environment)
@@ -43,11 +47,23 @@ SPEC_ENV   := LUA_PATH='lua/?.lua;lua/?/init.lua;spec/?.lua;;' LUA_CPATH='$(BUIL
               TV_EMULATOR='$(abspath $(EMULATOR))'
 BUSTED_RUN := $(BUSTED) --lua=$(LUA)
 
-.PHONY: all deps test ctest spec demo demo-totp clean
-all: $(CORE_LIB) $(LUA_MOD) $(EMULATOR) $(CTEST_BIN)
+.PHONY: all compile deps build-deps test ctest spec demo demo-totp clean
+# `all` installs (or names) the packages first, then builds in a sub-make:
+# the pkg-config flags above are read when make starts, so they must be
+# read again once the -dev packages are there.
+all: build-deps
+	@$(MAKE) --no-print-directory compile
 
+compile: $(CORE_LIB) $(LUA_MOD) $(EMULATOR) $(CTEST_BIN)
+
+# Debian packages (.ci/deps): everything `make test` and `make demo` need,
+# or (build-deps) only what `make` needs -- both for this $(LUA) and $(CC).
+DEPS_ENV := LUA='$(LUA)' CC='$(CC)'
 deps:
-	@sh .ci/deps
+	@$(DEPS_ENV) sh .ci/deps
+
+build-deps:
+	@$(DEPS_ENV) sh .ci/deps --build
 
 $(BUILD)/obj/%.o: csrc/%.c csrc/*.h
 	@mkdir -p $(dir $@)
@@ -79,18 +95,18 @@ ctest: $(CTEST_BIN)
 	@for t in $(CTEST_BIN); do $$t || exit 1; done
 
 test: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory compile
 	@$(SPEC_ENV) BUSTED='$(BUSTED_RUN)' CTESTS='$(CTEST_BIN)' sh spec/run
 
 spec: all
 	$(SPEC_ENV) $(BUSTED_RUN) spec
 
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory compile
 	@EMULATOR='$(EMULATOR)' LUA='$(LUA)' BUILD='$(BUILD)' sh examples/run-demo.sh examples/quickstart.lua
 
 demo-totp: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory compile
 	@EMULATOR='$(EMULATOR)' LUA='$(LUA)' BUILD='$(BUILD)' sh examples/run-demo.sh examples/totp_enroll.lua
 
 clean:

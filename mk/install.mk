@@ -29,12 +29,16 @@ LDOC        ?= ldoc
 # the emulator needs libmicrohttpd: installed only when it can be built
 INSTALL_EMULATOR := $(if $(MHD_LIBS),yes,)
 
-.PHONY: install uninstall docs docs-deps
+.PHONY: install install-files uninstall docs docs-deps
 
 # every Lua module under lua/ (twilio/verify.lua, twilio/verify/*.lua ...)
 INST_LUA_FILES := $(patsubst lua/%,%,$(shell find lua -name '*.lua' 2>/dev/null | sort))
 
-install: $(LUA_MOD) $(if $(INSTALL_EMULATOR),$(EMULATOR))
+# like `make`: the build's packages first, then a sub-make that sees them
+install: build-deps
+	@$(MAKE) --no-print-directory install-files
+
+install-files: $(LUA_MOD) $(if $(INSTALL_EMULATOR),$(EMULATOR))
 	$(INSTALL) -d '$(DESTDIR)$(INST_LIBDIR)/twilio/verify' '$(DESTDIR)$(INST_BINDIR)'
 	for f in $(INST_LUA_FILES); do \
 	  $(INSTALL) -d "$(DESTDIR)$(INST_LUADIR)/$$(dirname $$f)" && \

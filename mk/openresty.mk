@@ -1,9 +1,11 @@
 # mk/openresty.mk -- every Lua, OpenResty and embedding (issue 7).
 #
 # Any Lua:  make LUA=lua5.1|lua5.3|lua5.4|luajit BUILD=build-<lua>
-#   builds the module against that Lua's headers (pkg-config lua5.1, lua5.3,
-#   lua5.4, luajit; Debian liblua5.1-0-dev, liblua5.3-dev, liblua5.4-dev,
-#   libluajit2-5.1-dev).  The targets below use build-<lua>/ for each.
+#   builds everything (module, emulator, C tests) against that Lua's headers
+#   (pkg-config lua5.1, lua5.3, lua5.4, luajit), installing its Debian
+#   packages first (.ci/deps --build: lua5.1 liblua5.1-0-dev, lua5.3
+#   liblua5.3-dev, lua5.4 liblua5.4-dev, luajit2 libluajit2-5.1-dev).  The
+#   targets below use build-<lua>/ for each.
 #
 #   make spec-luajit         the whole busted suite on LuaJIT 2.1, both
 #                            transport paths (spec/run), module from build-luajit/
@@ -35,6 +37,7 @@ EMBED_SAN    ?=
 # The module and the emulator of one Lua into build-<lua>/ (not `all`: the
 # C tests and benchmarks are Lua-independent and built by `make`).
 or-build-%:
+	@$(MAKE) --no-print-directory LUA=$* BUILD=build-$* build-deps
 	@$(MAKE) --no-print-directory LUA=$* BUILD=build-$* build-$*/twilio/verify/core.so build-$*/twilio-verify-emulator
 
 lua-builds: or-build-lua5.1 or-build-lua5.3 or-build-luajit

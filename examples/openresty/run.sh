@@ -1,0 +1,174 @@
+#!/bin/sh
+# examples/openresty/run.sh start|stop|status -- the sign-in example of
+# examples/openresty/ in a local nginx, against the emulator.
+#
+#   sh examples/openresty/run.sh start   builds what is missing (the LuaJIT
+#       module and emulator: make LUA=luajit BUILD=build-luajit; the Debian
+#       packages nginx-light libnginx-mod-http-lua lua-cjson curl are
+#       installed as root, otherwise the apt-get line is printed), starts the
+#       emulator on a free port, fills examples/openresty/nginx.conf into the
+#       prefix directory build/openresty-example/ (with its logs/ and tmp/),
+#       starts nginx -p on a free port of 127.0.0.1 and prints what to curl.
+#   sh examples/openresty/run.sh stop    stops both, by the pids in the
+#       prefix directory (nginx.pid, emulator.pid), and waits until they
+#       are gone.
+#   sh examples/openresty/run.sh status  says whether they run.
+#
+# Env: NGINX (default /usr/sbin/nginx), TV_NGINX_MODULES (default
+# /usr/lib/nginx/modules), TV_EXAMPLE_PREFIX (default build/openresty-example),
+# TV_EXAMPLE_TEMPLATE (another config with the same @TOKENS@; the CI check
+# runs doc/openresty.md's emulator variant through it).
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+ROOT=$(pwd)
+BUILD=build-luajit
+NGINX=${NGINX:-/usr/sbin/nginx}
+MODULES=${TV_NGINX_MODULES:-/usr/lib/nginx/modules}
+PREFIX=${TV_EXAMPLE_PREFIX:-$ROOT/build/openresty-example}
+TEMPLATE=${TV_EXAMPLE_TEMPLATE:-$ROOT/examples/openresty/nginx.conf}
+case $PREFIX in /*) ;; *) PREFIX=$ROOT/$PREFIX ;; esac
+case $TEMPLATE in /*) ;; *) TEMPLATE=$ROOT/$TEMPLATE ;; esac
+
+die() { echo "run.sh: $*" >&2; exit 1; }
+
+# alive PID NAME: PID is a live process whose command line mentions NAME
+alive() {
+  [ -n "$1" ] && [ -r "/proc/$1/cmdline" ] || return 1
+  state=$(sed -n 's/^[0-9]* ([^)]*) \([A-Z]\).*/\1/p' "/proc/$1/stat" 2>/dev/null)
+  [ "$state" != Z ] && [ "$state" != X ] && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q "$2"
+}
+pid_of() { [ -s "$PREFIX/$1" ] && head -n 1 "$PREFIX/$1"; }
+
+# stop_pid FILE NAME SIGNAL: signal the process, wait up to 10 s, then KILL
+stop_pid() {
+  pid=$(pid_of "$1")
+  if alive "$pid" "$2"; then
+    kill "-$3" "$pid" 2>/dev/null
+    i=0
+    while alive "$pid" "$2" && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+    if alive "$pid" "$2"; then kill -KILL "$pid" 2>/dev/null; sleep 0.1; fi
+    echo "stopped $2 (pid $pid)"
+  fi
+  rm -f "$PREFIX/$1"
+}
+
+urls() {
+  port=$(cat "$PREFIX/nginx.port")
+  eport=$(cat "$PREFIX/emulator.port")
+  cat <<EOF
+emulator  http://127.0.0.1:$eport (pid $(pid_of emulator.pid))
+nginx     http://127.0.0.1:$port (pid $(pid_of nginx.pid)), prefix $PREFIX
+Try it (user ann, password "demo password for ann"):
+  curl -s -X POST http://127.0.0.1:$port/login -d username=ann -d 'password=demo password for ann'
+    -> {"step":"enroll","otpauth_uri":"otpauth:\/\/totp\/twilio-verify-emulator:ann?secret=SECRET&..."}
+  curl -s -X POST http://127.0.0.1:$port/login -d username=ann -d 'password=demo password for ann' -d code=CODE
+    with CODE from the secret of that URI: oathtool --totp -b SECRET,
+    or LUA_PATH='lua/?.lua;;' LUA_CPATH='build/?.so;;' bin/twilio-verify totp code SECRET
+    -> {"step":"done","user":"ann"}
+Stop: ${TV_EXAMPLE_PREFIX:+TV_EXAMPLE_PREFIX=$TV_EXAMPLE_PREFIX }sh examples/openresty/run.sh stop
+EOF
+}
+
+start() {
+  if alive "$(pid_of nginx.pid)" nginx && alive "$(pid_of emulator.pid)" twilio-verify-emulator; then
+    echo "already running"
+    urls
+    return 0
+  fi
+  stop >/dev/null # whatever half is left of an earlier start
+  sh .ci/deps nginx-light libnginx-mod-http-lua lua-cjson curl || die "missing packages (above)"
+  [ -x "$NGINX" ] || die "no nginx at $NGINX"
+  mkdir -p "$PREFIX" || die "cannot create $PREFIX"
+  if ! make --no-print-directory LUA=luajit BUILD=$BUILD >"$PREFIX/build.log" 2>&1; then
+    cat "$PREFIX/build.log" >&2
+    die "make LUA=luajit BUILD=$BUILD failed"
+  fi
+  # nginx -p needs these before it starts: the logs and the temp paths of the config
+  rm -rf "$PREFIX/logs" "$PREFIX/tmp"
+  mkdir -p "$PREFIX/logs" "$PREFIX/tmp" && chmod 755 "$PREFIX" || die "cannot create $PREFIX/logs"
+
+  # the emulator, with throwaway credentials, on a port it picks itself
+  hex() { od -An -N16 -tx1 /dev/urandom | tr -d ' \n'; }
+  account_sid=AC$(hex)
+  auth_token=$(hex)
+  service_sid=VA$(hex)
+  rm -f "$PREFIX/emulator.out" "$PREFIX/emulator.port" "$PREFIX/nginx.port"
+  "$ROOT/$BUILD/twilio-verify-emulator" --port 0 --account-sid "$account_sid" --auth-token "$auth_token" \
+    >"$PREFIX/emulator.out" 2>"$PREFIX/emulator.log" </dev/null &
+  echo $! >"$PREFIX/emulator.pid"
+  i=0
+  while [ ! -s "$PREFIX/emulator.out" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+  eport=$(head -n 1 "$PREFIX/emulator.out")
+  case $eport in
+    '' | *[!0-9]*)
+      why=$(cat "$PREFIX/emulator.out" "$PREFIX/emulator.log" 2>/dev/null)
+      stop >/dev/null
+      die "the emulator did not start: $why" ;;
+  esac
+  echo "$eport" >"$PREFIX/emulator.port"
+
+  # nginx on a free port: a random one, another when it is taken
+  globals=
+  [ "$(id -u)" = 0 ] && globals="user root;" # workers keep root's access to the checkout (local demo only)
+  tries=0
+  while :; do
+    tries=$((tries + 1))
+    port=$((20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 40000))
+    sed -e "s|@ROOT@|$ROOT|g" -e "s|@BUILD@|$BUILD|g" -e "s|@PORT@|$port|g" \
+      -e "s|@VERIFY_SCHEME@|http|g" -e "s|@VERIFY_SERVER@|127.0.0.1:$eport|g" \
+      -e "s|@VERIFY_HOST@|127.0.0.1:$eport|g" -e "s|/usr/lib/nginx/modules|$MODULES|g" \
+      "$TEMPLATE" >"$PREFIX/nginx.conf"
+    if grep -q '@[A-Z_]*@' "$PREFIX/nginx.conf"; then
+      stop >/dev/null
+      die "unknown @TOKEN@ left in $PREFIX/nginx.conf: $(grep -o '@[A-Z_]*@' "$PREFIX/nginx.conf" | head -n 1)"
+    fi
+    : >"$PREFIX/logs/error.log"
+    # in the foreground of this shell's background job: $! is the master
+    g=$globals
+    grep -Eq '^[[:space:]]*daemon[[:space:]]' "$PREFIX/nginx.conf" || g="$g daemon off;"
+    set -- -p "$PREFIX/" -c "$PREFIX/nginx.conf"
+    [ -n "$g" ] && set -- "$@" -g "$g"
+    env TWILIO_ACCOUNT_SID="$account_sid" TWILIO_AUTH_TOKEN="$auth_token" \
+      TWILIO_VERIFY_SERVICE_SID="$service_sid" TWILIO_VERIFY_BASE_URL="http://127.0.0.1:$eport" \
+      "$NGINX" "$@" >"$PREFIX/nginx.out" 2>&1 </dev/null &
+    echo $! >"$PREFIX/nginx.pid"
+    echo "$port" >"$PREFIX/nginx.port"
+    pid=$(pid_of nginx.pid)
+    i=0
+    while alive "$pid" nginx && [ $i -lt 200 ]; do
+      code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$port/__ready" 2>/dev/null)
+      case $code in [1-5][0-9][0-9]) urls; return 0 ;; esac
+      sleep 0.05
+      i=$((i + 1))
+    done
+    why=$(cat "$PREFIX/nginx.out" "$PREFIX/logs/error.log" 2>/dev/null)
+    stop_pid nginx.pid nginx KILL >/dev/null
+    if [ $tries -ge 8 ] || ! echo "$why" | grep -q "Address already in use"; then
+      stop >/dev/null
+      die "nginx did not start: $why"
+    fi
+  done
+}
+
+stop() {
+  stop_pid nginx.pid nginx QUIT
+  stop_pid emulator.pid twilio-verify-emulator TERM
+  rm -f "$PREFIX/nginx.port" "$PREFIX/emulator.port"
+}
+
+status() {
+  rc=0
+  if alive "$(pid_of nginx.pid)" nginx; then echo "nginx running (pid $(pid_of nginx.pid))"
+  else echo "nginx not running"; rc=1; fi
+  if alive "$(pid_of emulator.pid)" twilio-verify-emulator; then
+    echo "emulator running (pid $(pid_of emulator.pid))"
+  else echo "emulator not running"; rc=1; fi
+  return $rc
+}
+
+case ${1:-} in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  *) echo "usage: sh examples/openresty/run.sh start|stop|status" >&2; exit 2 ;;
+esac
