@@ -744,6 +744,9 @@
 -- @{Client:services} and the objects' iterators. An iterator is callable,
 -- so it works in a generic `for` (where a failure raises the @{error});
 -- `it:next()` never raises. After an error it stays finished.
+-- `it.position` is the URL of the page the last item came from: save it and
+-- resume later with `client:factors(SVC, USER, { page_url = saved })` (from
+-- the start of that page).
 -- @type Iterator
 
 --- The next item, without raising.
@@ -871,8 +874,13 @@
 -- @string api_secret its secret; default `$TWILIO_API_SECRET`
 -- @string base_url default `"https://verify.twilio.com"`; plain `http` only to
 -- loopback (the emulator) or with `allow_http`
--- @string region e.g. `"ie1"` gives `https://verify.ie1.twilio.com` (not with `base_url`)
--- @string edge e.g. `"dublin"` gives `https://verify.dublin.<region or us1>.twilio.com`
+-- @string region a Twilio Region (not with `base_url`): the URL is Twilio's
+-- `https://verify.<edge>.<region>.twilio.com`; without `edge` the region's
+-- default edge is used (`au1` sydney, `ie1` dublin, `jp1` tokyo, `us1`
+-- ashburn: `"ie1"` gives `https://verify.dublin.ie1.twilio.com`), and any
+-- other region needs `edge` (an `invalid_argument` error naming `edge`)
+-- @string edge an Edge Location, e.g. `"sydney"`; without `region` it goes
+-- with `us1`: `https://verify.sydney.us1.twilio.com`
 -- @number timeout seconds per attempt, default 10
 -- @number connect_timeout seconds to connect, default 5
 -- @int max_retries 0..20, default 3 (see the retry rules in @{error})
@@ -886,6 +894,16 @@
 -- @string proxy the proxy to use (`""`: none). Without it, plain `http` never
 -- uses a proxy, and `https` uses the environment's through a CONNECT tunnel
 -- @string no_proxy hosts that bypass the proxy (libcurl's `NOPROXY` syntax)
+-- @string ca_file a PEM file of the CA certificates to trust for `https`;
+-- it must exist and be readable when @{new} runs, else an `invalid_argument`
+-- error naming `ca_file`
+-- @string ca_path a directory of CA certificates under their hash names
+-- (`openssl rehash DIR`); it must be a readable directory, else an
+-- `invalid_argument` error naming `ca_path`. Given `ca_file`, `ca_path` or
+-- both, they are the whole trust store (the system's CAs are not used).
+-- Certificate and host name verification is always on: no option turns it
+-- off. Both apply to libcurl (single calls, batches, `verify.curl_transport`),
+-- not to a Lua transport of your own
 -- @int max_pages the most pages one listing follows (iterators, batch lists),
 -- default 10000; past it, and on a page URL met twice, a `decode` error
 -- @string user_agent appended to the `User-Agent` header
