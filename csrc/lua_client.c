@@ -291,6 +291,26 @@ static int opt_fail(lua_State *L, const char *key, const char *fmt, const char *
 #define TV_LUA_DEFAULT_MAX_PAGES 10000
 #define TV_LUA_MAX_PAGES_LIMIT 1000000000.0
 
+/* A region's default edge, for `region` given without `edge`.  Twilio's
+ * REST API domains are {product}.{edge}.{region}.twilio.com; the older
+ * {product}.{region}.twilio.com pattern (api.ie1.twilio.com) is retired
+ * (Twilio: it stops working on 2026-04-28).  The pairs are Twilio's documented
+ * combinations -- "Global Infrastructure": Understanding Edge Locations,
+ * https://www.twilio.com/docs/global-infrastructure/understanding-edge-locations ;
+ * Legacy Edge Location IDs (the edge that replaces each legacy region ID),
+ * https://www.twilio.com/docs/global-infrastructure/edge-locations/legacy-regions ;
+ * the CLI's valid region/edge pairs au1/sydney, ie1/dublin, jp1/tokyo,
+ * https://www.twilio.com/docs/twilio-cli/general-usage/regional -- and
+ * us1 (Twilio's default region) with its edge ashburn.  Any other region
+ * needs its edge spelled out.  NULL when unknown. */
+static const char *default_edge(const char *region) {
+    static const char *const pairs[][2] = {
+        {"au1", "sydney"}, {"ie1", "dublin"}, {"jp1", "tokyo"}, {"us1", "ashburn"}};
+    for (size_t i = 0; i < sizeof pairs / sizeof *pairs; i++)
+        if (strcmp(region, pairs[i][0]) == 0) return pairs[i][1];
+    return NULL;
+}
+
 static int is_name(const char *s) {
     if (!*s) return 0;
     for (; *s; s++)
@@ -304,7 +324,7 @@ static int l_new(lua_State *L) {
     tv_options o;
     memset(&o, 0, sizeof o);
     o.max_retries = -1;
-    const char *region = NULL, *edge = NULL;
+    const char *region = NULL, *edge = NULL, *cred_source = NULL;
     int on_retry_idx = 0, log_idx = 0, transport_idx = 0;
     lua_Integer max_pages = TV_LUA_DEFAULT_MAX_PAGES;
     lua_settop(L, 1);
@@ -325,6 +345,11 @@ static int l_new(lua_State *L) {
         else if (strcmp(k, "edge") == 0) sp = &edge;
         else if (strcmp(k, "proxy") == 0) sp = &o.proxy;
         else if (strcmp(k, "no_proxy") == 0) sp = &o.no_proxy;
+        else if (strcmp(k, "ca_file") == 0) sp = &o.ca_file;
+        else if (strcmp(k, "ca_path") == 0) sp = &o.ca_path;
+        /* internal (leading underscore): set by verify.new, which knows
+         * whether the credentials came from TWILIO_* variables */
+        else if (strcmp(k, "_credential_source") == 0) sp = &cred_source;
         else if (strcmp(k, "timeout") == 0) msp = &o.timeout_ms;
         else if (strcmp(k, "connect_timeout") == 0) msp = &o.connect_timeout_ms;
         else if (strcmp(k, "retry_base") == 0) msp = &o.retry_base_ms;
@@ -370,6 +395,13 @@ static int l_new(lua_State *L) {
         }
         lua_pop(L, 1);
     }
+    if (cred_source) {
+        if (strcmp(cred_source, "options") == 0) o.credential_source = TV_CRED_OPTIONS;
+        else if (strcmp(cred_source, "environment") == 0) o.credential_source = TV_CRED_ENVIRONMENT;
+        else
+            return opt_fail(L, "_credential_source", "option _credential_source must be \"options\" or "
+                            "\"environment\"%s", "");
+    }
     char region_url[160];
     if (region || edge) {
         if (o.base_url)
@@ -378,11 +410,13 @@ static int l_new(lua_State *L) {
             return opt_fail(L, "region", "region must be lower-case letters, digits and dashes%s", "");
         if (edge && (!is_name(edge) || strlen(edge) > 32))
             return opt_fail(L, "edge", "edge must be lower-case letters, digits and dashes%s", "");
-        if (edge)
-            snprintf(region_url, sizeof region_url, "https://verify.%s.%s.twilio.com", edge,
-                     region ? region : "us1");
-        else
-            snprintf(region_url, sizeof region_url, "https://verify.%s.twilio.com", region);
+        /* {product}.{edge}.{region}.twilio.com: a region alone takes its
+         * default edge (default_edge), an edge alone region us1 (as
+         * twilio-python's ClientBase.get_hostname does) */
+        if (region && !edge && !(edge = default_edge(region)))
+            return opt_fail(L, "edge", "give edge with region '%s' (a default edge is known only for au1, "
+                            "ie1, jp1 and us1)", region);
+        snprintf(region_url, sizeof region_url, "https://verify.%s.%s.twilio.com", edge, region ? region : "us1");
         o.base_url = region_url;
     }
     lua_getglobal(L, "_VERSION"); /* "Lua 5.4" */

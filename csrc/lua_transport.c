@@ -112,14 +112,18 @@ typedef struct pbox {
 
 /* Parse `body` (a Lua string the caller keeps on the stack: read in place,
  * not copied) with the status and headers in b->resp, and push the value
- * (true for DELETE) or nil, err (push_body). */
-static int parse_boxed(lua_State *L, pbox *b, const char *body, size_t blen) {
+ * (true for DELETE) or nil, err (push_body).  With a client `c`, a 401 is
+ * explained as tv_client_execute explains it (tv_client_explain). */
+static int parse_boxed(lua_State *L, pbox *b, const char *body, size_t blen, const tv_client *c) {
     tv_error err = TV_ERROR_INIT;
     tv_response view = b->resp;
     view.body.data = (char *)body; /* read only: the parsers take const */
     view.body.len = blen;
     view.body.cap = 0;
-    if (push_body(L, &b->req, &view, &b->out, &err) < 0) return tv_lua_fail(L, &err);
+    if (push_body(L, &b->req, &view, &b->out, &err) < 0) {
+        tv_client_explain(c, &err);
+        return tv_lua_fail(L, &err);
+    }
     return 1;
 }
 
@@ -201,7 +205,7 @@ static int l_finish(lua_State *L) {
         if (lua_isstring(L, -1)) snprintf(b->resp.request_id, sizeof b->resp.request_id, "%s", lua_tostring(L, -1));
         lua_pop(L, 2);
     }
-    return parse_boxed(L, b, body, bl);
+    return parse_boxed(L, b, body, bl, lc->c);
 }
 
 /* client:_backoff(attempt, err) -> seconds to wait before the next attempt */
@@ -331,7 +335,7 @@ static int l_parse_response(lua_State *L) {
         lua_pop(L, 2);
     }
     if (tv_buf_add(&b->req.url, "", 0)) return luaL_error(L, "out of memory");
-    return parse_boxed(L, b, body, blen); /* body: argument 3, alive for the call */
+    return parse_boxed(L, b, body, blen, NULL); /* body: argument 3, alive for the call */
 }
 
 static int bufbox_gc(lua_State *L) {

@@ -212,6 +212,8 @@ typedef struct tv_event {
 typedef int (*tv_transport_fn)(void *ud, tv_client *c, const tv_request *req, tv_response *resp,
                                tv_error *err);
 
+enum { TV_CRED_OPTIONS = 0, TV_CRED_ENVIRONMENT = 1 };
+
 typedef struct tv_options {
     const char *account_sid;   /* required (AC...) */
     const char *auth_token;    /* either auth_token ... */
@@ -231,6 +233,19 @@ typedef struct tv_options {
      * proxies for https too.  no_proxy: hosts that bypass the proxy. */
     const char *proxy;
     const char *no_proxy;
+    /* TLS trust (verification is always on; there is no switch to turn it
+     * off): ca_file, a PEM bundle (CURLOPT_CAINFO); ca_path, a directory of
+     * hashed certificates (CURLOPT_CAPATH, `openssl rehash`).  Given either,
+     * the two are the whole trust store: libcurl's default bundle and
+     * directory are not used.  Checked by tv_client_new: a ca_file that cannot be
+     * opened for reading, or a ca_path that is not a readable directory, is
+     * TV_EARG naming the option.  NULL: libcurl's defaults. */
+    const char *ca_file;
+    const char *ca_path;
+    /* Where the credentials came from, for tv_client_explain: 0
+     * (TV_CRED_OPTIONS, given by the caller) or TV_CRED_ENVIRONMENT
+     * (TWILIO_* variables read by the Lua layer). */
+    int credential_source;
     const char *lua_version;   /* for the User-Agent, e.g. "5.4" */
     const char *ua_suffix;     /* appended to the User-Agent, may be NULL */
 } tv_options;
@@ -247,6 +262,17 @@ void tv_client_free(tv_client *c);
 const tv_origin *tv_client_origin(const tv_client *c);
 const char *tv_client_account_sid(const tv_client *c);
 const char *tv_client_user_agent(const tv_client *c);
+/* Explain an authentication failure: for a TV_EHTTP error with status 401,
+ * append to err->message which credential was used -- the account SID, or
+ * the API key SID and its account (never a secret) -- and where it came
+ * from (the options, or the environment variables), e.g.
+ *   " (credentials: API key SK... for account AC..., from the environment:
+ *    TWILIO_API_KEY / TWILIO_API_SECRET)".
+ * The original message is shortened (at a UTF-8 boundary) when both do not
+ * fit.  Anything else, and an error already explained, is left as it is.
+ * Called by tv_client_execute and the batch engine; transports that run
+ * their own attempt loop (the Lua binding's _finish) call it too. */
+void tv_client_explain(const tv_client *c, tv_error *err);
 /* The constant headers of a request: Authorization (secret!), Accept,
  * User-Agent and, for POST, Content-Type.  Lines "Name: value" into out[];
  * returns the count (<= 4).  For transports only; never log these. */
@@ -352,6 +378,8 @@ typedef struct tv_http_conf {
      * was set explicitly), "" disables proxies, else the proxy URL. */
     const char *proxy;
     const char *no_proxy; /* CURLOPT_NOPROXY when non-NULL */
+    const char *ca_file;  /* CURLOPT_CAINFO when non-NULL */
+    const char *ca_path;  /* CURLOPT_CAPATH when non-NULL */
 } tv_http_conf;
 
 typedef struct tv_http tv_http;

@@ -414,6 +414,7 @@ static void complete(tv_batch *b, int s, CURLcode code, double now) {
     int rc = tv_easy_finish(x, code, &e);
     if (rc == 0) {
         rc = tv_parse_response(&op->req, &sl->resp, &out, &e);
+        if (rc) tv_client_explain(b->c, &e); /* a 401: which credential, from where */
     } else {
         tv_error_context(&e, &op->req, NULL);
         tv_classify(op->req.method, &e);

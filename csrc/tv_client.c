@@ -2,6 +2,7 @@
  * loop.  The only place that ever holds a credential (inside the
  * Authorization header line, wiped on close). */
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
 
@@ -18,6 +20,8 @@ struct tv_client {
     int closed;
     tv_origin origin;
     char account_sid[40];
+    char api_key[40];   /* the API key SID (SK...) when one is used, else "" -- not a secret */
+    int cred_source;    /* TV_CRED_OPTIONS or TV_CRED_ENVIRONMENT (tv_client_explain) */
     char *auth_header; /* "Authorization: Basic ..." -- secret */
     char ua_header[256];
     long timeout_ms, connect_timeout_ms;
@@ -25,6 +29,7 @@ struct tv_client {
     long retry_base_ms, retry_cap_ms, retry_after_cap_ms;
     size_t max_body;
     char *proxy, *no_proxy; /* copies of the options (NULL: not set); proxy may hold credentials */
+    char *ca_file, *ca_path; /* copies of the options (NULL: libcurl's defaults) */
     uint64_t rng; /* jitter; seeded on first use (0 = not yet) */
     tv_http *http;
     void *pool;                     /* the batch engine's, freed by close */
@@ -53,18 +58,64 @@ static int check_secret(const char *name, const char *s, tv_error *err) {
     return 0;
 }
 
-/* Copy an optional string option (a proxy URL, a no_proxy list): at most
- * 2048 bytes, no control characters.  NULL stays NULL; "" is kept. */
-static int copy_opt(const char *name, const char *s, char **out, tv_error *err) {
+/* Copy an optional string option (a proxy URL, a no_proxy list, a CA
+ * path): at most `max` bytes, no control characters.  NULL stays NULL; ""
+ * is kept. */
+static int copy_opt(const char *name, const char *s, size_t max, char **out, tv_error *err) {
     *out = NULL;
     if (!s) return 0;
     size_t n = strlen(s);
-    if (n > 2048) return tv_error_set(err, TV_EARG, name, "%s is too long (at most 2048 bytes)", name);
+    if (n > max) return tv_error_set(err, TV_EARG, name, "%s is too long (at most %zu bytes)", name, max);
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
             return tv_error_set(err, TV_EARG, name, "%s must not contain control characters", name);
     if (!(*out = malloc(n + 1))) return tv_error_set(err, TV_ENOMEM, NULL, "out of memory");
     memcpy(*out, s, n + 1);
+    return 0;
+}
+
+/* Why a path could not be used, without strerror (not thread-safe). */
+static const char *errno_text(int e) {
+    switch (e) {
+    case ENOENT: return "it does not exist";
+    case EACCES: return "permission denied";
+    case ENOTDIR: return "a component of the path is not a directory";
+    case ELOOP: return "too many symbolic links";
+    case ENAMETOOLONG: return "the path is too long";
+    case EISDIR: return "it is a directory";
+    default: return "it cannot be opened";
+    }
+}
+
+/* TLS trust options, checked now rather than at the first request (where
+ * they would surface as a TLS failure of every call): ca_file must be a
+ * file that can be opened for reading, ca_path a directory that can be
+ * listed.  Whether the contents are certificates is libcurl's to say. */
+static int check_ca_file(const char *path, tv_error *err) {
+    if (!*path) return tv_error_set(err, TV_EARG, "ca_file", "ca_file must not be empty");
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return tv_error_set(err, TV_EARG, "ca_file", "ca_file '%s' cannot be used: %s", path, errno_text(errno));
+    if (S_ISDIR(st.st_mode))
+        return tv_error_set(err, TV_EARG, "ca_file",
+                            "ca_file '%s' is a directory (a directory of hashed certificates is ca_path)", path);
+    FILE *f = fopen(path, "rb");
+    if (!f) return tv_error_set(err, TV_EARG, "ca_file", "ca_file '%s' cannot be read: %s", path, errno_text(errno));
+    fclose(f);
+    return 0;
+}
+
+static int check_ca_path(const char *path, tv_error *err) {
+    if (!*path) return tv_error_set(err, TV_EARG, "ca_path", "ca_path must not be empty");
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return tv_error_set(err, TV_EARG, "ca_path", "ca_path '%s' cannot be used: %s", path, errno_text(errno));
+    if (!S_ISDIR(st.st_mode))
+        return tv_error_set(err, TV_EARG, "ca_path",
+                            "ca_path '%s' is not a directory (a file of certificates is ca_file)", path);
+    DIR *d = opendir(path);
+    if (!d) return tv_error_set(err, TV_EARG, "ca_path", "ca_path '%s' cannot be read: %s", path, errno_text(errno));
+    closedir(d);
     return 0;
 }
 
@@ -136,6 +187,7 @@ tv_client *tv_client_new(const tv_options *opt, tv_error *err) {
         if (tv_check_api_key(opt->api_key, strlen(opt->api_key), err)) goto fail;
         if (check_secret("api_secret", opt->api_secret, err)) goto fail;
         if (build_auth(c, opt->api_key, opt->api_secret, err)) goto fail;
+        snprintf(c->api_key, sizeof c->api_key, "%s", opt->api_key);
     } else {
         if (!is_set(opt->auth_token)) {
             tv_error_set(err, TV_EARG, "auth_token",
@@ -153,7 +205,19 @@ tv_client *tv_client_new(const tv_options *opt, tv_error *err) {
     c->retry_cap_ms = opt->retry_cap_ms > 0 ? opt->retry_cap_ms : TV_DEFAULT_RETRY_CAP_MS;
     c->retry_after_cap_ms = opt->retry_after_cap_ms > 0 ? opt->retry_after_cap_ms : TV_DEFAULT_RETRY_AFTER_CAP_MS;
     c->max_body = opt->max_body > 0 ? opt->max_body : TV_DEFAULT_MAX_BODY;
-    if (copy_opt("proxy", opt->proxy, &c->proxy, err) || copy_opt("no_proxy", opt->no_proxy, &c->no_proxy, err))
+    if (opt->credential_source != TV_CRED_OPTIONS && opt->credential_source != TV_CRED_ENVIRONMENT) {
+        tv_error_set(err, TV_EARG, "credential_source", "credential_source must be TV_CRED_OPTIONS or "
+                     "TV_CRED_ENVIRONMENT");
+        goto fail;
+    }
+    c->cred_source = opt->credential_source;
+    if (copy_opt("proxy", opt->proxy, 2048, &c->proxy, err) ||
+        copy_opt("no_proxy", opt->no_proxy, 2048, &c->no_proxy, err))
+        goto fail;
+    if (opt->ca_file && check_ca_file(opt->ca_file, err)) goto fail;
+    if (opt->ca_path && check_ca_path(opt->ca_path, err)) goto fail;
+    if (copy_opt("ca_file", opt->ca_file, 4096, &c->ca_file, err) ||
+        copy_opt("ca_path", opt->ca_path, 4096, &c->ca_path, err))
         goto fail;
     struct utsname un;
     const char *os = "unknown", *arch = "unknown";
@@ -194,12 +258,35 @@ void tv_client_free(tv_client *c) {
     if (!c) return;
     tv_client_close(c);
     tv_buf_free(&c->redacted);
+    free(c->ca_file);
+    free(c->ca_path);
     free(c);
 }
 
 const tv_origin *tv_client_origin(const tv_client *c) { return &c->origin; }
 const char *tv_client_account_sid(const tv_client *c) { return c->account_sid; }
 const char *tv_client_user_agent(const tv_client *c) { return c->ua_header + sizeof "User-Agent: " - 1; }
+
+#define EXPLAIN_MARK " (credentials: "
+
+void tv_client_explain(const tv_client *c, tv_error *err) {
+    if (!c || !err || err->kind != TV_EHTTP || err->status != 401) return;
+    if (strstr(err->message, EXPLAIN_MARK)) return; /* once */
+    char add[256];
+    int env = c->cred_source == TV_CRED_ENVIRONMENT;
+    if (c->api_key[0])
+        snprintf(add, sizeof add, EXPLAIN_MARK "API key %s for account %s, from %s)", c->api_key, c->account_sid,
+                 env ? "the environment: TWILIO_API_KEY / TWILIO_API_SECRET" : "the options");
+    else
+        snprintf(add, sizeof add, EXPLAIN_MARK "account %s with its auth token, from %s)", c->account_sid,
+                 env ? "the environment: TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN" : "the options");
+    size_t al = strlen(add), ml = strlen(err->message);
+    if (ml + al >= sizeof err->message) {
+        ml = sizeof err->message - 1 - al; /* keep the explanation whole */
+        while (ml > 0 && ((unsigned char)err->message[ml] & 0xC0) == 0x80) ml--; /* not inside a character */
+    }
+    memcpy(err->message + ml, add, al + 1);
+}
 void *tv_client_pool(const tv_client *c) { return c->pool; }
 void tv_client_set_pool(tv_client *c, void *pool, void (*free_pool)(void *)) {
     c->pool = pool;
@@ -282,6 +369,8 @@ void tv_client_http_conf(const tv_client *c, long timeout_ms, tv_http_conf *out)
     if (c->proxy) out->proxy = c->proxy;
     else out->proxy = strcmp(c->origin.scheme, "https") == 0 ? NULL : "";
     out->no_proxy = c->no_proxy;
+    out->ca_file = c->ca_file;
+    out->ca_path = c->ca_path;
 }
 
 int tv_client_http(tv_client *c, const tv_request *req, long timeout_ms, tv_response *resp, tv_error *err) {
@@ -317,6 +406,7 @@ int tv_client_execute(tv_client *c, const tv_request *req, const tv_call_opts *c
                 rc = c->consume(c->consume_ud, req, resp, err);
             else
                 rc = tv_parse_response(req, resp, out, err);
+            if (rc) tv_client_explain(c, err);
         } else {
             if (err->kind == TV_OK) tv_error_set(err, TV_ETRANSPORT, NULL, "the transport failed");
             tv_error_context(err, req, NULL);

@@ -212,6 +212,21 @@ int tv_easy_init(tv_easy *x, const tv_http_conf *conf, struct curl_slist *h_get,
      * the single-call handle and every batch handle get the same rule. */
     if (conf->proxy) bad |= curl_easy_setopt(e, CURLOPT_PROXY, conf->proxy) != CURLE_OK;
     if (conf->no_proxy) bad |= curl_easy_setopt(e, CURLOPT_NOPROXY, conf->no_proxy) != CURLE_OK;
+    /* TLS trust (tv_options.ca_file / ca_path): given either, the two are
+     * the whole trust store -- libcurl's built-in defaults for the other
+     * (Debian: both /etc/ssl/certs/ca-certificates.crt and /etc/ssl/certs)
+     * are set to NULL, which disables them, so a private CA pins the
+     * server instead of adding to the public ones.  Verification itself
+     * (VERIFYPEER/VERIFYHOST above) never turns off.  A TLS backend
+     * without CAPATH support is refused when ca_path is given. */
+    if (conf->ca_file || conf->ca_path) {
+        bad |= curl_easy_setopt(e, CURLOPT_CAINFO, conf->ca_file) != CURLE_OK;
+        CURLcode prc = curl_easy_setopt(e, CURLOPT_CAPATH, conf->ca_path);
+        if (prc != CURLE_OK && conf->ca_path) {
+            tv_easy_cleanup(x);
+            return tv_error_set(err, TV_ETRANSPORT, NULL, "ca_path is not supported by this libcurl's TLS backend");
+        }
+    }
 #if LIBCURL_VERSION_NUM >= 0x074100
     /* do not reuse connections idle for long: servers close them, and a
      * request racing that close is the one case libcurl would resend */

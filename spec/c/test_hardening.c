@@ -7,7 +7,12 @@
  * listening socket that never accepts during the call: libcurl's connection
  * lands in its backlog, its request bytes wait in the socket buffer, the
  * transfer times out, and afterwards the test accepts and reads what it
- * would have seen.  No threads, no external processes. */
+ * would have seen.  No threads, no external processes.
+ *
+ * Issue 16: a 401 names the credential used (never its secret) and where it
+ * came from (tv_client_explain); the TLS trust options ca_file / ca_path
+ * are checked when the client is made and reach every libcurl handle
+ * through tv_http_conf. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +20,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -288,6 +294,201 @@ static void test_https(int lfd, const char *purl) {
     set_proxy_env(NULL);
 }
 
+#define SK "SK0123456789abcdef0123456789abcdef"
+#define KEY_SECRET "hardening-api-secret"
+
+static tv_client *cred_client(const char *api_key, int source) {
+    tv_options o = {0};
+    o.account_sid = AC;
+    o.max_retries = -1;
+    if (api_key) {
+        o.api_key = api_key;
+        o.api_secret = KEY_SECRET;
+    } else {
+        o.auth_token = TOKEN;
+    }
+    o.credential_source = source;
+    tv_error err = TV_ERROR_INIT;
+    tv_client *c = tv_client_new(&o, &err);
+    if (!c) fprintf(stderr, "tv_client_new: %s\n", err.message);
+    tv_error_clear(&err);
+    return c;
+}
+
+/* err: an http error with `status` and message `msg`, as tv_parse_response
+ * leaves it. */
+static void http_error(tv_error *err, long status, const char *msg) {
+    tv_error_set(err, TV_EHTTP, NULL, "%s", msg);
+    err->status = status;
+    err->code = 20003;
+}
+
+static void test_explain(void) {
+    tv_error err = TV_ERROR_INIT;
+    /* auth token, from the options */
+    tv_client *c = cred_client(NULL, TV_CRED_OPTIONS);
+    CHECK(c != NULL);
+    if (!c) return;
+    http_error(&err, 401, "Authenticate");
+    tv_client_explain(c, &err);
+    CHECK_STR(err.message, "Authenticate (credentials: account " AC " with its auth token, from the options)");
+    CHECK(strstr(err.message, TOKEN) == NULL);
+    /* once: a second call changes nothing */
+    tv_client_explain(c, &err);
+    CHECK_STR(err.message, "Authenticate (credentials: account " AC " with its auth token, from the options)");
+    /* only a 401 http error */
+    http_error(&err, 403, "Forbidden");
+    tv_client_explain(c, &err);
+    CHECK_STR(err.message, "Forbidden");
+    tv_error_set(&err, TV_ETRANSPORT, NULL, "timed out");
+    err.status = 401; /* not an http error: untouched whatever the status says */
+    tv_client_explain(c, &err);
+    CHECK_STR(err.message, "timed out");
+    /* NULL-safe */
+    tv_client_explain(NULL, &err);
+    tv_client_explain(c, NULL);
+    /* a message that fills the record: shortened (at a character boundary),
+     * the explanation whole */
+    char longmsg[TV_ERR_MESSAGE_MAX + 8];
+    size_t k = 0;
+    while (k + 2 < sizeof longmsg) { /* "é" (2 bytes) repeated */
+        longmsg[k++] = (char)0xc3;
+        longmsg[k++] = (char)0xa9;
+    }
+    longmsg[k] = '\0';
+    http_error(&err, 401, longmsg);
+    tv_client_explain(c, &err);
+    const char *tail = " (credentials: account " AC " with its auth token, from the options)";
+    size_t ml = strlen(err.message), tl = strlen(tail);
+    CHECK(ml < sizeof err.message);
+    CHECK(ml > tl && strcmp(err.message + ml - tl, tail) == 0);
+    CHECK((ml - tl) % 2 == 0); /* no half character before the explanation */
+    tv_client_free(c);
+    /* auth token, from the environment */
+    c = cred_client(NULL, TV_CRED_ENVIRONMENT);
+    CHECK(c != NULL);
+    if (c) {
+        http_error(&err, 401, "Authenticate");
+        tv_client_explain(c, &err);
+        CHECK_STR(err.message, "Authenticate (credentials: account " AC " with its auth token, from the "
+                               "environment: TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN)");
+        tv_client_free(c);
+    }
+    /* API key: its SID and the account, never the secret */
+    c = cred_client(SK, TV_CRED_OPTIONS);
+    CHECK(c != NULL);
+    if (c) {
+        http_error(&err, 401, "Authenticate");
+        tv_client_explain(c, &err);
+        CHECK_STR(err.message, "Authenticate (credentials: API key " SK " for account " AC ", from the options)");
+        CHECK(strstr(err.message, KEY_SECRET) == NULL);
+        /* after close (credentials wiped) the SIDs are still there to name */
+        tv_client_close(c);
+        http_error(&err, 401, "Authenticate");
+        tv_client_explain(c, &err);
+        CHECK(strstr(err.message, SK) != NULL);
+        tv_client_free(c);
+    }
+    c = cred_client(SK, TV_CRED_ENVIRONMENT);
+    CHECK(c != NULL);
+    if (c) {
+        http_error(&err, 401, "Authenticate");
+        tv_client_explain(c, &err);
+        CHECK_STR(err.message, "Authenticate (credentials: API key " SK " for account " AC ", from the "
+                               "environment: TWILIO_API_KEY / TWILIO_API_SECRET)");
+        tv_client_free(c);
+    }
+    /* an unknown source is refused */
+    tv_options o = {0};
+    o.account_sid = AC;
+    o.auth_token = TOKEN;
+    o.max_retries = -1;
+    o.credential_source = 7;
+    CHECK(tv_client_new(&o, &err) == NULL);
+    CHECK_INT(err.kind, TV_EARG);
+    CHECK_STR(err.param, "credential_source");
+    tv_error_clear(&err);
+}
+
+/* ca_file / ca_path: checked by tv_client_new, handed to libcurl through
+ * tv_http_conf (NULL when not set). */
+static tv_client *ca_client(const char *ca_file, const char *ca_path, tv_error *err) {
+    tv_options o = {0};
+    o.account_sid = AC;
+    o.auth_token = TOKEN;
+    o.max_retries = -1;
+    o.ca_file = ca_file;
+    o.ca_path = ca_path;
+    return tv_client_new(&o, err);
+}
+
+static void test_ca_options(void) {
+    char dir[] = "/tmp/tv-ca-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char file[64], missing[64];
+    snprintf(file, sizeof file, "%s/ca.pem", dir);
+    snprintf(missing, sizeof missing, "%s/none.pem", dir);
+    FILE *f = fopen(file, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fputs("not checked here: libcurl reads it\n", f);
+        fclose(f);
+    }
+    tv_error err = TV_ERROR_INIT;
+    tv_http_conf conf;
+    /* not set: libcurl's defaults */
+    tv_client *c = ca_client(NULL, NULL, &err);
+    CHECK(c != NULL);
+    if (c) {
+        memset(&conf, 0xff, sizeof conf);
+        tv_client_http_conf(c, 0, &conf);
+        CHECK(conf.ca_file == NULL && conf.ca_path == NULL);
+        tv_client_free(c);
+    }
+    /* both set: copied, handed on */
+    c = ca_client(file, dir, &err);
+    CHECK(c != NULL);
+    if (c) {
+        memset(&conf, 0, sizeof conf);
+        tv_client_http_conf(c, 0, &conf);
+        CHECK_STR(conf.ca_file, file);
+        CHECK_STR(conf.ca_path, dir);
+        CHECK(conf.ca_file != file && conf.ca_path != dir); /* copies */
+        tv_client_free(c);
+    }
+    /* refused: each names its option */
+    struct {
+        const char *ca_file, *ca_path, *param, *says;
+    } bad[] = {
+        {missing, NULL, "ca_file", "does not exist"},
+        {dir, NULL, "ca_file", "is a directory"},
+        {"", NULL, "ca_file", "must not be empty"},
+        {"/tmp/a\nb", NULL, "ca_file", NULL},
+        {NULL, missing, "ca_path", "does not exist"},
+        {NULL, file, "ca_path", "is not a directory"},
+        {NULL, "", "ca_path", "must not be empty"},
+        {file, missing, "ca_path", "does not exist"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        CHECK(ca_client(bad[i].ca_file, bad[i].ca_path, &err) == NULL);
+        CHECK_INT(err.kind, TV_EARG);
+        CHECK_STR(err.param, bad[i].param);
+        if (bad[i].says && !strstr(err.message, bad[i].says))
+            fprintf(stderr, "case %zu: %s\n", i, err.message);
+        CHECK(!bad[i].says || strstr(err.message, bad[i].says) != NULL);
+        tv_error_clear(&err);
+    }
+    /* unreadable (when not root: root reads anything) */
+    if (geteuid() != 0 && chmod(file, 0) == 0) {
+        CHECK(ca_client(file, NULL, &err) == NULL);
+        CHECK_STR(err.param, "ca_file");
+        CHECK(strstr(err.message, "permission denied") != NULL);
+        tv_error_clear(&err);
+    }
+    remove(file);
+    rmdir(dir);
+}
+
 int main(void) {
     int pport = 0, lfd = listener(&pport);
     CHECK(lfd >= 0);
@@ -298,6 +499,8 @@ int main(void) {
     test_env_proxy_ignored_for_http(lfd, purl);
     test_explicit_proxy_used(lfd, purl);
     test_https(lfd, purl);
+    test_explain();
+    test_ca_options();
     close(lfd);
     return ct_report("test_hardening");
 }
