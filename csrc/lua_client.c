@@ -395,6 +395,7 @@ static int l_new(lua_State *L) {
         }
         lua_pop(L, 1);
     }
+    /* cppcheck-suppress knownConditionTrueFalse ; set through sp in the loop above */
     if (cred_source) {
         if (strcmp(cred_source, "options") == 0) o.credential_source = TV_CRED_OPTIONS;
         else if (strcmp(cred_source, "environment") == 0) o.credential_source = TV_CRED_ENVIRONMENT;
@@ -403,6 +404,7 @@ static int l_new(lua_State *L) {
                             "\"environment\"%s", "");
     }
     char region_url[160];
+    /* cppcheck-suppress knownConditionTrueFalse ; set through sp in the loop above */
     if (region || edge) {
         if (o.base_url)
             return opt_fail(L, "base_url", "give base_url or region/edge, not both%s", "");

@@ -57,7 +57,6 @@ typedef struct reader {
     tv_lua_args *a;
     int anchor;
     int nanchored;
-    const char *opname;
     tv_error *err;
 } reader;
 
@@ -232,7 +231,7 @@ int tv_lua_build(lua_State *L, lclient *lc, const tv_operation *op, int base, tv
     int nargs = tv_lua_op_nargs(op);
     lua_settop(L, base + nargs - 1);
     lua_newtable(L);
-    reader r = {L, a, lua_gettop(L), 0, op->name, err};
+    reader r = {L, a, lua_gettop(L), 0, err};
     tv_str path[TV_MAX_PATH_PARAMS];
     size_t np = tv_operation_npath(op);
     int idx = base;

@@ -485,7 +485,7 @@ static emu_service *find_service(emu_server *srv, const emu_call *c) {
 static int service_vals(const emu_ctx *x, char **vals) {
     const tv_param_spec *set = tv_operation_by_name("create_service")->params;
     for (size_t i = 0; i < EMU_SERVICE_NVALS; i++) vals[i] = NULL;
-    for (size_t i = 0; set[i].name && i < EMU_SERVICE_NVALS; i++) {
+    for (size_t i = 0; i < EMU_SERVICE_NVALS && set[i].name; i++) {
         const emu_kv *kv = emu_val(x, set[i].key);
         if (kv && !(vals[i] = kvdup(kv))) {
             for (size_t k = 0; k < i; k++) free(vals[k]);
