@@ -1,4 +1,4 @@
-/* lua_error.c -- tv_error -> Lua error table with __tostring. */
+/* lua_error.c -- tv_error -> Lua error table with __tostring and __concat. */
 #include <cjson/cJSON.h>
 #include <string.h>
 
@@ -146,10 +146,47 @@ static int error_tostring(lua_State *L) {
     return 1;
 }
 
+/* Is the value at idx an error object (a table with this metatable)? */
+static int is_error(lua_State *L, int idx) {
+    if (lua_type(L, idx) != LUA_TTABLE || !lua_getmetatable(L, idx)) return 0;
+    luaL_getmetatable(L, TV_LUA_ERROR_MT);
+    int same = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    return same;
+}
+
+/* Push operand idx of a concatenation as a string: an error object as its
+ * __tostring text, a string or number as Lua's `..` would convert it. */
+static void concat_operand(lua_State *L, int idx) {
+    int t = lua_type(L, idx);
+    if (t == LUA_TSTRING || t == LUA_TNUMBER) {
+        lua_pushvalue(L, idx);
+        (void)lua_tostring(L, -1); /* converts the copy, never the operand */
+    } else if (is_error(L, idx)) {
+        lua_pushcfunction(L, error_tostring);
+        lua_pushvalue(L, idx);
+        lua_call(L, 1, 1);
+    } else {
+        luaL_error(L, "attempt to concatenate a %s value", luaL_typename(L, idx));
+    }
+}
+
+/* "failed: " .. err, err .. "\n", 1 .. err, err .. err: the error reads as
+ * tostring(err) where lua-resty code expects a string error. */
+static int error_concat(lua_State *L) {
+    lua_settop(L, 2);
+    concat_operand(L, 1);
+    concat_operand(L, 2);
+    lua_concat(L, 2);
+    return 1;
+}
+
 void tv_lua_error_init(lua_State *L) {
     if (luaL_newmetatable(L, TV_LUA_ERROR_MT)) {
         lua_pushcfunction(L, error_tostring);
         lua_setfield(L, -2, "__tostring");
+        lua_pushcfunction(L, error_concat);
+        lua_setfield(L, -2, "__concat");
         lua_pushstring(L, "twilio.verify.error");
         lua_setfield(L, -2, "__name");
     }

@@ -173,13 +173,18 @@
 
 --- Iterate lazily over an identity's factors, page by page.
 --
--- **syntax:** `client:factors(service_sid, identity [, params] [, opts]) -> iterator`
+-- **syntax:** `client:factors(service_sid, identity [, params] [, opts]) -> iterator [, err]`
+--
+-- An argument error is never raised: it is the second value, and the
+-- iterator's first step gives it (`it:next()` returns `nil, err`; a `for`
+-- loop raises it -- as the message string inside nginx and on Lua 5.1,
+-- where `verify.error_of(raised)` gives the structured error back).
 --
 -- The @{Iterator} is callable (use it in a generic `for`: it raises the
 -- error object on failure) and has `it:next()` for non-raising use.
 -- Nothing is sent until the first factor is asked for; breaking out early
--- leaves nothing pending. Bad parameters raise an `invalid_argument`
--- @{error} (nothing is sent).
+-- leaves nothing pending. Bad parameters give an `invalid_argument`
+-- @{error} at the first step (and as the second value), with nothing sent.
 -- @string service_sid `VA...`
 -- @string identity the entity's identity
 -- @tparam[opt] table params @{factors_params}
@@ -259,7 +264,7 @@
 
 --- Iterate lazily over a service's entities, page by page.
 --
--- **syntax:** `client:entities(service_sid [, params] [, opts]) -> iterator`
+-- **syntax:** `client:entities(service_sid [, params] [, opts]) -> iterator [, err]`
 --
 -- As @{Client:factors}, over @{Client:list_entity}.
 -- @string service_sid `VA...`
@@ -357,7 +362,7 @@
 
 --- Iterate lazily over an identity's challenges, page by page.
 --
--- **syntax:** `client:challenges(service_sid, identity [, params] [, opts]) -> iterator`
+-- **syntax:** `client:challenges(service_sid, identity [, params] [, opts]) -> iterator [, err]`
 --
 -- As @{Client:factors}, over @{Client:list_challenge}, with its filters.
 -- @string service_sid `VA...`
@@ -450,7 +455,7 @@
 
 --- Iterate lazily over the account's services, page by page.
 --
--- **syntax:** `client:services([params] [, opts]) -> iterator`
+-- **syntax:** `client:services([params] [, opts]) -> iterator [, err]`
 --
 -- As @{Client:factors}, over @{Client:list_service}.
 -- @tparam[opt] table params @{factors_params} (`limit`, `page_size`, `page_token`, `page_url`)
@@ -616,7 +621,7 @@
 
 --- Iterate over the entity's factors (@{Client:factors} for this entity).
 --
--- **syntax:** `entity:factors([params] [, opts]) -> iterator`
+-- **syntax:** `entity:factors([params] [, opts]) -> iterator [, err]`
 --
 -- @tparam[opt] table params @{factors_params}
 -- @tparam[opt] table opts @{call_options}
@@ -626,7 +631,7 @@
 
 --- Iterate over the entity's challenges (@{Client:challenges} for this entity).
 --
--- **syntax:** `entity:challenges([params] [, opts]) -> iterator`
+-- **syntax:** `entity:challenges([params] [, opts]) -> iterator [, err]`
 --
 -- @tparam[opt] table params @{challenges_params}
 -- @tparam[opt] table opts @{call_options}
@@ -701,7 +706,7 @@
 
 --- Iterate over the service's entities (@{Client:entities} for this service).
 --
--- **syntax:** `service:entities([params] [, opts]) -> iterator`
+-- **syntax:** `service:entities([params] [, opts]) -> iterator [, err]`
 --
 -- @tparam[opt] table params @{factors_params}
 -- @tparam[opt] table opts @{call_options}

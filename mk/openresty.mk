@@ -25,7 +25,8 @@
 OR_SPEC_ENV  := LUA_PATH='lua/?.lua;lua/?/init.lua;spec/?.lua;;'
 # the specs every Lua from 5.1 up runs (the client through both transports)
 OR_OPS_SPECS := $(wildcard spec/operations_spec.lua spec/pages_spec.lua spec/validation_spec.lua \
-                  spec/transport_spec.lua spec/totp_flow_spec.lua spec/openresty_transport_spec.lua)
+                  spec/transport_spec.lua spec/totp_flow_spec.lua spec/openresty_transport_spec.lua \
+                  spec/errors_spec.lua)
 OR_OPS_LUA_TRANSPORT := $(filter-out spec/openresty_transport_spec.lua spec/transport_spec.lua,$(OR_OPS_SPECS))
 EMBED_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -O1 -g -Wall -Wextra -Werror \
                 $(shell pkg-config --cflags lua5.4 2>/dev/null)

@@ -9,8 +9,11 @@
 -- environment defaults, pages with navigation, lazy iterators and objects,
 -- all made from that table.
 --
--- Every failure returns `nil, err` (see @{error}); a wrong Lua type for an
--- argument raises. No credential ever appears in an error, a log line or
+-- Every failure returns `nil, err` (see @{error}), argument errors found
+-- before any I/O included; only a `self` that is no client (a call made with
+-- a dot) raises. The list iterators return an iterator even then: `it, err`,
+-- and its first step fails with `err` (a `for` loop raises it: see
+-- @{error_of}). No credential ever appears in an error, a log line or
 -- `tostring` of anything.
 -- @module twilio.verify
 -- @license MIT
@@ -38,15 +41,32 @@ local _M = {
 
 local Client = core.Client -- methods of the client userdata (C), extended here
 
+-- an environment variable; empty counts as unset
+local function env(name)
+    local v = os_getenv(name)
+    if v == "" then return nil end
+    return v
+end
+
 --- Create a client.
 --
 -- **syntax:** `verify.new(opts) -> client | nil, err`
 --
--- account_sid / auth_token default to TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN;
--- api_key / api_secret to TWILIO_API_KEY / TWILIO_API_SECRET.
+-- Options given win; what is not given comes from the environment, as the
+-- official Twilio SDKs read it (an empty variable counts as unset):
+--
+-- * account_sid / auth_token: TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN;
+--   api_key / api_secret: TWILIO_API_KEY / TWILIO_API_SECRET (used instead
+--   of the auth token when both are set and no credential option is given).
+-- * the base URL, unless `base_url` is given: `region` / `edge` when given
+--   (the one not given read from TWILIO_REGION / TWILIO_EDGE, as the SDKs
+--   do); else TWILIO_VERIFY_BASE_URL; else TWILIO_REGION / TWILIO_EDGE;
+--   else https://verify.twilio.com.
+--
 -- An unknown or mistyped option, a bad value (a string option holding a NUL
 -- byte included) and missing credentials return `nil, err` naming the
--- option. The credentials are kept only in C memory.
+-- option (a bad value read from the environment names the variable in
+-- `err.message`). The credentials are kept only in C memory.
 -- `proxy` / `no_proxy` (strings): the proxy for https (plain http never
 -- goes through a proxy unless `proxy` is set; `proxy = ""` disables the
 -- environment's) and the hosts that bypass it.
@@ -71,13 +91,34 @@ function _M.new(opts)
     end
     local o = {}
     for k, v in pairs(opts or {}) do o[k] = v end
-    if o.account_sid == nil then o.account_sid = os_getenv("TWILIO_ACCOUNT_SID") end
+    o._credential_source = nil -- internal: set below, never by the caller
+    local from_env = {} -- option -> the variable it was read from
+    local function default(k, var)
+        if o[k] == nil then
+            o[k] = env(var)
+            if o[k] ~= nil then from_env[k] = var end
+        end
+    end
+    default("account_sid", "TWILIO_ACCOUNT_SID")
     if o.auth_token == nil and o.api_key == nil and o.api_secret == nil then
-        local key, secret = os_getenv("TWILIO_API_KEY"), os_getenv("TWILIO_API_SECRET")
-        if key and key ~= "" and secret and secret ~= "" then
-            o.api_key, o.api_secret = key, secret
+        if env("TWILIO_API_KEY") and env("TWILIO_API_SECRET") then
+            default("api_key", "TWILIO_API_KEY")
+            default("api_secret", "TWILIO_API_SECRET")
         else
-            o.auth_token = os_getenv("TWILIO_AUTH_TOKEN")
+            default("auth_token", "TWILIO_AUTH_TOKEN")
+        end
+    end
+    o._credential_source = (from_env.account_sid or from_env.auth_token or from_env.api_key)
+        and "environment" or "options"
+    -- the base URL: base_url, or region / edge, given; else
+    -- TWILIO_VERIFY_BASE_URL; else TWILIO_REGION / TWILIO_EDGE, each filling
+    -- in for the one not given (as twilio-python's `region or TWILIO_REGION`)
+    -- -- the C side maps region/edge to a URL
+    if o.base_url == nil then
+        if o.region == nil and o.edge == nil then default("base_url", "TWILIO_VERIFY_BASE_URL") end
+        if o.base_url == nil then
+            default("region", "TWILIO_REGION")
+            default("edge", "TWILIO_EDGE")
         end
     end
     -- Inside nginx the I/O goes through nginx subrequests (never blocks the
@@ -90,7 +131,13 @@ function _M.new(opts)
             o.transport = require("twilio.verify.openresty").transport
         end
     end
-    return core.new(o)
+    local client, err = core.new(o)
+    if not client and type(err) == "table" then
+        local p = err.param
+        local var = from_env[p] or ((p == "region" or p == "edge") and (from_env.region or from_env.edge))
+        if var then err.message = tostring(err.message) .. " (read from " .. var .. ")" end
+    end
+    return client, err
 end
 
 -------------------------------------------------------------------------------
@@ -670,7 +717,7 @@ Iter.__index = Iter
 Iter.__name = "twilio.verify.iterator"
 
 local function iter_fail(self, err)
-    self.done, self.page, self.items = true, nil, nil
+    self.done, self.page, self.items, self.error = true, nil, nil, err
     return nil, err
 end
 
@@ -684,6 +731,11 @@ end
 
 function Iter:next()
     if self.done then return nil end
+    local pending = self.pending_error -- an argument error of the constructor
+    if pending ~= nil then
+        self.pending_error = nil
+        return iter_fail(self, pending)
+    end
     if self.limit and self.yielded >= self.limit then
         self.done, self.items = true, nil
         return nil
@@ -768,10 +820,70 @@ local function new_iter(client, op, path, params, opts, limit, start_url, ctl)
     }, Iter)
 end
 
+-- Raised errors.  A `for` loop over an iterator raises the error that
+-- stopped it.  Where a raised table cannot be printed -- inside nginx (its
+-- error log shows "runtime error: unknown reason" for any non-string) and on
+-- PUC Lua 5.1 (whose interpreter prints "(error object is not a string)")
+-- -- the raised value is the error's message string, tostring(err); elsewhere
+-- (Lua 5.2+, LuaJIT outside nginx: both print __tostring) it is the error
+-- object itself.  Either way verify.error_of(raised) gives the object back,
+-- and the iterator keeps it in it.error.
+local RAISED_MAX = 64
+local raised_ring, raised_by_msg, raised_n = {}, {}, 0 -- the last RAISED_MAX strings raised
+
+local function raises_strings()
+    return rawget(_G, "ngx") ~= nil or (_VERSION == "Lua 5.1" and rawget(_G, "jit") == nil)
+end
+
+local function raise(err)
+    if getmetatable(err) ~= err_mt or not raises_strings() then error(err, 2) end
+    local msg = tostring(err)
+    raised_n = raised_n % RAISED_MAX + 1
+    local old = raised_ring[raised_n]
+    if old and raised_by_msg[old[1]] == old[2] then raised_by_msg[old[1]] = nil end
+    raised_ring[raised_n] = { msg, err }
+    raised_by_msg[msg] = err
+    error(msg, 0)
+end
+
 Iter.__call = function(self)
     local f, err = self:next()
-    if f == nil and err ~= nil then error(err, 2) end
+    if f == nil and err ~= nil then raise(err) end
     return f
+end
+
+--- The structured error behind a raised value.
+--
+-- **syntax:** `verify.error_of(raised) -> err | nil`
+--
+-- For what `pcall` caught from a `for` loop over an iterator: the @{error}
+-- object, whether the loop raised the object itself (Lua 5.2+, LuaJIT) or
+-- its message string (inside nginx, and on Lua 5.1). A string is looked up
+-- among the last 64 errors raised as strings, by its text (a position
+-- prefix added by re-raising it with `error(e)` is allowed); `nil` for
+-- anything else. An error object is returned as it is. (The iterator also
+-- keeps the error in `it.error`.)
+-- @param raised the value `pcall` returned
+-- @treturn[1] table the @{error}
+-- @return[2] `nil`: not an error of this library (or no longer remembered)
+-- @usage
+-- local ok, e = pcall(function() for f in client:factors(SVC, USER) do use(f) end end)
+-- if not ok then
+--   local err = verify.error_of(e)
+--   if err and err.status == 404 then print("no such entity") else error(e, 0) end
+-- end
+function _M.error_of(raised)
+    if type(raised) == "table" then
+        if getmetatable(raised) == err_mt then return raised end
+        return nil
+    end
+    if type(raised) ~= "string" then return nil end
+    local err = raised_by_msg[raised]
+    if err == nil then
+        local i = raised:find("twilio.verify: ", 1, true)
+        if i and i > 1 then err = raised_by_msg[raised:sub(i)] end
+    end
+    return err
 end
 
 _M.Iterator = Iter
@@ -789,37 +901,55 @@ local function make_iterator(op)
             filters[p.name] = true
         end
     end
-    return function(self, ...)
-        local a = pack(...)
-        local params, opts = a[np + 1], a[np + 2]
-        local path = {}
-        for i = 1, np do path[i] = a[i] end
+    -- the listing's parameters, checked (no I/O): lp, limit, page_url | nil, err
+    local function read_args(self, path, params)
         local lp = {}
         local limit, page_url
         if params ~= nil then
             if type(params) ~= "table" then
-                error(core.arg_error("params", "iterator parameters must be a table"), 2)
+                return nil, core.arg_error("params", "iterator parameters must be a table, got " .. type(params))
             end
             for k, v in pairs(params) do
                 if iter_keys[k] or filters[k] then
                     if k == "limit" then limit = v elseif k == "page_url" then page_url = v else lp[k] = v end
                 else
-                    error(core.arg_error(tostring(k), "unknown parameter '" .. tostring(k) .. "' for " .. list_key), 2)
+                    local key = tostring(k)
+                    return nil, core.arg_error(key, "unknown parameter '" .. key .. "' for " .. list_key)
                 end
             end
         end
         if limit ~= nil and (type(limit) ~= "number" or limit ~= math_floor(limit) or limit < 0) then
-            error(core.arg_error("limit", "limit must be an integer >= 0"), 2)
+            return nil, core.arg_error("limit", "limit must be an integer >= 0")
         end
         if lp.page_size == nil and limit and limit > 0 then lp.page_size = math_min(limit, 1000) end
         local ca = { self, op.name }
         for i = 1, np do ca[2 + i] = path[i] end
         ca[np + 3] = lp
         local ok, err = core.check_params(unpack(ca, 1, np + 3))
-        if not ok then error(err, 2) end
+        if not ok then return nil, err end
         if page_url ~= nil then
             ok, err = core.check_page_url(self, page_url, op.name)
-            if not ok then error(err, 2) end
+            if not ok then return nil, err end
+        end
+        return lp, limit, page_url
+    end
+    -- An argument error never raises (only a `self` that is no client
+    -- does): the iterator is returned with the error as a second value, and
+    -- its first step fails with it (it:next() -> nil, err; a for loop raises).
+    return function(self, ...)
+        if type(self) ~= "userdata" then
+            error(list_key .. ": call it as a method, client:" .. list_key .. "(...) (with a colon)", 2)
+        end
+        local a = pack(...)
+        local params, opts = a[np + 1], a[np + 2]
+        local path = {}
+        for i = 1, np do path[i] = a[i] end
+        local lp, limit, page_url = read_args(self, path, params)
+        if not lp then
+            local err = limit -- (read_args: nil, err)
+            local it = new_iter(self, op, path, {}, opts, nil, nil)
+            it.pending_error, it.error = err, err
+            return it, err
         end
         return new_iter(self, op, path, lp, opts, limit, page_url)
     end
@@ -1101,6 +1231,9 @@ _M.operations = OPS
 -- local all, err = verify.collect(client:factors(SVC, USER))
 -- if not all then print(err) else print(#all .. " factors") end
 function _M.collect(it, limit)
+    -- collect(client:factors(...)) with bad arguments: the constructor's
+    -- error comes as the second value; the iterator fails with it anyway
+    if getmetatable(limit) == err_mt then limit = nil end
     local out, n = {}, 0
     while limit == nil or n < limit do
         local f, err = it:next()

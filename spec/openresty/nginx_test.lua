@@ -209,6 +209,9 @@ http {
         location /ops/ {
             content_by_lua_block { require("tv_nginx_app").run() }
         }
+        location /raise/ {
+            content_by_lua_block { require("tv_nginx_app").raise() }
+        }
     }
 }
 ]] }
@@ -396,6 +399,40 @@ describe("OpenResty transport in a real nginx", function()
     assert.equal(0, #e:requests())
   end)
 
+  it("errors read as strings: `\"failed: \" .. err`, ngx.log(err), a caught for loop, argument errors", function()
+    local sid = "YF" .. string.rep("0", 32)
+    e:fault{ action = "status", status = 404, code = 20404, message = "no such entity", match = { op = "list" } }
+    local r = op("error_strings", { identity = ID, sid = sid })
+    assert.is_true(r.ok, cjson.encode(r))
+    local res = r.result
+    assert.matches("^failed: twilio%.verify: http error 404 %(code 20404%): .*%[GET http://", res.said)
+    assert.matches("^twilio%.verify: http error 404 .* %(fetch%)$", res.suffixed)
+    -- the loop raised the message string inside nginx; error_of gives the object back
+    assert.same({ false, "string", 404, true, 404 },
+      { res.loop_ok, res.raised_type, res.back_status, res.same, res.it_error_status })
+    assert.matches("^twilio%.verify: http error 404 %(code 20404%): no such entity", res.raised)
+    assert.matches("^bad: twilio%.verify: invalid_argument error: identity", res.arg_error)
+    assert.is_true(res.arg_first_step)
+    local log = error_log(n)
+    assert.matches("tv%-log%-object: twilio%.verify: http error 404", log)
+    assert.matches("tv%-log%-concat: twilio%.verify: http error 404", log)
+  end)
+
+  it("a failing for loop nobody catches: nginx's error log shows the message, not \"unknown reason\"", function()
+    for _, via in ipairs{ "auto", "curl" } do
+      e:fault{ action = "status", status = 404, code = 20404, message = "no such entity " .. via,
+               match = { op = "list" } }
+      local before = #error_log(n)
+      local status = http("GET", n.url .. "/raise/loop?identity=" .. ID .. (via == "curl" and "&via=curl" or ""))
+      assert.equal(500, status)
+      local log = error_log(n):sub(before + 1)
+      assert.matches("lua entry thread aborted: runtime error: twilio%.verify: http error 404 %(code 20404%): "
+        .. "no such entity " .. via, log)
+      assert.is_nil(log:find("unknown reason", 1, true), log)
+      assert.same({}, e:pending_faults())
+    end
+  end)
+
   it("falls back to libcurl in an ngx.timer (no subrequests there) and says so in the log", function()
     local r = op("timer", { identity = ID })
     assert.is_true(r.ok, cjson.encode(r))
@@ -577,4 +614,45 @@ describe("examples/openresty: sign-in with a TOTP second factor", function()
     for _, q in ipairs(e:requests()) do ops[#ops + 1] = q.op end
     assert.same({ "list", "create", "list", "delete", "create" }, ops)
   end)
+end)
+
+-- Outside nginx: a for loop nobody catches, in the standalone interpreters
+-- whose uncaught-error printing ignores or honours __tostring (Lua 5.1 prints
+-- "(error object is not a string)" for a table; LuaJIT prints __tostring).
+-- The Lua 5.1 build is made here when absent (make or-build-lua5.1: its
+-- packages too, as root); a missing interpreter fails, never skips.
+describe("uncaught iterator errors in standalone interpreters", function()
+  local e
+  setup(function() e = emulator.start{} end)
+  teardown(function() if e then e:stop() end end)
+
+  local SCRIPT = [[
+local verify = require "twilio.verify"
+local c = assert(verify.new{ max_retries = 0 })
+local ok, raised = pcall(function() for _ in c:factors(os.getenv("TV_SVC"), "standalone-user-1") do end end)
+local err = verify.error_of(raised)
+io.stdout:write("caught ", type(raised), " ", tostring(err and err.status), " ", tostring(ok), "\n")
+for _ in c:factors(os.getenv("TV_SVC"), "standalone-user-1") do end
+]]
+
+  for _, case in ipairs{ { "luajit", BUILD, "table" }, { "lua5.1", "build-lua5.1", "string" } } do
+    local lua, build, caught = case[1], case[2], case[3]
+    it(lua .. " prints the error's message", function()
+      if lua == "lua5.1" then
+        local out = sh("make --no-print-directory or-build-lua5.1 >/dev/null 2>&1 && echo built")
+        assert.equal("built\n", out, "make or-build-lua5.1 failed")
+      end
+      assert(read_file(ROOT .. "/" .. build .. "/twilio/verify/core.so"), "no " .. build .. " build")
+      e:fault{ action = "status", status = 404, code = 20404, message = "no such entity", match = { op = "list" },
+               times = 2 }
+      local out = sh(format("cd %s && env LUA_PATH=%s LUA_CPATH=%s TWILIO_ACCOUNT_SID=%s TWILIO_AUTH_TOKEN=%s "
+        .. "TWILIO_VERIFY_BASE_URL=%s TV_SVC=%s %s -e %s 2>&1; echo \"exit=$?\"", shq(ROOT),
+        shq("lua/?.lua;;"), shq(build .. "/?.so;;"), shq(e.account_sid), shq(e.auth_token), shq(e.base_url),
+        shq(SVC), lua, shq(SCRIPT)))
+      assert.matches("caught " .. caught .. " 404 false\n", out, 1, true)
+      assert.matches(lua .. ": twilio.verify: http error 404 (code 20404): no such entity [GET http://", out, 1, true)
+      assert.is_nil(out:find("not a string", 1, true), out)
+      assert.matches("exit=1\n$", out)
+    end)
+  end
 end)

@@ -113,6 +113,33 @@ function ops.timer(c, a)
   return nil, "the timer did not finish"
 end
 
+-- errors where lua-resty code puts a string: `"failed: " .. err`, ngx.log
+-- with the error object, and a failing for loop caught by pcall (inside
+-- nginx the loop raises the message string; verify.error_of maps it back)
+function ops.error_strings(c, a)
+  local f, err = c:fetch_factor(SERVICE_SID, a.identity, a.sid)
+  if f then return nil, "the fetch succeeded" end
+  local said = "failed: " .. err
+  ngx.log(ngx.ERR, "tv-log-object: ", err)
+  ngx.log(ngx.ERR, "tv-log-concat: " .. err)
+  local it = c:factors(SERVICE_SID, a.identity)
+  local ok, raised = pcall(function() for _ in it do end end)
+  local back = verify.error_of(raised)
+  local bad_it, arg_err = c:factors(SERVICE_SID, "x") -- an argument error: no raise
+  return { said = said, suffixed = err .. " (fetch)", loop_ok = ok, raised_type = type(raised),
+           raised = tostring(raised), back_status = back and back.status, same = back == it.error,
+           it_error_status = it.error and it.error.status, arg_error = arg_err and ("bad: " .. arg_err),
+           arg_first_step = select(2, bad_it:next()) == arg_err }
+end
+
+-- GET /raise/loop?identity=...: a for loop over a failing listing, not
+-- caught -- nginx logs what it raised ("lua entry thread aborted: ...")
+function _M.raise()
+  local a = ngx.req.get_uri_args()
+  for f in client(a.via):factors(SERVICE_SID, a.identity) do ngx.say(f.sid) end
+  ngx.say("no error")
+end
+
 function _M.run()
   local op = ngx.var.uri:match("^/ops/([%w_]+)$")
   local a = ngx.req.get_uri_args()
