@@ -11,6 +11,8 @@
 local verify = require "twilio.verify"
 local core = require "twilio.verify.core"
 local emulator = require "support.emulator"
+-- children run on this same Lua (lua5.4, or luajit under make spec-luajit)
+local LUA = rawget(package.loaded._G, "jit") and "luajit" or ("lua" .. _VERSION:match("%d+%.%d+"))
 
 local SVC = "VA" .. string.rep("a1", 16)
 local ID = "auth-user-0001"
@@ -178,16 +180,8 @@ describe("a 401 names the credential used", function()
   -- (the Lua layer passes _credential_source).  Run in a child process so
   -- this one's environment stays as it is.
   it("verify.new with credentials from TWILIO_* variables says environment", function()
-    local src = package.searchpath("twilio.verify", package.path)
-    local f = src and io.open(src, "rb")
-    local text = f and f:read("a") or ""
-    if f then f:close() end
-    if not text:find("_credential_source", 1, true) then
-      pending("verify.new does not pass _credential_source yet")
-      return
-    end
     local script = os.tmpname()
-    f = assert(io.open(script, "wb"))
+    local f = assert(io.open(script, "wb"))
     f:write(string.format([[
       local verify = require "twilio.verify"
       local c = assert(verify.new{ base_url = %q, max_retries = 0 })
@@ -198,7 +192,7 @@ describe("a 401 names the credential used", function()
     local shq = emulator.shell_quote
     local cmd = table.concat({ "env -u TWILIO_AUTH_TOKEN -u TWILIO_API_KEY -u TWILIO_API_SECRET",
       shq("TWILIO_ACCOUNT_SID=" .. e.account_sid), shq("TWILIO_AUTH_TOKEN=" .. WRONG_TOKEN),
-      "LUA_PATH=" .. shq(package.path), "LUA_CPATH=" .. shq(package.cpath), "lua5.4", shq(script), "2>&1" }, " ")
+      "LUA_PATH=" .. shq(package.path), "LUA_CPATH=" .. shq(package.cpath), LUA, shq(script), "2>&1" }, " ")
     local p = io.popen(cmd)
     local out = p:read("a")
     p:close()

@@ -63,7 +63,9 @@ function M.snake(key)
 end
 
 local function num(v)
-    if type(v) == "number" and math.tointeger(v) then return tostring(math.tointeger(v)) end
+    if type(v) == "number" and v == math.floor(v) and v > -2 ^ 53 and v < 2 ^ 53 then
+        return string.format("%d", v) -- integers print alike on 5.1/LuaJIT (doubles) and 5.3+
+    end
     return tostring(v)
 end
 
