@@ -103,8 +103,8 @@ if emulator then
   print(("after %d factor(s): ok=%s, %s"):format(seen, tostring(okay), tostring(ierr)))
   -- on 5.1 and inside nginx the loop raises the message string (readable in
   -- logs); verify.error_of gives the structured error back everywhere
-  local e = verify.error_of(ierr)
-  print("the error object:", type(e), e.kind, e.status)
+  local structured = verify.error_of(ierr)
+  print("the error object:", type(structured), structured.kind, structured.status)
   for x in client:factors(service_sid, identity) do
     if x.sid ~= factor.sid then assert(x:delete()) end
   end
