@@ -439,7 +439,7 @@ static char *kvdup(const emu_kv *kv) {
 
 /* Parse a Metadata-like value: a JSON object whose values are strings.
  * *out NULL when kv is NULL.  0, or -1 with out set. */
-static int string_map_param(const emu_kv *kv, const char *key, cJSON **res, emu_response *out) {
+int emu_string_map_param(const emu_kv *kv, const char *key, cJSON **res, emu_response *out) {
     *res = NULL;
     if (!kv) return 0;
     cJSON *j = cJSON_ParseWithLength(kv->val, kv->vlen);
@@ -584,7 +584,7 @@ static void create_factor(const emu_ctx *x, emu_response *out) {
         goto done;
     }
     f->type = type;
-    if (string_map_param(val(x, "Metadata"), "Metadata", &f->metadata, out) != 0) goto done;
+    if (emu_string_map_param(val(x, "Metadata"), "Metadata", &f->metadata, out) != 0) goto done;
     if ((type == EMU_PUSH ? create_push : create_totp)(x, f, &binding, out) != 0) goto done;
 
     pthread_mutex_lock(&srv->lock);

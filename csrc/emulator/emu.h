@@ -516,6 +516,9 @@ int emu_ival(const emu_kv *kv, int def);
 void emu_note_applied(emu_server *srv, const emu_call *c);
 /* Is a JSON object text whose every value is a string?  1 / 0. */
 int emu_string_map(const cJSON *j);
+/* Parse a Metadata-like parameter (a JSON object of string values) into
+ * *res (NULL when kv is NULL).  0, or -1 with out set (400 naming key, or OOM). */
+int emu_string_map_param(const emu_kv *kv, const char *key, cJSON **res, emu_response *out);
 /* A page answer: items rendered by the caller into arr; fills meta. */
 typedef struct emu_page {
     const char *key;          /* list key ("factors") */

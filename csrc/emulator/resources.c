@@ -221,25 +221,6 @@ nomem:
     return -1;
 }
 
-/* A JSON-object parameter whose values are strings (Metadata, HiddenDetails). */
-static int string_map(const emu_kv *kv, const char *key, cJSON **res, emu_response *out) {
-    *res = NULL;
-    if (!kv) return 0;
-    cJSON *j = cJSON_ParseWithLength(kv->val, kv->vlen);
-    if (!j) {
-        emu_oom(out);
-        return -1;
-    }
-    if (!emu_string_map(j)) {
-        cJSON_Delete(j);
-        char why[96];
-        snprintf(why, sizeof why, "%s values must be strings", key);
-        emu_param_error(out, key, "%s", why);
-        return -1;
-    }
-    *res = j;
-    return 0;
-}
 
 /* TOTP check of payload against factor f at now: 1 match, 0 not. */
 static int totp_ok(const emu_factor *f, const emu_kv *payload, int64_t now) {
@@ -267,7 +248,7 @@ void emu_h_create_challenge(const emu_ctx *x, emu_response *out) {
         goto done;
     }
     if (details_fields(c, &ch->details_fields, out) != 0) goto done;
-    if (string_map(emu_val(x, "HiddenDetails"), "HiddenDetails", &ch->hidden_details, out) != 0) goto done;
+    if (emu_string_map_param(emu_val(x, "HiddenDetails"), "HiddenDetails", &ch->hidden_details, out) != 0) goto done;
     if (msg && !(ch->details_message = kvdup(msg))) {
         emu_oom(out);
         goto done;
@@ -410,7 +391,7 @@ void emu_h_update_challenge(const emu_ctx *x, emu_response *out) {
     const emu_call *c = x->c;
     const emu_kv *payload = emu_val(x, "AuthPayload");
     cJSON *md = NULL;
-    if (string_map(emu_val(x, "Metadata"), "Metadata", &md, out) != 0) return;
+    if (emu_string_map_param(emu_val(x, "Metadata"), "Metadata", &md, out) != 0) return;
     pthread_mutex_lock(&srv->lock);
     int64_t now = emu_now(srv);
     emu_challenge *ch = find_challenge(srv, c);
