@@ -169,4 +169,8 @@ void tv_lua_batch_methods(lua_State *L);
  * Push the `totp` table: code, check, uri, parse_uri. */
 int tv_lua_open_totp(lua_State *L);
 
+/* ---- lua_webhook.c -----------------------------------------------------
+ * Push the `webhook` table: sign, validate, body_sha256 (tv_webhook.h). */
+int tv_lua_open_webhook(lua_State *L);
+
 #endif
