@@ -15,7 +15,8 @@
  * the first value of a repeated key; we follow Python and Node, which are
  * also the ones that publish vectors for repeated keys.)
  *
- * URL variants tried by tv_webhook_validate, each with the port removed and
+ * URL variants tried by tv_webhook_validate: the URL exactly as given, and
+ * these, each with the port removed and
  * with the port present (the scheme's default, 443 for https, else 80, added
  * when the URL has none) -- all three helpers try these two:
  *   1. the URL as given (Python, Go);
@@ -44,7 +45,7 @@
 
 #include "tv.h"
 
-#define MAX_CANDIDATES 6
+#define MAX_CANDIDATES 7
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -405,9 +406,10 @@ static int url_legacy(const char *u, const url_parts *p, tv_buf *w, tv_buf *out)
 int tv_webhook_query_get(const char *url, size_t ulen, const char *name, char **out, size_t *outlen) {
     *out = NULL;
     *outlen = 0;
-    const char *q = memchr(url, '?', ulen);
-    if (!q) return 0;
-    size_t start = (size_t)(q - url) + 1;
+    size_t qi = 0;
+    while (qi < ulen && url[qi] != '?' && url[qi] != '#') qi++;
+    if (qi == ulen || url[qi] != '?') return 0; /* no query (a '?' in the fragment is not one) */
+    size_t start = qi + 1;
     const char *hash = memchr(url + start, '#', ulen - start);
     size_t end = hash ? (size_t)(hash - url) : ulen;
     tv_webhook_form f;
@@ -471,9 +473,8 @@ int tv_webhook_validate(const tv_webhook_input *in, const char **reason, tv_erro
     size_t nc = 0;
     url_parts p;
     url_split(in->url, in->ulen, &p);
-    if (!p.ok) {
-        if (tv_buf_add(&cand[nc++], in->url, in->ulen)) goto oom;
-    } else {
+    if (tv_buf_add(&cand[nc++], in->url, in->ulen)) goto oom; /* the URL as given, always */
+    if (p.ok) {
         for (int form_i = 0; form_i < 3; form_i++) {
             tv_buf *base = &w;
             tv_buf_reset(&w, 0);

@@ -14,7 +14,7 @@
  * For a JSON body the URL carries bodySHA256 = hex(SHA-256(raw body)); the
  * signature then covers the URL alone and the body must hash to that value.
  *
- * tv_webhook_validate accepts the URL variants the helpers try (see
+ * tv_webhook_validate accepts the URL as given and the variants the helpers try (see
  * tv_webhook.c): the port removed, the default port added, and the forms
  * twilio-node's WHATWG URL serialisation and legacy querystring produce.
  *

@@ -342,4 +342,85 @@ describe("verify.webhook", function()
       end
     end)
   end)
+
+  -- bin/twilio-verify webhook validate, as a process (a Lua 5.4 script that
+  -- finds lua/ and build/ next to itself; skipped without the 5.4 build)
+  local has_cli = io.open("build/twilio/verify/core.so") ~= nil
+  describe("the CLI: twilio-verify webhook validate", function()
+    local function shq(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+    local function cli(args, token, stdin)
+      local parts = { "env -u LUA_PATH -u LUA_CPATH -u TWILIO_AUTH_TOKEN" }
+      if token then parts[#parts + 1] = shq("TWILIO_AUTH_TOKEN=" .. token) end
+      parts[#parts + 1] = "bin/twilio-verify webhook validate"
+      for _, a in ipairs(args) do parts[#parts + 1] = shq(a) end
+      local inf = os.tmpname()
+      local f = assert(io.open(inf, "wb"))
+      f:write(stdin or "")
+      f:close()
+      local rcf = os.tmpname()
+      local p = assert(io.popen(table.concat(parts, " ") .. " <" .. shq(inf) .. " 2>&1; echo $? >" .. shq(rcf)))
+      local out = p:read("*a")
+      p:close()
+      local rf = assert(io.open(rcf))
+      local code = tonumber(rf:read("*a"):match("%d+"))
+      rf:close()
+      os.remove(inf)
+      os.remove(rcf)
+      return code, out
+    end
+    it("exit 0 'valid' for the published vectors (params, form body on stdin, JSON body)", function()
+      if not has_cli then return end
+      local code, out = cli({ "--url", URL, "--signature", "RSOYDt4T1cUTdK1PDd93/VVr8B8=",
+        "--param", "CallSid=CA1234567890ABCDE", "--param", "Caller=+14158675309", "--param", "Digits=1234",
+        "--param", "From=+14158675309", "--param", "To=+18005551212" }, TOKEN)
+      assert.are.equal(0, code, out)
+      assert.are.equal("valid\n", out)
+      code, out = cli({ "--url", URL, "--signature", "IK+Dwps556ElfBT0I3Rgjkr1wJU=", "--param", "Sid=CA123",
+        "--param", "SidAccount=AC123", "--param", "Digits=5678", "--param", "Digits=1234" }, TOKEN)
+      assert.are.equal(0, code, out)
+      code, out = cli({ "--url", URL, "--signature", "IK+Dwps556ElfBT0I3Rgjkr1wJU=", "--body", "-" }, TOKEN,
+        "Sid=CA123&SidAccount=AC123&Digits=5678&Digits=1234&Digits=1234")
+      assert.are.equal(0, code, out)
+      local bodyf = os.tmpname()
+      local f = assert(io.open(bodyf, "wb"))
+      f:write(BODY)
+      f:close()
+      code, out = cli({ "--url", URL .. "&bodySHA256=" .. BODY_HASH, "--signature", "a9nBmqA0ju/hNViExpshrM61xv4=",
+        "--body", bodyf }, TOKEN)
+      os.remove(bodyf)
+      assert.are.equal(0, code, out)
+    end)
+    it("exit 1 with a one-line reason when invalid (and --json)", function()
+      if not has_cli then return end
+      local code, out = cli({ "--url", URL, "--signature", "RSOYDt4T1cUTdK1PDd93/VVr8B8=" }, TOKEN)
+      assert.are.equal(1, code)
+      assert.are.equal("invalid: signature mismatch\n", out)
+      code, out = cli({ "--url", URL .. "&bodySHA256=" .. BODY_HASH, "--signature", "a9nBmqA0ju/hNViExpshrM61xv4=",
+        "--body", "-", "--json" }, TOKEN, BODY .. "x")
+      assert.are.equal(1, code)
+      assert.are.same({ valid = false, reason = "bodySHA256 does not match the body" }, cjson.decode(out))
+    end)
+    it("exit 2 on usage errors; the token never printed", function()
+      if not has_cli then return end
+      local secret = "cli-s3cr3t-token"
+      for _, case in ipairs {
+        { {}, "--url is required" },
+        { { "--url", URL }, "--signature is required" },
+        { { "--url", URL, "--signature", "x", "--param", "novalue" }, "--param takes KEY=VALUE" },
+        { { "--url", URL, "--signature", "x", "--body", "/nonexistent/body" }, "cannot read --body" },
+        { { "--url", URL, "--signature", "x", "--body", "-", "--param", "a=b" }, "do not go together" },
+      } do
+        local code, out = cli(case[1], secret)
+        assert.are.equal(2, code, out)
+        assert.is_truthy(out:find(case[2], 1, true), out)
+        assert.is_nil(out:find(secret, 1, true))
+      end
+      local code, out = cli({ "--url", URL, "--signature", "x" }, nil)
+      assert.are.equal(2, code)
+      assert.is_truthy(out:find("TWILIO_AUTH_TOKEN is not set", 1, true))
+      code, out = cli({ "--url", URL, "--signature", "x" }, secret)
+      assert.are.equal(1, code)
+      assert.is_nil(out:find(secret, 1, true))
+    end)
+  end)
 end)
