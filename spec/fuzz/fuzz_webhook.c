@@ -17,7 +17,9 @@
  *   - with bodySHA256 in url, sign(url, no params) validates iff the
  *     body's SHA-256 is that value;
  *   - validate answers 0 or 1 with a reason on 0, never -1 (no OOM here).
- * Never crashes or leaks. */
+ * Never crashes or leaks.  The seeds (spec/fuzz/corpus/webhook/) are
+ * hand-written: the published vectors' shapes, an awkward URL and body,
+ * JSON bodies with a matching and a wrong bodySHA256, a URL without scheme. */
 #include "fuzz.h"
 #include "tv_webhook.h"
 
