@@ -303,6 +303,11 @@ local describe = {
     challenge = function(o) return tostring(o.sid) .. " (" .. tostring(o.status) .. ")" end,
     entity = function(o) return tostring(o.sid) .. " (" .. tostring(o.identity) .. ")" end,
     service = function(o) return tostring(o.sid) .. " (" .. tostring(o.friendly_name) .. ")" end,
+    -- never the token itself: it enrols a push factor for whoever holds it
+    access_token = function(o) return tostring(o.sid) .. " (" .. tostring(o.entity_identity) .. ", ttl "
+        .. tostring(o.ttl) .. ")" end,
+    webhook = function(o) return tostring(o.sid) .. " (" .. tostring(o.status) .. ", "
+        .. tostring(o.webhook_url) .. ")" end,
 }
 
 local function kind_mt(client, resource)
