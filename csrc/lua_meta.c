@@ -4,7 +4,7 @@
  * Recorded per value in a weak-keyed table (the registry's META_KEY, also
  * core._responses) as one string, so a call that nobody asks about costs
  * one short string and one table slot.  Format: "<status>\n" then one
- * "<index>:<value>\n" per header present. */
+ * "<letter>:<value>\n" per header present ('a' + its index). */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -47,9 +47,9 @@ static void add_status(luaL_Buffer *b, long status) {
     luaL_addlstring(b, s, (size_t)n);
 }
 
-/* one "<i>:<value>\n", control characters dropped */
+/* one "<letter>:<value>\n", control characters dropped */
 static void add_header(luaL_Buffer *b, int i, const char *v, size_t len) {
-    luaL_addchar(b, (char)('0' + i));
+    luaL_addchar(b, (char)('a' + i));
     luaL_addchar(b, ':');
     for (size_t k = 0; k < len && k < 8192; k++)
         if ((unsigned char)v[k] >= 0x20 && v[k] != 0x7f) luaL_addchar(b, v[k]);

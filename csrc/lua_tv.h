@@ -165,7 +165,7 @@ void tv_lua_transport_funcs(lua_State *L);
  * verify.response_of(value): the status and kept headers
  * (tv_meta_header_names) of the response a value came from, recorded in a
  * weak-keyed table (core._responses) as one compact string per value:
- * "<status>\n<index>:<value>\n..." (values hold no control characters);
+ * "<status>\n<letter>:<value>\n..." ('a' + index; values hold no controls);
  * the Lua layer expands it on demand.  Only tables are recorded. */
 void tv_lua_meta_open(lua_State *L); /* sets core._responses and core.response_headers on the table on top */
 void tv_lua_meta_record(lua_State *L, int vidx, const tv_response *resp);

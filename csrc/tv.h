@@ -124,7 +124,7 @@ int tv_build_page_url(const tv_origin *o, const tv_operation *op, const char *ur
  * (verify.response_of): the ones the API description defines for these
  * operations, and Twilio's request id and concurrency headers.  One list:
  * the libcurl header callback, the Lua transports and the docs read it. */
-#define TV_NMETA_HEADERS 8
+#define TV_NMETA_HEADERS 11
 #define TV_META_REQUEST_ID 0 /* indexes of tv_meta_header_names the core reads itself */
 #define TV_META_RETRY_AFTER 4
 extern const char *const tv_meta_header_names[TV_NMETA_HEADERS];

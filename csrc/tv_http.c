@@ -153,7 +153,7 @@ static size_t on_header(char *line, size_t size, size_t n, void *ud) {
     size_t len = size * n;
     const char *v;
     size_t vlen;
-    /* the names that matter (tv_meta_header_names) start with R or T: skip the rest cheaply */
+    /* the names that matter (tv_meta_header_names) start with R, T or X: skip the rest cheaply */
     char c0 = len ? (char)(line[0] | 0x20) : 0;
     if (len >= 5 && memcmp(line, "HTTP/", 5) == 0) { /* a new response (e.g. after 100) */
         h->resp->retry_after = -1;
@@ -161,7 +161,7 @@ static size_t on_header(char *line, size_t size, size_t n, void *ud) {
         tv_response_meta_reset(h->resp);
         return len;
     }
-    if (c0 != 'r' && c0 != 't') return len;
+    if (c0 != 'r' && c0 != 't' && c0 != 'x') return len;
     const char *colon = memchr(line, ':', len);
     if (!colon) return len;
     int idx = tv_meta_header_index(line, (size_t)(colon - line));

@@ -12,9 +12,12 @@
 /* Sources: the description's response headers (Twilio-Verify-Signature-Fields
  * on FetchChallenge, Twilio-Verify-Challenge-Signature on UpdateChallenge,
  * Twilio-Verify-Factor-Signature on UpdateFactor, Twilio-Reached-Rate-Limit
- * and Retry-After), Twilio-Request-Id (every response), and the request
+ * and Retry-After), Twilio-Request-Id (every response), the request
  * duration and concurrency headers Twilio's REST API sends
- * (Twilio-Request-Duration, Twilio-Concurrent-Requests). */
+ * (Twilio-Request-Duration, Twilio-Concurrent-Requests: "Monitor the ...
+ * response headers", https://www.twilio.com/docs/api/errors/45780) and the
+ * X-Rate-Limit-* headers of rate-limited endpoints
+ * (https://support.twilio.com/hc/en-us/articles/37736751264283). */
 const char *const tv_meta_header_names[TV_NMETA_HEADERS] = {
     "Twilio-Request-Id",
     "Twilio-Request-Duration",
@@ -24,6 +27,9 @@ const char *const tv_meta_header_names[TV_NMETA_HEADERS] = {
     "Twilio-Verify-Signature-Fields",
     "Twilio-Verify-Challenge-Signature",
     "Twilio-Verify-Factor-Signature",
+    "X-Rate-Limit-Limit",
+    "X-Rate-Limit-Remaining",
+    "X-Rate-Limit-Config",
 };
 
 int tv_meta_header_index(const char *name, size_t len) {

@@ -357,7 +357,8 @@ _M.response_headers = header_names
 -- `request_id` (`Twilio-Request-Id`) and `headers`, keyed by lower-case name,
 -- holding those of `verify.response_headers` the server sent:
 -- `Twilio-Request-Id`, `Twilio-Request-Duration`, `Twilio-Concurrent-Requests`,
--- `Twilio-Reached-Rate-Limit`, `Retry-After`, and the Push signature headers
+-- `Twilio-Reached-Rate-Limit`, `Retry-After`, `X-Rate-Limit-Limit`,
+-- `X-Rate-Limit-Remaining`, `X-Rate-Limit-Config`, and the Push signature headers
 -- the API defines: `Twilio-Verify-Signature-Fields` (FetchChallenge: the
 -- fields a device signs), `Twilio-Verify-Challenge-Signature` (UpdateChallenge)
 -- and `Twilio-Verify-Factor-Signature` (UpdateFactor). Values are strings
@@ -376,8 +377,8 @@ function _M.response_of(value)
     if not s then return nil end
     local status, rest = s:match("^(%d+)\n(.*)$")
     local r = { status = tonumber(status), headers = {} }
-    for i, v in rest:gmatch("(%d):([^\n]*)\n") do
-        r.headers[header_names[tonumber(i) + 1]:lower()] = v
+    for c, v in rest:gmatch("(%l):([^\n]*)\n") do
+        r.headers[header_names[c:byte() - 96]:lower()] = v
     end
     r.request_id = r.headers["twilio-request-id"]
     return r
