@@ -1,8 +1,10 @@
 # mk/webhooks.mk -- the loopback receiver the webhook delivery specs run
-# (spec/emulator_webhooks_spec.lua): build/hook-receiver, part of `make`.
+# (spec/emulator_webhooks_spec.lua): $(BUILD)/hook-receiver, built with the
+# emulator (so every build-<lua>/ that has an emulator has one too).
 HOOK_RECEIVER := $(BUILD)/hook-receiver
 
 compile: $(HOOK_RECEIVER)
+$(EMULATOR): | $(HOOK_RECEIVER)
 
 $(HOOK_RECEIVER): spec/support/hook_receiver.c
 	@mkdir -p $(dir $@)

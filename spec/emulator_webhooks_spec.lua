@@ -35,9 +35,12 @@ end
 
 -- ------------------------------------------------------------ receiver
 
+-- build/hook-receiver (next to $TV_EMULATOR; it does not depend on the Lua)
 local function receiver_exe()
   local emu = os.getenv("TV_EMULATOR") or "build/twilio-verify-emulator"
-  return (emu:gsub("[^/]*$", "")) .. "hook-receiver"
+  local exe = (emu:gsub("[^/]*$", "")) .. "hook-receiver"
+  if read_file(exe) then return exe end
+  return "build/hook-receiver"
 end
 
 local function start_receiver(opts)
