@@ -150,6 +150,19 @@ static int build_auth(tv_client *c, const char *user, const char *secret, tv_err
     return 0;
 }
 
+int tv_client_set_token(tv_client *c, const char *token, tv_error *err) {
+    if (!token || !*token || strlen(token) > 16384)
+        return tv_error_set(err, TV_EARG, "token", "a device token must be a non-empty string of at most 16384 bytes");
+    char *old = c->auth_header;
+    c->auth_header = NULL;
+    if (build_auth(c, "token", token, err) != 0) {
+        c->auth_header = old;
+        return -1;
+    }
+    free_secret(&old);
+    return 0;
+}
+
 tv_client *tv_client_new(const tv_options *opt, tv_error *err) {
     tv_client *c = calloc(1, sizeof *c);
     if (!c) {
