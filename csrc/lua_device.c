@@ -238,6 +238,70 @@ static int l_verify_jwt(lua_State *L) {
     return 3;
 }
 
+/* A cJSON tree parked in a box (deleted by __gc). */
+#define TREE_MT "twilio.verify.device.tree"
+static int tree_gc(lua_State *L) {
+    cJSON **t = (cJSON **)luaL_checkudata(L, 1, TREE_MT);
+    cJSON_Delete(*t);
+    *t = NULL;
+    return 0;
+}
+
+/* core.device.challenge_payload(body_json, fields_csv, status) -> payload_json | nil, err
+ * The JSON object the mobile SDKs sign to answer a challenge: each field
+ * the Twilio-Verify-Signature-Fields header names, with its value exactly
+ * as the challenge fetch returned it, then "status". */
+static int l_challenge_payload(lua_State *L) {
+    size_t bl = 0, fl = 0;
+    const char *body = luaL_checklstring(L, 1, &bl), *fields = luaL_checklstring(L, 2, &fl);
+    const char *status = luaL_checkstring(L, 3);
+    tv_error err = TV_ERROR_INIT;
+    cJSON **src = (cJSON **)tv_lua_box(L, sizeof(cJSON *), TREE_MT, tree_gc);
+    cJSON **dst = (cJSON **)tv_lua_box(L, sizeof(cJSON *), TREE_MT, tree_gc);
+    scratch *out = new_scratch(L);
+    *src = cJSON_ParseWithLength(body, bl);
+    if (!cJSON_IsObject(*src)) {
+        tv_error_set(&err, TV_EDECODE, NULL, "the challenge is not a JSON object");
+        return tv_lua_fail(L, &err);
+    }
+    if (!(*dst = cJSON_CreateObject())) goto oom;
+    const char *p = fields, *end = fields + fl;
+    while (p < end) {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        size_t n = (size_t)((comma ? comma : end) - p);
+        char name[64];
+        while (n > 0 && *p == ' ') p++, n--;
+        while (n > 0 && p[n - 1] == ' ') n--;
+        if (n == 0 || n >= sizeof name) {
+            tv_error_set(&err, TV_EDECODE, NULL, "Twilio-Verify-Signature-Fields: an empty or overlong field name");
+            return tv_lua_fail(L, &err);
+        }
+        memcpy(name, p, n);
+        name[n] = '\0';
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(*src, name);
+        if (!v) {
+            tv_error_set(&err, TV_EDECODE, NULL, "the challenge has no field '%s' named by Twilio-Verify-Signature-Fields",
+                         name);
+            return tv_lua_fail(L, &err);
+        }
+        cJSON *copy = cJSON_Duplicate(v, 1);
+        if (!copy) goto oom;
+        cJSON_DeleteItemFromObjectCaseSensitive(*dst, name);
+        if (!cJSON_AddItemToObject(*dst, name, copy)) {
+            cJSON_Delete(copy);
+            goto oom;
+        }
+        p = comma ? comma + 1 : end;
+    }
+    if (!cJSON_AddStringToObject(*dst, "status", status) || !(out->p = cJSON_PrintUnformatted(*dst))) goto oom;
+    out->len = strlen(out->p);
+    push_scratch(L, out);
+    return 1;
+oom:
+    tv_error_set(&err, TV_ENOMEM, NULL, "out of memory");
+    return tv_lua_fail(L, &err);
+}
+
 int tv_lua_open_device(lua_State *L) {
     if (luaL_newmetatable(L, KEY_MT)) {
         static const luaL_Reg m[] = {{"public_key", l_public_key}, {"sign", l_sign}, {"jwt", l_jwt},
@@ -268,5 +332,7 @@ int tv_lua_open_device(lua_State *L) {
     lua_setfield(L, -2, "verify");
     lua_pushcfunction(L, l_verify_jwt);
     lua_setfield(L, -2, "verify_jwt");
+    lua_pushcfunction(L, l_challenge_payload);
+    lua_setfield(L, -2, "challenge_payload");
     return 1;
 }

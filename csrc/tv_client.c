@@ -160,6 +160,10 @@ int tv_client_set_token(tv_client *c, const char *token, tv_error *err) {
         return -1;
     }
     free_secret(&old);
+    /* the libcurl handle holds the header lines: the next request makes a
+     * new one with the new credential (the old lines are wiped on free) */
+    tv_http_free(c->http);
+    c->http = NULL;
     return 0;
 }
 
