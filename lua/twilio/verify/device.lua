@@ -241,7 +241,12 @@ function Device:fetch(challenge_sid)
     seen.body, seen.headers = nil, nil
     local ch, cerr = client:fetch_challenge(self.service_sid, self.identity, challenge_sid)
     if not ch then return nil, cerr end
-    return ch, header(seen.headers, "Twilio-Verify-Signature-Fields"), seen.body
+    -- the header through verify.response_of (every transport), else as the
+    -- transport handed it over
+    local r = verify.response_of(ch)
+    local fields = r and r.headers["twilio-verify-signature-fields"] or
+                   header(seen.headers, "Twilio-Verify-Signature-Fields")
+    return ch, fields, seen.body
 end
 
 local function respond(self, challenge_sid, status)
