@@ -18,8 +18,10 @@ function _M.pub(name)
   return k:public_key()
 end
 
+-- by public key, or by name (made on first use)
 local function key_of(pub)
-  return assert(by_pub[pub] or by_name[pub], "no such spec key")
+  if not by_pub[pub] and not by_name[pub] then _M.pub(pub) end
+  return by_pub[pub] or by_name[pub]
 end
 
 -- Factor verification AuthPayload: base64 DER signature of the factor sid.
