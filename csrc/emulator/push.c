@@ -351,7 +351,7 @@ int emu_push_authenticate(emu_server *srv, const emu_call *c, emu_response *out)
     if (tv_jwt_parse(jwt, len, &j, &err) != 0) {
         rc = err.kind == TV_ENOMEM ? (emu_oom(out), -1) : deny(out, "the token is not a JWT");
     } else if (c->route != EMU_ROUTE_MATCH) {
-        rc = 0; /* routing errors are answered as for any caller */
+        rc = deny(out, "a device credential cannot call this operation"); /* nothing verified it */
     } else if (strcmp(c->row->name, "create_factor") == 0) {
         rc = access_token_auth(srv, c, &j, out);
     } else {
