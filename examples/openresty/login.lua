@@ -41,7 +41,7 @@ local SERVICE_SID = os.getenv("TWILIO_VERIFY_SERVICE_SID")
 -- One client per worker, created on the first request (the credentials come
 -- from TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN, passed by nginx's `env`).
 local client
-local function get_client()
+local function get_client() -- (shared with push_login.lua, as _M.client)
   if not client then
     client = assert(verify.new{ base_url = os.getenv("TWILIO_VERIFY_BASE_URL") })
   end
@@ -56,6 +56,8 @@ local function check_password(username, password)
   if u and password == u.password then return u.identity end
   return nil
 end
+_M.check_password = check_password -- (push_login.lua signs in the same users)
+_M.client = get_client
 
 local function reply(status, body)
   ngx.status = status

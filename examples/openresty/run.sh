@@ -13,6 +13,15 @@
 #       prefix directory (nginx.pid, emulator.pid), and waits until they
 #       are gone.
 #   sh examples/openresty/run.sh status  says whether they run.
+#   sh examples/openresty/run.sh device enroll|approve|deny|show
+#       the virtual push device of the push sign-in (device.lua next to
+#       this script), against the running emulator, its key kept in the
+#       prefix directory (device.state, mode 0600).
+#
+# When the configuration has the push sign-in (/push/webhook), start also
+# registers that location as the service's webhook for challenge.approved
+# and challenge.denied (bin/twilio-verify webhooks create), so the emulator
+# POSTs the signed events to nginx.
 #
 # Env: NGINX (default /usr/sbin/nginx), TV_NGINX_MODULES (default
 # /usr/lib/nginx/modules), TV_EXAMPLE_PREFIX (default build/openresty-example),
@@ -65,8 +74,57 @@ Try it (user ann, password "demo password for ann"):
     with CODE from the secret of that URI: oathtool --totp -b SECRET,
     or LUA_PATH='lua/?.lua;;' LUA_CPATH='build/?.so;;' bin/twilio-verify totp code SECRET
     -> {"step":"done","user":"ann"}
-Stop: ${TV_EXAMPLE_PREFIX:+TV_EXAMPLE_PREFIX=$TV_EXAMPLE_PREFIX }sh examples/openresty/run.sh stop
 EOF
+  if [ -s "$PREFIX/webhook.sid" ]; then
+    run="${TV_EXAMPLE_PREFIX:+TV_EXAMPLE_PREFIX=$TV_EXAMPLE_PREFIX }sh examples/openresty/run.sh"
+    cat <<EOF
+Push sign-in (webhook $(cat "$PREFIX/webhook.sid") -> http://127.0.0.1:$port/push/webhook; the device stands in for a phone):
+  curl -s -X POST http://127.0.0.1:$port/push/enroll -d username=ann -d 'password=demo password for ann'
+    -> {"step":"enroll_device","identity":"user-ann-0001","service_sid":"$(cat "$PREFIX/service.sid")","access_token":"..."}
+  curl -s -X POST http://127.0.0.1:$port/push/enroll -d username=ann -d 'password=demo password for ann' | $run device enroll
+    -> enrolled factor YF... for user-ann-0001 (verified)
+  curl -s -X POST http://127.0.0.1:$port/push/login -d username=ann -d 'password=demo password for ann'
+    -> {"step":"push","challenge_sid":"YC..."}
+  $run device approve
+    -> approved YC...: "Log in to Example?" (IP 127.0.0.1)
+  curl -s 'http://127.0.0.1:$port/push/status?challenge_sid=CHALLENGE_SID'
+    with CHALLENGE_SID from the login answer
+    -> {"status":"approved","source":"webhook"}
+  $run device deny
+    (after another login: the status is then {"status":"denied","source":"webhook"})
+  curl -s -o /dev/null -w '%{http_code}\n' -X POST http://127.0.0.1:$port/push/webhook -H 'X-Twilio-Signature: forged' -d account_sid=$(cat "$PREFIX/account.sid") -d service_sid=$(cat "$PREFIX/service.sid") -d entity_identity=user-ann-0001 -d type=challenge.approved -d challenge_sid=CHALLENGE_SID
+    a webhook Twilio did not sign -> 403, nothing recorded
+EOF
+  fi
+  echo "Stop: ${TV_EXAMPLE_PREFIX:+TV_EXAMPLE_PREFIX=$TV_EXAMPLE_PREFIX }sh examples/openresty/run.sh stop"
+}
+
+# register_webhook PORT: /push/webhook of nginx as the service's webhook for
+# the challenge answers (bin/twilio-verify on LuaJIT, the build made above;
+# the credentials reach it through the environment only)
+register_webhook() {
+  rm -f "$PREFIX/webhook.sid"
+  grep -q '/push/webhook' "$PREFIX/nginx.conf" || return 0
+  if ! env TWILIO_ACCOUNT_SID="$account_sid" TWILIO_AUTH_TOKEN="$auth_token" \
+      TWILIO_VERIFY_SERVICE_SID="$service_sid" TWILIO_VERIFY_BASE_URL="http://127.0.0.1:$eport" \
+      LUA_PATH="$ROOT/lua/?.lua;;" LUA_CPATH="$ROOT/$BUILD/?.so;;" \
+      luajit bin/twilio-verify webhooks create --friendly-name openresty-example \
+        --event-type challenge.approved --event-type challenge.denied \
+        --webhook-url "http://127.0.0.1:$1/push/webhook" >"$PREFIX/webhook.out" 2>&1 </dev/null; then
+    why=$(cat "$PREFIX/webhook.out")
+    stop >/dev/null
+    die "registering the webhook failed: $why"
+  fi
+  sed -n 's/.*\(YW[0-9a-f]\{32\}\).*/\1/p' "$PREFIX/webhook.out" | head -n 1 >"$PREFIX/webhook.sid"
+  [ -s "$PREFIX/webhook.sid" ] || { why=$(cat "$PREFIX/webhook.out"); stop >/dev/null; die "no webhook SID in: $why"; }
+}
+
+# device ARGS: examples/openresty/device.lua against the running emulator
+device() {
+  alive "$(pid_of emulator.pid)" twilio-verify-emulator && [ -s "$PREFIX/emulator.port" ] ||
+    die "the emulator is not running (sh examples/openresty/run.sh start)"
+  TWILIO_VERIFY_BASE_URL="http://127.0.0.1:$(cat "$PREFIX/emulator.port")" TV_DEVICE_STATE="$PREFIX/device.state" \
+    LUA_PATH="$ROOT/lua/?.lua;;" LUA_CPATH="$ROOT/$BUILD/?.so;;" exec luajit examples/openresty/device.lua "$@"
 }
 
 start() {
@@ -106,6 +164,8 @@ start() {
       die "the emulator did not start: $why" ;;
   esac
   echo "$eport" >"$PREFIX/emulator.port"
+  echo "$account_sid" >"$PREFIX/account.sid"
+  echo "$service_sid" >"$PREFIX/service.sid"
 
   # nginx on a free port: a random one, another when it is taken
   globals=
@@ -137,7 +197,7 @@ start() {
     i=0
     while alive "$pid" nginx && [ $i -lt 200 ]; do
       code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$port/__ready" 2>/dev/null)
-      case $code in [1-5][0-9][0-9]) urls; return 0 ;; esac
+      case $code in [1-5][0-9][0-9]) register_webhook "$port"; urls; return 0 ;; esac
       sleep 0.05
       i=$((i + 1))
     done
@@ -153,7 +213,9 @@ start() {
 stop() {
   stop_pid nginx.pid nginx QUIT
   stop_pid emulator.pid twilio-verify-emulator TERM
-  rm -f "$PREFIX/nginx.port" "$PREFIX/emulator.port"
+  # (device.state too: its factor was the stopped emulator's)
+  rm -f "$PREFIX/nginx.port" "$PREFIX/emulator.port" "$PREFIX/webhook.sid" "$PREFIX/webhook.out" \
+    "$PREFIX/account.sid" "$PREFIX/service.sid" "$PREFIX/device.state"
 }
 
 status() {
@@ -170,5 +232,6 @@ case ${1:-} in
   start) start ;;
   stop) stop ;;
   status) status ;;
-  *) echo "usage: sh examples/openresty/run.sh start|stop|status" >&2; exit 2 ;;
+  device) shift; device "$@" ;;
+  *) echo "usage: sh examples/openresty/run.sh start|stop|status|device enroll|approve|deny|show" >&2; exit 2 ;;
 esac
