@@ -2,7 +2,9 @@
 -- nginx-light + libnginx-mod-http-lua, LuaJIT 2.1) against the emulator:
 -- the OpenResty transport (twilio.verify.openresty) for every operation, its
 -- error mapping, the login example of examples/openresty/ (enrolment, and
--- sign-in of a verified user with a challenge), and the point of
+-- sign-in of a verified user with a challenge), its push sign-in (a device
+-- enrolled with the access token, approvals and denials seen through the
+-- validated webhook or by polling, forged webhooks refused), and the point of
 -- it all: a single worker serves 10 concurrent slow requests at once, where
 -- the libcurl transport serves them one after the other.
 --
@@ -613,6 +615,151 @@ describe("examples/openresty: sign-in with a TOTP second factor", function()
     local ops = {}
     for _, q in ipairs(e:requests()) do ops[#ops + 1] = q.op end
     assert.same({ "list", "create", "list", "delete", "create" }, ops)
+  end)
+end)
+
+describe("examples/openresty: push sign-in, the webhook's signature checked", function()
+  local device = require "twilio.verify.device"
+  local webhook = require "twilio.verify.webhook"
+  local e, n, backend
+  local PW = "demo password for ann"
+  local ID = "user-ann-0001"
+  local FORM = { ["Content-Type"] = "application/x-www-form-urlencoded" }
+  local CREDS = "username=ann&password=" .. emulator.pct(PW)
+
+  local function post(path, body, headers)
+    return http("POST", n.url .. path, body, headers or FORM)
+  end
+  local function status_of(sid) return http("GET", n.url .. "/push/status?challenge_sid=" .. sid) end
+  -- poll until the answer is not `pending` (or 5 s): what the browser does
+  local function poll(sid, source)
+    local code, body
+    for _ = 1, 100 do
+      code, body = status_of(sid)
+      if code ~= 200 or (body.status ~= "pending" and (source == nil or body.source == source)) then break end
+      sleep(0.05)
+    end
+    return code, body
+  end
+  local function form_body(t)
+    local keys, parts = {}, {}
+    for k in pairs(t) do keys[#keys + 1] = k end
+    table.sort(keys)
+    for _, k in ipairs(keys) do parts[#parts + 1] = k .. "=" .. emulator.pct(t[k]) end
+    return concat(parts, "&")
+  end
+  local function deliveries()
+    local _, body = http("GET", e.base_url .. "/__emulator/webhooks")
+    return body.deliveries
+  end
+
+  setup(function()
+    e = emulator.start{}
+    n = start_nginx(example_conf(e), env_for(e))
+    backend = assert(verify.new{ account_sid = e.account_sid, auth_token = e.auth_token, base_url = e.base_url })
+  end)
+
+  teardown(function()
+    if backend then backend:close() end
+    stop_nginx(n)
+    if e then e:stop() end
+  end)
+
+  it("enrols the device, signs in on approval and denial; forged or tampered webhooks change nothing", function()
+    local hook = assert(backend:create_webhook(SVC, { friendly_name = "example",
+      event_types = { "challenge.approved", "challenge.denied" }, webhook_url = n.url .. "/push/webhook" }))
+
+    -- the password first, then a verified push factor
+    assert.same({ 401 }, { (post("/push/login", "username=ann&password=wrong")) })
+    local code, body = post("/push/login", CREDS)
+    assert.same({ 409, "no push factor" }, { code, body.error })
+    assert.equal(405, (http("GET", n.url .. "/push/enroll")))
+
+    -- enrolment: the access token goes to the device, nowhere else
+    code, body = post("/push/enroll", CREDS)
+    assert.same({ 200, "enroll_device", ID, SVC }, { code, body.step, body.identity, body.service_sid })
+    local token = body.access_token
+    assert.matches("^[%w_-]+%.[%w_-]+%.[%w_-]+$", token)
+    local dev = assert(device.new{ base_url = e.base_url, service_sid = SVC, identity = ID })
+    finally(function() dev:close() end)
+    assert(dev:enroll(token))
+    assert.equal("verified", assert(dev:verify()).status)
+
+    -- a sign-in: a challenge with the message and the IP, pending
+    code, body = post("/push/login", CREDS)
+    assert.same({ 200, "push" }, { code, body.step })
+    local sid = body.challenge_sid
+    assert.matches("^YC%x+$", sid)
+    local ch = assert(backend:fetch_challenge(SVC, ID, sid))
+    assert.equal("Log in to Example?", ch.details.message)
+    assert.same({ { label = "IP", value = "127.0.0.1" } }, ch.details.fields)
+    code, body = status_of(sid)
+    assert.same({ 200, "pending", "api" }, { code, body.status, body.source })
+
+    -- forged webhooks for it: another key, a tampered body, no signature -> 403, nothing recorded
+    local url = n.url .. "/push/webhook"
+    local params = { uuid = "00000000-0000-4000-8000-000000000000", type = "challenge.approved",
+                     account_sid = e.account_sid, service_sid = SVC, entity_identity = ID,
+                     challenge_sid = sid, factor_sid = dev.factor_sid, status = "approved" }
+    local good = webhook.sign(e.auth_token, url, params)
+    local other = webhook.sign("another-auth-token-0123456789abcdef", url, params)
+    local tampered = {}
+    for k, v in pairs(params) do tampered[k] = v end
+    tampered.type = "challenge.denied"
+    for _, forged in ipairs{ { form_body(params), other }, { form_body(tampered), good }, { form_body(params) } } do
+      local h = { ["Content-Type"] = FORM["Content-Type"], ["X-Twilio-Signature"] = forged[2] }
+      assert.equal(403, (post("/push/webhook", forged[1], h)))
+    end
+    -- signed, but for another identity: accepted (200) and not recorded
+    local wrong_id = {}
+    for k, v in pairs(params) do wrong_id[k] = v end
+    wrong_id.entity_identity = "user-bob-0002"
+    assert.equal(200, (post("/push/webhook", form_body(wrong_id),
+      { ["Content-Type"] = FORM["Content-Type"], ["X-Twilio-Signature"] = webhook.sign(e.auth_token, url, wrong_id) })))
+    code, body = status_of(sid)
+    assert.same({ 200, "pending", "api" }, { code, body.status, body.source })
+    assert.matches("push webhook refused: signature mismatch", error_log(n), 1, true)
+
+    -- the device approves: the emulator's signed webhook says so
+    assert.equal("approved", assert(dev:approve(sid)).status)
+    code, body = poll(sid, "webhook")
+    assert.same({ 200, "approved", "webhook" }, { code, body.status, body.source })
+
+    -- another sign-in, denied
+    code, body = post("/push/login", CREDS)
+    assert.equal(200, code)
+    local sid2 = body.challenge_sid
+    assert.equal("denied", assert(dev:deny(sid2)).status)
+    code, body = poll(sid2, "webhook")
+    assert.same({ 200, "denied", "webhook" }, { code, body.status, body.source })
+    local events = {}
+    for _, d in ipairs(deliveries()) do
+      events[#events + 1] = d.event .. " " .. d.response_status
+      assert.equal(url, d.url)
+    end
+    assert.same({ "challenge.approved 200", "challenge.denied 200" }, events)
+
+    -- without the webhook, the poll asks Verify
+    assert(backend:delete_webhook(SVC, hook.sid))
+    code, body = post("/push/login", CREDS)
+    assert.equal(200, code)
+    local sid3 = body.challenge_sid
+    assert.equal("approved", assert(dev:approve(sid3)).status)
+    code, body = status_of(sid3)
+    assert.same({ 200, "approved", "api" }, { code, body.status, body.source })
+
+    -- the SID's shape is checked before any call; unknown challenges are 404
+    e:clear_requests()
+    assert.equal(400, (status_of("YC123")))
+    assert.equal(400, (status_of(sid:sub(1, 33) .. "%20")))
+    assert.equal(404, (status_of("YC" .. string.rep("0", 32))))
+    assert.equal(405, (post("/push/status?challenge_sid=" .. sid, "")))
+    assert.same({}, e:requests())
+
+    -- no credential in nginx's logs: not the auth token, not the access token
+    local logs = error_log(n) .. (read_file(n.dir .. "/logs/access.log") or "")
+    assert.is_nil(logs:find(e.auth_token, 1, true))
+    assert.is_nil(logs:find(token, 1, true))
   end)
 end)
 
