@@ -21,5 +21,7 @@ int luaopen_twilio_verify_core(lua_State *L) {
     lua_setfield(L, -2, "totp");
     tv_lua_open_device(L);
     lua_setfield(L, -2, "device");
+    tv_lua_open_webhook(L);
+    lua_setfield(L, -2, "webhook");
     return 1;
 }

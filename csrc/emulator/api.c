@@ -649,6 +649,7 @@ static void create_factor(const emu_ctx *x, emu_response *out) {
         f = NULL; /* owned by the store now */
         emu_entity_note_create(e, now);
         emu_note_applied(srv, c);
+        emu_webhook_factor_event(srv, "factor.created", mine);
         j = emu_render_factor(mine, srv->cfg.account_sid, c->host, binding);
     } else {
         f->entity = e;
@@ -684,6 +685,7 @@ static void delete_factor(const emu_ctx *x, emu_response *out) {
     pthread_mutex_lock(&srv->lock);
     emu_factor *f = find_factor(srv, x->c);
     if (f && x->commit) {
+        emu_webhook_factor_event(srv, "factor.deleted", f);
         emu_store_delete(&srv->store, f);
         emu_note_applied(srv, x->c);
     }
@@ -770,6 +772,7 @@ static void update_factor(const emu_ctx *x, emu_response *out) {
     tmp.updated = now;
     cJSON *j = emu_render_factor(&tmp, srv->cfg.account_sid, c->host, NULL);
     if (x->commit && j) {
+        if (tmp.verified && !f->verified) emu_webhook_factor_event(srv, "factor.verified", &tmp);
         if (new_fn) { free(f->friendly_name); f->friendly_name = new_fn; new_fn = NULL; }
         if (new_sdk) { free(f->sdk_version); f->sdk_version = new_sdk; new_sdk = NULL; }
         if (new_plat) { free(f->platform); f->platform = new_plat; new_plat = NULL; }
@@ -877,6 +880,12 @@ static const struct {
     {"delete_service", emu_h_delete_service},
     {"create_access_token", emu_h_create_access_token},
     {"fetch_access_token", emu_h_fetch_access_token},
+    {"create_webhook", emu_h_create_webhook},
+    {"fetch_webhook", emu_h_fetch_webhook},
+    {"list_webhook", emu_h_list_webhook},
+    {"update_webhook", emu_h_update_webhook},
+    {"delete_webhook", emu_h_delete_webhook},
+    {"create_notification", emu_h_create_notification},
 };
 
 emu_handler emu_resource_handler(const char *name) {

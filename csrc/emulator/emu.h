@@ -392,6 +392,8 @@ typedef struct emu_config {
     int verbose;
 } emu_config;
 
+struct emu_hooks;
+
 typedef struct emu_server {
     emu_config cfg;
     pthread_mutex_t lock;
@@ -412,6 +414,7 @@ typedef struct emu_server {
     size_t log_head, log_n;
     unsigned bound_port;
     struct MHD_Daemon *daemon;
+    struct emu_hooks *hooks;   /* webhooks and their delivery (webhooks.c) */
 } emu_server;
 
 /* Initialise srv from cfg (ownership of cfg's strings moves to srv).  The
@@ -589,5 +592,32 @@ void emu_control_handle(emu_server *srv, const char *method, const char *path, c
 void emu_log_append(emu_server *srv, cJSON *rec);
 /* Clear faults, counters, log, clock and store, then re-apply the seed (lock held). */
 void emu_reset(emu_server *srv);
+
+/* -------------------------------------------------------- webhooks.c */
+
+#define EMU_HOOK_QUEUE_MAX 64        /* deliveries waiting (default; a full queue drops) */
+#define EMU_HOOK_TIMEOUT_MS 5000     /* per delivery (default)                           */
+#define EMU_HOOK_LOG_MAX 200         /* delivery records kept by /__emulator/webhooks    */
+
+typedef struct emu_hooks emu_hooks;
+int emu_hooks_init(emu_server *srv);   /* in emu_server_init; -1 OOM */
+int emu_hooks_start(emu_server *srv);  /* start the delivery thread; -1 on failure */
+void emu_hooks_stop(emu_server *srv);  /* stop and join it (pending deliveries are dropped) */
+void emu_hooks_free(emu_server *srv);
+void emu_hooks_reset(emu_server *srv); /* lock held: webhooks, queue, records, settings */
+/* GET/POST/DELETE /__emulator/webhooks (no lock held). */
+void emu_hooks_control(emu_server *srv, const char *method, const char *body, size_t len, emu_response *out);
+/* Fire an event to the subscribed, enabled webhooks of the factor's /
+ * challenge's service (lock held; returns at once, delivery is queued).
+ * type: "factor.created" / "factor.verified" / "factor.deleted"; a
+ * challenge event's type follows its status (approved / denied). */
+void emu_webhook_factor_event(emu_server *srv, const char *type, const emu_factor *f);
+void emu_webhook_challenge_event(emu_server *srv, const emu_challenge *ch);
+void emu_h_create_webhook(const emu_ctx *x, emu_response *out);
+void emu_h_fetch_webhook(const emu_ctx *x, emu_response *out);
+void emu_h_list_webhook(const emu_ctx *x, emu_response *out);
+void emu_h_update_webhook(const emu_ctx *x, emu_response *out);
+void emu_h_delete_webhook(const emu_ctx *x, emu_response *out);
+void emu_h_create_notification(const emu_ctx *x, emu_response *out);
 
 #endif

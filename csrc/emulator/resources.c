@@ -322,6 +322,7 @@ void emu_h_create_challenge(const emu_ctx *x, emu_response *out) {
             goto done;
         }
         emu_note_applied(srv, c);
+        emu_webhook_challenge_event(srv, ch);
         j = emu_render_challenge(ch, srv->cfg.account_sid, c->host, now);
         ch = NULL;
     } else {
@@ -450,6 +451,7 @@ void emu_h_update_challenge(const emu_ctx *x, emu_response *out) {
     tmp.updated = now;
     cJSON *j = emu_render_challenge(&tmp, srv->cfg.account_sid, c->host, now);
     if (j && x->commit) {
+        if (tmp.status != ch->status) emu_webhook_challenge_event(srv, &tmp);
         if (md) {
             cJSON_Delete(ch->metadata);
             ch->metadata = md;

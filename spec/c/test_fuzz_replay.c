@@ -41,6 +41,9 @@
 #define LLVMFuzzerTestOneInput fz_one_jwt
 #include "../fuzz/fuzz_jwt.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fz_one_webhook
+#include "../fuzz/fuzz_webhook.c"
+#undef LLVMFuzzerTestOneInput
 
 #include "ctest.h"
 
@@ -54,6 +57,7 @@ static const struct {
     {"json_lua", fz_one_json_lua}, {"emu_form", fz_one_emu_form}, {"jcursor", fz_one_jcursor},
     {"page_url", fz_one_page_url}, {"params", fz_one_params},     {"lua_pages", fz_one_lua_pages},
     {"jwt", fz_one_jwt},
+    {"webhook", fz_one_webhook},
 };
 
 static int cmp_names(const void *a, const void *b) {
