@@ -196,8 +196,10 @@ describe("twilio-verify CLI", function()
       for _, op in ipairs(ops) do
         if op.resource ~= "factor" then
           seen = seen + 1
-          local name = plural[op.resource] .. " " .. op.verb
-          local code, out = run({ plural[op.resource], op.verb, "--help" })
+          -- the group: the list's key, else the resource + "s", with dashes (access-tokens)
+          local group = (plural[op.resource] or (op.resource .. "s")):gsub("_", "-")
+          local name = group .. " " .. op.verb
+          local code, out = run({ group, op.verb, "--help" })
           assert.equal(0, code, name)
           local usage = out:match("^Usage: ([^\n]*)")
           for _, pp in ipairs(op.path_params) do
