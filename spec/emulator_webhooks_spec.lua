@@ -382,9 +382,9 @@ describe("emulator webhooks", function()
       local v1 = new_hook{ friendly_name = "v1", event_types = { "factor.verified" }, version = "v1" }
       local f = totp_factor()
       assert.is_true(client:verify_factor(SVC, ID, f.sid, code_of(f)))
-      local recs = wait_deliveries(2)
+      wait_deliveries(2)
       sleep(0.2)
-      recs = hooks_state().deliveries
+      local recs = hooks_state().deliveries
       assert.are.equal(2, #recs)
       assert.are.equal("factor.created", recs[1].event)
       assert.are.equal("factor.verified", recs[2].event)
