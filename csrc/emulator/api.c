@@ -878,14 +878,14 @@ static const struct {
     {"list_service", emu_h_list_service},
     {"update_service", emu_h_update_service},
     {"delete_service", emu_h_delete_service},
-    {"create_access_token", emu_h_create_access_token},
-    {"fetch_access_token", emu_h_fetch_access_token},
     {"create_webhook", emu_h_create_webhook},
     {"fetch_webhook", emu_h_fetch_webhook},
     {"list_webhook", emu_h_list_webhook},
     {"update_webhook", emu_h_update_webhook},
     {"delete_webhook", emu_h_delete_webhook},
     {"create_notification", emu_h_create_notification},
+    {"create_access_token", emu_h_create_access_token},
+    {"fetch_access_token", emu_h_fetch_access_token},
 };
 
 emu_handler emu_resource_handler(const char *name) {
