@@ -470,6 +470,7 @@ static int create_push(const emu_ctx *x, emu_factor *f, cJSON **binding, emu_res
         return -1;
     }
     if (strcmp(plat->val, "none") != 0 && require(x, "Config.NotificationToken", "push", out)) return -1;
+    if (emu_push_check_key(val(x, "Binding.PublicKey"), out) != 0) return -1;
     const emu_kv *tok = val(x, "Config.NotificationToken");
     f->app_id = kvdup(val(x, "Config.AppId"));
     f->platform = kvdup(plat);
@@ -749,7 +750,13 @@ static void update_factor(const emu_ctx *x, emu_response *out) {
                               payload->vlen, &off, &err) == 1;
         tv_error_clear(&err);
     } else if (payload) {
-        match = strcmp(payload->val, "invalid") != 0;
+        match = emu_push_verify_factor(f, payload); /* signature of the factor sid (push.c) */
+        if (!match) {
+            pthread_mutex_unlock(&srv->lock);
+            emu_response_error(out, 403, 60311, "Factor verification failed: the AuthPayload signature is invalid",
+                               NULL);
+            goto done;
+        }
     }
 
     emu_factor tmp = *f; /* the factor as it will be: rendered, then committed */
@@ -877,6 +884,8 @@ static const struct {
     {"update_webhook", emu_h_update_webhook},
     {"delete_webhook", emu_h_delete_webhook},
     {"create_notification", emu_h_create_notification},
+    {"create_access_token", emu_h_create_access_token},
+    {"fetch_access_token", emu_h_fetch_access_token},
 };
 
 emu_handler emu_resource_handler(const char *name) {
@@ -886,7 +895,9 @@ emu_handler emu_resource_handler(const char *name) {
 }
 
 void emu_api_handle(emu_server *srv, const emu_call *c, int commit, const char *next_url, emu_response *out) {
-    if (!authenticated(srv, c->authorization)) {
+    int device = authenticated(srv, c->authorization) ? 0 : emu_push_authenticate(srv, c, out);
+    if (device < 0) return; /* a device credential, rejected (push.c) */
+    if (device > 0) {
         emu_response_error(out, 401, 20003, "Authenticate", NULL);
         emu_response_header(out, "WWW-Authenticate", "Basic realm=\"Twilio API\"");
         return;

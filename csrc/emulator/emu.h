@@ -221,6 +221,7 @@ typedef struct emu_store {
     emu_map factors;         /* "YF..." -> emu_factor (owned by the entity) */
     emu_map challenges;      /* "YC..." -> emu_challenge (owned by the entity) */
     emu_map bindings;        /* "YE.../P:<public key>" or "YE.../T:<secret hex>" -> emu_factor */
+    emu_map access_tokens;   /* "YK..." -> emu_access_token (owned; push.c) */
     uint64_t next_seq;
 } emu_store;
 
@@ -544,6 +545,43 @@ size_t emu_page_fetch(const emu_seqlist *l, int desc, int before, uint64_t token
                       emu_page *pg, int (*keep)(const void *p, void *ctx), void *ctx);
 /* RFC 3339 (already validated) to unix seconds.  0 / -1. */
 int emu_parse_date(const char *s, int64_t *out);
+
+/* ------------------------------------------------------------ push.c */
+
+/* An enrolment access token (CreateAccessToken). */
+typedef struct emu_access_token {
+    char sid[35];
+    char service_sid[35];
+    char *identity;
+    char *friendly_name;     /* NULL when not given */
+    int ttl;                 /* 60..300 seconds */
+    int64_t created;         /* emulator clock */
+    char *token;             /* the JWT (secret: wiped on free) */
+} emu_access_token;
+
+#define EMU_JWT_LEEWAY 300   /* seconds a device JWT's nbf may be ahead of the emulator clock */
+
+void emu_access_token_free(void *p);
+void emu_h_create_access_token(const emu_ctx *x, emu_response *out);
+void emu_h_fetch_access_token(const emu_ctx *x, emu_response *out);
+/* Device credentials (Basic "token:<jwt>").  1: the Authorization is not
+ * one (the caller answers 20003), 0: authenticated for this call, -1:
+ * rejected (out set: 401 20003).  Lock NOT held. */
+int emu_push_authenticate(emu_server *srv, const emu_call *c, emu_response *out);
+/* Binding.PublicKey must be the base64 of a P-256 SubjectPublicKeyInfo:
+ * 0, or -1 with out set (400 60306). */
+int emu_push_check_key(const emu_kv *pk, emu_response *out);
+/* config.credential_sid of a push factor ("CR" + the hex of its sid). */
+void emu_push_credential_sid(const emu_factor *f, char out[35]);
+/* Factor verification: AuthPayload = base64 of the DER ECDSA signature of
+ * the factor sid.  1 valid, 0 not.  Lock held or not (reads f only). */
+int emu_push_verify_factor(const emu_factor *f, const emu_kv *payload);
+/* The Twilio-Verify-Signature-Fields of a challenge fetch. */
+extern const char *const emu_push_signature_fields;
+/* A challenge AuthPayload (ES256 JWT of the signature fields + status):
+ * EMU_CH_APPROVED / EMU_CH_DENIED when valid, -1 when not (lock held). */
+int emu_push_challenge_payload(const emu_server *srv, const emu_challenge *ch, const emu_factor *f,
+                               const emu_kv *payload, const char *host, int64_t now);
 
 /* --------------------------------------------------------- control.c */
 
