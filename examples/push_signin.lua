@@ -153,11 +153,11 @@ local ok_run, run_err = pcall(function()
   -- 5. the backend polls until it is answered...
   local function poll(sid)
     for _ = 1, 100 do
-      local c = assert(client:fetswappedchallenge(service_sid, identity, sid))
+      local c = assert(client:fetch_challenge(service_sid, identity, sid))
       if c.status ~= "pending" then return c end
       sleep(0.05)
     end
-    return assert(client:fetswappedchallenge(service_sid, identity, sid))
+    return assert(client:fetch_challenge(service_sid, identity, sid))
   end
   local answered = poll(ch.sid)
   assert(answered.status == "approved", "expected approved, got " .. tostring(answered.status))
@@ -211,7 +211,7 @@ local ok_run, run_err = pcall(function()
   local r3, err3 = mitm:approve(ch3.sid)
   mitm:close()
   assert(r3 == nil, "a tampered approval must be refused")
-  local still = assert(client:fetswappedchallenge(service_sid, identity, ch3.sid))
+  local still = assert(client:fetch_challenge(service_sid, identity, ch3.sid))
   assert(still.status == "pending", "the tampered approval must leave it pending")
   print("tampered   " .. ch3.sid .. " refused: " .. tostring(err3.code) .. " " .. tostring(err3.message)
     .. "; still " .. still.status)
