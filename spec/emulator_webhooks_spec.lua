@@ -382,9 +382,9 @@ describe("emulator webhooks", function()
       local v1 = new_hook{ friendly_name = "v1", event_types = { "factor.verified" }, version = "v1" }
       local f = totp_factor()
       assert.is_true(client:verify_factor(SVC, ID, f.sid, code_of(f)))
-      local recs = wait_deliveries(2)
+      wait_deliveries(2)
       sleep(0.2)
-      recs = hooks_state().deliveries
+      local recs = hooks_state().deliveries
       assert.are.equal(2, #recs)
       assert.are.equal("factor.created", recs[1].event)
       assert.are.equal("factor.verified", recs[2].event)
@@ -427,6 +427,7 @@ describe("emulator webhooks", function()
     it("records a slow receiver as a timeout and an error status as failed", function()
       local slow = start_receiver{ delay_ms = 3000 }
       local bad = start_receiver{ status = 500 }
+      finally(function() slow.stop(); bad.stop() end) -- stop() is idempotent
       hooks_config{ timeout_ms = 300 }
       new_hook{ webhook_url = slow.url .. "/slow" }
       new_hook{ webhook_url = bad.url .. "/bad" }
@@ -474,6 +475,7 @@ describe("emulator webhooks", function()
     it("the emulator stops cleanly on SIGTERM with deliveries queued and in flight", function()
       local e2 = emulator.start{}
       local slow = start_receiver{ delay_ms = 3000 }
+      finally(function() e2:stop(); slow.stop() end)
       local c2 = e2:client{ max_retries = 0 }
       e2:json("POST", "/__emulator/webhooks", '{"timeout_ms": 20000}',
         { Authorization = false, ["Content-Type"] = "application/json" })

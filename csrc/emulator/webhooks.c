@@ -76,6 +76,7 @@ struct emu_hooks {
     cJSON *log[EMU_HOOK_LOG_MAX];
     size_t log_head, log_n;
     uint64_t next_id;
+    unsigned long gen;       /* bumped by reset: a delivery in flight then is not recorded */
     unsigned long n_delivered, n_failed, n_refused, n_dropped, n_timeout;
     delivery *current;       /* being sent (worker only) */
 };
@@ -221,6 +222,7 @@ void emu_hooks_reset(emu_server *srv) {
     h->queue_max = EMU_HOOK_QUEUE_MAX;
     h->timeout_ms = EMU_HOOK_TIMEOUT_MS;
     h->paused = 0;
+    h->gen++;
     h->n_delivered = h->n_failed = h->n_refused = h->n_dropped = h->n_timeout = 0;
     pthread_cond_broadcast(&h->qcond);
     pthread_mutex_unlock(&h->qlock);
@@ -236,7 +238,7 @@ static int cmp_keys(const void *a, const void *b) {
 }
 
 static char *sign(const char *token, const char *url, const cJSON *params) {
-    const cJSON *items[MAX_PARAMS];
+    const cJSON *items[MAX_PARAMS] = {0};
     size_t n = 0, len = strlen(url);
     for (const cJSON *c = params->child; c && n < MAX_PARAMS; c = c->next) {
         items[n++] = c;
@@ -556,10 +558,10 @@ static cJSON *deliver(emu_hooks *h, const delivery *d, long timeout_ms) {
             if (!t) break;
             hd = t;
         }
-        char errbuf[CURL_ERROR_SIZE] = "";
         if (!c || !hd) {
             snprintf(why, sizeof why, "out of memory");
         } else {
+            char errbuf[CURL_ERROR_SIZE] = "";
             curl_easy_setopt(c, CURLOPT_URL, d->url);
             curl_easy_setopt(c, CURLOPT_POST, 1L);
             curl_easy_setopt(c, CURLOPT_POSTFIELDS, d->body);
@@ -628,11 +630,17 @@ static void *worker(void *arg) {
         h->qhead = (h->qhead + 1) % QUEUE_HARD_MAX;
         h->qn--;
         long timeout = h->timeout_ms;
+        unsigned long gen = h->gen;
         h->current = d;
         pthread_mutex_unlock(&h->qlock);
         cJSON *rec = deliver(h, d, timeout);
         pthread_mutex_lock(&h->qlock);
         h->current = NULL;
+        if (gen != h->gen) { /* reset while it was sent */
+            cJSON_Delete(rec);
+            delivery_free(d);
+            continue;
+        }
         const char *st = rec ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rec, "status")) : NULL;
         if (st && strcmp(st, "delivered") == 0) h->n_delivered++;
         else if (st && strcmp(st, "refused") == 0) h->n_refused++;
