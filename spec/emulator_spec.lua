@@ -452,10 +452,9 @@ describe("emulator", function()
       assert.equal(1000, p.meta.page_size)
     end)
 
-    it("lists 100,000 factors in pages of 1000 quickly", function()
+    it("lists 100,000 factors in pages of 1000 (its speed is a make bench figure, not asserted here)", function()
       local big = emulator.start{ seed = { factors = { { service_sid = SVC, identity = ID, factor_type = "totp",
                                                          friendly_name = "bulk", count = 100000 } } } }
-      local t0 = now()
       local url, n, pages, seen = P(SVC, ID) .. "?PageSize=1000", 0, 0, {}
       while url do
         local status, page = big:json("GET", url)
@@ -468,10 +467,8 @@ describe("emulator", function()
         end
         url = page.meta.next_page_url ~= cjson.null and page.meta.next_page_url or nil
       end
-      local elapsed = now() - t0
       assert.equal(100000, n)
       assert.equal(100, pages)
-      assert.is_true(elapsed < 30, "took " .. elapsed .. " s")
       stop_clean(big)
     end)
   end)
@@ -903,9 +900,9 @@ describe("emulator", function()
     it("serve 10 delayed requests concurrently", function()
       local f = create_totp()
       e:fault{ action = "delay", delay_ms = 500, times = 10 }
-      local elapsed, statuses = e:concurrent(10, "GET", P(SVC, ID, f.sid))
+      local _, statuses = e:concurrent(10, "GET", P(SVC, ID, f.sid))
       for i = 1, 10 do assert.equal(200, statuses[i]) end
-      assert.is_true(elapsed < 1.5, "took " .. elapsed .. " s")
+      -- all ten were in the server at once (no wall-clock bound: machines are shared)
       assert.equal(10, e:stats().peak_concurrency)
     end)
 
