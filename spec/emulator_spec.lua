@@ -59,13 +59,6 @@ local function push_form(name, extra)
   return f
 end
 
-local function now()
-  local p = io.popen("date +%s.%N")
-  local t = tonumber(p:read("l"))
-  p:close()
-  return t
-end
-
 -- stop an emulator and check it exited on SIGTERM with nothing on stderr
 -- (sanitizer reports land there)
 local function stop_clean(x)
