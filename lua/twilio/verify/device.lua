@@ -125,6 +125,9 @@ local function jstr(s)
     end) .. '"'
 end
 
+--- A device, made by @{new}: its key, its factor and its own client.
+-- @type Device
+
 --- The JWT that authenticates the device's calls after enrolment: header
 -- `{cty = "twilio-pba;v=1", kid = <config.credential_sid>, typ = "JWT", alg = "ES256"}`,
 -- payload `{sub = <account sid>, exp = now + 600, nbf = now}`, ES256 (raw r||s).
@@ -279,7 +282,7 @@ function Device:approve(challenge_sid) return respond(self, challenge_sid, "appr
 --- Deny a challenge (as @{Device:approve}, with status "denied").
 function Device:deny(challenge_sid) return respond(self, challenge_sid, "denied") end
 
---- Export the private key (PKCS#8 PEM) -- the only way it leaves the object.
+--- Export the private key as PKCS#8 PEM: the only way it leaves the object.
 -- @treturn string PEM (a secret)
 function Device:export_key()
     if not self._key then return fail("invalid_argument", "the device has no key", "key") end
