@@ -318,6 +318,35 @@ static int is_name(const char *s) {
     return 1;
 }
 
+/* The libcurl share of this Lua state's clients (TLS sessions, DNS: see
+ * tv_share_new), created at the first client and kept in the registry; the
+ * box's __gc drops the state's reference, each client holds its own. */
+#define SHARE_KEY "twilio.verify.share"
+typedef struct sharebox {
+    tv_share *s;
+} sharebox;
+
+static int sharebox_gc(lua_State *L) {
+    sharebox *b = (sharebox *)lua_touserdata(L, 1);
+    tv_share_unref(b->s);
+    b->s = NULL;
+    return 0;
+}
+
+static tv_share *state_share(lua_State *L, tv_error *err) {
+    lua_getfield(L, LUA_REGISTRYINDEX, SHARE_KEY);
+    sharebox *b = (sharebox *)lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    if (b && b->s) return b->s;
+    b = (sharebox *)tv_lua_box(L, sizeof *b, "twilio.verify.sharebox", sharebox_gc);
+    if (!(b->s = tv_share_new(err))) {
+        lua_pop(L, 1);
+        return NULL;
+    }
+    lua_setfield(L, LUA_REGISTRYINDEX, SHARE_KEY); /* the registry keeps it (and its reference) */
+    return b->s;
+}
+
 /* core.new(opts) -> client | nil, err */
 static int l_new(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
@@ -457,6 +486,7 @@ static int l_new(lua_State *L) {
     lua_pushcfunction(L, consume_protected);
     lc->ref_consume_fn = luaL_ref(L, LUA_REGISTRYINDEX);
     tv_error err = TV_ERROR_INIT;
+    if (!(o.share = state_share(L, &err))) return tv_lua_fail(L, &err);
     lc->c = tv_client_new(&o, &err);
     if (!lc->c) return tv_lua_fail(L, &err);
     if (on_retry_idx) {
