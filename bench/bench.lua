@@ -190,7 +190,7 @@ end
 local function new_client(server)
   return assert(verify.new{
     account_sid = fixtures.ACCOUNT_SID, auth_token = fixtures.AUTH_TOKEN,
-    base_url = server.base_url, max_retries = 0,
+    base_url = server.base_url, max_retries = 0, ca_file = server.ca_file,
   })
 end
 
@@ -536,11 +536,11 @@ end
 -- children) against bench/baseline.json, the commit before the operation table
 -------------------------------------------------------------------------------
 local function bench_optable(server)
-  local base = cjson.decode(assert(servers.read("bench/baseline.json"), "bench/baseline.json is missing"))
+  local base = cjson.decode((assert(servers.read("bench/baseline.json"), "bench/baseline.json is missing")))
   local res = { baseline_commit = base.commit, paths = {} }
   local outdir = server.dir .. "/callgrind"
   os.execute("mkdir -p " .. servers.shq(outdir))
-  for _, p in ipairs({ "fetch", "update", "plain_fetch", "challenge", "plain_challenge" }) do
+  for _, p in ipairs({ "fetch", "plain_fetch", "update", "plain_update", "challenge", "plain_challenge" }) do
     local n = 1000
     local cg = format("%s/callgrind.%s.out", outdir, p)
     local cmd = format("valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=%s %s bench/profile.lua "
@@ -714,7 +714,7 @@ local ok, err = xpcall(function()
     out(format("-- instructions per call (callgrind, bench/profile.lua) vs bench/baseline.json (commit %s, "
       .. "before the operation table)", tostring(o.baseline_commit)))
     local rows = {}
-    for _, p in ipairs({ "fetch", "update", "plain_fetch", "challenge", "plain_challenge" }) do
+    for _, p in ipairs({ "fetch", "plain_fetch", "update", "plain_update", "challenge", "plain_challenge" }) do
       local x = o.paths[p]
       rows[#rows + 1] = { p, x.ir and format("%s Ir", fmt_num(x.ir)) or "?",
         x.baseline and format("before %s Ir", fmt_num(x.baseline)) or "(new: no figure before)",
@@ -722,10 +722,12 @@ local ok, err = xpcall(function()
         x.target and verdict(x.ok) or "" }
     end
     print_rows(rows)
-    local f, pf = o.paths.fetch, o.paths.plain_fetch
-    if f.ir and pf.ir then
-      out(format("  fetch: %s Ir over the plain libcurl + lua-cjson floor (%.2fx its instructions)",
-        fmt_num(f.ir - pf.ir), f.ir / pf.ir))
+    for _, p in ipairs({ "fetch", "update", "challenge" }) do
+      local f, pf = o.paths[p], o.paths["plain_" .. p]
+      if f.ir and pf.ir then
+        out(format("  %s: %s Ir over the plain libcurl + lua-cjson floor (%.3fx its instructions)",
+          p, fmt_num(f.ir - pf.ir), f.ir / pf.ir))
+      end
     end
   end
 
