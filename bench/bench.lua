@@ -574,6 +574,7 @@ end
 local function verdict(ok) return ok and "ok" or "MISSED" end
 
 local function print_rows(rows)
+  if #rows == 0 then return end
   local w = { 0, 0, 0, 0, 0, 0 }
   local head = { "figure", "ours", "baseline", "ratio", "target", "" }
   for _, row in ipairs({ head, table.unpack(rows) }) do
