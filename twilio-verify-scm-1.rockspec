@@ -36,7 +36,7 @@ build = {
             "csrc/tv_batch.c", "csrc/tv_buf.c", "csrc/tv_client.c", "csrc/tv_error.c", "csrc/tv_http.c",
             "csrc/tv_ops.c", "csrc/tv_request.c", "csrc/tv_response.c", "csrc/tv_totp.c", "csrc/tv_validate.c",
             "csrc/lua_batch.c", "csrc/lua_client.c", "csrc/lua_core.c", "csrc/lua_error.c", "csrc/lua_json.c",
-            "csrc/lua_ops.c", "csrc/lua_totp.c", "csrc/lua_transport.c",
+            "csrc/lua_meta.c", "csrc/lua_ops.c", "csrc/lua_totp.c", "csrc/lua_transport.c",
          },
          defines = { "_POSIX_C_SOURCE=200809L", "_DEFAULT_SOURCE" },
          incdirs = { "csrc", "$(CURL_INCDIR)", "$(CJSON_INCDIR)", "$(OPENSSL_INCDIR)" },

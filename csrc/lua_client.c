@@ -568,6 +568,7 @@ int tv_lua_run(lua_State *L, lclient *lc, const tv_call_opts *co, tv_error *err)
             drop_pending(lc);
         }
     }
+    tv_lua_meta_record(L, -1, &lc->resp);
     if (!hooked) return 1;
     lua_pushnil(L);
     take_hook_error(L, lc);

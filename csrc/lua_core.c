@@ -16,6 +16,7 @@ int luaopen_twilio_verify_core(lua_State *L) {
     tv_lua_open_client(L);
     lua_setfield(L, -2, "Client");
     tv_lua_client_funcs(L);
+    tv_lua_meta_open(L);
     tv_lua_open_totp(L);
     lua_setfield(L, -2, "totp");
     return 1;

@@ -205,7 +205,10 @@ static int l_finish(lua_State *L) {
         if (lua_isstring(L, -1)) snprintf(b->resp.request_id, sizeof b->resp.request_id, "%s", lua_tostring(L, -1));
         lua_pop(L, 2);
     }
-    return parse_boxed(L, b, body, bl, lc->c);
+    int hidx = lua_gettop(L); /* the headers (or whatever the transport gave) */
+    int n = parse_boxed(L, b, body, bl, lc->c);
+    if (n == 1) tv_lua_meta_record_headers(L, -1, b->resp.status, hidx);
+    return n;
 }
 
 /* client:_backoff(attempt, err) -> seconds to wait before the next attempt */
@@ -283,13 +286,14 @@ static int l_http(lua_State *L) {
     lua_pushlstring(L, lc->resp.body.data ? lc->resp.body.data : "", lc->resp.body.len);
     lua_setfield(L, -2, "body");
     lua_createtable(L, 0, 2);
-    if (lc->resp.request_id[0]) {
-        lua_pushstring(L, lc->resp.request_id);
-        lua_setfield(L, -2, "Twilio-Request-Id");
-    }
-    if (lc->resp.retry_after >= 0) { /* as delta-seconds, like the header */
-        lua_pushinteger(L, (lua_Integer)ceil(lc->resp.retry_after));
-        lua_setfield(L, -2, "Retry-After");
+    for (int i = 0; i < TV_NMETA_HEADERS; i++) { /* the headers the library keeps, as received */
+        const char *v = tv_response_meta(&lc->resp, i);
+        if (!v) continue;
+        if (i == TV_META_RETRY_AFTER && lc->resp.retry_after >= 0) /* as delta-seconds */
+            lua_pushinteger(L, (lua_Integer)ceil(lc->resp.retry_after));
+        else
+            lua_pushstring(L, v);
+        lua_setfield(L, -2, tv_meta_header_names[i]);
     }
     lua_setfield(L, -2, "headers");
     return 1;

@@ -166,6 +166,17 @@ void tv_lua_ops_funcs(lua_State *L);   /* operations, check_params, check_page_u
 void tv_lua_transport_methods(lua_State *L);
 void tv_lua_transport_funcs(lua_State *L);
 
+/* ---- lua_meta.c --------------------------------------------------------
+ * verify.response_of(value): the status and kept headers
+ * (tv_meta_header_names) of the response a value came from, recorded in a
+ * weak-keyed table (core._responses) as one compact string per value:
+ * "<status>\n<letter>:<value>\n..." ('a' + index; values hold no controls);
+ * the Lua layer expands it on demand.  Only tables are recorded. */
+void tv_lua_meta_open(lua_State *L); /* sets core._responses and core.response_headers on the table on top */
+void tv_lua_meta_record(lua_State *L, int vidx, const tv_response *resp);
+/* the same from a Lua transport's response headers table at hidx */
+void tv_lua_meta_record_headers(lua_State *L, int vidx, long status, int hidx);
+
 /* ---- lua_batch.c -------------------------------------------------------
  * client:_batch over tv_batch (libcurl multi). */
 void tv_lua_batch_methods(lua_State *L);

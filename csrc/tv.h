@@ -120,12 +120,33 @@ int tv_build_page_url(const tv_origin *o, const tv_operation *op, const char *ur
                       tv_error *err);
 
 /* ---- responses (tv_response.c) ----------------------------------------- */
+/* The response headers a caller can read after a success
+ * (verify.response_of): the ones the API description defines for these
+ * operations, and Twilio's request id and concurrency headers.  One list:
+ * the libcurl header callback, the Lua transports and the docs read it. */
+#define TV_NMETA_HEADERS 11
+#define TV_META_REQUEST_ID 0 /* indexes of tv_meta_header_names the core reads itself */
+#define TV_META_RETRY_AFTER 4
+extern const char *const tv_meta_header_names[TV_NMETA_HEADERS];
+/* Index of `name` (len bytes, any case) in tv_meta_header_names, or -1. */
+int tv_meta_header_index(const char *name, size_t len);
+
 typedef struct tv_response {
     long status;
     tv_buf body;
     double retry_after;  /* seconds from Retry-After, < 0 when absent */
     char request_id[72]; /* Twilio-Request-Id, "" when absent */
+    tv_buf meta;         /* values of tv_meta_header_names, NUL-separated */
+    unsigned meta_off[TV_NMETA_HEADERS]; /* offset + 1 in meta; 0 = absent */
 } tv_response;
+
+/* Keep header `idx`'s value (trimmed, controls dropped; the last one wins).
+ * -1 on OOM (the response is still usable). */
+int tv_response_meta_set(tv_response *resp, int idx, const char *v, size_t len);
+/* Forget the kept headers (a new response, e.g. after a 100). */
+void tv_response_meta_reset(tv_response *resp);
+/* The value of header `idx`, or NULL when the response had none. */
+const char *tv_response_meta(const tv_response *resp, int idx);
 
 void tv_response_reset(tv_response *resp); /* keep capacity */
 void tv_response_free(tv_response *resp);

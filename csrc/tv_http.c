@@ -233,13 +233,24 @@ static size_t on_header(char *line, size_t size, size_t n, void *ud) {
     size_t len = size * n;
     const char *v;
     size_t vlen;
-    char c0 = len ? (char)(line[0] | 0x20) : 0; /* only two names matter: skip the rest cheaply */
+    /* the names that matter (tv_meta_header_names) start with R, T or X: skip the rest cheaply */
+    char c0 = len ? (char)(line[0] | 0x20) : 0;
     if (len >= 5 && memcmp(line, "HTTP/", 5) == 0) { /* a new response (e.g. after 100) */
         h->resp->retry_after = -1;
         h->resp->request_id[0] = '\0';
-    } else if (c0 == 'r' && header_is(line, len, "Retry-After", &v, &vlen)) {
+        tv_response_meta_reset(h->resp);
+        return len;
+    }
+    if (c0 != 'r' && c0 != 't' && c0 != 'x') return len;
+    const char *colon = memchr(line, ':', len);
+    if (!colon) return len;
+    int idx = tv_meta_header_index(line, (size_t)(colon - line));
+    if (idx < 0) return len;
+    if (!header_is(line, len, tv_meta_header_names[idx], &v, &vlen)) return len;
+    if (tv_response_meta_set(h->resp, idx, v, vlen)) return 0; /* out of memory: fail the transfer */
+    if (idx == TV_META_RETRY_AFTER) {
         h->resp->retry_after = tv_parse_retry_after(v, vlen, (int64_t)time(NULL));
-    } else if (c0 == 't' && header_is(line, len, "Twilio-Request-Id", &v, &vlen)) {
+    } else if (idx == TV_META_REQUEST_ID) {
         if (vlen >= sizeof h->resp->request_id) vlen = sizeof h->resp->request_id - 1;
         size_t k = 0;
         for (size_t i = 0; i < vlen; i++)

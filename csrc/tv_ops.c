@@ -15,6 +15,11 @@ static const char *const factor_type_enum[] = {"push", "totp", NULL};
 static const char *const binding_alg_enum[] = {"ES256", NULL};
 static const char *const challenge_status_enum[] = {"pending", "expired", "approved", "denied", NULL};
 static const char *const order_enum[] = {"asc", "desc", NULL};
+static const char *const access_token_factor_enum[] = {"push", NULL};
+static const char *const webhook_status_enum[] = {"enabled", "disabled", NULL};
+static const char *const webhook_version_enum[] = {"v1", "v2", NULL};
+static const char *const webhook_event_enum[] = {"*", "factor.deleted", "factor.created", "factor.verified",
+                                                  "challenge.approved", "challenge.denied", NULL};
 
 /* ---- rule sources (prose of the description, the seed) ------------------- */
 #define R_FN64 "description: \"It can be up to 64 characters\""
@@ -40,6 +45,12 @@ static const char *const order_enum[] = {"asc", "desc", NULL};
 #define R_CPAYLOAD "description: \"For TOTP this value must be between 3 and 8 characters long\""
 #define R_SFN "description: \"It can be up to 32 characters long\""
 #define R_SCODELEN "description: \"Must be an integer value between 4 and 10, inclusive\""
+#define R_TTL_TOKEN "description: \"Can be an integer between 60 and 300\""
+#define R_TTL_NOTIFY "description: \"Can be an integer between 0 and 300\""
+#define R_EVENTS "description: \"Possible event types: `*, factor.deleted, factor.created, factor.verified, challenge.approved, challenge.denied`\""
+#define R_WFN "library: friendly names are bounded at 64 characters, as the Factor's"
+#define R_WURL "library: an absolute http(s) URL, bounded at 2048 characters"
+#define R_FFN "library: the factor's FriendlyName to come (\"up to 64 characters\")"
 #define R_IDENTITY "seed: \"length between 8 and 64 characters ... dash (-) separated alphanumeric characters\""
 
 /* ---- parameter rows -------------------------------------------------------
@@ -153,17 +164,45 @@ static const tv_param_spec list_challenge_params[] = {
 static const tv_param_spec create_service_params[] = {SERVICE_PARAMS(TV_PF_REQUIRED), END};
 static const tv_param_spec update_service_params[] = {SERVICE_PARAMS(0), END};
 
+/* ---- Access tokens, notifications, webhooks (Push) ---------------------- */
+static const tv_param_spec create_access_token_params[] = {
+    P("identity", "Identity", TV_PT_IDENTITY, .flags = TV_PF_REQUIRED | TV_PF_POSITIONAL, .rule = R_IDENTITY),
+    P("factor_type", "FactorType", TV_PT_ENUM, .enums = access_token_factor_enum, .flags = TV_PF_REQUIRED),
+    P("factor_friendly_name", "FactorFriendlyName", TV_PT_TEXT, .min = 1, .max = 64, .rule = R_FFN),
+    P("ttl", "Ttl", TV_PT_INT, .min = 60, .max = 300, .rule = R_TTL_TOKEN),
+    END};
+
+static const tv_param_spec create_notification_params[] = {
+    P("ttl", "Ttl", TV_PT_INT, .min = 0, .max = 300, .rule = R_TTL_NOTIFY),
+    END};
+
+#define WEBHOOK_PARAMS(req)                                                                                 \
+    P("friendly_name", "FriendlyName", TV_PT_TEXT, .min = 1, .max = 64, .flags = req, .rule = R_WFN),      \
+    P("event_types", "EventTypes", TV_PT_ENUM, .enums = webhook_event_enum, .flags = TV_PF_ARRAY | req,    \
+      .rule = R_EVENTS),                                                                                    \
+    P("webhook_url", "WebhookUrl", TV_PT_TEXT, .min = 1, .max = 2048, .flags = req, .rule = R_WURL),       \
+    P("status", "Status", TV_PT_ENUM, .enums = webhook_status_enum),                                        \
+    P("version", "Version", TV_PT_ENUM, .enums = webhook_version_enum)
+
+static const tv_param_spec create_webhook_params[] = {WEBHOOK_PARAMS(TV_PF_REQUIRED), END};
+static const tv_param_spec update_webhook_params[] = {WEBHOOK_PARAMS(0), END};
+
 /* ---- path parameters ------------------------------------------------------ */
 static const tv_path_param pp_service = {"service_sid", "ServiceSid", "VA", NULL};
 static const tv_path_param pp_identity = {"identity", "Identity", NULL, R_IDENTITY};
 static const tv_path_param pp_factor = {"sid", "Sid", "YF", NULL};
 static const tv_path_param pp_challenge = {"sid", "Sid", "YC", NULL};
 static const tv_path_param pp_service_self = {"sid", "Sid", "VA", NULL};
+static const tv_path_param pp_access_token = {"sid", "Sid", "YK", NULL};
+static const tv_path_param pp_challenge_of = {"challenge_sid", "ChallengeSid", "YC", NULL};
+static const tv_path_param pp_webhook = {"sid", "Sid", "YW", NULL};
 
 #define FACTORS "/v2/Services/{ServiceSid}/Entities/{Identity}/Factors"
 #define CHALLENGES "/v2/Services/{ServiceSid}/Entities/{Identity}/Challenges"
 #define ENTITIES "/v2/Services/{ServiceSid}/Entities"
 #define SERVICES "/v2/Services"
+#define ACCESS_TOKENS "/v2/Services/{ServiceSid}/AccessTokens"
+#define WEBHOOKS "/v2/Services/{ServiceSid}/Webhooks"
 
 /* OP(name, verb, resource, operationId, method, path, params, returns,
  *    list_key, path parameters...) */
@@ -194,6 +233,15 @@ const tv_operation tv_operations[] = {
     OP("list_service", "list", "service", "ListService", TV_GET, SERVICES, paging_params, TV_RET_PAGE, "services", NULL),
     OP("update_service", "update", "service", "UpdateService", TV_POST, SERVICES "/{Sid}", update_service_params, TV_RET_INSTANCE, NULL, &pp_service_self),
     OP("delete_service", "delete", "service", "DeleteService", TV_DELETE, SERVICES "/{Sid}", no_params, TV_RET_NONE, NULL, &pp_service_self),
+    /* Push: access tokens for the mobile SDK, push re-sends, webhooks */
+    OP("create_access_token", "create", "access_token", "CreateAccessToken", TV_POST, ACCESS_TOKENS, create_access_token_params, TV_RET_INSTANCE, NULL, &pp_service),
+    OP("fetch_access_token", "fetch", "access_token", "FetchAccessToken", TV_GET, ACCESS_TOKENS "/{Sid}", no_params, TV_RET_INSTANCE, NULL, &pp_service, &pp_access_token),
+    OP("create_notification", "create", "notification", "CreateNotification", TV_POST, CHALLENGES "/{ChallengeSid}/Notifications", create_notification_params, TV_RET_INSTANCE, NULL, &pp_service, &pp_identity, &pp_challenge_of),
+    OP("create_webhook", "create", "webhook", "CreateWebhook", TV_POST, WEBHOOKS, create_webhook_params, TV_RET_INSTANCE, NULL, &pp_service),
+    OP("fetch_webhook", "fetch", "webhook", "FetchWebhook", TV_GET, WEBHOOKS "/{Sid}", no_params, TV_RET_INSTANCE, NULL, &pp_service, &pp_webhook),
+    OP("list_webhook", "list", "webhook", "ListWebhook", TV_GET, WEBHOOKS, paging_params, TV_RET_PAGE, "webhooks", &pp_service),
+    OP("update_webhook", "update", "webhook", "UpdateWebhook", TV_POST, WEBHOOKS "/{Sid}", update_webhook_params, TV_RET_INSTANCE, NULL, &pp_service, &pp_webhook),
+    OP("delete_webhook", "delete", "webhook", "DeleteWebhook", TV_DELETE, WEBHOOKS "/{Sid}", no_params, TV_RET_NONE, NULL, &pp_service, &pp_webhook),
 };
 
 const size_t tv_noperations = sizeof tv_operations / sizeof tv_operations[0];

@@ -4,20 +4,83 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "tv.h"
+
+/* Sources: the description's response headers (Twilio-Verify-Signature-Fields
+ * on FetchChallenge, Twilio-Verify-Challenge-Signature on UpdateChallenge,
+ * Twilio-Verify-Factor-Signature on UpdateFactor, Twilio-Reached-Rate-Limit
+ * and Retry-After), Twilio-Request-Id (every response), the request
+ * duration and concurrency headers Twilio's REST API sends
+ * (Twilio-Request-Duration, Twilio-Concurrent-Requests: "Monitor the ...
+ * response headers", https://www.twilio.com/docs/api/errors/45780) and the
+ * X-Rate-Limit-* headers of rate-limited endpoints
+ * (https://support.twilio.com/hc/en-us/articles/37736751264283). */
+const char *const tv_meta_header_names[TV_NMETA_HEADERS] = {
+    "Twilio-Request-Id",
+    "Twilio-Request-Duration",
+    "Twilio-Concurrent-Requests",
+    "Twilio-Reached-Rate-Limit",
+    "Retry-After",
+    "Twilio-Verify-Signature-Fields",
+    "Twilio-Verify-Challenge-Signature",
+    "Twilio-Verify-Factor-Signature",
+    "X-Rate-Limit-Limit",
+    "X-Rate-Limit-Remaining",
+    "X-Rate-Limit-Config",
+};
+
+int tv_meta_header_index(const char *name, size_t len) {
+    for (int i = 0; i < TV_NMETA_HEADERS; i++) {
+        const char *n = tv_meta_header_names[i];
+        if (strlen(n) == len && strncasecmp(n, name, len) == 0) return i;
+    }
+    return -1;
+}
+
+int tv_response_meta_set(tv_response *resp, int idx, const char *v, size_t len) {
+    if (idx < 0 || idx >= TV_NMETA_HEADERS) return 0;
+    while (len && (*v == ' ' || *v == '\t')) v++, len--;
+    while (len && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' ' || v[len - 1] == '\t')) len--;
+    resp->meta_off[idx] = 0;
+    if (len > 8192 || resp->meta.len > 65536) return 0; /* bounded: a hostile server cannot grow it */
+    size_t at = resp->meta.len;
+    if (tv_buf_reserve(&resp->meta, len + 1)) return -1;
+    char *d = resp->meta.data + at;
+    size_t k = 0;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)v[i] >= 0x20 && v[i] != 0x7f) d[k++] = v[i];
+    d[k] = '\0';
+    resp->meta.len = at + k + 1;
+    resp->meta_off[idx] = (unsigned)at + 1;
+    return 0;
+}
+
+const char *tv_response_meta(const tv_response *resp, int idx) {
+    if (idx < 0 || idx >= TV_NMETA_HEADERS || !resp->meta_off[idx] || !resp->meta.data) return NULL;
+    return resp->meta.data + resp->meta_off[idx] - 1;
+}
+
+void tv_response_meta_reset(tv_response *resp) {
+    resp->meta.len = 0;
+    memset(resp->meta_off, 0, sizeof resp->meta_off);
+}
 
 void tv_response_reset(tv_response *resp) {
     resp->status = 0;
     tv_buf_reset(&resp->body, 0);
     resp->retry_after = -1;
     resp->request_id[0] = '\0';
+    tv_response_meta_reset(resp);
 }
 
 void tv_response_free(tv_response *resp) {
     if (!resp) return;
     tv_buf_free(&resp->body);
+    tv_buf_free(&resp->meta);
+    memset(resp->meta_off, 0, sizeof resp->meta_off);
     resp->status = 0;
 }
 

@@ -57,6 +57,10 @@
 -- end
 -- @field operations
 
+--- The response headers @{response_of} keeps, as the server spells them (an array of strings).
+-- @usage for _, name in ipairs(verify.response_headers) do print(name) end
+-- @field response_headers
+
 --- The TOTP helpers, `verify.totp.code`, `check`, `uri` and `parse_uri`
 -- (see the TOTP section below).
 -- @usage local code = verify.totp.code("JBSWY3DPEHPK3PXP")
@@ -464,6 +468,152 @@
 -- @usage
 -- for s in client:services() do print(s.sid, s.friendly_name) end
 -- @function Client:services
+
+--- Create an access token: what the mobile SDK (or `twilio.verify.device`) enrols a push factor with.
+--
+-- **syntax:** `client:create_access_token(service_sid, identity, params [, opts]) -> access_token | nil, err`
+--
+-- Sends `POST /v2/Services/{ServiceSid}/AccessTokens`. The answer's `token`
+-- is a short-lived JWT that lets whoever holds it create one push factor for
+-- `identity`: hand it to that user's device only. It never appears in
+-- `tostring` of the object, in errors or in the `log` hook.
+-- @string service_sid the service, `VA...`
+-- @string identity the entity's identity (8..64 dash-separated alphanumerics)
+-- @tparam table params @{access_token_params} (`factor_type` required)
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] table the access token: `sid` (`YK...`), `token`, `ttl`, `entity_identity`, `factor_type`, `factor_friendly_name`, `date_created`, `url`
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local at = assert(client:create_access_token(SVC, USER, { factor_type = "push", ttl = 300 }))
+-- send_to_the_device(at.token)
+-- @function Client:create_access_token
+
+--- Fetch an access token.
+--
+-- **syntax:** `client:fetch_access_token(service_sid, sid [, opts]) -> access_token | nil, err`
+--
+-- Sends `GET /v2/Services/{ServiceSid}/AccessTokens/{Sid}`.
+-- @string service_sid the service, `VA...`
+-- @string sid the access token, `^YK[0-9a-fA-F]{32}$`
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] table the access token (as @{Client:create_access_token})
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local at = assert(client:fetch_access_token(SVC, at_sid))
+-- print(at.ttl, at.entity_identity)
+-- @function Client:fetch_access_token
+
+--- Send a pending push challenge's notification to the device again.
+--
+-- **syntax:** `client:create_notification(service_sid, identity, challenge_sid, params [, opts]) -> notification | nil, err`
+--
+-- Sends `POST /v2/Services/{ServiceSid}/Entities/{Identity}/Challenges/{ChallengeSid}/Notifications`.
+-- @string service_sid the service, `VA...`
+-- @string identity the entity's identity
+-- @string challenge_sid the challenge, `^YC[0-9a-fA-F]{32}$`
+-- @tparam table params @{notification_params} (may be empty)
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] table the notification: `sid` (`NT...`), `challenge_sid`, `identity`, `entity_sid`, `priority`, `ttl`, `date_created`
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- assert(client:create_notification(SVC, USER, ch.sid, { ttl = 120 }))
+-- @function Client:create_notification
+
+--- Create a webhook: subscribe a URL to the service's factor and challenge events.
+--
+-- **syntax:** `client:create_webhook(service_sid, params [, opts]) -> webhook | nil, err`
+--
+-- Sends `POST /v2/Services/{ServiceSid}/Webhooks`; `event_types` goes as
+-- repeated `EventTypes` keys. Check each delivery's `X-Twilio-Signature`
+-- with `verify.webhook`.
+-- @string service_sid the service, `VA...`
+-- @tparam table params @{webhook_params} (`friendly_name`, `event_types`, `webhook_url` required)
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] table the webhook: `sid` (`YW...`), `friendly_name`, `event_types`, `webhook_url`, `webhook_method`, `status`, `version`, dates, `url`
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local wh = assert(client:create_webhook(SVC, { friendly_name = "app",
+--   event_types = { "challenge.approved", "challenge.denied" }, webhook_url = "https://example.com/twilio" }))
+-- @function Client:create_webhook
+
+--- Fetch a webhook.
+--
+-- **syntax:** `client:fetch_webhook(service_sid, sid [, opts]) -> webhook | nil, err`
+--
+-- Sends `GET /v2/Services/{ServiceSid}/Webhooks/{Sid}`.
+-- @string service_sid the service, `VA...`
+-- @string sid the webhook, `^YW[0-9a-fA-F]{32}$`
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] table the webhook
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local wh = assert(client:fetch_webhook(SVC, wh_sid))
+-- @function Client:fetch_webhook
+
+--- List one page of a service's webhooks.
+--
+-- **syntax:** `client:list_webhook(service_sid [, params] [, opts]) -> page | nil, err`
+--
+-- Sends `GET /v2/Services/{ServiceSid}/Webhooks`. The webhooks are in `page.webhooks`.
+-- @string service_sid the service, `VA...`
+-- @tparam[opt] table params @{list_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] page the @{page}
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local page = assert(client:list_webhook(SVC, { page_size = 20 }))
+-- for _, w in ipairs(page.webhooks) do print(w.sid, w.webhook_url) end
+-- @function Client:list_webhook
+
+--- Update a webhook (only the parameters given are sent).
+--
+-- **syntax:** `client:update_webhook(service_sid, sid, params [, opts]) -> webhook | nil, err`
+--
+-- Sends `POST /v2/Services/{ServiceSid}/Webhooks/{Sid}`.
+-- @string service_sid the service, `VA...`
+-- @string sid the webhook, `YW...`
+-- @tparam table params @{webhook_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] table the updated webhook
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- assert(client:update_webhook(SVC, wh_sid, { status = "disabled" }))
+-- @function Client:update_webhook
+
+--- Delete a webhook.
+--
+-- **syntax:** `client:delete_webhook(service_sid, sid [, opts]) -> true | nil, err`
+--
+-- Sends `DELETE /v2/Services/{ServiceSid}/Webhooks/{Sid}`.
+-- @string service_sid the service, `VA...`
+-- @string sid the webhook, `YW...`
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] boolean `true`
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- assert(client:delete_webhook(SVC, wh_sid))
+-- @function Client:delete_webhook
+
+--- Iterate lazily over a service's webhooks, page by page.
+--
+-- **syntax:** `client:webhooks(service_sid [, params] [, opts]) -> iterator [, err]`
+--
+-- As @{Client:factors}, over @{Client:list_webhook}.
+-- @string service_sid the service, `VA...`
+-- @tparam[opt] table params @{factors_params} (`limit`, `page_size`, `page_token`, `page_url`)
+-- @tparam[opt] table opts @{call_options}
+-- @treturn Iterator the @{Iterator}, yielding webhook tables
+-- @usage
+-- for w in client:webhooks(SVC) do print(w.sid, w.status, w.webhook_url) end
+-- @function Client:webhooks
 
 --- Close the client: wipe the credentials and free the connection.
 --
@@ -1016,6 +1166,27 @@
 -- @tparam table|string metadata push: custom data about the response, a table (JSON-encoded once) or a JSON object as a string, 2..1024 characters (`Metadata`)
 -- @usage assert(challenge:update{ auth_payload = "123456" })
 -- @table update_challenge_params
+
+--- Parameters of @{Client:create_access_token}.
+-- @string factor_type **required**, `"push"` (the only type the API takes) (`FactorType`)
+-- @string factor_friendly_name the name of the factor the token will create, 1..64 characters (`FactorFriendlyName`)
+-- @int ttl how long the token is valid, seconds, 60..300 (the API's default is 60) (`Ttl`)
+-- @usage client:create_access_token(SVC, USER, { factor_type = "push", factor_friendly_name = "Ann's phone" })
+-- @table access_token_params
+
+--- Parameters of @{Client:create_notification}.
+-- @int ttl how long delivery is attempted, seconds, 0..300 (the API's default is 300; 0: once, now) (`Ttl`)
+-- @usage client:create_notification(SVC, USER, CHALLENGE_SID, { ttl = 0 })
+-- @table notification_params
+
+--- Parameters of @{Client:create_webhook} and @{Client:update_webhook}.
+-- @string friendly_name **required on create**, the webhook's name (no personal data), 1..64 characters (`FriendlyName`)
+-- @tparam {string,...} event_types **required on create**, an array of `"*"`, `"factor.created"`, `"factor.verified"`, `"factor.deleted"`, `"challenge.approved"`, `"challenge.denied"`; sent as repeated keys (`EventTypes`)
+-- @string webhook_url **required on create**, where the events are POSTed, 1..2048 characters (`WebhookUrl`)
+-- @string status `"enabled"` (the default) or `"disabled"` (`Status`)
+-- @string version `"v2"` (the default) or the legacy `"v1"` (`Version`)
+-- @usage client:create_webhook(SVC, { friendly_name = "app", event_types = { "*" }, webhook_url = URL })
+-- @table webhook_params
 
 --- Parameters of @{Client:list_challenge} (query parameters).
 -- @string factor_sid only this factor's challenges, `YF...` (`^YF[0-9a-fA-F]{32}$`) (`FactorSid`)

@@ -1188,6 +1188,38 @@ describe("twilio-verify CLI", function()
       assert.equal("0", read_file(h.rcf):match("^(%d+)")) -- the emulator's status
     end)
 
+    it("passes SIGTERM sent to its shell on, and reports the emulator's own status", function()
+      -- a stand-in that exits 0 at once on SIGTERM: the shell often reaps it
+      -- before it looks again, which once made the command exit 143
+      local dir = os.tmpname()
+      os.remove(dir)
+      assert(os.execute("mkdir -m 700 " .. shq(dir)))
+      local fast = dir .. "/twilio-verify-emulator"
+      local f = assert(io.open(fast, "w"))
+      f:write("#!/bin/sh\ntrap 'exit 0' TERM\necho 4242\nwhile :; do sleep 1 & wait $!; done\n")
+      f:close()
+      assert(os.execute("chmod 700 " .. shq(fast)))
+      -- one finally per test (busted keeps only the last one)
+      local saved, handles = exe, {}
+      finally(function()
+        for _, h in ipairs(handles) do cleanup(h) end
+        exe = saved
+        os.remove(fast); os.remove(dir)
+      end)
+      exe = fast
+      for round = 1, 8 do
+        local h = start_cli_emulator()
+        handles[#handles + 1] = h
+        assert.equal("4242", h.port, read_file(h.errf))
+        assert.is_not_nil(h.emu)
+        local shell = child_of(h.cli)
+        assert.is_not_nil(shell)
+        os.execute("kill -TERM " .. shell)
+        assert.is_true(wait_for(function() return read_file(h.rcf):match("^%d+") ~= nil end, 10))
+        assert.equal("0", read_file(h.rcf):match("^(%d+)"), "round " .. round)
+      end
+    end)
+
     for _, c in ipairs{ { "TERM", "143" }, { "INT", "130" }, { "KILL", "137" } } do
       local sig, status = c[1], c[2]
       it("stops the emulator when the command itself gets SIG" .. sig, function()

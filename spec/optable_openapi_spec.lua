@@ -80,8 +80,10 @@ describe("operation table vs the OpenAPI description", function()
             assert.is_true(oc.in_scope("/v2/Services/{ServiceSid}/Entities/{Identity}", S))
             assert.is_true(oc.in_scope("/v2/Services/{ServiceSid}/Entities/{Identity}/Factors/{Sid}", S))
             assert.is_true(oc.in_scope("/v2/Services/{ServiceSid}/Entities/{Identity}/Challenges/{Sid}", S))
-            assert.is_false(oc.in_scope(
+            assert.is_true(oc.in_scope(
                 "/v2/Services/{ServiceSid}/Entities/{Identity}/Challenges/{ChallengeSid}/Notifications", S))
+            assert.is_true(oc.in_scope("/v2/Services/{ServiceSid}/AccessTokens/{Sid}", S))
+            assert.is_true(oc.in_scope("/v2/Services/{ServiceSid}/Webhooks", S))
             assert.is_false(oc.in_scope("/v2/Services/{ServiceSid}/Passkeys/Factors", S))
             assert.is_false(oc.in_scope("/v2/Services/{ServiceSid}/Verifications", S))
             assert.is_false(oc.in_scope("/v2/Services/{ServiceSid}/EntitiesX", S))

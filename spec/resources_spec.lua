@@ -161,10 +161,13 @@ describe("resources", function()
 
     -- valid arguments for every operation, from which each case changes one
     local good = {
-      service_sid = SVC, identity = ID, sid = { factor = YF, challenge = YC, service = SVC },
+      service_sid = SVC, identity = ID, challenge_sid = YC,
+      sid = { factor = YF, challenge = YC, service = SVC, access_token = "YK" .. string.rep("0", 32),
+              webhook = "YW" .. string.rep("0", 32) },
     }
     local required_values = {
-      friendly_name = "x", factor_type = "totp", factor_sid = YF,
+      friendly_name = "x", factor_type = { factor = "totp", access_token = "push" }, factor_sid = YF,
+      event_types = { "*" }, webhook_url = "https://example.com/hook",
     }
 
     local function call_args(op, override_path, params)
@@ -185,7 +188,11 @@ describe("resources", function()
       if op.has_params then
         local t = {}
         for _, p in ipairs(op.params) do
-          if p.required and not p.positional then t[p.name] = required_values[p.name] end
+          if p.required and not p.positional then
+            local v = required_values[p.name]
+            if type(v) == "table" and v[1] == nil then v = v[op.resource] end
+            t[p.name] = v
+          end
         end
         for k, v in pairs(params or {}) do
           local positional = false

@@ -313,6 +313,11 @@ local describe = {
     challenge = function(o) return tostring(o.sid) .. " (" .. tostring(o.status) .. ")" end,
     entity = function(o) return tostring(o.sid) .. " (" .. tostring(o.identity) .. ")" end,
     service = function(o) return tostring(o.sid) .. " (" .. tostring(o.friendly_name) .. ")" end,
+    -- never the token itself: it enrols a push factor for whoever holds it
+    access_token = function(o) return tostring(o.sid) .. " (" .. tostring(o.entity_identity) .. ", ttl "
+        .. tostring(o.ttl) .. ")" end,
+    webhook = function(o) return tostring(o.sid) .. " (" .. tostring(o.status) .. ", "
+        .. tostring(o.webhook_url) .. ")" end,
 }
 
 local mt_key = {} -- resource -> its key in the client's state (made once, not per call)
@@ -345,10 +350,51 @@ end
 
 -- Refresh an object in place from a newer copy.  `binding` (a TOTP factor's
 -- secret and URI) comes only in the creation answer: it survives refreshes.
+local responses = core._responses -- value -> its response's status and headers (lua_meta.c)
 local function refresh(dst, src)
     for k in pairs(dst) do if src[k] == nil and k ~= "binding" then dst[k] = nil end end
     for k, v in pairs(src) do dst[k] = v end
+    if type(src) == "table" then responses[dst] = responses[src] end
     return dst
+end
+
+local header_names = core.response_headers
+_M.response_headers = header_names
+
+--- What the response a value came from said besides its body.
+--
+-- **syntax:** `verify.response_of(value) -> { status, request_id, headers } | nil`
+--
+-- For any table an operation returned (an object, a page, an access token...;
+-- refreshed objects take their latest answer's): the HTTP `status`,
+-- `request_id` (`Twilio-Request-Id`) and `headers`, keyed by lower-case name,
+-- holding those of `verify.response_headers` the server sent:
+-- `Twilio-Request-Id`, `Twilio-Request-Duration`, `Twilio-Concurrent-Requests`,
+-- `Twilio-Reached-Rate-Limit`, `Retry-After`, `X-Rate-Limit-Limit`,
+-- `X-Rate-Limit-Remaining`, `X-Rate-Limit-Config`, and the Push signature headers
+-- the API defines: `Twilio-Verify-Signature-Fields` (FetchChallenge: the
+-- fields a device signs), `Twilio-Verify-Challenge-Signature` (UpdateChallenge)
+-- and `Twilio-Verify-Factor-Signature` (UpdateFactor). Values are strings
+-- without control characters; a repeated header keeps its last value. `nil`
+-- for anything else (a delete's `true`, batch results, tables of your own).
+-- Recorded in a weak table: it lives as long as the value.
+-- @param value what an operation returned
+-- @treturn[1] table `{ status = 200, request_id = "RQ...", headers = { ["twilio-verify-signature-fields"] = "..." } }`
+-- @return[2] `nil`
+-- @usage
+-- local ch = assert(client:fetch_challenge(SVC, USER, sid))
+-- local r = verify.response_of(ch)
+-- print(r.status, r.request_id, r.headers["twilio-verify-signature-fields"])
+function _M.response_of(value)
+    local s = value ~= nil and responses[value]
+    if not s then return nil end
+    local status, rest = s:match("^(%d+)\n(.*)$")
+    local r = { status = tonumber(status), headers = {} }
+    for c, v in rest:gmatch("(%l):([^\n]*)\n") do
+        r.headers[header_names[c:byte() - 96]:lower()] = v
+    end
+    r.request_id = r.headers["twilio-request-id"]
+    return r
 end
 
 -- the values of `fields` (names) from obj, as arguments

@@ -12,6 +12,8 @@
 #define YF "YF0123456789abcdef0123456789ABCDEF"
 #define YC "YCfedcba9876543210fedcba9876543210"
 #define VA2 "VAffffffffffffffffffffffffffffffff"
+#define YK "YK00112233445566778899aabbccddeeff"
+#define YW "YWffeeddccbbaa99887766554433221100"
 #define IDN "user-0001-abc"
 #define BASE "https://verify.twilio.com"
 #define S(x) x, strlen(x)
@@ -45,6 +47,8 @@ static size_t path_for(const tv_operation *op, tv_str *path) {
                         : strcmp(pp->key, "Identity") == 0 ? IDN
                         : strcmp(pp->prefix, "YF") == 0    ? YF
                         : strcmp(pp->prefix, "YC") == 0    ? YC
+                        : strcmp(pp->prefix, "YK") == 0    ? YK
+                        : strcmp(pp->prefix, "YW") == 0    ? YW
                                                            : VA2;
         path[k].s = v;
         path[k].len = strlen(v);
@@ -79,6 +83,14 @@ static const struct {
     {"list_service", TV_GET, "/v2/Services"},
     {"update_service", TV_POST, "/v2/Services/" VA2},
     {"delete_service", TV_DELETE, "/v2/Services/" VA2},
+    {"create_access_token", TV_POST, "/v2/Services/" SVC "/AccessTokens"},
+    {"fetch_access_token", TV_GET, "/v2/Services/" SVC "/AccessTokens/" YK},
+    {"create_notification", TV_POST, C "/" YC "/Notifications"},
+    {"create_webhook", TV_POST, "/v2/Services/" SVC "/Webhooks"},
+    {"fetch_webhook", TV_GET, "/v2/Services/" SVC "/Webhooks/" YW},
+    {"list_webhook", TV_GET, "/v2/Services/" SVC "/Webhooks"},
+    {"update_webhook", TV_POST, "/v2/Services/" SVC "/Webhooks/" YW},
+    {"delete_webhook", TV_DELETE, "/v2/Services/" SVC "/Webhooks/" YW},
 };
 #define NROWS (sizeof rows / sizeof rows[0])
 
@@ -168,8 +180,9 @@ static void test_required(void) {
             CHECK(strstr(err.message, "required") != NULL);
         }
     }
-    /* create_factor (2), create_entity, create_challenge, create_service */
-    CHECK_INT(seen, 5);
+    /* create_factor (2), create_entity, create_challenge, create_service,
+     * create_access_token (2), create_webhook (3) */
+    CHECK_INT(seen, 10);
     tv_error_clear(&err);
     tv_request_free(&req);
 }

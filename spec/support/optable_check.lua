@@ -31,11 +31,11 @@ M.SCOPE = {
         "/v2/Services/{ServiceSid}/Entities/{Identity}/Factors",
         "/v2/Services/{ServiceSid}/Entities/{Identity}/Challenges",
         "/v2/Services/{ServiceSid}/Entities",
+        "/v2/Services/{ServiceSid}/AccessTokens",
+        "/v2/Services/{ServiceSid}/Webhooks",
     },
     exact = { "/v2/Services", "/v2/Services/{Sid}" },
     exclude = {
-        -- a later issue
-        "/v2/Services/{ServiceSid}/Entities/{Identity}/Challenges/{ChallengeSid}/Notifications",
         "/v2/Services/{ServiceSid}/Passkeys",
     },
 }
