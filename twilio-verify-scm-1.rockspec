@@ -30,13 +30,17 @@ build = {
    modules = {
       ["twilio.verify"] = "lua/twilio/verify.lua",
       ["twilio.verify.openresty"] = "lua/twilio/verify/openresty.lua",
+      ["twilio.verify.webhook"] = "lua/twilio/verify/webhook.lua",
+      ["twilio.verify.device"] = "lua/twilio/verify/device.lua",
       ["twilio.verify.core"] = {
          -- keep in sync with csrc/tv_*.c and csrc/lua_*.c (spec/rockspec_spec.lua checks)
          sources = {
-            "csrc/tv_batch.c", "csrc/tv_buf.c", "csrc/tv_client.c", "csrc/tv_error.c", "csrc/tv_http.c",
-            "csrc/tv_ops.c", "csrc/tv_request.c", "csrc/tv_response.c", "csrc/tv_totp.c", "csrc/tv_validate.c",
-            "csrc/lua_batch.c", "csrc/lua_client.c", "csrc/lua_core.c", "csrc/lua_error.c", "csrc/lua_json.c",
-            "csrc/lua_meta.c", "csrc/lua_ops.c", "csrc/lua_totp.c", "csrc/lua_transport.c",
+            "csrc/tv_batch.c", "csrc/tv_buf.c", "csrc/tv_client.c", "csrc/tv_ec.c", "csrc/tv_error.c",
+            "csrc/tv_http.c", "csrc/tv_jwt.c", "csrc/tv_ops.c", "csrc/tv_request.c", "csrc/tv_response.c",
+            "csrc/tv_totp.c", "csrc/tv_validate.c", "csrc/tv_webhook.c",
+            "csrc/lua_batch.c", "csrc/lua_client.c", "csrc/lua_core.c", "csrc/lua_device.c", "csrc/lua_error.c",
+            "csrc/lua_json.c", "csrc/lua_meta.c", "csrc/lua_ops.c", "csrc/lua_totp.c", "csrc/lua_transport.c",
+            "csrc/lua_webhook.c",
          },
          defines = { "_POSIX_C_SOURCE=200809L", "_DEFAULT_SOURCE" },
          incdirs = { "csrc", "$(CURL_INCDIR)", "$(CJSON_INCDIR)", "$(OPENSSL_INCDIR)" },

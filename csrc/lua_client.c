@@ -74,6 +74,18 @@ static int l_is_closed(lua_State *L) {
     return 1;
 }
 
+/* client:_set_token(token): the device credential of every later request
+ * (tv_client_set_token; used by twilio.verify.device).  true | nil, err */
+static int l_set_token(lua_State *L) {
+    tv_error err = TV_ERROR_INIT;
+    lclient *lc = tv_lua_open_client_arg(L, &err);
+    if (!lc) return tv_lua_fail(L, &err);
+    const char *tok = luaL_checkstring(L, 2);
+    if (tv_client_set_token(lc->c, tok, &err) != 0) return tv_lua_fail(L, &err);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 static int l_tostring(lua_State *L) {
     lclient *lc = check_client(L);
     if (tv_client_closed(lc->c)) {
@@ -659,7 +671,7 @@ static const luaL_Reg module_funcs[] = {{"now", l_now}, {"sleep", l_sleep}, {"ne
 static const luaL_Reg client_methods[] = {
     {"close", l_close},           {"is_closed", l_is_closed}, {"base_url", l_base_url},
     {"user_agent", l_user_agent}, {"_transport", l_transport}, {"_hooks", l_hooks},
-    {"_state", l_state},          {NULL, NULL}};
+    {"_state", l_state},          {"_set_token", l_set_token}, {NULL, NULL}};
 
 /* Push the methods table (also the metatable's __index) and register the
  * metatable.  The Lua layer may add methods to this table. */

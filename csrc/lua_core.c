@@ -19,5 +19,9 @@ int luaopen_twilio_verify_core(lua_State *L) {
     tv_lua_meta_open(L);
     tv_lua_open_totp(L);
     lua_setfield(L, -2, "totp");
+    tv_lua_open_webhook(L);
+    lua_setfield(L, -2, "webhook");
+    tv_lua_open_device(L);
+    lua_setfield(L, -2, "device");
     return 1;
 }

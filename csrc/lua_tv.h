@@ -185,4 +185,11 @@ void tv_lua_batch_methods(lua_State *L);
  * Push the `totp` table: code, check, uri, parse_uri. */
 int tv_lua_open_totp(lua_State *L);
 
+/* ---- lua_webhook.c -----------------------------------------------------
+ * Push the `webhook` table: sign, validate, body_sha256 (tv_webhook.h). */
+int tv_lua_open_webhook(lua_State *L);
+/* ---- lua_device.c ------------------------------------------------------
+ * core.device: P-256 keys, signatures and JWTs of the virtual device. */
+int tv_lua_open_device(lua_State *L);
+
 #endif

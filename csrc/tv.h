@@ -307,6 +307,13 @@ int tv_client_headers(const tv_client *c, tv_method m, const char *out[4]);
 void tv_client_set_transport(tv_client *c, tv_transport_fn fn, void *ud);
 /* Event hooks: on_event after every attempt; on_retry before sleeping
  * `delay` seconds for attempt `next_attempt`.  Both may be NULL. */
+/* Device credential (Verify Push): from now on every request of c carries
+ * "Authorization: Basic base64(token:<token>)" -- the mobile SDKs' form
+ * for an enrolment access token or a factor-signed JWT -- instead of the
+ * account's credentials, which are wiped.  Like every credential it only
+ * goes to the client's base URL and never appears in errors or events.
+ * 0, -1 (err: TV_EARG, TV_ENOMEM; the previous credential stays). */
+int tv_client_set_token(tv_client *c, const char *token, tv_error *err);
 void tv_client_set_hooks(tv_client *c, void (*on_event)(void *ud, const tv_event *ev),
                          void (*on_retry)(void *ud, int next_attempt, double delay, const tv_error *err),
                          void *ud);

@@ -22,6 +22,7 @@ struct tv_client {
     char account_sid[40];
     char api_key[40];   /* the API key SID (SK...) when one is used, else "" -- not a secret */
     int cred_source;    /* TV_CRED_OPTIONS or TV_CRED_ENVIRONMENT (tv_client_explain) */
+    int device_token;   /* tv_client_set_token: a device credential replaced the account's */
     char *auth_header; /* "Authorization: Basic ..." -- secret */
     char ua_header[256];
     long timeout_ms, connect_timeout_ms;
@@ -148,6 +149,24 @@ static int build_auth(tv_client *c, const char *user, const char *secret, tv_err
     OPENSSL_cleanse(plain, plain_len);
     free(plain);
     c->auth_header = hdr;
+    return 0;
+}
+
+int tv_client_set_token(tv_client *c, const char *token, tv_error *err) {
+    if (!token || !*token || strlen(token) > 16384)
+        return tv_error_set(err, TV_EARG, "token", "a device token must be a non-empty string of at most 16384 bytes");
+    char *old = c->auth_header;
+    c->auth_header = NULL;
+    if (build_auth(c, "token", token, err) != 0) {
+        c->auth_header = old;
+        return -1;
+    }
+    free_secret(&old);
+    c->device_token = 1;
+    /* the libcurl handle holds the header lines: the next request makes a
+     * new one with the new credential (the old lines are wiped on free) */
+    tv_http_free(c->http);
+    c->http = NULL;
     return 0;
 }
 
@@ -278,7 +297,9 @@ void tv_client_explain(const tv_client *c, tv_error *err) {
     if (strstr(err->message, EXPLAIN_MARK)) return; /* once */
     char add[256];
     int env = c->cred_source == TV_CRED_ENVIRONMENT;
-    if (c->api_key[0])
+    if (c->device_token)
+        snprintf(add, sizeof add, EXPLAIN_MARK "a Verify Push device token: Basic token:<JWT>)");
+    else if (c->api_key[0])
         snprintf(add, sizeof add, EXPLAIN_MARK "API key %s for account %s, from %s)", c->api_key, c->account_sid,
                  env ? "the environment: TWILIO_API_KEY / TWILIO_API_SECRET" : "the options");
     else

@@ -14,7 +14,8 @@
 #                            into a throwaway tree from a copy of the sources
 #   make openresty-test      a real nginx (nginx-light + libnginx-mod-http-lua)
 #                            serving the library against the emulator, with the
-#                            concurrency figures (spec/openresty/nginx_test.lua)
+#                            concurrency figures (spec/openresty/nginx_test.lua),
+#                            and webhook.validate_request (webhook_nginx_test.lua)
 #   make embed-test          a C program embedding Lua 5.4, two threads with a
 #                            lua_State each: plain, under helgrind, and built
 #                            with -fsanitize=thread (spec/embed/)
@@ -26,8 +27,9 @@ OR_SPEC_ENV  := LUA_PATH='lua/?.lua;lua/?/init.lua;spec/?.lua;;'
 # the specs every Lua from 5.1 up runs (the client through both transports)
 OR_OPS_SPECS := $(wildcard spec/operations_spec.lua spec/pages_spec.lua spec/validation_spec.lua \
                   spec/transport_spec.lua spec/totp_flow_spec.lua spec/openresty_transport_spec.lua \
-                  spec/errors_spec.lua)
-OR_OPS_LUA_TRANSPORT := $(filter-out spec/openresty_transport_spec.lua spec/transport_spec.lua,$(OR_OPS_SPECS))
+                  spec/errors_spec.lua spec/webhook_spec.lua)
+OR_OPS_LUA_TRANSPORT := $(filter-out spec/openresty_transport_spec.lua spec/transport_spec.lua spec/webhook_spec.lua,\
+                          $(OR_OPS_SPECS))
 EMBED_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -O1 -g -Wall -Wextra -Werror \
                 $(shell pkg-config --cflags lua5.4 2>/dev/null)
 EMBED_LIBS   := $(shell pkg-config --libs lua5.4 2>/dev/null) -pthread
@@ -61,7 +63,8 @@ rock-lua-versions:
 openresty-test: or-build-luajit
 	@$(OR_SPEC_ENV) LUA_CPATH='build-luajit/?.so;;' TV_EMULATOR='$(CURDIR)/build-luajit/twilio-verify-emulator' \
 	  TV_NGINX_BUILD=build-luajit \
-	  $(BUSTED) --lua=luajit --cpath='build-luajit/?.so' -o plainTerminal spec/openresty/nginx_test.lua
+	  $(BUSTED) --lua=luajit --cpath='build-luajit/?.so' -o plainTerminal spec/openresty/nginx_test.lua \
+	  spec/openresty/webhook_nginx_test.lua
 
 # spec/embed/embed_test.c, linked with liblua5.4 (the module is loaded
 # through package.cpath, like any embedding application would)

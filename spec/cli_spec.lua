@@ -27,7 +27,7 @@ local COMMANDS = { "factors list", "factors fetch", "factors update", "factors d
                    "entities create", "entities fetch", "entities list", "entities delete",
                    "challenges create", "challenges fetch", "challenges list", "challenges update",
                    "services create", "services fetch", "services list", "services update", "services delete",
-                   "sign-in", "totp code", "totp check", "totp uri", "emulator" }
+                   "sign-in", "totp code", "totp check", "totp uri", "webhook validate", "emulator" }
 
 local function read_file(path)
   local f = io.open(path, "rb")

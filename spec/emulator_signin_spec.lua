@@ -3,6 +3,7 @@
 -- per-operation stats and faults, and the Factor fidelity fixes (60310
 -- message, 60317 duplicate bindings, string-valued Metadata).
 local emulator = require "support.emulator"
+local pushkeys = require "support.pushkeys"
 local cjson = require "cjson"
 
 local SVC = "VA" .. string.rep("0123456789abcdef", 2)
@@ -96,15 +97,16 @@ describe("emulator sign-in resources", function()
     return f
   end
 
+  -- real P-256 keys, one per name (the emulator validates and verifies)
   local function push_form(key, name)
     return { { "FriendlyName", name or "device" }, { "FactorType", "push" }, { "Binding.Alg", "ES256" },
-             { "Binding.PublicKey", key or "a2V5LW9uZQ==" }, { "Config.AppId", "com.example.app" },
+             { "Binding.PublicKey", pushkeys.pub(key or "a2V5LW9uZQ==") }, { "Config.AppId", "com.example.app" },
              { "Config.NotificationPlatform", "none" }, { "Config.SdkVersion", "1.0" } }
   end
 
   local function push_factor(key)
     local f = post(factors(), push_form(key))
-    local v = post(factors() .. "/" .. f.sid, { { "AuthPayload", "signature" } }, 200)
+    local v = post(factors() .. "/" .. f.sid, { { "AuthPayload", pushkeys.sign(key or "a2V5LW9uZQ==", f.sid) } }, 200)
     assert.equal("verified", v.status)
     return f
   end
@@ -367,16 +369,22 @@ describe("emulator sign-in resources", function()
       assert_error(status, err, 400, 60200, "more than once")
     end)
 
-    it("approves and denies push challenges (AuthPayload \"invalid\" denies)", function()
+    it("approves and denies push challenges by the factor's signature (60324 otherwise)", function()
       local f = push_factor("a2V5LXR3bw==")
       local status, err = e:json("POST", challenges(), { { "FactorSid", f.sid } })
       assert_error(status, err, 400, 60368)
       local a = post(challenges(), { { "FactorSid", f.sid }, { "Details.Message", "Approve?" } })
       assert.equal("push", a.factor_type)
       local d = post(challenges(), { { "FactorSid", f.sid }, { "Details.Message", "Deny?" } })
-      local ra = post(challenges() .. "/" .. a.sid, { { "AuthPayload", "c2lnbmF0dXJl" } }, 200)
+      local function answer(sid, st)
+        local _, _, h, _, text = e:json("GET", challenges() .. "/" .. sid)
+        return pushkeys.answer("a2V5LXR3bw==", text, h["twilio-verify-signature-fields"], st)
+      end
+      status, err = e:json("POST", challenges() .. "/" .. a.sid, { { "AuthPayload", "c2lnbmF0dXJl" } })
+      assert_error(status, err, 403, 60324)
+      local ra = post(challenges() .. "/" .. a.sid, { { "AuthPayload", answer(a.sid, "approved") } }, 200)
       assert.equal("approved", ra.status)
-      local rd = post(challenges() .. "/" .. d.sid, { { "AuthPayload", "invalid" } }, 200)
+      local rd = post(challenges() .. "/" .. d.sid, { { "AuthPayload", answer(d.sid, "denied") } }, 200)
       assert.equal("denied", rd.status)
       assert.equal(iso(T), rd.date_responded)
     end)

@@ -48,9 +48,11 @@ local function assert_error(status, body, want_status, want_code, message_part)
   end
 end
 
+local pushkeys = require "support.pushkeys"
+
 local function push_form(name, extra)
   local f = { { "FriendlyName", name or "my phone" }, { "FactorType", "push" }, { "Binding.Alg", "ES256" },
-              { "Binding.PublicKey", "dGVzdF9rZXk=" }, { "Config.AppId", "com.example.myapp" },
+              { "Binding.PublicKey", pushkeys.pub(name) }, { "Config.AppId", "com.example.myapp" },
               { "Config.NotificationPlatform", "fcm" }, { "Config.SdkVersion", "1.0" },
               { "Config.NotificationToken", string.rep("t", 40) } }
   for _, kv in ipairs(extra or {}) do f[#f + 1] = kv end
@@ -185,9 +187,9 @@ describe("emulator", function()
     it("creates a push factor with binding, config and metadata", function()
       local f, text = create_push("Pixel", { { "Metadata", '{"os":"Android"}' } })
       assert.same(NEW_FACTOR_KEYS, key_order(text))
-      assert.same({ alg = "ES256", public_key = "dGVzdF9rZXk=" }, f.binding)
+      assert.same({ alg = "ES256", public_key = pushkeys.pub("Pixel") }, f.binding)
       assert.same({ sdk_version = "1.0", app_id = "com.example.myapp", notification_platform = "fcm",
-                    notification_token = string.rep("t", 40) }, f.config)
+                    notification_token = string.rep("t", 40), credential_sid = "CR" .. f.sid:sub(3) }, f.config)
       assert.same({ os = "Android" }, f.metadata)
       assert.equal("push", f.factor_type)
     end)
@@ -501,7 +503,7 @@ describe("emulator", function()
       assert.equal(200, status)
       assert.equal("renamed", g.friendly_name)
       assert.same({ sdk_version = "2.1.0", app_id = "com.example.myapp", notification_platform = "apn",
-                    notification_token = string.rep("n", 64) }, g.config)
+                    notification_token = string.rep("n", 64), credential_sid = "CR" .. f.sid:sub(3) }, g.config)
     end)
 
     it("accepts an empty update and answers 404 for an unknown factor", function()
@@ -591,11 +593,15 @@ describe("emulator", function()
       assert.equal(200, (verify(f.sid, code)))
     end)
 
-    it("treats a push AuthPayload as valid unless it is 'invalid'", function()
-      local f = create_push()
-      local _, g = verify(f.sid, "invalid")
-      assert.equal("unverified", g.status)
-      _, g = verify(f.sid, "eyJhbGciOiJFUzI1NiJ9.payload.signature")
+    it("verifies a push factor by the signature of its sid (403 60311 otherwise)", function()
+      local f = create_push("sig")
+      local status, g = verify(f.sid, "invalid")
+      assert_error(status, g, 403, 60311)
+      status, g = verify(f.sid, pushkeys.sign(pushkeys.pub("other"), f.sid))
+      assert_error(status, g, 403, 60311)
+      local _, h = e:json("GET", P(SVC, ID, f.sid))
+      assert.equal("unverified", h.status)
+      _, g = verify(f.sid, pushkeys.sign(pushkeys.pub("sig"), f.sid))
       assert.equal("verified", g.status)
     end)
   end)

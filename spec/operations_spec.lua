@@ -91,17 +91,19 @@ describe("operations", function()
     local g = assert(client:fetch_factor(SVC, ID, f.sid))
     assert.same({ alg = "sha512", skew = 2, code_length = 8, time_step = 60 }, g.config)
 
-    -- push-side keys, and AuthPayload
+    -- push-side keys, and AuthPayload (the device key's signature of the sid)
+    local pushkeys = require "support.pushkeys"
     local p = assert(client:create_factor(SVC, ID, {
       friendly_name = "pixel", factor_type = "push", binding_alg = "ES256",
-      binding_public_key = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE8GdwtibWe0kpgsFl6xPQBwhtwUEyeJke",
+      binding_public_key = pushkeys.pub("ops-pixel"),
       config_app_id = "com.example.myapp", config_notification_platform = "fcm",
       config_notification_token = string.rep("t", 40), config_sdk_version = "1.0" }))
+    local sig = pushkeys.sign("ops-pixel", p.sid)
     assert(client:update_factor(SVC, ID, p.sid, {
       config_notification_token = string.rep("n", 64), config_sdk_version = "2.1",
-      config_notification_platform = "apn", auth_payload = "payload-123" }))
+      config_notification_platform = "apn", auth_payload = sig }))
     req = e:last_request()
-    assert.same({ { "AuthPayload", "payload-123" }, { "Config.NotificationToken", string.rep("n", 64) },
+    assert.same({ { "AuthPayload", sig }, { "Config.NotificationToken", string.rep("n", 64) },
                   { "Config.SdkVersion", "2.1" }, { "Config.NotificationPlatform", "apn" } }, req.form)
     local q = assert(client:fetch_factor(SVC, ID, p.sid))
     assert.equal("apn", q.config.notification_platform)

@@ -125,14 +125,16 @@ describe("TOTP flow", function()
     local id = identity()
     local f = assert(client:create_factor(SVC, id, {
       friendly_name = "Pixel 9", factor_type = "push", binding_alg = "ES256",
-      binding_public_key = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE8GdwtibWe0kpgsFl6xPQBwhtwUEyeJkeozFmi2jiJDzx",
+      binding_public_key = require("support.pushkeys").pub("pixel9"),
       config_app_id = "com.example.app", config_notification_platform = "fcm",
       config_notification_token = string.rep("f", 64), config_sdk_version = "2.0" }))
     assert.equal("push", f.factor_type)
     assert.equal("ES256", f.binding.alg)
     assert.same({ sdk_version = "2.0", app_id = "com.example.app", notification_platform = "fcm",
-                  notification_token = string.rep("f", 64) }, f.config)
-    assert.is_true(client:verify_factor(SVC, id, f.sid, "signed-challenge"))
+                  notification_token = string.rep("f", 64), credential_sid = "CR" .. f.sid:sub(3) }, f.config)
+    -- the push AuthPayload: the device key's signature of the factor sid
+    local pushkeys = require "support.pushkeys"
+    assert.is_true(client:verify_factor(SVC, id, f.sid, pushkeys.sign(pushkeys.pub("pixel9"), f.sid)))
   end)
 
   it("rejects bad TOTP input locally", function()

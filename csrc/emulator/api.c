@@ -470,6 +470,7 @@ static int create_push(const emu_ctx *x, emu_factor *f, cJSON **binding, emu_res
         return -1;
     }
     if (strcmp(plat->val, "none") != 0 && require(x, "Config.NotificationToken", "push", out)) return -1;
+    if (emu_push_check_key(val(x, "Binding.PublicKey"), out) != 0) return -1;
     const emu_kv *tok = val(x, "Config.NotificationToken");
     f->app_id = kvdup(val(x, "Config.AppId"));
     f->platform = kvdup(plat);
@@ -648,6 +649,7 @@ static void create_factor(const emu_ctx *x, emu_response *out) {
         f = NULL; /* owned by the store now */
         emu_entity_note_create(e, now);
         emu_note_applied(srv, c);
+        emu_webhook_factor_event(srv, "factor.created", mine);
         j = emu_render_factor(mine, srv->cfg.account_sid, c->host, binding);
     } else {
         f->entity = e;
@@ -683,6 +685,7 @@ static void delete_factor(const emu_ctx *x, emu_response *out) {
     pthread_mutex_lock(&srv->lock);
     emu_factor *f = find_factor(srv, x->c);
     if (f && x->commit) {
+        emu_webhook_factor_event(srv, "factor.deleted", f);
         emu_store_delete(&srv->store, f);
         emu_note_applied(srv, x->c);
     }
@@ -747,7 +750,13 @@ static void update_factor(const emu_ctx *x, emu_response *out) {
                               payload->vlen, &off, &err) == 1;
         tv_error_clear(&err);
     } else if (payload) {
-        match = strcmp(payload->val, "invalid") != 0;
+        match = emu_push_verify_factor(f, payload); /* signature of the factor sid (push.c) */
+        if (!match) {
+            pthread_mutex_unlock(&srv->lock);
+            emu_response_error(out, 403, 60311, "Factor verification failed: the AuthPayload signature is invalid",
+                               NULL);
+            goto done;
+        }
     }
 
     emu_factor tmp = *f; /* the factor as it will be: rendered, then committed */
@@ -763,6 +772,7 @@ static void update_factor(const emu_ctx *x, emu_response *out) {
     tmp.updated = now;
     cJSON *j = emu_render_factor(&tmp, srv->cfg.account_sid, c->host, NULL);
     if (x->commit && j) {
+        if (tmp.verified && !f->verified) emu_webhook_factor_event(srv, "factor.verified", &tmp);
         if (new_fn) { free(f->friendly_name); f->friendly_name = new_fn; new_fn = NULL; }
         if (new_sdk) { free(f->sdk_version); f->sdk_version = new_sdk; new_sdk = NULL; }
         if (new_plat) { free(f->platform); f->platform = new_plat; new_plat = NULL; }
@@ -868,6 +878,14 @@ static const struct {
     {"list_service", emu_h_list_service},
     {"update_service", emu_h_update_service},
     {"delete_service", emu_h_delete_service},
+    {"create_webhook", emu_h_create_webhook},
+    {"fetch_webhook", emu_h_fetch_webhook},
+    {"list_webhook", emu_h_list_webhook},
+    {"update_webhook", emu_h_update_webhook},
+    {"delete_webhook", emu_h_delete_webhook},
+    {"create_notification", emu_h_create_notification},
+    {"create_access_token", emu_h_create_access_token},
+    {"fetch_access_token", emu_h_fetch_access_token},
 };
 
 emu_handler emu_resource_handler(const char *name) {
@@ -877,7 +895,9 @@ emu_handler emu_resource_handler(const char *name) {
 }
 
 void emu_api_handle(emu_server *srv, const emu_call *c, int commit, const char *next_url, emu_response *out) {
-    if (!authenticated(srv, c->authorization)) {
+    int device = authenticated(srv, c->authorization) ? 0 : emu_push_authenticate(srv, c, out);
+    if (device < 0) return; /* a device credential, rejected (push.c) */
+    if (device > 0) {
         emu_response_error(out, 401, 20003, "Authenticate", NULL);
         emu_response_header(out, "WWW-Authenticate", "Basic realm=\"Twilio API\"");
         return;

@@ -36,6 +36,7 @@ static void faults_clear(emu_server *srv) {
 
 void emu_reset(emu_server *srv) {
     emu_store_clear(&srv->store);
+    emu_hooks_reset(srv);
     faults_clear(srv);
     log_clear(srv);
     memset(srv->requests, 0, sizeof srv->requests);
@@ -304,6 +305,10 @@ void emu_control_handle(emu_server *srv, const char *method, const char *path, c
             not_allowed(out, "GET, POST, DELETE");
             return;
         }
+    }
+    if (strcmp(path, "/__emulator/webhooks") == 0) {
+        emu_hooks_control(srv, method, body, len, out);
+        return;
     }
     char msg[160];
     snprintf(msg, sizeof msg, "Unknown control endpoint %.100s", path);

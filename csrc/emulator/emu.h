@@ -221,6 +221,7 @@ typedef struct emu_store {
     emu_map factors;         /* "YF..." -> emu_factor (owned by the entity) */
     emu_map challenges;      /* "YC..." -> emu_challenge (owned by the entity) */
     emu_map bindings;        /* "YE.../P:<public key>" or "YE.../T:<secret hex>" -> emu_factor */
+    emu_map access_tokens;   /* "YK..." -> emu_access_token (owned; push.c) */
     uint64_t next_seq;
 } emu_store;
 
@@ -391,6 +392,8 @@ typedef struct emu_config {
     int verbose;
 } emu_config;
 
+struct emu_hooks;
+
 typedef struct emu_server {
     emu_config cfg;
     pthread_mutex_t lock;
@@ -411,6 +414,7 @@ typedef struct emu_server {
     size_t log_head, log_n;
     unsigned bound_port;
     struct MHD_Daemon *daemon;
+    struct emu_hooks *hooks;   /* webhooks and their delivery (webhooks.c) */
 } emu_server;
 
 /* Initialise srv from cfg (ownership of cfg's strings moves to srv).  The
@@ -542,6 +546,43 @@ size_t emu_page_fetch(const emu_seqlist *l, int desc, int before, uint64_t token
 /* RFC 3339 (already validated) to unix seconds.  0 / -1. */
 int emu_parse_date(const char *s, int64_t *out);
 
+/* ------------------------------------------------------------ push.c */
+
+/* An enrolment access token (CreateAccessToken). */
+typedef struct emu_access_token {
+    char sid[35];
+    char service_sid[35];
+    char *identity;
+    char *friendly_name;     /* NULL when not given */
+    int ttl;                 /* 60..300 seconds */
+    int64_t created;         /* emulator clock */
+    char *token;             /* the JWT (secret: wiped on free) */
+} emu_access_token;
+
+#define EMU_JWT_LEEWAY 300   /* seconds a device JWT's nbf may be ahead of the emulator clock */
+
+void emu_access_token_free(void *p);
+void emu_h_create_access_token(const emu_ctx *x, emu_response *out);
+void emu_h_fetch_access_token(const emu_ctx *x, emu_response *out);
+/* Device credentials (Basic "token:<jwt>").  1: the Authorization is not
+ * one (the caller answers 20003), 0: authenticated for this call, -1:
+ * rejected (out set: 401 20003).  Lock NOT held. */
+int emu_push_authenticate(emu_server *srv, const emu_call *c, emu_response *out);
+/* Binding.PublicKey must be the base64 of a P-256 SubjectPublicKeyInfo:
+ * 0, or -1 with out set (400 60306). */
+int emu_push_check_key(const emu_kv *pk, emu_response *out);
+/* config.credential_sid of a push factor ("CR" + the hex of its sid). */
+void emu_push_credential_sid(const emu_factor *f, char out[35]);
+/* Factor verification: AuthPayload = base64 of the DER ECDSA signature of
+ * the factor sid.  1 valid, 0 not.  Lock held or not (reads f only). */
+int emu_push_verify_factor(const emu_factor *f, const emu_kv *payload);
+/* The Twilio-Verify-Signature-Fields of a challenge fetch. */
+extern const char *const emu_push_signature_fields;
+/* A challenge AuthPayload (ES256 JWT of the signature fields + status):
+ * EMU_CH_APPROVED / EMU_CH_DENIED when valid, -1 when not (lock held). */
+int emu_push_challenge_payload(const emu_server *srv, const emu_challenge *ch, const emu_factor *f,
+                               const emu_kv *payload, const char *host, int64_t now);
+
 /* --------------------------------------------------------- control.c */
 
 /* Handle /__emulator/...; fills out. */
@@ -551,5 +592,32 @@ void emu_control_handle(emu_server *srv, const char *method, const char *path, c
 void emu_log_append(emu_server *srv, cJSON *rec);
 /* Clear faults, counters, log, clock and store, then re-apply the seed (lock held). */
 void emu_reset(emu_server *srv);
+
+/* -------------------------------------------------------- webhooks.c */
+
+#define EMU_HOOK_QUEUE_MAX 64        /* deliveries waiting (default; a full queue drops) */
+#define EMU_HOOK_TIMEOUT_MS 5000     /* per delivery (default)                           */
+#define EMU_HOOK_LOG_MAX 200         /* delivery records kept by /__emulator/webhooks    */
+
+typedef struct emu_hooks emu_hooks;
+int emu_hooks_init(emu_server *srv);   /* in emu_server_init; -1 OOM */
+int emu_hooks_start(emu_server *srv);  /* start the delivery thread; -1 on failure */
+void emu_hooks_stop(emu_server *srv);  /* stop and join it (pending deliveries are dropped) */
+void emu_hooks_free(emu_server *srv);
+void emu_hooks_reset(emu_server *srv); /* lock held: webhooks, queue, records, settings */
+/* GET/POST/DELETE /__emulator/webhooks (no lock held). */
+void emu_hooks_control(emu_server *srv, const char *method, const char *body, size_t len, emu_response *out);
+/* Fire an event to the subscribed, enabled webhooks of the factor's /
+ * challenge's service (lock held; returns at once, delivery is queued).
+ * type: "factor.created" / "factor.verified" / "factor.deleted"; a
+ * challenge event's type follows its status (approved / denied). */
+void emu_webhook_factor_event(emu_server *srv, const char *type, const emu_factor *f);
+void emu_webhook_challenge_event(emu_server *srv, const emu_challenge *ch);
+void emu_h_create_webhook(const emu_ctx *x, emu_response *out);
+void emu_h_fetch_webhook(const emu_ctx *x, emu_response *out);
+void emu_h_list_webhook(const emu_ctx *x, emu_response *out);
+void emu_h_update_webhook(const emu_ctx *x, emu_response *out);
+void emu_h_delete_webhook(const emu_ctx *x, emu_response *out);
+void emu_h_create_notification(const emu_ctx *x, emu_response *out);
 
 #endif

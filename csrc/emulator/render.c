@@ -113,6 +113,13 @@ const char *emu_reason(int status) {
     return "Unknown";
 }
 
+/* config.credential_sid: the kid of the factor's JWTs (push.c) */
+static int add_credential_sid(cJSON *c, const emu_factor *f) {
+    char cr[35];
+    emu_push_credential_sid(f, cr);
+    return cJSON_AddStringToObject(c, "credential_sid", cr) ? 0 : -1;
+}
+
 static cJSON *config_json(const emu_factor *f) {
     cJSON *c = cJSON_CreateObject();
     if (!c) return NULL;
@@ -127,7 +134,8 @@ static cJSON *config_json(const emu_factor *f) {
              cJSON_AddStringToObject(c, "app_id", f->app_id ? f->app_id : "") &&
              cJSON_AddStringToObject(c, "notification_platform", f->platform ? f->platform : "none") &&
              (f->token ? cJSON_AddStringToObject(c, "notification_token", f->token) != NULL
-                       : cJSON_AddNullToObject(c, "notification_token") != NULL);
+                       : cJSON_AddNullToObject(c, "notification_token") != NULL) &&
+             add_credential_sid(c, f) == 0;
     }
     if (!ok) {
         cJSON_Delete(c);

@@ -322,6 +322,7 @@ void emu_h_create_challenge(const emu_ctx *x, emu_response *out) {
             goto done;
         }
         emu_note_applied(srv, c);
+        emu_webhook_challenge_event(srv, ch);
         j = emu_render_challenge(ch, srv->cfg.account_sid, c->host, now);
         ch = NULL;
     } else {
@@ -341,9 +342,11 @@ void emu_h_fetch_challenge(const emu_ctx *x, emu_response *out) {
     emu_challenge *ch = find_challenge(srv, x->c);
     cJSON *j = ch ? emu_render_challenge(ch, srv->cfg.account_sid, x->c->host, emu_now(srv)) : NULL;
     pthread_mutex_unlock(&srv->lock);
+    int push = ch && ch->factor_type == EMU_PUSH;
     if (!ch) emu_not_found(out, x->c->raw_path);
     else if (!j) emu_oom(out);
     else emu_response_json(out, 200, j);
+    if (push && j) emu_response_header(out, "Twilio-Verify-Signature-Fields", emu_push_signature_fields);
 }
 
 typedef struct ch_filter {
@@ -423,10 +426,22 @@ void emu_h_update_challenge(const emu_ctx *x, emu_response *out) {
         return;
     }
     emu_challenge tmp = *ch; /* the challenge as it will be */
-    if (payload) {
-        int ok = f->type == EMU_TOTP ? totp_ok(f, payload, now) : strcmp(payload->val, "invalid") != 0;
-        if (ok || f->type == EMU_PUSH) {
-            tmp.status = ok ? EMU_CH_APPROVED : EMU_CH_DENIED;
+    if (payload && f->type == EMU_PUSH) {
+        /* a JWT over the signature fields + status, by the factor's key (push.c) */
+        int st = emu_push_challenge_payload(srv, ch, f, payload, c->host, now);
+        if (st < 0) {
+            if (x->commit) ch->failures++;
+            pthread_mutex_unlock(&srv->lock);
+            emu_response_error(out, 403, 60324, "Challenge verification failed: the AuthPayload signature is invalid",
+                               NULL);
+            cJSON_Delete(md);
+            return;
+        }
+        tmp.status = st;
+        tmp.responded = now;
+    } else if (payload) {
+        if (totp_ok(f, payload, now)) {
+            tmp.status = EMU_CH_APPROVED;
             tmp.responded = now;
         } else {
             tmp.failures++;
@@ -436,6 +451,7 @@ void emu_h_update_challenge(const emu_ctx *x, emu_response *out) {
     tmp.updated = now;
     cJSON *j = emu_render_challenge(&tmp, srv->cfg.account_sid, c->host, now);
     if (j && x->commit) {
+        if (tmp.status != ch->status) emu_webhook_challenge_event(srv, &tmp);
         if (md) {
             cJSON_Delete(ch->metadata);
             ch->metadata = md;

@@ -477,7 +477,7 @@ int emu_server_init(emu_server *srv, const emu_config *cfg) {
         pthread_mutex_destroy(&srv->lock);
         goto fail;
     }
-    if (emu_store_init(&srv->store) != 0) {
+    if (emu_store_init(&srv->store) != 0 || emu_hooks_init(srv) != 0) {
         fprintf(stderr, "twilio-verify-emulator: out of memory\n");
         emu_server_free(srv);
         return -1;
@@ -544,6 +544,12 @@ int emu_server_start(emu_server *srv) {
         close(fd);
         return -1;
     }
+    if (emu_hooks_start(srv) != 0) {
+        fprintf(stderr, "twilio-verify-emulator: cannot start the webhook delivery thread\n");
+        MHD_stop_daemon(srv->daemon);
+        srv->daemon = NULL;
+        return -1;
+    }
     return 0; /* MHD owns fd now and closes it on stop */
 }
 
@@ -554,9 +560,11 @@ void emu_server_stop(emu_server *srv) {
     pthread_mutex_unlock(&srv->lock);
     if (srv->daemon) MHD_stop_daemon(srv->daemon);
     srv->daemon = NULL;
+    emu_hooks_stop(srv);
 }
 
 void emu_server_free(emu_server *srv) {
+    emu_hooks_free(srv);
     emu_store_free(&srv->store);
     for (size_t i = 0; i < srv->nfaults; i++) emu_fault_free(&srv->faults[i]);
     free(srv->faults);

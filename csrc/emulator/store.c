@@ -191,7 +191,7 @@ static void service_free(void *p) {
 int emu_store_init(emu_store *s) {
     memset(s, 0, sizeof *s);
     s->next_seq = 1;
-    emu_map *maps[] = {&s->services, &s->entities, &s->factors, &s->challenges, &s->bindings};
+    emu_map *maps[] = {&s->services, &s->entities, &s->factors, &s->challenges, &s->bindings, &s->access_tokens};
     for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++) {
         if (emu_map_init(maps[i]) != 0) {
             for (size_t k = 0; k < i; k++) emu_map_free(maps[k], NULL);
@@ -202,6 +202,7 @@ int emu_store_init(emu_store *s) {
 }
 
 void emu_store_clear(emu_store *s) {
+    emu_map_clear(&s->access_tokens, emu_access_token_free);
     emu_map_clear(&s->bindings, NULL);
     emu_map_clear(&s->challenges, NULL);
     emu_map_clear(&s->factors, NULL);
@@ -212,6 +213,7 @@ void emu_store_clear(emu_store *s) {
 }
 
 void emu_store_free(emu_store *s) {
+    emu_map_free(&s->access_tokens, emu_access_token_free);
     emu_map_free(&s->bindings, NULL);
     emu_map_free(&s->challenges, NULL);
     emu_map_free(&s->factors, NULL);

@@ -36,6 +36,7 @@ local _M = {
     _VERSION = core._VERSION,
     null = core.null,       -- JSON null inside arrays
     totp = core.totp,       -- verify.totp.code/check/uri/parse_uri
+    webhook = require("twilio.verify.webhook"), -- X-Twilio-Signature: validate/sign/validate_request
     curl_version = core.curl_version,
 }
 

@@ -38,6 +38,11 @@
 #define LLVMFuzzerTestOneInput fz_one_lua_pages
 #include "../fuzz/fuzz_lua_pages.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fz_one_webhook
+#include "../fuzz/fuzz_webhook.c"
+#define LLVMFuzzerTestOneInput fz_one_jwt
+#include "../fuzz/fuzz_jwt.c"
+#undef LLVMFuzzerTestOneInput
 
 #include "ctest.h"
 
@@ -50,6 +55,8 @@ static const struct {
     {"response", fz_one_response}, {"request", fz_one_request},   {"totp", fz_one_totp},
     {"json_lua", fz_one_json_lua}, {"emu_form", fz_one_emu_form}, {"jcursor", fz_one_jcursor},
     {"page_url", fz_one_page_url}, {"params", fz_one_params},     {"lua_pages", fz_one_lua_pages},
+    {"webhook", fz_one_webhook},
+    {"jwt", fz_one_jwt},
 };
 
 static int cmp_names(const void *a, const void *b) {

@@ -49,7 +49,10 @@ static void fz_emu_call(const char *method, const char *path, const char *body, 
 static void fz_emu_populate(void) {
     static const char *const forms[2] = {
         "FactorType=totp&FriendlyName=fuzz+totp",
-        "FactorType=push&FriendlyName=fuzz+push&Binding.Alg=ES256&Binding.PublicKey=dGVzdF9rZXk%3D"
+        /* a real P-256 SubjectPublicKeyInfo: the emulator validates it */
+        "FactorType=push&FriendlyName=fuzz+push&Binding.Alg=ES256&Binding.PublicKey="
+        "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEgppAKlmrc7GMX7nEKq9%2BRy"
+        "WZ4IO%2FSoqKN4z%2FczUxzePAKNfezM7zU90PnAfZoLq7XxgmHxr9d4S64Kkdm8lmkQ%3D%3D"
         "&Config.SdkVersion=1.0&Config.AppId=com.example.app&Config.NotificationPlatform=none"};
     for (int i = 0; i < 2; i++) {
         emu_response r;
