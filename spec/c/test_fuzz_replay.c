@@ -40,6 +40,7 @@
 #undef LLVMFuzzerTestOneInput
 #define LLVMFuzzerTestOneInput fz_one_webhook
 #include "../fuzz/fuzz_webhook.c"
+#undef LLVMFuzzerTestOneInput
 #define LLVMFuzzerTestOneInput fz_one_jwt
 #include "../fuzz/fuzz_jwt.c"
 #undef LLVMFuzzerTestOneInput
