@@ -223,6 +223,7 @@ local function time_of(fn)
 end
 
 local UPDATE_PARAMS = { friendly_name = "Pixel 8 (work)", auth_payload = "bench-signed-challenge-0123456789" }
+local UPDATE_PARAMS_EMULATOR = { friendly_name = "Pixel 8 (work)" }
 
 -------------------------------------------------------------------------------
 -- fetch / update: ours vs wrk (and a plain libcurl + lua-cjson loop, for information)
@@ -239,9 +240,11 @@ local function bench_call(server, op)
       if not f then error(tostring(err)) end
     end
   elseif op == "update" then
-    url, headers, body = wire(c, "update", S, ID, SID, UPDATE_PARAMS)
+    -- the emulator checks a push factor's AuthPayload signature: a rename there
+    local params = server.name == "emulator" and UPDATE_PARAMS_EMULATOR or UPDATE_PARAMS
+    url, headers, body = wire(c, "update", S, ID, SID, params)
     ours = function()
-      local f, err = c:update_factor(S, ID, SID, UPDATE_PARAMS)
+      local f, err = c:update_factor(S, ID, SID, params)
       if not f then error(tostring(err)) end
     end
   else -- challenge: create_challenge with auth_payload (a TOTP sign-in)
@@ -758,8 +761,10 @@ local ok, err = xpcall(function()
     local b = bench_batch()
     results.batch = b
     out("-- batch: 1,000 fetches, emulator with 5 ms latency per request (bench/batch_bench.lua)")
-    out(format("  one by one %s   client:batch concurrency 8 %s   speedup %s", fmt_stat(b.sequential),
-      fmt_stat(b.batch), fmt_stat(b.speedup)))
+    b.target = 6
+    b.ok = b.speedup.median >= b.target
+    out(format("  one by one %s   client:batch concurrency 8 %s   speedup %s (target >= 6x) %s",
+      fmt_stat(b.sequential), fmt_stat(b.batch), fmt_stat(b.speedup), verdict(b.ok)))
   end
 
   if wanted("startup") then
