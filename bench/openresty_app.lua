@@ -4,6 +4,7 @@
 -- cjson.decode.  <op>: fetch, update, list (one 1,000-factor page,
 -- iterated).  /jit/: LuaJIT trace aborts seen so far (jit.v-like), to keep
 -- the hot path free of NYI.
+-- luacheck: globals ngx BENCH_BASE
 local verify = require "twilio.verify"
 local cjson = require "cjson"
 local fixtures = require "fixtures"
@@ -80,7 +81,7 @@ do
   local ok, jutil = pcall(require, "jit.util")
   local jit = rawget(_G, "jit")
   if ok and jit and jit.attach then
-    jit.attach(function(what, tr, func, pc, otr, oex)
+    jit.attach(function(what, _, func, pc, otr, oex)
       if what == "abort" then
         local info = jutil.funcinfo(func, pc)
         local where = tostring(info.source) .. ":" .. tostring(info.currentline)

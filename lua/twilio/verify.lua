@@ -216,7 +216,7 @@ local function lua_execute(self, transport, op, ctl, ...)
     local on_retry, log = self:_hooks()
     local hooks -- { failed =, err = } once a hook runs
     local sleep
-    local attempt, v, e = 0, nil, nil
+    local attempt, v, e = 0
     while true do
         attempt = attempt + 1
         local t0 = log and now()
