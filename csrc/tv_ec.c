@@ -136,6 +136,7 @@ tv_ec_key *tv_ec_public_import_b64(const char *b64, size_t len, tv_error *err) {
 int tv_ec_public_der(const tv_ec_key *k, unsigned char **out, size_t *len, tv_error *err) {
     *out = NULL;
     *len = 0;
+    if (!k) return crypto_fail(err, "no key");
     int n = i2d_PUBKEY(k->pkey, NULL);
     if (n <= 0) return crypto_fail(err, "public key export failed");
     unsigned char *buf = malloc((size_t)n), *p = buf;

@@ -27,6 +27,8 @@ local COMMANDS = { "factors list", "factors fetch", "factors update", "factors d
                    "entities create", "entities fetch", "entities list", "entities delete",
                    "challenges create", "challenges fetch", "challenges list", "challenges update",
                    "services create", "services fetch", "services list", "services update", "services delete",
+                   "access-tokens create", "access-tokens fetch", "notifications create",
+                   "webhooks create", "webhooks fetch", "webhooks list", "webhooks update", "webhooks delete",
                    "sign-in", "totp code", "totp check", "totp uri", "webhook validate", "emulator" }
 
 local function read_file(path)
@@ -194,8 +196,10 @@ describe("twilio-verify CLI", function()
       for _, op in ipairs(ops) do
         if op.resource ~= "factor" then
           seen = seen + 1
-          local name = plural[op.resource] .. " " .. op.verb
-          local code, out = run({ plural[op.resource], op.verb, "--help" })
+          -- the group: the list's key, else the resource + "s", with dashes (access-tokens)
+          local group = (plural[op.resource] or (op.resource .. "s")):gsub("_", "-")
+          local name = group .. " " .. op.verb
+          local code, out = run({ group, op.verb, "--help" })
           assert.equal(0, code, name)
           local usage = out:match("^Usage: ([^\n]*)")
           for _, pp in ipairs(op.path_params) do
@@ -610,6 +614,51 @@ describe("twilio-verify CLI", function()
       assert.equal(0, code, err)
       assert.same({ factors = {} }, json(out))
       assert.is_nil((out .. err):find(k.api_secret, 1, true))
+    end)
+  end)
+
+  describe("push commands", function()
+    it("access-tokens create/fetch, webhooks create/list/update/fetch/delete", function()
+      local id = identity()
+      local code, out, err = run({ "access-tokens", "create", id, "--factor-type", "push", "--ttl", "120",
+        "--factor-friendly-name", "Ann's phone", "--json" }, env)
+      assert.equal(0, code, err)
+      local at = json(out)
+      assert.matches("^YK%x+$", at.sid)
+      assert.equal(id, at.entity_identity)
+      assert.equal(120, at.ttl)
+      assert.matches("^[%w_-]+%.[%w_-]+%.[%w_-]+$", at.token) -- the JWT: what the command is for
+      code, out, err = run({ "access-tokens", "fetch", at.sid, "--json" }, env)
+      assert.equal(0, code, err)
+      assert.equal(at.sid, json(out).sid)
+      code, _, err = run({ "access-tokens", "create", id, "--factor-type", "totp" }, env)
+      assert.equal(2, code)
+      assert.truthy(err:find("factor", 1, true), err)
+
+      code, out, err = run({ "webhooks", "create", "--friendly-name", "cli hook", "--event-type", "factor.created",
+        "--event-type", "challenge.approved", "--webhook-url", "http://127.0.0.1:9/hook", "--json" }, env)
+      assert.equal(0, code, err)
+      local wh = json(out)
+      assert.matches("^YW%x+$", wh.sid)
+      assert.same({ "factor.created", "challenge.approved" }, wh.event_types)
+      code, out, err = run({ "webhooks", "list" }, env)
+      assert.equal(0, code, err)
+      assert.truthy(out:find(wh.sid, 1, true), out)
+      assert.truthy(out:find("http://127.0.0.1:9/hook", 1, true), out)
+      code, out, err = run({ "webhooks", "update", wh.sid, "--status", "disabled", "--json" }, env)
+      assert.equal(0, code, err)
+      assert.equal("disabled", json(out).status)
+      code, out, err = run({ "webhooks", "fetch", wh.sid, "--json" }, env)
+      assert.equal(0, code, err)
+      assert.equal("disabled", json(out).status)
+      code, _, err = run({ "webhooks", "create", "--friendly-name", "x", "--event-type", "factor.nope",
+        "--webhook-url", "http://127.0.0.1:9/" }, env)
+      assert.equal(2, code)
+      assert.truthy(err:find("event", 1, true), err)
+      code, _, err = run({ "webhooks", "delete", wh.sid }, env)
+      assert.equal(0, code, err)
+      code = run({ "webhooks", "fetch", wh.sid, "--json" }, env)
+      assert.equal(1, code)
     end)
   end)
 

@@ -174,6 +174,11 @@ describe("credentials", function()
       if prm.type == "string" or prm.type == "secret" then return string.rep("1", math.max(prm.min or 1, 6)) end
       return nil
     end
+    local function value_of(prm) -- an array parameter takes a list of one
+      local v = value(prm)
+      if prm.array and v ~= nil then return { v } end
+      return v
+    end
 
     local function args_for(op)
       local args = {}
@@ -183,7 +188,7 @@ describe("credentials", function()
       end
       local params, any = {}, false
       for _, prm in ipairs(op.params) do
-        if prm.required and not prm.positional then params[prm.name] = value(prm); any = true end
+        if prm.required and not prm.positional then params[prm.name] = value_of(prm); any = true end
       end
       if not any then -- an update needs something to change
         for _, prm in ipairs(op.params) do

@@ -9,6 +9,7 @@
 local verify = require "twilio.verify"
 local emulator = require "support.emulator"
 local cjson = require "cjson"
+local pushkeys = require "support.pushkeys"
 
 local SVC = "VA" .. string.rep("ef", 16)
 local ID = "user-0001-hook"
@@ -127,6 +128,15 @@ end
 
 local function sleep(s) os.execute("sleep " .. s) end
 
+-- a push challenge's AuthPayload, as the device makes it: the ES256 JWT of
+-- the fields the challenge fetch names (Twilio-Verify-Signature-Fields)
+local e_ref
+local function answer(keyname, challenge_sid, status)
+  local st, body, h = e_ref:request("GET", "/v2/Services/" .. SVC .. "/Entities/" .. ID .. "/Challenges/" .. challenge_sid)
+  assert(st == 200, "challenge fetch: " .. tostring(st))
+  return pushkeys.answer(keyname, body, h["twilio-verify-signature-fields"], status)
+end
+
 describe("emulator webhooks", function()
   local e, client, rx
 
@@ -172,6 +182,7 @@ describe("emulator webhooks", function()
 
   setup(function()
     e = emulator.start{ no_limits = true }
+    e_ref = e
     client = e:client{ max_retries = 0 }
     rx = start_receiver{}
   end)
@@ -294,13 +305,14 @@ describe("emulator webhooks", function()
       local ch = assert(client:create_challenge(SVC, ID, { factor_sid = f.sid, auth_payload = code_of(f) }))
       assert.are.equal("approved", ch.status)                                  -- challenge.approved
       local push = assert(client:create_factor(SVC, ID, { friendly_name = "push", factor_type = "push",
-        binding_alg = "ES256", binding_public_key = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE" .. string.rep("A", 60),
+        binding_alg = "ES256", binding_public_key = pushkeys.pub("hook-push"),
         config_app_id = "com.example.app", config_notification_platform = "none", config_sdk_version = "1.0" }))
-      assert(client:update_factor(SVC, ID, push.sid, { auth_payload = "signed" }))
+      assert.equal("verified", assert(client:update_factor(SVC, ID, push.sid,
+        { auth_payload = pushkeys.sign("hook-push", push.sid) })).status)
       local pch = assert(client:create_challenge(SVC, ID, { factor_sid = push.sid, details_message = "Log in?",
         details_fields = { { label = "IP", value = "203.0.113.7" } }, hidden_details = { ip = "203.0.113.7" } }))
-      local denied = assert(client:update_challenge(SVC, ID, pch.sid, { auth_payload = "invalid",
-        metadata = { os = "Android" } }))
+      local denied = assert(client:update_challenge(SVC, ID, pch.sid, { auth_payload = answer("hook-push", pch.sid,
+        "denied"), metadata = { os = "Android" } }))
       assert.are.equal("denied", denied.status)                                -- challenge.denied
       assert.is_true(client:delete_factor(SVC, ID, f.sid))                     -- factor.deleted
 
@@ -370,9 +382,9 @@ describe("emulator webhooks", function()
       local v1 = new_hook{ friendly_name = "v1", event_types = { "factor.verified" }, version = "v1" }
       local f = totp_factor()
       assert.is_true(client:verify_factor(SVC, ID, f.sid, code_of(f)))
-      local recs = wait_deliveries(2)
+      wait_deliveries(2)
       sleep(0.2)
-      recs = hooks_state().deliveries
+      local recs = hooks_state().deliveries
       assert.are.equal(2, #recs)
       assert.are.equal("factor.created", recs[1].event)
       assert.are.equal("factor.verified", recs[2].event)
@@ -482,11 +494,12 @@ describe("emulator webhooks", function()
     local function push_factor(platform)
       nkeys = nkeys + 1
       local opts = { friendly_name = "push", factor_type = "push", binding_alg = "ES256",
-        binding_public_key = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE" .. string.rep("B", 56) .. string.format("%04d", nkeys),
+        binding_public_key = pushkeys.pub("hook-n" .. nkeys),
         config_app_id = "com.example.app", config_notification_platform = platform, config_sdk_version = "1.0" }
       if platform ~= "none" then opts.config_notification_token = string.rep("t", 64) end
       local f = assert(client:create_factor(SVC, ID, opts))
-      assert(client:update_factor(SVC, ID, f.sid, { auth_payload = "signed" }))
+      f.key = "hook-n" .. nkeys
+      assert.equal("verified", assert(client:update_factor(SVC, ID, f.sid, { auth_payload = pushkeys.sign(f.key, f.sid) })).status)
       return f
     end
 
@@ -526,7 +539,8 @@ describe("emulator webhooks", function()
       assert.is_true(client:verify_factor(SVC, ID, t.sid, code_of(t)))
       local ch_none = assert(client:create_challenge(SVC, ID, { factor_sid = none.sid, details_message = "x" }))
       local ch_done = assert(client:create_challenge(SVC, ID, { factor_sid = apn.sid, details_message = "x" }))
-      assert(client:update_challenge(SVC, ID, ch_done.sid, { auth_payload = "ok" }))
+      assert.equal("approved", assert(client:update_challenge(SVC, ID, ch_done.sid,
+        { auth_payload = answer(apn.key, ch_done.sid, "approved") })).status)
       local ch_totp = assert(client:create_challenge(SVC, ID, { factor_sid = t.sid }))
       local function post(sid)
         return e:json("POST", "/v2/Services/" .. SVC .. "/Entities/" .. ID .. "/Challenges/" .. sid .. "/Notifications", "")

@@ -228,8 +228,18 @@ describe("lifetime", function()
       list_service = { { page_size = 5 } },
       update_service = { SVC, { friendly_name = "y" } },
       delete_service = { SVC },
+      create_access_token = { SVC, ID, { factor_type = "push" } },
+      fetch_access_token = { SVC, "YK" .. string.rep("0", 32) },
+      create_notification = { SVC, ID, "YC" .. string.rep("0", 32), { ttl = 60 } },
+      create_webhook = { SVC, { friendly_name = "x", event_types = { "*" }, webhook_url = "https://example.com/h" } },
+      fetch_webhook = { SVC, "YW" .. string.rep("0", 32) },
+      list_webhook = { SVC, { page_size = 5 } },
+      update_webhook = { SVC, "YW" .. string.rep("0", 32), { status = "disabled" } },
+      delete_webhook = { SVC, "YW" .. string.rep("0", 32) },
+      webhooks = "iterator",
     }
-    local iterator_args = { factors = { SVC, ID }, challenges = { SVC, ID }, entities = { SVC }, services = {} }
+    local iterator_args = { factors = { SVC, ID }, challenges = { SVC, ID }, entities = { SVC }, services = {},
+                            webhooks = { SVC } }
     local not_operations = { close = true, is_closed = true, base_url = true, user_agent = true }
 
     it("covers every public method of the client", function()

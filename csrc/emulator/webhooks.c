@@ -236,7 +236,7 @@ static int cmp_keys(const void *a, const void *b) {
 }
 
 static char *sign(const char *token, const char *url, const cJSON *params) {
-    const cJSON *items[MAX_PARAMS];
+    const cJSON *items[MAX_PARAMS] = {0};
     size_t n = 0, len = strlen(url);
     for (const cJSON *c = params->child; c && n < MAX_PARAMS; c = c->next) {
         items[n++] = c;
@@ -556,10 +556,10 @@ static cJSON *deliver(emu_hooks *h, const delivery *d, long timeout_ms) {
             if (!t) break;
             hd = t;
         }
-        char errbuf[CURL_ERROR_SIZE] = "";
         if (!c || !hd) {
             snprintf(why, sizeof why, "out of memory");
         } else {
+            char errbuf[CURL_ERROR_SIZE] = "";
             curl_easy_setopt(c, CURLOPT_URL, d->url);
             curl_easy_setopt(c, CURLOPT_POST, 1L);
             curl_easy_setopt(c, CURLOPT_POSTFIELDS, d->body);

@@ -68,9 +68,13 @@ local NEW_KEYS = { base_url = true, service_sid = true, identity = true, key = t
 function _M.new(opts)
     if type(opts) ~= "table" then error("device.new: options table expected", 2) end
     for k in pairs(opts) do
-        if not NEW_KEYS[k] then return fail("invalid_argument", "unknown option '" .. tostring(k) .. "'", tostring(k)) end
+        if not NEW_KEYS[k] then
+            return fail("invalid_argument", "unknown option '" .. tostring(k) .. "'", tostring(k))
+        end
     end
-    if type(opts.service_sid) ~= "string" then return fail("invalid_argument", "service_sid is required", "service_sid") end
+    if type(opts.service_sid) ~= "string" then
+        return fail("invalid_argument", "service_sid is required", "service_sid")
+    end
     if type(opts.identity) ~= "string" then return fail("invalid_argument", "identity is required", "identity") end
     local self = setmetatable({ service_sid = opts.service_sid, identity = opts.identity,
                                 factor_sid = opts.factor_sid, credential_sid = opts.credential_sid,
