@@ -59,6 +59,25 @@ function _M.factor_json(base, i, opts)
   })
 end
 
+-- A challenge approved by its AuthPayload (the create_challenge answer of a
+-- TOTP sign-in), with the keys of verify.v2.service.entity.challenge.
+_M.CHALLENGE_SID = "YC0123456789abcdef0123456789abcdef"
+function _M.challenges_path(service, identity)
+  return "/v2/Services/" .. service .. "/Entities/" .. identity .. "/Challenges"
+end
+function _M.challenge_json(base)
+  return concat({
+    '{"sid":"', _M.CHALLENGE_SID, '","account_sid":"', _M.ACCOUNT_SID, '","service_sid":"', _M.SERVICE_SID, '",',
+    '"entity_sid":"YE0123456789abcdef0123456789abcdef","identity":"', _M.IDENTITY, '",',
+    '"factor_sid":"', _M.FACTOR_SID, '","date_created":"', _M.DATE, '","date_updated":"', _M.DATE, '",',
+    '"date_responded":"', _M.DATE, '","expiration_date":"2024-05-01T12:05:00Z","status":"approved",',
+    '"responded_reason":"none","details":{"message":null,"date":null,"fields":[]},"hidden_details":{},',
+    '"metadata":null,"factor_type":"totp","url":"', base, _M.challenges_path(_M.SERVICE_SID, _M.IDENTITY), "/",
+    _M.CHALLENGE_SID, '","links":{"notifications":"', base, _M.challenges_path(_M.SERVICE_SID, _M.IDENTITY), "/",
+    _M.CHALLENGE_SID, '/Notifications"}}',
+  })
+end
+
 local function jstr(s) return s == nil and "null" or ('"' .. s .. '"') end
 
 -- List page n (0-based) of `pages` pages of `size` factors, with absolute
@@ -95,6 +114,7 @@ _M.write = write
 function _M.write_docroot(dir, base)
   os.execute("mkdir -p '" .. dir .. "/www/pages'")
   write(dir .. "/www/factor.json", _M.factor_json(base, 1, { sid = _M.FACTOR_SID, push = true }))
+  write(dir .. "/www/challenge.json", _M.challenge_json(base))
   for n = 0, _M.PAGES - 1 do
     write(format("%s/www/pages/PT%d.json", dir, n), _M.page_json(base, n, _M.PAGES, _M.PAGE_SIZE))
   end

@@ -7,6 +7,7 @@
  *   local pc = require "plaincurl"
  *   local h = pc.new{ "Authorization: Basic ...", "Accept: application/json" }
  *   local status, body = h:get(url)
+ *   pc.new(headers, ca_file)   -- https: trust only ca_file (verification on)
  *
  * It is independent of the library under test (it does not use
  * twilio.verify.core), so it cannot hide or share that library's costs. */
@@ -73,6 +74,10 @@ static int l_new(lua_State *L) {
     curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, h->headers);
     curl_easy_setopt(h->easy, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h->easy, CURLOPT_WRITEDATA, h);
+    if (lua_isstring(L, 2)) { /* the same trust setup as the client's ca_file */
+        curl_easy_setopt(h->easy, CURLOPT_CAINFO, lua_tostring(L, 2));
+        curl_easy_setopt(h->easy, CURLOPT_CAPATH, NULL);
+    }
     return 1;
 }
 

@@ -16,11 +16,13 @@ local fixtures = require "fixtures"
 local servers = require "servers"
 local format = string.format
 
-local PATHS = { "fetch", "plain_fetch", "update", "list", "plain_list", "decode", "cjson_decode" }
-local ITER = { fetch = 2000, plain_fetch = 2000, update = 2000, list = 3, plain_list = 3,
-               decode = 10, cjson_decode = 10 }
-local UNIT = { fetch = "call", plain_fetch = "call", update = "call", list = "10k list", plain_list = "10k list",
-               decode = "page", cjson_decode = "page" }
+local PATHS = { "fetch", "plain_fetch", "update", "plain_update", "challenge", "plain_challenge", "list", "plain_list",
+                "decode", "cjson_decode" }
+local ITER = { fetch = 2000, plain_fetch = 2000, update = 2000, plain_update = 2000, challenge = 2000,
+               plain_challenge = 2000, list = 3, plain_list = 3, decode = 10, cjson_decode = 10 }
+local UNIT = { fetch = "call", plain_fetch = "call", update = "call", plain_update = "call", challenge = "call",
+               plain_challenge = "call", list = "10k list", plain_list = "10k list", decode = "page",
+               cjson_decode = "page" }
 
 if arg[1] == "--child" then
   local what, base, n = arg[2], arg[3], tonumber(arg[4])
@@ -39,9 +41,25 @@ if arg[1] == "--child" then
   local body = arg[5] and servers.read(arg[5])
   local first = assert(c:_prepare("list", S, ID, { page_size = 1000 })).url
   local params = { friendly_name = "Pixel 8 (work)", auth_payload = "bench-signed-challenge-0123456789" }
+  local ch_params = { factor_sid = SID, auth_payload = "123456" }
+  local upd = assert(c:_prepare("update", S, ID, SID, params))
+  local chq = assert(c:_prepare("create_challenge", S, ID, ch_params))
+  local hp = {}
+  for k, v in pairs(upd.headers) do hp[#hp + 1] = k .. ": " .. v end
+  hp[#hp + 1] = "Expect:"
+  local hpost = plaincurl.new(hp)
   local fn = ({
     fetch = function() assert(c:fetch_factor(S, ID, SID)) end,
     update = function() assert(c:update_factor(S, ID, SID, params)) end,
+    plain_update = function()
+      local _, b = hpost:post(upd.url, upd.body)
+      assert(cjson.decode(b).sid)
+    end,
+    challenge = function() assert(c:create_challenge(S, ID, ch_params)) end,
+    plain_challenge = function()
+      local _, b = hpost:post(chq.url, chq.body)
+      assert(cjson.decode(b).sid)
+    end,
     plain_fetch = function()
       local _, b = h:get(req.url)
       assert(cjson.decode(b).sid)
@@ -72,6 +90,7 @@ if arg[1] == "--child" then
   clock.callgrind(false)
   c:close()
   h:close()
+  hpost:close()
   return
 end
 

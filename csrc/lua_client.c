@@ -228,6 +228,18 @@ static int check_list(const tv_request *req, const tv_response *resp, const cJSO
 
 int tv_lua_push_body(lua_State *L, const tv_request *req, const tv_response *resp, cJSON **slot,
                      tv_error *err) {
+    /* an instance (the hot path: fetch, update, create_challenge): straight
+     * to Lua when the text is plain, then the shape check of
+     * tv_parse_response (an object with a string `sid`); anything else takes
+     * the cJSON path below, which decides and words the error */
+    if (resp->status >= 200 && resp->status <= 299 && req->op->returns == TV_RET_INSTANCE &&
+        resp->body.len < STREAM_MIN_BODY && resp->body.len > 0 &&
+        tv_lua_push_json_direct(L, resp->body.data, resp->body.len) == 0) {
+        lua_getfield(L, -1, "sid");
+        int ok = lua_type(L, -1) == LUA_TSTRING;
+        lua_pop(L, ok ? 1 : 2);
+        if (ok) return 1;
+    }
     if (resp->status >= 200 && resp->status <= 299 && req->op->returns != TV_RET_NONE &&
         resp->body.len >= STREAM_MIN_BODY) {
         tv_jcursor cur;
@@ -328,6 +340,35 @@ static int is_name(const char *s) {
     for (; *s; s++)
         if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-')) return 0;
     return 1;
+}
+
+/* The libcurl share of this Lua state's clients (TLS sessions, DNS: see
+ * tv_share_new), created at the first client and kept in the registry; the
+ * box's __gc drops the state's reference, each client holds its own. */
+#define SHARE_KEY "twilio.verify.share"
+typedef struct sharebox {
+    tv_share *s;
+} sharebox;
+
+static int sharebox_gc(lua_State *L) {
+    sharebox *b = (sharebox *)lua_touserdata(L, 1);
+    tv_share_unref(b->s);
+    b->s = NULL;
+    return 0;
+}
+
+static tv_share *state_share(lua_State *L, tv_error *err) {
+    lua_getfield(L, LUA_REGISTRYINDEX, SHARE_KEY);
+    sharebox *b = (sharebox *)lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    if (b && b->s) return b->s;
+    b = (sharebox *)tv_lua_box(L, sizeof *b, "twilio.verify.sharebox", sharebox_gc);
+    if (!(b->s = tv_share_new(err))) {
+        lua_pop(L, 1);
+        return NULL;
+    }
+    lua_setfield(L, LUA_REGISTRYINDEX, SHARE_KEY); /* the registry keeps it (and its reference) */
+    return b->s;
 }
 
 /* core.new(opts) -> client | nil, err */
@@ -469,6 +510,7 @@ static int l_new(lua_State *L) {
     lua_pushcfunction(L, consume_protected);
     lc->ref_consume_fn = luaL_ref(L, LUA_REGISTRYINDEX);
     tv_error err = TV_ERROR_INIT;
+    if (!(o.share = state_share(L, &err))) return tv_lua_fail(L, &err);
     lc->c = tv_client_new(&o, &err);
     if (!lc->c) return tv_lua_fail(L, &err);
     if (on_retry_idx) {

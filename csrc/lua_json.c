@@ -3,6 +3,7 @@
  * caller keeps the cJSON tree boxed (owned by a userdata) while this runs,
  * so a raise (out of memory) leaks nothing. */
 #include <cjson/cJSON.h>
+#include <locale.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -323,5 +324,224 @@ int tv_lua_encode_json(lua_State *L, int idx, const char *name, tv_error *err) {
     }
     lua_pushstring(L, b->text);
     lua_remove(L, -2); /* the box: freed by __gc */
+    return 0;
+}
+
+/* ---- the direct decoder: JSON text -> Lua, no cJSON tree ------------------
+ * The success path of an instance (a factor, a challenge: a few hundred
+ * bytes) was cJSON_Parse + the walk above + cJSON_Delete, about 1.3x the
+ * instructions of lua-cjson's decode.  This decodes the text straight into
+ * Lua values, with the walk's semantics (first duplicate key wins, a null
+ * member is an absent key, null in an array is the sentinel, integral
+ * numbers as integers), and gives up -- nothing left on the stack -- on
+ * anything it does not handle exactly as cJSON would (\u escapes, control
+ * characters, NUL, odd numbers, deep nesting, trailing bytes, another
+ * decimal point): the caller then takes the cJSON path, which decides (and
+ * words the error) as before.  It allocates no C memory, so a raise (out of
+ * memory) in the middle leaks nothing. */
+#define FAST_MAX_DEPTH 64
+static char fast_null_member; /* address only: marks a null member until its object ends */
+
+typedef struct jfast {
+    const char *p, *e;
+} jfast;
+
+static inline void fast_ws(jfast *j) {
+    while (j->p < j->e && (unsigned char)*j->p <= 32) j->p++; /* as cJSON's skip_whitespace */
+}
+
+static int fast_value(lua_State *L, jfast *j, int depth);
+
+static int fast_string(lua_State *L, jfast *j) {
+    const char *s = ++j->p, *p = s, *e = j->e;
+    while (p < e && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20) p++;
+    if (p >= e) return -1;
+    if (*p == '"') {
+        lua_pushlstring(L, s, (size_t)(p - s));
+        j->p = p + 1;
+        return 0;
+    }
+    if (*p != '\\') return -1; /* a control character or NUL */
+    char buf[512];
+    size_t n = (size_t)(p - s);
+    if (n > sizeof buf) return -1;
+    memcpy(buf, s, n);
+    while (p < e && *p != '"') {
+        char c = *p++;
+        if ((unsigned char)c < 0x20) return -1;
+        if (c == '\\') {
+            if (p >= e) return -1;
+            switch (*p++) {
+            case '"': c = '"'; break;
+            case '\\': c = '\\'; break;
+            case '/': c = '/'; break;
+            case 'b': c = '\b'; break;
+            case 'f': c = '\f'; break;
+            case 'n': c = '\n'; break;
+            case 'r': c = '\r'; break;
+            case 't': c = '\t'; break;
+            default: return -1; /* \u: cJSON's UTF-16 handling decides */
+            }
+        }
+        if (n >= sizeof buf) return -1;
+        buf[n++] = c;
+    }
+    if (p >= e) return -1;
+    lua_pushlstring(L, buf, n);
+    j->p = p + 1;
+    return 0;
+}
+
+static int fast_number(lua_State *L, jfast *j) {
+    char buf[64];
+    size_t n = 0;
+    const char *p = j->p;
+    while (p < j->e && ((*p >= '0' && *p <= '9') || *p == '-' || *p == '+' || *p == '.' || *p == 'e' || *p == 'E')) {
+        if (n >= sizeof buf - 1) return -1;
+        buf[n++] = *p++;
+    }
+    buf[n] = '\0';
+    char *end = NULL;
+    double d = strtod(buf, &end);
+    if (n == 0 || end != buf + n) return -1;
+    push_number(L, d);
+    j->p = p;
+    return 0;
+}
+
+static int fast_lit(jfast *j, const char *word, size_t n) {
+    if ((size_t)(j->e - j->p) < n || memcmp(j->p, word, n) != 0) return -1;
+    j->p += n;
+    return 0;
+}
+
+static int fast_object(lua_State *L, jfast *j, int depth) {
+    luaL_checkstack(L, 4, "JSON nested too deeply");
+    j->p++; /* '{' */
+    lua_createtable(L, 0, depth == 0 ? 16 : 4);
+    int t = lua_gettop(L), nulls = 0;
+    fast_ws(j);
+    if (j->p < j->e && *j->p == '}') {
+        j->p++;
+        return 0;
+    }
+    for (;;) {
+        fast_ws(j);
+        if (j->p >= j->e || *j->p != '"' || fast_string(L, j)) goto fail;
+        fast_ws(j);
+        if (j->p >= j->e || *j->p != ':') goto fail;
+        j->p++;
+        fast_ws(j);
+        lua_pushvalue(L, -1);
+        lua_rawget(L, t);
+        int seen = !lua_isnil(L, -1); /* a duplicate: the first one stays */
+        lua_pop(L, 1);
+        if (j->p < j->e && *j->p == 'n') {
+            if (fast_lit(j, "null", 4)) goto fail;
+            lua_pushlightuserdata(L, &fast_null_member);
+            nulls = 1;
+        } else if (fast_value(L, j, depth + 1)) {
+            goto fail;
+        }
+        if (seen) lua_pop(L, 2);
+        else lua_rawset(L, t);
+        fast_ws(j);
+        if (j->p >= j->e) goto fail;
+        if (*j->p == ',') {
+            j->p++;
+            continue;
+        }
+        if (*j->p != '}') goto fail;
+        j->p++;
+        break;
+    }
+    if (nulls) { /* null members: absent keys */
+        lua_pushnil(L);
+        while (lua_next(L, t)) {
+            int is_null = lua_touserdata(L, -1) == &fast_null_member;
+            lua_pop(L, 1);
+            if (is_null) {
+                lua_pushvalue(L, -1);
+                lua_pushnil(L);
+                lua_rawset(L, t); /* clearing a field while traversing is allowed */
+            }
+        }
+    }
+    return 0;
+fail:
+    lua_settop(L, t - 1);
+    return -1;
+}
+
+static int fast_array(lua_State *L, jfast *j, int depth) {
+    luaL_checkstack(L, 3, "JSON nested too deeply");
+    j->p++; /* '[' */
+    lua_createtable(L, 4, 0);
+    int t = lua_gettop(L), i = 0;
+    fast_ws(j);
+    if (j->p < j->e && *j->p == ']') {
+        j->p++;
+        return 0;
+    }
+    for (;;) {
+        fast_ws(j);
+        if (j->p < j->e && *j->p == 'n') {
+            if (fast_lit(j, "null", 4)) goto fail;
+            lua_pushlightuserdata(L, NULL); /* the sentinel keeps positions */
+        } else if (fast_value(L, j, depth + 1)) {
+            goto fail;
+        }
+        lua_rawseti(L, t, ++i);
+        fast_ws(j);
+        if (j->p >= j->e) goto fail;
+        if (*j->p == ',') {
+            j->p++;
+            continue;
+        }
+        if (*j->p != ']') goto fail;
+        j->p++;
+        return 0;
+    }
+fail:
+    lua_settop(L, t - 1);
+    return -1;
+}
+
+static int fast_value(lua_State *L, jfast *j, int depth) {
+    if (j->p >= j->e || depth > FAST_MAX_DEPTH) return -1;
+    switch (*j->p) {
+    case '"': return fast_string(L, j);
+    case '{': return fast_object(L, j, depth);
+    case '[': return fast_array(L, j, depth);
+    case 't':
+        if (fast_lit(j, "true", 4)) return -1;
+        lua_pushboolean(L, 1);
+        return 0;
+    case 'f':
+        if (fast_lit(j, "false", 5)) return -1;
+        lua_pushboolean(L, 0);
+        return 0;
+    default:
+        if (*j->p == '-' || (*j->p >= '0' && *j->p <= '9')) return fast_number(L, j);
+        return -1; /* null at the top, or not JSON: the cJSON path */
+    }
+}
+
+int tv_lua_push_json_direct(lua_State *L, const char *s, size_t n) {
+    static const char dot = '.';
+    const struct lconv *lc = localeconv(); /* strtod follows the locale; cJSON adapts, this gives up */
+    if (!lc || !lc->decimal_point || lc->decimal_point[0] != dot || lc->decimal_point[1]) return -1;
+    jfast j = {s, s + n};
+    int top = lua_gettop(L);
+    fast_ws(&j);
+    if (j.p >= j.e || *j.p != '{' || fast_value(L, &j, 0)) {
+        lua_settop(L, top);
+        return -1;
+    }
+    fast_ws(&j);
+    if (j.p != j.e) { /* trailing bytes: cJSON (which allows them) decides */
+        lua_settop(L, top);
+        return -1;
+    }
     return 0;
 }

@@ -76,6 +76,11 @@ void tv_lua_push_json(lua_State *L, const struct cJSON *item);
  * the error, or in corner cases the tree for tv_lua_push_json). */
 struct tv_jcursor;
 int tv_lua_push_json_stream(lua_State *L, struct tv_jcursor *cur, struct cJSON **slot);
+/* Decode a JSON object `s` (n bytes) straight into a Lua table, with
+ * tv_lua_push_json's semantics: 0 with the table pushed, or -1 with nothing
+ * pushed when the text needs cJSON's judgement (escapes, odd numbers,
+ * trailing bytes, invalid JSON...): the caller then parses with cJSON. */
+int tv_lua_push_json_direct(lua_State *L, const char *s, size_t n);
 /* Encode the Lua table at idx as JSON text (string keys -> objects,
  * sequences -> arrays; a table mixing both is refused; strings must be
  * valid text).  Pushes the string and returns 0, or returns -1 with err

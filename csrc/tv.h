@@ -263,6 +263,10 @@ typedef struct tv_options {
      * TV_EARG naming the option.  NULL: libcurl's defaults. */
     const char *ca_file;
     const char *ca_path;
+    /* libcurl caches shared with other clients of the process (TLS
+     * sessions, DNS; see tv_share_new), or NULL.  The client takes a
+     * reference (tv_share_ref) and drops it when it closes. */
+    struct tv_share *share;
     /* Where the credentials came from, for tv_client_explain: 0
      * (TV_CRED_OPTIONS, given by the caller) or TV_CRED_ENVIRONMENT
      * (TWILIO_* variables read by the Lua layer). */
@@ -408,7 +412,25 @@ typedef struct tv_http_conf {
     const char *no_proxy; /* CURLOPT_NOPROXY when non-NULL */
     const char *ca_file;  /* CURLOPT_CAINFO when non-NULL */
     const char *ca_path;  /* CURLOPT_CAPATH when non-NULL */
+    struct tv_share *share; /* CURLOPT_SHARE when non-NULL */
 } tv_http_conf;
+
+/* A libcurl share (curl_share) of TLS sessions and DNS answers, so that a
+ * second client of the process resumes the TLS session the first one got
+ * instead of a full handshake.  Thread-safe: libcurl's lock callbacks take
+ * pthread mutexes owned by the share (one per kind of data), so clients
+ * using it may run on different threads.  Reference-counted: tv_share_new
+ * returns one reference, every client holding it takes its own;
+ * curl_share_cleanup runs when the last one is dropped (every easy handle
+ * using it is gone by then).  libcurl keys both caches by host and port,
+ * and a TLS session also by the TLS configuration (CA file/path,
+ * verification): nothing crosses to another host or another trust store,
+ * and credentials are not part of either cache (they travel in each
+ * request's Authorization header).  NULL with err on OOM. */
+typedef struct tv_share tv_share;
+tv_share *tv_share_new(tv_error *err);
+tv_share *tv_share_ref(tv_share *s); /* returns s; accepts NULL */
+void tv_share_unref(tv_share *s);    /* accepts NULL */
 
 typedef struct tv_http tv_http;
 tv_http *tv_http_new(const tv_http_conf *conf, tv_error *err);

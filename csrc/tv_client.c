@@ -32,6 +32,7 @@ struct tv_client {
     char *proxy, *no_proxy; /* copies of the options (NULL: not set); proxy may hold credentials */
     char *ca_file, *ca_path; /* copies of the options (NULL: libcurl's defaults) */
     uint64_t rng; /* jitter; seeded on first use (0 = not yet) */
+    tv_share *share; /* a reference, or NULL (tv_options.share) */
     tv_http *http;
     void *pool;                     /* the batch engine's, freed by close */
     void (*free_pool)(void *);
@@ -238,6 +239,7 @@ tv_client *tv_client_new(const tv_options *opt, tv_error *err) {
     if (copy_opt("ca_file", opt->ca_file, 4096, &c->ca_file, err) ||
         copy_opt("ca_path", opt->ca_path, 4096, &c->ca_path, err))
         goto fail;
+    c->share = tv_share_ref(opt->share);
     struct utsname un;
     const char *os = "unknown", *arch = "unknown";
     if (uname(&un) == 0) {
@@ -266,6 +268,8 @@ void tv_client_close(tv_client *c) {
     c->http = NULL;
     if (c->pool && c->free_pool) c->free_pool(c->pool);
     c->pool = NULL;
+    tv_share_unref(c->share); /* after every easy handle using it is gone */
+    c->share = NULL;
     free_secret(&c->auth_header);
     free_secret(&c->proxy); /* a proxy URL may carry user:password */
     free_secret(&c->no_proxy);
@@ -392,6 +396,7 @@ void tv_client_http_conf(const tv_client *c, long timeout_ms, tv_http_conf *out)
     out->no_proxy = c->no_proxy;
     out->ca_file = c->ca_file;
     out->ca_path = c->ca_path;
+    out->share = c->share;
 }
 
 int tv_client_http(tv_client *c, const tv_request *req, long timeout_ms, tv_response *resp, tv_error *err) {

@@ -43,6 +43,86 @@ const char *tv_http_curl_version(void) {
     return curl_version_text;
 }
 
+/* ---- the share ---------------------------------------------------------- */
+
+struct tv_share {
+    CURLSH *sh;
+    pthread_mutex_t ref_lock;
+    int refs;
+    pthread_mutex_t locks[CURL_LOCK_DATA_LAST]; /* one per curl_lock_data */
+};
+
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *ud) {
+    tv_share *s = ud;
+    (void)h, (void)access;
+    if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST) pthread_mutex_lock(&s->locks[data]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data data, void *ud) {
+    tv_share *s = ud;
+    (void)h;
+    if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST) pthread_mutex_unlock(&s->locks[data]);
+}
+
+static void share_destroy(tv_share *s, int nlocks) {
+    if (s->sh) curl_share_cleanup(s->sh);
+    for (int i = 0; i < nlocks; i++) pthread_mutex_destroy(&s->locks[i]);
+    pthread_mutex_destroy(&s->ref_lock);
+    free(s);
+}
+
+tv_share *tv_share_new(tv_error *err) {
+    if (tv_http_global_init() != 0) {
+        tv_error_set(err, TV_ETRANSPORT, NULL, "curl_global_init failed");
+        return NULL;
+    }
+    tv_share *s = calloc(1, sizeof *s);
+    if (!s || pthread_mutex_init(&s->ref_lock, NULL) != 0) {
+        free(s);
+        tv_error_set(err, TV_ENOMEM, NULL, "out of memory");
+        return NULL;
+    }
+    int n = 0;
+    while (n < CURL_LOCK_DATA_LAST && pthread_mutex_init(&s->locks[n], NULL) == 0) n++;
+    if (n < CURL_LOCK_DATA_LAST || !(s->sh = curl_share_init())) {
+        share_destroy(s, n);
+        tv_error_set(err, TV_ENOMEM, NULL, "out of memory");
+        return NULL;
+    }
+    int bad = 0;
+    bad |= curl_share_setopt(s->sh, CURLSHOPT_LOCKFUNC, share_lock) != CURLSHE_OK;
+    bad |= curl_share_setopt(s->sh, CURLSHOPT_UNLOCKFUNC, share_unlock) != CURLSHE_OK;
+    bad |= curl_share_setopt(s->sh, CURLSHOPT_USERDATA, s) != CURLSHE_OK;
+    bad |= curl_share_setopt(s->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK;
+    /* a TLS backend without session sharing just does not resume */
+    (void)curl_share_setopt(s->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    if (bad) {
+        share_destroy(s, n);
+        tv_error_set(err, TV_ETRANSPORT, NULL, "could not configure a libcurl share");
+        return NULL;
+    }
+    s->refs = 1;
+    return s;
+}
+
+tv_share *tv_share_ref(tv_share *s) {
+    if (!s) return NULL;
+    pthread_mutex_lock(&s->ref_lock);
+    s->refs++;
+    pthread_mutex_unlock(&s->ref_lock);
+    return s;
+}
+
+void tv_share_unref(tv_share *s) {
+    if (!s) return;
+    pthread_mutex_lock(&s->ref_lock);
+    int left = --s->refs;
+    pthread_mutex_unlock(&s->ref_lock);
+    if (left == 0) share_destroy(s, CURL_LOCK_DATA_LAST);
+}
+
+/* ---- header lists ---------------------------------------------------------- */
+
 static void wipe(char *s) {
     if (s) OPENSSL_cleanse(s, strlen(s));
 }
@@ -223,6 +303,8 @@ int tv_easy_init(tv_easy *x, const tv_http_conf *conf, struct curl_slist *h_get,
      * the single-call handle and every batch handle get the same rule. */
     if (conf->proxy) bad |= curl_easy_setopt(e, CURLOPT_PROXY, conf->proxy) != CURLE_OK;
     if (conf->no_proxy) bad |= curl_easy_setopt(e, CURLOPT_NOPROXY, conf->no_proxy) != CURLE_OK;
+    /* TLS sessions and DNS answers shared with the process's other clients */
+    if (conf->share) bad |= curl_easy_setopt(e, CURLOPT_SHARE, conf->share->sh) != CURLE_OK;
     /* TLS trust (tv_options.ca_file / ca_path): given either, the two are
      * the whole trust store -- libcurl's built-in defaults for the other
      * (Debian: both /etc/ssl/certs/ca-certificates.crt and /etc/ssl/certs)

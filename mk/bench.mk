@@ -26,6 +26,7 @@ bench-deps: deps
 	@sh bench/deps.sh
 
 bench-build: all $(BENCH_MODS)
+	@$(MAKE) --no-print-directory or-build-luajit # the nginx rows (bench/openresty.conf.in) load the LuaJIT build
 
 $(BENCH_DIR)/plaincurl.so: bench/plaincurl.c
 	@mkdir -p $(dir $@)

@@ -232,6 +232,59 @@ describe("TLS trust options", function()
     end
   end)
 
+  -- Clients of one process share libcurl's TLS session and DNS caches
+  -- (curl_share): a second client resumes the session the first one got.
+  -- s_server -www says on its page whether the handshake was "New" or
+  -- "Reused"; the page is read through a wrapper of verify.curl_transport
+  -- (the client's own libcurl handle).
+  describe("TLS sessions shared between clients", function()
+    local function handshake(extra, host)
+      local seen
+      local o = { ca_file = ca, transport = function(req, c)
+        local resp, err = verify.curl_transport(req, c)
+        seen = resp and resp.body
+        return resp, err
+      end }
+      for k, v in pairs(extra or {}) do o[k] = v end
+      local c = client(o, host)
+      local v, err = fetch(c)
+      c:close()
+      return seen and seen:match("(%a+), TLSv"), v, err
+    end
+
+    it("a second client of the process resumes the first one's session", function()
+      local first = handshake()
+      assert.is_truthy(first == "New" or first == "Reused") -- (an earlier test may have left one)
+      assert.equal("Reused", (handshake()))
+      -- another credential on the same server: the same TLS session (credentials are per request)
+      assert.equal("Reused", (handshake{ auth_token = "another-token" }))
+    end)
+
+    it("the single-call handle and the batch pool share it too", function()
+      handshake()
+      local c = client{ ca_file = ca }
+      reached(batch_fetch(c)) -- the batch's handles resume: its requests succeed like the others
+      c:close()
+    end)
+
+    it("never crosses trust stores or host names: a cached session does not skip verification", function()
+      handshake()
+      assert.equal("Reused", (handshake()))
+      -- another CA, and no CA: still refused (libcurl matches sessions on the TLS configuration)
+      refused(fetch(client{ ca_file = other_ca }))
+      refused(fetch(client()))
+      local c = client({ ca_file = other_ca, transport = verify.curl_transport })
+      refused(fetch(c))
+      c:close()
+      -- another name for the same address: the certificate is still checked against it
+      local v, err = fetch(client({ ca_file = ca }, "localhost"))
+      assert.is_nil(v)
+      assert.equal("transport", err.kind)
+      -- and the trusted client still resumes afterwards
+      assert.equal("Reused", (handshake()))
+    end)
+  end)
+
   it("bad values are refused at verify.new, naming the option", function()
     local cases = {
       { { ca_file = dir .. "/none.pem" }, "ca_file", "does not exist" },

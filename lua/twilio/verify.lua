@@ -200,43 +200,53 @@ end
 -- batch.  A hook that raises never throws the result away (see the Client
 -- doc): value, nil, hook_error on success; nil, err (err.hook_error) on
 -- failure.
+-- The hot path (one attempt that succeeds, no hooks) makes no closure and
+-- no table of its own: the hook runner, the sleeper and the result table
+-- exist only on the paths that need them.
+local function run_hook(state, fn, ...)
+    if fn and not state.failed then
+        local ok, e = pcall(fn, ...)
+        if not ok then state.failed, state.err = true, e end
+    end
+end
+
 local function lua_execute(self, transport, op, ctl, ...)
     local req, err = self:_prepare(op, ...)
     if not req then return nil, err end
     local on_retry, log = self:_hooks()
-    local hook_failed, hook_err = false, nil
-    local function hook(fn, ...)
-        if fn and not hook_failed then
-            local ok, e = pcall(fn, ...)
-            if not ok then hook_failed, hook_err = true, e end
-        end
-    end
-    local sleep = sleeper()
-    local attempt, result = 0
+    local hooks -- { failed =, err = } once a hook runs
+    local sleep
+    local attempt, v, e = 0
     while true do
         attempt = attempt + 1
-        local t0 = now()
+        local t0 = log and now()
         local resp, terr = transport(req, self)
-        local v, e = self:_finish(req, resp, terr)
+        v, e = self:_finish(req, resp, terr)
         if log then
-            hook(log, { method = req.method, url = req.url, body = req.body and redact(req.body) or "",
-                        headers = redacted_headers(req), status = resp and resp.status or 0,
-                        duration = now() - t0, attempt = attempt, error = e })
+            hooks = hooks or {}
+            run_hook(hooks, log, { method = req.method, url = req.url, body = req.body and redact(req.body) or "",
+                                   headers = redacted_headers(req), status = resp and resp.status or 0,
+                                   duration = now() - t0, attempt = attempt, error = e })
         end
-        if v ~= nil then result = { v } break end
-        if not e.retryable or attempt > req.max_retries or self:is_closed() then result = { nil, e } break end
+        if v ~= nil then break end
+        if not e.retryable or attempt > req.max_retries or self:is_closed() then break end
         local delay = self:_backoff(attempt, e)
-        if on_retry then hook(on_retry, attempt + 1, delay, e) end
-        if self:is_closed() or (ctl and ctl.stopped) then result = { nil, e } break end
+        if on_retry then
+            hooks = hooks or {}
+            run_hook(hooks, on_retry, attempt + 1, delay, e)
+        end
+        if self:is_closed() or (ctl and ctl.stopped) then break end
+        sleep = sleep or sleeper()
         sleep(delay)
-        if ctl and ctl.stopped then result = { nil, e } break end
+        if ctl and ctl.stopped then break end
     end
-    if hook_failed then
-        if result[1] ~= nil then return result[1], nil, hook_err end
-        if type(result[2]) == "table" then result[2].hook_error = hook_err end
-        return nil, result[2]
+    if hooks and hooks.failed then
+        if v ~= nil then return v, nil, hooks.err end
+        if type(e) == "table" then e.hook_error = hooks.err end
+        return nil, e
     end
-    return unpack(result, 1, 2)
+    if v ~= nil then return v, nil end
+    return nil, e
 end
 
 local C = { list_page_url = Client.list_page_url }
@@ -311,9 +321,12 @@ local describe = {
         .. tostring(o.webhook_url) .. ")" end,
 }
 
+local mt_key = {} -- resource -> its key in the client's state (made once, not per call)
+for r in pairs(kinds) do mt_key[r] = r .. "_mt" end
+
 local function kind_mt(client, resource)
     local st = client:_state() -- per-client table owned by the client userdata
-    local key = resource .. "_mt"
+    local key = mt_key[resource] or (resource .. "_mt")
     local mt = st[key]
     if not mt then
         local d = describe[resource] or function(o) return tostring(o.sid) end
@@ -506,11 +519,18 @@ _M.Factor, _M.Challenge, _M.Entity, _M.Service = Factor, Challenge, Entity, Serv
 local Page = {}
 
 local list_ops = {} -- list_key -> list row
-for _, op in ipairs(OPS) do if op.returns == "page" then list_ops[op.list_key] = op end end
+for _, op in ipairs(OPS) do
+    if op.returns == "page" then
+        list_ops[op.list_key] = op
+        op.page_mt_key = "page_mt:" .. op.name
+    end
+end
+
+local function unpct(h) return string.char(tonumber(h, 16)) end
 
 local function page_mt(client, op)
     local st = client:_state()
-    local key = "page_mt:" .. op.name
+    local key = op.page_mt_key or ("page_mt:" .. op.name)
     local mt = st[key]
     if not mt then
         local lk = op.list_key
@@ -526,7 +546,7 @@ end
 local function token_of(url)
     if type(url) ~= "string" then return nil end
     local t = url:match("[?&]PageToken=([^&#]*)")
-    if t then t = t:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end) end
+    if t and t:find("%", 1, true) then t = t:gsub("%%(%x%x)", unpct) end
     return t
 end
 

@@ -64,12 +64,15 @@ end
 -- would escape a literal "%" again when it proxies, so decode those and refuse
 -- anything else (the C core never builds such a path: it validates every
 -- segment first).
+local function unreserved(h)
+    local c = string_char(tonumber(h, 16))
+    if c:match("^[%w%-%._~]$") then return c end
+    return nil
+end
+
 local function normalize_path(path)
-    path = path:gsub("%%(%x%x)", function(h)
-        local c = string_char(tonumber(h, 16))
-        if c:match("^[%w%-%._~]$") then return c end
-        return nil
-    end)
+    if not path:find("%", 1, true) then return path end -- what the C core builds: nothing to do
+    path = path:gsub("%%(%x%x)", unreserved)
     if path:find("%", 1, true) then return nil end
     return path
 end
@@ -104,8 +107,10 @@ function _M.new(opts)
         end
     end
 
+    local HTTP_GET, HTTP_POST
     return function(req, client)
         local ngx = rawget(_G, "ngx")
+        if not HTTP_GET then HTTP_GET, HTTP_POST = ngx.HTTP_GET, ngx.HTTP_POST end
         local phase = ngx.get_phase()
         if not CAPTURE_PHASES[phase] then
             -- No subrequests here (a timer, init_worker...): libcurl does this
@@ -123,8 +128,13 @@ function _M.new(opts)
             return nil, { message = "cannot proxy " .. req.method .. " " .. req.url .. " through nginx", unsent = true }
         end
         local t = { headers = req.headers }
-        local copts = { method = ngx[METHODS[req.method]], ctx = { twilio_verify = t } }
-        if req.method == "POST" then copts.body = req.body or "" end
+        local method = req.method
+        local copts
+        if method == "POST" then
+            copts = { method = HTTP_POST, ctx = { twilio_verify = t }, body = req.body or "" }
+        else
+            copts = { method = method == "GET" and HTTP_GET or ngx[METHODS[method]], ctx = { twilio_verify = t } }
+        end
         local res = ngx.location.capture(location .. path .. query, copts)
         if not t.hooked then
             -- the subrequest did not reach a location running rewrite(): no
@@ -133,7 +143,8 @@ function _M.new(opts)
                   "/ did not run rewrite_by_lua_block { require(\"twilio.verify.openresty\").rewrite() }"
                   .. " (got status " .. tostring(res.status) .. "); add the internal location of doc/openresty.md", 0)
         end
-        if not t.filtered or last(t.upstream_header_time) == nil or last(t.upstream_header_time) == "-" then
+        local header_time = t.filtered and last(t.upstream_header_time)
+        if not header_time or header_time == "-" then
             -- nginx answered by itself: the Verify API sent no response header
             local status = res.status
             -- sent for sure only when nginx never connected (without the
@@ -216,9 +227,15 @@ function _M.header_filter()
     if type(t) ~= "table" then return end
     local var = ngx.var
     t.filtered = true
-    t.upstream_status = var.upstream_status
-    t.upstream_connect_time = var.upstream_connect_time
-    t.upstream_header_time = var.upstream_header_time
+    local ht = var.upstream_header_time
+    t.upstream_header_time = ht
+    -- the rest only matters when the Verify API sent no header (the
+    -- transport's error path): not read on the way of every answer
+    local lt = last(ht)
+    if lt == nil or lt == "-" then
+        t.upstream_status = var.upstream_status
+        t.upstream_connect_time = var.upstream_connect_time
+    end
 end
 
 return _M

@@ -1,0 +1,108 @@
+-- bench/openresty_app.lua -- handlers of bench/openresty.conf.in (the nginx
+-- rows of `make bench`).  /ours/<op>: the client through the OpenResty
+-- transport; /bare/<op>: ngx.location.capture of the same request +
+-- cjson.decode.  <op>: fetch, update, list (one 1,000-factor page,
+-- iterated).  /jit/: LuaJIT trace aborts seen so far (jit.v-like), to keep
+-- the hot path free of NYI.
+-- luacheck: globals ngx BENCH_BASE
+local verify = require "twilio.verify"
+local cjson = require "cjson"
+local fixtures = require "fixtures"
+
+local _M = {}
+local S, ID, SID = fixtures.SERVICE_SID, fixtures.IDENTITY, fixtures.FACTOR_SID
+local UPDATE = { friendly_name = "Pixel 8 (work)", auth_payload = "bench-signed-challenge-0123456789" }
+local LIST = { page_size = fixtures.PAGE_SIZE }
+local FACTOR = fixtures.factors_path(S, ID) .. "/" .. SID
+local LIST_URL = fixtures.factors_path(S, ID) .. "?PageSize=" .. fixtures.PAGE_SIZE
+local UPDATE_BODY -- the form body the client sends (from _prepare)
+
+local client
+local function get_client()
+  if not client then
+    client = assert(verify.new{ account_sid = fixtures.ACCOUNT_SID, auth_token = fixtures.AUTH_TOKEN,
+                                base_url = BENCH_BASE, max_retries = 0 })
+    UPDATE_BODY = assert(client:_prepare("update", S, ID, SID, UPDATE)).body
+  end
+  return client
+end
+
+local function fail(what) ngx.status = 500; ngx.say(what); return ngx.exit(500) end
+
+function _M.ours()
+  local c = get_client()
+  local op = ngx.var.uri:sub(7)
+  if op == "fetch" then
+    local f, err = c:fetch_factor(S, ID, SID)
+    if not f then return fail(tostring(err)) end
+  elseif op == "update" then
+    local f, err = c:update_factor(S, ID, SID, UPDATE)
+    if not f then return fail(tostring(err)) end
+  elseif op == "list" then
+    local p, err = c:list_factor(S, ID, LIST)
+    if not p then return fail(tostring(err)) end
+    local n, fs = 0, p.factors
+    for i = 1, #fs do if fs[i].sid then n = n + 1 end end
+    if n ~= fixtures.PAGE_SIZE then return fail("list: " .. n) end
+  else
+    return fail("unknown op")
+  end
+  ngx.print("ok")
+end
+
+local GET, POST = ngx.HTTP_GET, ngx.HTTP_POST
+local capture, decode = ngx.location.capture, cjson.decode
+local get_opts = { method = GET }
+function _M.bare()
+  get_client()
+  local op = ngx.var.uri:sub(7)
+  local res
+  if op == "fetch" then
+    res = capture("/_bare" .. FACTOR, get_opts)
+    if res.status ~= 200 or not decode(res.body).sid then return fail("bare fetch") end
+  elseif op == "update" then
+    res = capture("/_bare" .. FACTOR, { method = POST, body = UPDATE_BODY })
+    if res.status ~= 200 or not decode(res.body).sid then return fail("bare update") end
+  elseif op == "list" then
+    res = capture("/_bare" .. LIST_URL, get_opts)
+    if res.status ~= 200 then return fail("bare list") end
+    local n, fs = 0, decode(res.body).factors
+    for i = 1, #fs do if fs[i].sid then n = n + 1 end end
+    if n ~= fixtures.PAGE_SIZE then return fail("bare list: " .. n) end
+  else
+    return fail("unknown op")
+  end
+  ngx.print("ok")
+end
+
+-- trace aborts (NYI and others) recorded since the worker started
+local aborts = {}
+do
+  local ok, jutil = pcall(require, "jit.util")
+  local jit = rawget(_G, "jit")
+  if ok and jit and jit.attach then
+    jit.attach(function(what, _, func, pc, otr, oex)
+      if what == "abort" then
+        local info = jutil.funcinfo(func, pc)
+        local where = tostring(info.source) .. ":" .. tostring(info.currentline)
+        local msg = tostring(otr)
+        if type(otr) == "number" then
+          local vmdef = package.loaded["jit.vmdef"] or select(2, pcall(require, "jit.vmdef"))
+          local fmt = type(vmdef) == "table" and vmdef.traceerr and vmdef.traceerr[otr]
+          if fmt then msg = fmt:gsub("%%d", tostring(oex)):gsub("%%s", tostring(oex)) end
+        end
+        local k = where .. " " .. msg
+        aborts[k] = (aborts[k] or 0) + 1
+      end
+    end, "trace")
+  end
+end
+
+function _M.jit_report()
+  local keys = {}
+  for k, n in pairs(aborts) do keys[#keys + 1] = n .. " " .. k end
+  table.sort(keys)
+  ngx.say(table.concat(keys, "\n"))
+end
+
+return _M
