@@ -64,7 +64,12 @@ void tv_lua_meta_record(lua_State *L, int vidx, const tv_response *resp) {
     add_status(&b, resp->status);
     for (int i = 0; i < TV_NMETA_HEADERS; i++) {
         const char *v = tv_response_meta(resp, i);
-        if (v) add_header(&b, i, v, strlen(v));
+        if (!v) continue;
+        /* tv_response_meta_set kept no control characters: copy at once */
+        luaL_addchar(&b, (char)('a' + i));
+        luaL_addchar(&b, ':');
+        luaL_addstring(&b, v);
+        luaL_addchar(&b, '\n');
     }
     store(L, vidx, &b);
 }
