@@ -91,7 +91,7 @@ static int batch_field(const tv_operation *op, const char *k) {
         return 0;
     }
     for (size_t i = 0; i < tv_operation_npath(op); i++)
-        if (strcmp(k, op->path_params[i]->name) == 0) return 1;
+        if (strcmp(k, op->path_params[i].name) == 0) return 1;
     for (const tv_param_spec *p = op->params; p->name; p++)
         if ((p->flags & TV_PF_POSITIONAL) && strcmp(k, p->name) == 0) return 1;
     return 0;
@@ -152,7 +152,7 @@ static int fill_protected(lua_State *L) {
         if (rc == 0) {
             /* lay the op's fields out as the method's arguments */
             int base = lua_gettop(L) + 1;
-            for (size_t k = 0; k < tv_operation_npath(op); k++) lua_getfield(L, t, op->path_params[k]->name);
+            for (size_t k = 0; k < tv_operation_npath(op); k++) lua_getfield(L, t, op->path_params[k].name);
             for (const tv_param_spec *p = op->params; p->name; p++)
                 if (p->flags & TV_PF_POSITIONAL) lua_getfield(L, t, p->name);
             if (tv_lua_op_nargs(op) > (int)(lua_gettop(L) - base + 1) + 1) lua_getfield(L, t, "params");

@@ -236,7 +236,7 @@ int tv_lua_build(lua_State *L, lclient *lc, const tv_operation *op, int base, tv
     size_t np = tv_operation_npath(op);
     int idx = base;
     for (size_t k = 0; k < np; k++, idx++)
-        if (str_arg(L, idx, op->path_params[k]->name, &path[k].s, &path[k].len, err)) return -1;
+        if (str_arg(L, idx, op->path_params[k].name, &path[k].s, &path[k].len, err)) return -1;
     for (const tv_param_spec *p = op->params; p->name; p++) {
         if (!(p->flags & TV_PF_POSITIONAL)) continue;
         const char *s;
@@ -377,7 +377,7 @@ static int l_operations(lua_State *L) {
         lua_newtable(L);
         size_t np = tv_operation_npath(op);
         for (size_t k = 0; k < np; k++) {
-            const tv_path_param *pp = op->path_params[k];
+            const tv_param_spec *pp = &op->path_params[k];
             lua_createtable(L, 0, 5);
             set_str(L, "name", pp->name);
             set_str(L, "key", pp->key);

@@ -156,14 +156,6 @@ int tv_check_sid(const char *name, const char *prefix, const char *s, size_t len
     return 0;
 }
 
-int tv_check_service_sid(const char *s, size_t len, tv_error *err) {
-    return tv_check_sid("service_sid", "VA", s, len, err);
-}
-
-int tv_check_factor_sid(const char *s, size_t len, tv_error *err) {
-    return tv_check_sid("sid", "YF", s, len, err);
-}
-
 int tv_check_account_sid(const char *s, size_t len, tv_error *err) {
     return tv_check_sid("account_sid", "AC", s, len, err);
 }

@@ -36,6 +36,8 @@ typedef enum tv_ptype {
 #define TV_PF_REQUIRED 0x4u   /* the operation fails without it                 */
 #define TV_PF_ARRAY 0x8u      /* a list: each element is its own repeated key   */
 #define TV_PF_POSITIONAL 0x10u /* Lua: a positional argument after the path ones */
+#define TV_PF_PAGING 0x20u    /* PageSize, Page, PageToken: a list's paging       */
+#define TV_PF_CSV 0x40u       /* a comma-separated list (Lua: a string or a sequence) */
 
 typedef struct tv_param_spec {
     const char *name;             /* Lua-side name, e.g. "friendly_name"       */
@@ -51,6 +53,18 @@ typedef struct tv_param_spec {
      * enum or a pattern that differs from the description only when this
      * says why.  NULL when every rule is the description's own. */
     const char *rule;
+    /* Words for people (the CLI's help, the reference): what it is, the
+     * placeholder of its value. */
+    const char *help;
+    const char *metavar;
+    /* Factor parameters valid for one factor type only ("push" / "totp"),
+     * and required for it (the description's "Required when `factor_type`
+     * is `push`"). */
+    const char *only;
+    const char *required_for;
+    const char *def;             /* the value the API answers when never given */
+    const char *const *pairs;    /* JSON array items that are two-field objects:
+                                    their names ({"label", "value"})          */
 } tv_param_spec;
 
 /* Look a parameter up by Lua name / by wire key; NULL when not in the set. */
@@ -65,8 +79,6 @@ int tv_param_check(const tv_param_spec *p, const char *val, size_t len, tv_error
 /* ^{prefix}[0-9a-fA-F]{32}$ (34 characters); `name` is the parameter named
  * in the error. */
 int tv_check_sid(const char *name, const char *prefix, const char *s, size_t len, tv_error *err);
-int tv_check_service_sid(const char *s, size_t len, tv_error *err); /* ^VA[0-9a-fA-F]{32}$ */
-int tv_check_factor_sid(const char *s, size_t len, tv_error *err);  /* ^YF[0-9a-fA-F]{32}$ */
 int tv_check_identity(const char *s, size_t len, tv_error *err);    /* 8-64, [A-Za-z0-9]+(-[A-Za-z0-9]+)* */
 int tv_check_account_sid(const char *s, size_t len, tv_error *err); /* ^AC[0-9a-fA-F]{32}$ */
 int tv_check_api_key(const char *s, size_t len, tv_error *err);     /* ^SK[0-9a-fA-F]{32}$ */

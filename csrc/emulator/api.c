@@ -107,7 +107,7 @@ int emu_call_route(emu_call *c, const char *method, const char *raw_path) {
             c->pvlen[k] = 0;
         }
         c->npv = k + 1;
-        const char *name = hit->path_params[k]->name;
+        const char *name = hit->path_params[k].name;
         if (strcmp(name, "service_sid") == 0) c->service_sid = c->pv[k], c->service_len = c->pvlen[k];
         else if (strcmp(name, "identity") == 0) c->identity = c->pv[k], c->identity_len = c->pvlen[k];
         else if (strcmp(name, "sid") == 0) c->sid = c->pv[k], c->sid_len = c->pvlen[k];
@@ -923,7 +923,7 @@ void emu_api_handle(emu_server *srv, const emu_call *c, int commit, const char *
         return;
     }
     for (size_t k = 0; k < c->npv; k++) {
-        const tv_path_param *pp = row->path_params[k];
+        const tv_param_spec *pp = &row->path_params[k];
         tv_error err = TV_ERROR_INIT;
         int bad = pp->prefix ? tv_check_sid(pp->name, pp->prefix, c->pv[k], c->pvlen[k], &err)
                              : tv_check_identity(c->pv[k], c->pvlen[k], &err);

@@ -42,7 +42,7 @@ static tv_origin origin(const char *url) {
 static size_t path_for(const tv_operation *op, tv_str *path) {
     size_t n = tv_operation_npath(op);
     for (size_t k = 0; k < n; k++) {
-        const tv_path_param *pp = op->path_params[k];
+        const tv_param_spec *pp = &op->path_params[k];
         const char *v = strcmp(pp->key, "ServiceSid") == 0 ? SVC
                         : strcmp(pp->key, "Identity") == 0 ? IDN
                         : strcmp(pp->prefix, "YF") == 0    ? YF
@@ -144,7 +144,7 @@ static void test_every_row(void) {
             bad[k].len = 7;
             CHECK_INT(tv_build(&o, op, bad, kv, n, &req, &err), -1);
             CHECK_INT(err.kind, TV_EARG);
-            CHECK_STR(err.param, op->path_params[k]->name);
+            CHECK_STR(err.param, op->path_params[k].name);
         }
     }
     /* every character a valid identity may hold stays plain in its segment */

@@ -1,0 +1,3 @@
+-- api/gendoc.lua -- the documentation made from the operation data (called by api/gen.lua)
+local g = ...
+return g
