@@ -703,5 +703,6 @@ void tv_lua_client_funcs(lua_State *L) {
         lua_setfield(L, -2, r->name);
     }
     tv_lua_ops_funcs(L);
+    tv_lua_batch_funcs(L);
     tv_lua_transport_funcs(L);
 }
