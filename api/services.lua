@@ -5,7 +5,8 @@ local SERVICES = "/v2/Services"
 
 -- CreateService and UpdateService share every parameter; only FriendlyName
 -- is required on create.  `default` is the value Twilio answers for a
--- setting never given.
+-- setting never given.  In the order of the service's answer
+-- (verify.v2.service), which the emulator renders from these rows.
 local function params(required)
   return {
     { "FriendlyName", "text", min = 1, max = 32, required = required, metavar = "NAME",
@@ -15,10 +16,10 @@ local function params(required)
       rule = 'description: "Must be an integer value between 4 and 10, inclusive"',
       help = "length of SMS and call codes" },
     { "LookupEnabled", "bool", default = "false", help = "look up the carrier of a phone number first" },
+    { "Psd2Enabled", "bool", default = "false", help = "PSD2: send the amount and payee" },
     { "SkipSmsToLandlines", "bool", default = "false", help = "skip SMS to landlines" },
     { "DtmfInputRequired", "bool", default = "true", help = "calls: ask for a key press before the code" },
     { "TtsName", "text", help = "calls: the name spoken in the message" },
-    { "Psd2Enabled", "bool", default = "false", help = "PSD2: send the amount and payee" },
     { "DoNotShareWarningEnabled", "bool", default = "false", help = "add a do-not-share warning to the SMS" },
     { "CustomCodeEnabled", "bool", default = "false", help = "allow custom verification codes" },
     { "Push.IncludeDate", "bool", default = "false", help = "push: include the date in the challenge's details" },

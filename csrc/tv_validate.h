@@ -15,6 +15,7 @@
 #define TV_VALIDATE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "tv_error.h"
 
@@ -86,6 +87,12 @@ int tv_check_api_key(const char *s, size_t len, tv_error *err);     /* ^SK[0-9a-
 /* RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm|-hh:mm), with
  * real calendar ranges. */
 int tv_check_date(const char *name, const char *s, size_t len, tv_error *err);
+/* The same grammar, parsed: *out (when not NULL) the Unix seconds it names.
+ * 0, or -1 when it is no such date-time. */
+int tv_parse_date(const char *s, size_t len, int64_t *out);
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+ * days_from_civil). */
+int64_t tv_days_from_civil(int64_t y, int m, int d);
 
 /* Generic text rule shared by all of the above: no NUL, no control
  * characters (CR/LF/TAB...), valid UTF-8 (no overlongs, no surrogates).
