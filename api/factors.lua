@@ -21,7 +21,8 @@ return {
   class = "Factor",
   list_key = "factors",
   describe = { "factor_type", "status" },
-  columns = { { "SID", "sid" }, { "TYPE", "factor_type" }, { "STATUS", "status" }, { "NAME", "friendly_name" } },
+  columns = { { "SID", "sid" }, { "TYPE", "factor_type" }, { "STATUS", "status" }, { "CREATED", "date_created" },
+              { "NAME", "friendly_name" } },
   path = { Sid = { "sid", prefix = "YF", help = "the factor" } },
   doc = [[
 Factor objects: what every factor-returning call gives.

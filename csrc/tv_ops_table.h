@@ -39,7 +39,7 @@ static const char *const S34[] = {"webhooks list --json", NULL};
 static const char *const S35[] = {"webhooks update YW0123456789abcdef0123456789abcdef --status disabled", NULL};
 static const char *const S36[] = {"webhooks delete YW0123456789abcdef0123456789abcdef", NULL};
 static const char *const S37[] = {"factor_type", "status", NULL};
-static const char *const S38[] = {"SID", "sid", "TYPE", "factor_type", "STATUS", "status", "NAME", "friendly_name", NULL};
+static const char *const S38[] = {"SID", "sid", "TYPE", "factor_type", "STATUS", "status", "CREATED", "date_created", "NAME", "friendly_name", NULL};
 static const char *const S39[] = {"identity", NULL};
 static const char *const S40[] = {"SID", "sid", "IDENTITY", "identity", "CREATED", "date_created", NULL};
 static const char *const S41[] = {"status", NULL};
@@ -404,7 +404,7 @@ const tv_operation tv_operations[] = {
      .path_params = PATH_create_factor, .npath = 2, .params = PARAMS_create_factor, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = "create", .parent = "entity", .nargs = 3, .flags = TV_OPF_DEVICE_TOKEN | TV_OPF_PARAMS,
      .summary = "create a factor (the answer includes a TOTP factor's secret and otpauth URI, once)",
-     .description = "The entity is created with its first factor. The answer carries `binding`\n(a TOTP factor's `secret` and otpauth `uri`), which the API returns only\nhere. The new factor is `\"unverified\"` until @{Factor:verify} confirms it.\nPer entity the API allows 20 push and 100 TOTP factors (code 60315) and\n100 creations a day (code 60326).",
+     .description = "The entity is created with its first factor. The answer carries `binding`\n(a TOTP factor's `secret` and otpauth `uri`), which the API returns only\nhere. The new factor is `\"unverified\"` until Factor:verify confirms it.\nPer entity the API allows 20 push and 100 TOTP factors (code 60315) and\n100 creations a day (code 60326).",
      .examples = S15},
     {.name = "create_entity", .verb = "create", .resource = "entity", .openapi_id = "CreateEntity",
      .method = TV_POST, .path = "/v2/Services/{ServiceSid}/Entities",

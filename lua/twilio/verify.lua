@@ -1221,6 +1221,9 @@ end
 -- generated docs and the CLI.
 -- verify.operations -> { row, ..., [name] = row }  (reference: doc/api.lua)
 _M.operations = OPS
+-- The kinds of object the rows return (name, class, list_key, describe,
+-- columns), in table order and by name (reference: doc/api.lua).
+_M.resources = RESOURCES
 
 --- @section end
 
