@@ -254,12 +254,13 @@ int tv_parse_response(const tv_request *req, const tv_response *resp, cJSON **ou
             shape = "a list page must have a `%s` array";
         else if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(j, "meta")))
             shape = "a list page must have a `meta` object";
-    } else if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "sid"))) {
-        shape = "a %s must have a string `sid`";
+    } else if (req->op->id_key && !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, req->op->id_key))) {
+        shape = "a %s must have a string `%s`";
     }
     if (shape) {
         char why[128];
-        snprintf(why, sizeof why, shape, req->op->returns == TV_RET_PAGE ? req->op->list_key : req->op->resource);
+        snprintf(why, sizeof why, shape, req->op->returns == TV_RET_PAGE ? req->op->list_key : req->op->resource,
+                 req->op->id_key ? req->op->id_key : "sid");
         cJSON_Delete(j);
         return decode_error(req, resp, err, why);
     }
@@ -326,7 +327,7 @@ static void jshape(tv_jcursor *cur, const char *key, int type) {
     if (cur->op->returns == TV_RET_PAGE) {
         if (!cur->has_list && strcmp(key, cur->op->list_key) == 0) cur->has_list = type == cJSON_Array ? 1 : -1;
         else if (!cur->has_meta && strcmp(key, "meta") == 0) cur->has_meta = type == cJSON_Object ? 1 : -1;
-    } else if (!cur->has_sid && strcmp(key, "sid") == 0) {
+    } else if (!cur->has_sid && cur->op->id_key && strcmp(key, cur->op->id_key) == 0) {
         cur->has_sid = type == cJSON_String ? 1 : -1;
     }
 }
