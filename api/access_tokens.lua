@@ -6,7 +6,7 @@ return {
   resource = "access_token",
   class = "AccessToken",
   describe = { "entity_identity", "ttl" }, -- never the token itself: it enrols a factor for whoever holds it
-  path = { Sid = { "sid", prefix = "YK", help = "the access token" } },
+  path_params = { Sid = { "sid", prefix = "YK", help = "the access token" } },
   doc = [[
 Access token objects, from @{Client:create_access_token} and
 @{Client:fetch_access_token}: `sid` (`YK...`), `token`, `ttl`,

@@ -11,7 +11,7 @@ return {
   describe = { "status" },
   columns = { { "SID", "sid" }, { "STATUS", "status" }, { "FACTOR", "factor_sid" },
               { "CREATED", "date_created" }, { "EXPIRES", "expiration_date" } },
-  path = { Sid = { "sid", prefix = "YC", help = "the challenge" } },
+  path_params = { Sid = { "sid", prefix = "YC", help = "the challenge" } },
   doc = [[
 Challenge objects, from @{Client:create_challenge}, @{Client:sign_in},
 @{Client:fetch_challenge}, lists and iterators.

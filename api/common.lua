@@ -31,7 +31,7 @@ return {
   paging = paging,
   -- path parameters by their key in the path template (a resource or an
   -- operation may give its own: `{Sid}` is a different SID everywhere)
-  path = {
+  path_params = {
     ServiceSid = { "sid", prefix = "VA", help = "the Verify service" },
     Identity = { "identity", rule = R.IDENTITY,
                  help = "the entity's identity, 8..64 characters of dash-separated alphanumerics" },

@@ -23,7 +23,7 @@ return {
   describe = { "factor_type", "status" },
   columns = { { "SID", "sid" }, { "TYPE", "factor_type" }, { "STATUS", "status" }, { "CREATED", "date_created" },
               { "NAME", "friendly_name" } },
-  path = { Sid = { "sid", prefix = "YF", help = "the factor" } },
+  path_params = { Sid = { "sid", prefix = "YF", help = "the factor" } },
   doc = [[
 Factor objects: what every factor-returning call gives.
 Plain tables (fields: @{factor}) with a metatable of methods bound to the

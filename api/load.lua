@@ -52,11 +52,11 @@ local PARAM_FIELDS = { [1] = "string", [2] = "string", name = "string", min = "n
   help = "string", metavar = "string", only = "string", required_for = "string", default = "string",
   pairs = "table" }
 local OP_FIELDS = { [1] = "string", [2] = "string", [3] = "string", [4] = "string", verb = "string",
-  returns = "string", alias = "string", device = "string", path = "table", params = "table",
+  returns = "string", alias = "string", device = "string", path_params = "table", params = "table",
   summary = "string", cli_summary = "string", doc = "string", cli_doc = "string", usage = "string",
   iter_usage = "string", examples = "table", errors = "string", returns_doc = "string", id_key = "string" }
 local RES_FIELDS = { resource = "string", class = "string", list_key = "string", describe = "table",
-  columns = "table", path = "table", doc = "string", ops = "table" }
+  columns = "table", path_params = "table", doc = "string", ops = "table" }
 
 local function check_fields(where, t, allowed)
   for k, v in pairs(t) do
@@ -119,7 +119,7 @@ for _, file in ipairs(index) do
     end
     if by_name[name] then fail(w, "a second row named %s", name) end
     if not METHODS[op.method] then fail(w, "unknown method %s", op.method) end
-    for k, v in pairs(o) do if type(k) == "string" then op[k] = v end end
+    for k, v in pairs(o) do if type(k) == "string" and k ~= "path_params" then op[k] = v end end
     op.verb = o.verb or name:match("^(%l+)_")
     if not VERBS[op.verb] then fail(w, "verb '%s' is not one of create, fetch, list, update, delete", tostring(op.verb)) end
     op.returns = o.returns or (op.verb == "list" and "page") or (op.method == "DELETE" and "none") or "instance"
@@ -130,7 +130,8 @@ for _, file in ipairs(index) do
     -- path parameters, in path order: the op's own, else the resource's, else common's
     op.path_params = {}
     for key in op.path:gmatch("{(%w+)}") do
-      local spec = (o.path and o.path[key]) or (r.path and r.path[key]) or common.path[key]
+      local spec = (o.path_params and o.path_params[key]) or (r.path_params and r.path_params[key])
+        or common.path_params[key]
       if not spec then fail(w, "nobody defines the path parameter {%s}", key) end
       local t = { key }
       for k, v in pairs(spec) do t[k == 1 and 2 or k] = v end

@@ -3,7 +3,7 @@
 return {
   resource = "notification",
   class = "Notification",
-  path = { ChallengeSid = { "sid", prefix = "YC", help = "the challenge" } },
+  path_params = { ChallengeSid = { "sid", prefix = "YC", help = "the challenge" } },
   doc = [[
 Notification objects, from @{Client:create_notification}: `sid` (`NT...`),
 `challenge_sid`, `identity`, `entity_sid`, `priority`, `ttl`,

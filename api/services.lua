@@ -49,7 +49,7 @@ return {
   list_key = "services",
   describe = { "friendly_name" },
   columns = { { "SID", "sid" }, { "CREATED", "date_created" }, { "NAME", "friendly_name" } },
-  path = { Sid = { "sid", prefix = "VA", help = "the service" } },
+  path_params = { Sid = { "sid", prefix = "VA", help = "the service" } },
   doc = [[
 Service objects, from @{Client:create_service}, @{Client:fetch_service},
 lists and iterators.

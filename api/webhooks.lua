@@ -26,7 +26,7 @@ return {
   list_key = "webhooks",
   describe = { "status", "webhook_url" },
   columns = { { "SID", "sid" }, { "STATUS", "status" }, { "URL", "webhook_url" }, { "NAME", "friendly_name" } },
-  path = { Sid = { "sid", prefix = "YW", help = "the webhook" } },
+  path_params = { Sid = { "sid", prefix = "YW", help = "the webhook" } },
   doc = [[
 Webhook objects: `sid` (`YW...`), `friendly_name`, `event_types`,
 `webhook_url`, `webhook_method`, `status`, `version`, dates, `url`. Check
