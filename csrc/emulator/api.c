@@ -301,8 +301,7 @@ void emu_api_handle(emu_server *srv, const emu_call *c, int commit, const char *
     for (size_t k = 0; k < c->npv; k++) {
         const tv_param_spec *pp = &row->path_params[k];
         tv_error err = TV_ERROR_INIT;
-        int bad = pp->prefix ? tv_check_sid(pp->name, pp->prefix, c->pv[k], c->pvlen[k], &err)
-                             : tv_check_identity(c->pv[k], c->pvlen[k], &err);
+        int bad = tv_param_check(pp, c->pv[k], c->pvlen[k], &err);
         if (bad) {
             param_error(out, pp->key, "%s", err.message);
             tv_error_clear(&err);
