@@ -328,7 +328,7 @@ static void push_param(lua_State *L, const tv_param_spec *p, const char *locatio
         set_str(L, "pattern", pat);
         set_str(L, "prefix", p->prefix);
     }
-    set_bool(L, "required", (p->flags & TV_PF_REQUIRED) != 0);
+    set_bool(L, "required", (p->flags & TV_PF_REQUIRED) != 0 || (location && strcmp(location, "path") == 0));
     set_bool(L, "secret", (p->flags & TV_PF_SECRET) != 0);
     set_bool(L, "array", (p->flags & TV_PF_ARRAY) != 0);
     set_bool(L, "positional", (p->flags & TV_PF_POSITIONAL) != 0);
