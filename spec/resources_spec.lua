@@ -159,22 +159,25 @@ describe("resources", function()
       return v
     end
 
-    -- valid arguments for every operation, from which each case changes one
-    local good = {
-      service_sid = SVC, identity = ID, challenge_sid = YC,
-      sid = { factor = YF, challenge = YC, service = SVC, access_token = "YK" .. string.rep("0", 32),
-              webhook = "YW" .. string.rep("0", 32) },
-    }
-    local required_values = {
-      friendly_name = "x", factor_type = { factor = "totp", access_token = "push" }, factor_sid = YF,
-      event_types = { "*" }, webhook_url = "https://example.com/hook",
-    }
+    -- valid arguments for every operation, from which each case changes one:
+    -- a valid value of each parameter, made from its row (type, prefix, enum)
+    local function valid(p)
+      local v
+      if p.type == "sid" then v = p.prefix .. string.rep("0", 32)
+      elseif p.type == "identity" then v = ID
+      elseif p.type == "enum" then v = p.enum[1]
+      elseif p.type == "integer" then v = p.min
+      elseif p.type == "boolean" then v = true
+      elseif p.type == "json" then v = { label = "x", value = "y" }
+      else v = string.rep("x", math.max(p.min or 1, 1)) end
+      if p.array then v = { v } end
+      return v
+    end
 
     local function call_args(op, override_path, params)
       local a = {}
       for k, pp in ipairs(op.path_params) do
-        local v = good[pp.name]
-        if type(v) == "table" then v = v[op.resource] end
+        local v = valid(pp)
         if override_path and override_path[pp.name] ~= nil then v = override_path[pp.name] end
         a[k] = v
       end
@@ -188,11 +191,7 @@ describe("resources", function()
       if op.has_params then
         local t = {}
         for _, p in ipairs(op.params) do
-          if p.required and not p.positional then
-            local v = required_values[p.name]
-            if type(v) == "table" and v[1] == nil then v = v[op.resource] end
-            t[p.name] = v
-          end
+          if p.required and not p.positional then t[p.name] = valid(p) end
         end
         for k, v in pairs(params or {}) do
           local positional = false
