@@ -5,6 +5,7 @@
 -- objects, iterators, batches and sign-in.
 local verify = require "twilio.verify"
 local emulator = require "support.emulator"
+local rows = require "support.rows"
 local cjson = require "cjson"
 
 local SVC = "VA" .. string.rep("cd", 16)
@@ -159,49 +160,8 @@ describe("resources", function()
       return v
     end
 
-    -- valid arguments for every operation, from which each case changes one:
-    -- a valid value of each parameter, made from its row (type, prefix, enum)
-    local function valid(p)
-      local v
-      if p.type == "sid" then v = p.prefix .. string.rep("0", 32)
-      elseif p.type == "identity" then v = ID
-      elseif p.type == "enum" then v = p.enum[1]
-      elseif p.type == "integer" then v = p.min
-      elseif p.type == "boolean" then v = true
-      elseif p.type == "json" then v = { label = "x", value = "y" }
-      else v = string.rep("x", math.max(p.min or 1, 1)) end
-      if p.array then v = { v } end
-      return v
-    end
-
-    local function call_args(op, override_path, params)
-      local a = {}
-      for k, pp in ipairs(op.path_params) do
-        local v = valid(pp)
-        if override_path and override_path[pp.name] ~= nil then v = override_path[pp.name] end
-        a[k] = v
-      end
-      for _, p in ipairs(op.params) do
-        if p.positional then
-          local v = ID
-          if params and params[p.name] ~= nil then v = params[p.name] end
-          a[#a + 1] = v
-        end
-      end
-      if op.has_params then
-        local t = {}
-        for _, p in ipairs(op.params) do
-          if p.required and not p.positional then t[p.name] = valid(p) end
-        end
-        for k, v in pairs(params or {}) do
-          local positional = false
-          for _, p in ipairs(op.params) do positional = positional or (p.name == k and p.positional) end
-          if not positional then t[k] = v end
-        end
-        a[#a + 1] = t
-      end
-      return a
-    end
+    -- valid arguments for every operation (support/rows.lua), from which each case changes one
+    local call_args = rows.call_args
 
     local function expect_arg_error(op, args, param, what)
       local before = sent()
