@@ -2,5 +2,5 @@
 -- order (api/README.md).  A new resource is a new file named here; a new
 -- operation is a new row in its resource's file.
 return {
-  "factors", "entities", "challenges", "services", "access_tokens", "notifications", "webhooks",
+  "factors", "entities", "challenges", "services", "access_tokens", "notifications", "webhooks", "forms",
 }

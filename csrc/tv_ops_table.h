@@ -12,44 +12,46 @@ static const char *const S7[] = {"push", NULL};
 static const char *const S8[] = {"*", "factor.deleted", "factor.created", "factor.verified", "challenge.approved", "challenge.denied", NULL};
 static const char *const S9[] = {"enabled", "disabled", NULL};
 static const char *const S10[] = {"v1", "v2", NULL};
-static const char *const S11[] = {"factors fetch user-0001 YF0123456789abcdef0123456789abcdef --json", NULL};
-static const char *const S12[] = {"factors delete user-0001 YF0123456789abcdef0123456789abcdef", NULL};
-static const char *const S13[] = {"factors update user-0001 YF... --friendly-name 'Work phone'", "factors update user-0001 YF... --auth-payload 123456", NULL};
-static const char *const S14[] = {"factors list user-0001", "factors list user-0001 --limit 10 --json", "factors list user-0001 --page --page-size 20", NULL};
-static const char *const S15[] = {"factors create user-0001 --factor-type totp --friendly-name \"Ann's phone\"", "factors create user-0001 --factor-type totp --friendly-name app --json | jq -r .binding.uri", NULL};
-static const char *const S16[] = {"entities create user-0001", NULL};
-static const char *const S17[] = {"entities fetch user-0001 --json", NULL};
-static const char *const S18[] = {"entities list", "entities list --page --page-size 20 --json", NULL};
-static const char *const S19[] = {"entities delete user-0001", NULL};
-static const char *const S20[] = {"challenges create user-0001 --factor-sid YF... --auth-payload 123456", "challenges create user-0001 --factor-sid YF... --details-message 'Log in?' --details-field 'IP=192.0.2.1' --json", NULL};
-static const char *const S21[] = {"challenges fetch user-0001 YC0123456789abcdef0123456789abcdef", NULL};
-static const char *const S22[] = {"challenges list user-0001 --status pending", "challenges list user-0001 --factor-sid YF... --order desc --limit 5 --json", NULL};
-static const char *const S23[] = {"challenges update user-0001 YC... --auth-payload 123456", NULL};
-static const char *const S24[] = {"services create --friendly-name 'My app' --totp-issuer 'My app'", "services create --friendly-name Bank --psd2-enabled --json | jq -r .sid", NULL};
-static const char *const S25[] = {"services fetch VA0123456789abcdef0123456789abcdef", NULL};
-static const char *const S26[] = {"services list", "services list --limit 10 --json", NULL};
-static const char *const S27[] = {"services update VA... --totp-skew 0 --no-psd2-enabled", NULL};
-static const char *const S28[] = {"services delete VA0123456789abcdef0123456789abcdef", NULL};
-static const char *const S29[] = {"access-tokens create user-0001 --factor-type push --ttl 300 --json", NULL};
-static const char *const S30[] = {"access-tokens fetch YK0123456789abcdef0123456789abcdef", NULL};
-static const char *const S31[] = {"notifications create user-0001 YC0123456789abcdef0123456789abcdef --ttl 120", NULL};
-static const char *const S32[] = {"webhooks create --friendly-name app --event-type challenge.approved --event-type challenge.denied --webhook-url https://example.com/twilio", NULL};
-static const char *const S33[] = {"webhooks fetch YW0123456789abcdef0123456789abcdef", NULL};
-static const char *const S34[] = {"webhooks list --json", NULL};
-static const char *const S35[] = {"webhooks update YW0123456789abcdef0123456789abcdef --status disabled", NULL};
-static const char *const S36[] = {"webhooks delete YW0123456789abcdef0123456789abcdef", NULL};
-static const char *const S37[] = {"factor_type", "status", NULL};
-static const char *const S38[] = {"SID", "sid", "TYPE", "factor_type", "STATUS", "status", "CREATED", "date_created", "NAME", "friendly_name", NULL};
-static const char *const S39[] = {"identity", NULL};
-static const char *const S40[] = {"SID", "sid", "IDENTITY", "identity", "CREATED", "date_created", NULL};
-static const char *const S41[] = {"status", NULL};
-static const char *const S42[] = {"SID", "sid", "STATUS", "status", "FACTOR", "factor_sid", "CREATED", "date_created", "EXPIRES", "expiration_date", NULL};
-static const char *const S43[] = {"friendly_name", NULL};
-static const char *const S44[] = {"SID", "sid", "CREATED", "date_created", "NAME", "friendly_name", NULL};
-static const char *const S45[] = {"entity_identity", "ttl", NULL};
-static const char *const S46[] = {NULL};
-static const char *const S47[] = {"status", "webhook_url", NULL};
-static const char *const S48[] = {"SID", "sid", "STATUS", "status", "URL", "webhook_url", "NAME", "friendly_name", NULL};
+static const char *const S11[] = {"form-push", NULL};
+static const char *const S12[] = {"factors fetch user-0001 YF0123456789abcdef0123456789abcdef --json", NULL};
+static const char *const S13[] = {"factors delete user-0001 YF0123456789abcdef0123456789abcdef", NULL};
+static const char *const S14[] = {"factors update user-0001 YF... --friendly-name 'Work phone'", "factors update user-0001 YF... --auth-payload 123456", NULL};
+static const char *const S15[] = {"factors list user-0001", "factors list user-0001 --limit 10 --json", "factors list user-0001 --page --page-size 20", NULL};
+static const char *const S16[] = {"factors create user-0001 --factor-type totp --friendly-name \"Ann's phone\"", "factors create user-0001 --factor-type totp --friendly-name app --json | jq -r .binding.uri", NULL};
+static const char *const S17[] = {"entities create user-0001", NULL};
+static const char *const S18[] = {"entities fetch user-0001 --json", NULL};
+static const char *const S19[] = {"entities list", "entities list --page --page-size 20 --json", NULL};
+static const char *const S20[] = {"entities delete user-0001", NULL};
+static const char *const S21[] = {"challenges create user-0001 --factor-sid YF... --auth-payload 123456", "challenges create user-0001 --factor-sid YF... --details-message 'Log in?' --details-field 'IP=192.0.2.1' --json", NULL};
+static const char *const S22[] = {"challenges fetch user-0001 YC0123456789abcdef0123456789abcdef", NULL};
+static const char *const S23[] = {"challenges list user-0001 --status pending", "challenges list user-0001 --factor-sid YF... --order desc --limit 5 --json", NULL};
+static const char *const S24[] = {"challenges update user-0001 YC... --auth-payload 123456", NULL};
+static const char *const S25[] = {"services create --friendly-name 'My app' --totp-issuer 'My app'", "services create --friendly-name Bank --psd2-enabled --json | jq -r .sid", NULL};
+static const char *const S26[] = {"services fetch VA0123456789abcdef0123456789abcdef", NULL};
+static const char *const S27[] = {"services list", "services list --limit 10 --json", NULL};
+static const char *const S28[] = {"services update VA... --totp-skew 0 --no-psd2-enabled", NULL};
+static const char *const S29[] = {"services delete VA0123456789abcdef0123456789abcdef", NULL};
+static const char *const S30[] = {"access-tokens create user-0001 --factor-type push --ttl 300 --json", NULL};
+static const char *const S31[] = {"access-tokens fetch YK0123456789abcdef0123456789abcdef", NULL};
+static const char *const S32[] = {"notifications create user-0001 YC0123456789abcdef0123456789abcdef --ttl 120", NULL};
+static const char *const S33[] = {"webhooks create --friendly-name app --event-type challenge.approved --event-type challenge.denied --webhook-url https://example.com/twilio", NULL};
+static const char *const S34[] = {"webhooks fetch YW0123456789abcdef0123456789abcdef", NULL};
+static const char *const S35[] = {"webhooks list --json", NULL};
+static const char *const S36[] = {"webhooks update YW0123456789abcdef0123456789abcdef --status disabled", NULL};
+static const char *const S37[] = {"webhooks delete YW0123456789abcdef0123456789abcdef", NULL};
+static const char *const S38[] = {"forms fetch form-push --json", NULL};
+static const char *const S39[] = {"factor_type", "status", NULL};
+static const char *const S40[] = {"SID", "sid", "TYPE", "factor_type", "STATUS", "status", "CREATED", "date_created", "NAME", "friendly_name", NULL};
+static const char *const S41[] = {"identity", NULL};
+static const char *const S42[] = {"SID", "sid", "IDENTITY", "identity", "CREATED", "date_created", NULL};
+static const char *const S43[] = {"status", NULL};
+static const char *const S44[] = {"SID", "sid", "STATUS", "status", "FACTOR", "factor_sid", "CREATED", "date_created", "EXPIRES", "expiration_date", NULL};
+static const char *const S45[] = {"friendly_name", NULL};
+static const char *const S46[] = {"SID", "sid", "CREATED", "date_created", "NAME", "friendly_name", NULL};
+static const char *const S47[] = {"entity_identity", "ttl", NULL};
+static const char *const S48[] = {NULL};
+static const char *const S49[] = {"status", "webhook_url", NULL};
+static const char *const S50[] = {"SID", "sid", "STATUS", "status", "URL", "webhook_url", "NAME", "friendly_name", NULL};
 static const tv_param_spec PATH_fetch_factor[] = {
     {.name = "service_sid", .key = "ServiceSid", .type = TV_PT_SID, .prefix = "VA", .help = "the Verify service"},
     {.name = "identity", .key = "Identity", .type = TV_PT_IDENTITY, .rule = "seed: \"length between 8 and 64 characters ... dash (-) separated alphanumeric characters\"", .help = "the entity's identity, 8..64 characters of dash-separated alphanumerics"},
@@ -369,6 +371,13 @@ static const tv_param_spec PATH_delete_webhook[] = {
 static const tv_param_spec PARAMS_delete_webhook[] = {
     {.name = NULL},
 };
+static const tv_param_spec PATH_fetch_form[] = {
+    {.name = "form_type", .key = "FormType", .type = TV_PT_ENUM, .enums = S11, .help = "the factor type's form"},
+    {.name = NULL},
+};
+static const tv_param_spec PARAMS_fetch_form[] = {
+    {.name = NULL},
+};
 
 const tv_operation tv_operations[] = {
     {.name = "fetch_factor", .verb = "fetch", .resource = "factor", .openapi_id = "FetchFactor",
@@ -377,192 +386,200 @@ const tv_operation tv_operations[] = {
      .list_key = NULL, .id_key = "sid", .alias = "fetch", .parent = NULL, .nargs = 3, .flags = TV_OPF_DEVICE_JWT,
      .summary = "show one factor",
      .description = NULL,
-     .examples = S11},
+     .examples = S12},
     {.name = "delete_factor", .verb = "delete", .resource = "factor", .openapi_id = "DeleteFactor",
      .method = TV_DELETE, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}/Factors/{Sid}",
      .path_params = PATH_delete_factor, .npath = 3, .params = PARAMS_delete_factor, .returns = TV_RET_NONE,
      .list_key = NULL, .id_key = NULL, .alias = "delete", .parent = NULL, .nargs = 3, .flags = TV_OPF_DEVICE_JWT,
      .summary = "delete a factor",
      .description = NULL,
-     .examples = S12},
+     .examples = S13},
     {.name = "update_factor", .verb = "update", .resource = "factor", .openapi_id = "UpdateFactor",
      .method = TV_POST, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}/Factors/{Sid}",
      .path_params = PATH_update_factor, .npath = 3, .params = PARAMS_update_factor, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = "update", .parent = NULL, .nargs = 4, .flags = TV_OPF_DEVICE_JWT | TV_OPF_PARAMS,
      .summary = "update (or verify, with --auth-payload) a factor",
      .description = "With --auth-payload the exit status is 3 when the factor is not \"verified\"\nafterwards (a wrong code: the API answers 200 and leaves it unverified).",
-     .examples = S13},
+     .examples = S14},
     {.name = "list_factor", .verb = "list", .resource = "factor", .openapi_id = "ListFactor",
      .method = TV_GET, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}/Factors",
      .path_params = PATH_list_factor, .npath = 2, .params = PARAMS_list_factor, .returns = TV_RET_PAGE,
      .list_key = "factors", .id_key = NULL, .alias = "list", .parent = "entity", .nargs = 3, .flags = TV_OPF_DEVICE_JWT | TV_OPF_PARAMS,
      .summary = "list an identity's factors (every page, lazily; --limit stops early)",
      .description = NULL,
-     .examples = S14},
+     .examples = S15},
     {.name = "create_factor", .verb = "create", .resource = "factor", .openapi_id = "CreateNewFactor",
      .method = TV_POST, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}/Factors",
      .path_params = PATH_create_factor, .npath = 2, .params = PARAMS_create_factor, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = "create", .parent = "entity", .nargs = 3, .flags = TV_OPF_DEVICE_TOKEN | TV_OPF_PARAMS,
      .summary = "create a factor (the answer includes a TOTP factor's secret and otpauth URI, once)",
      .description = "The entity is created with its first factor. The answer carries `binding`\n(a TOTP factor's `secret` and otpauth `uri`), which the API returns only\nhere. The new factor is `\"unverified\"` until Factor:verify confirms it.\nPer entity the API allows 20 push and 100 TOTP factors (code 60315) and\n100 creations a day (code 60326).",
-     .examples = S15},
+     .examples = S16},
     {.name = "create_entity", .verb = "create", .resource = "entity", .openapi_id = "CreateEntity",
      .method = TV_POST, .path = "/v2/Services/{ServiceSid}/Entities",
      .path_params = PATH_create_entity, .npath = 1, .params = PARAMS_create_entity, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = "service", .nargs = 2, .flags = 0,
      .summary = "create an entity (a user of the service) by its identity",
      .description = "(Creating the first factor of an identity creates its entity too.)",
-     .examples = S16},
+     .examples = S17},
     {.name = "fetch_entity", .verb = "fetch", .resource = "entity", .openapi_id = "FetchEntity",
      .method = TV_GET, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}",
      .path_params = PATH_fetch_entity, .npath = 2, .params = PARAMS_fetch_entity, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 2, .flags = 0,
      .summary = "show one entity",
      .description = NULL,
-     .examples = S17},
+     .examples = S18},
     {.name = "list_entity", .verb = "list", .resource = "entity", .openapi_id = "ListEntity",
      .method = TV_GET, .path = "/v2/Services/{ServiceSid}/Entities",
      .path_params = PATH_list_entity, .npath = 1, .params = PARAMS_list_entity, .returns = TV_RET_PAGE,
      .list_key = "entities", .id_key = NULL, .alias = NULL, .parent = "service", .nargs = 2, .flags = TV_OPF_PARAMS,
      .summary = "list the service's entities (every page, lazily; --limit stops early)",
      .description = NULL,
-     .examples = S18},
+     .examples = S19},
     {.name = "delete_entity", .verb = "delete", .resource = "entity", .openapi_id = "DeleteEntity",
      .method = TV_DELETE, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}",
      .path_params = PATH_delete_entity, .npath = 2, .params = PARAMS_delete_entity, .returns = TV_RET_NONE,
      .list_key = NULL, .id_key = NULL, .alias = NULL, .parent = NULL, .nargs = 2, .flags = 0,
      .summary = "delete an entity, with its factors and challenges",
      .description = NULL,
-     .examples = S19},
+     .examples = S20},
     {.name = "create_challenge", .verb = "create", .resource = "challenge", .openapi_id = "CreateChallenge",
      .method = TV_POST, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}/Challenges",
      .path_params = PATH_create_challenge, .npath = 2, .params = PARAMS_create_challenge, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = "entity", .nargs = 3, .flags = TV_OPF_PARAMS,
      .summary = "create a challenge for a factor (exit 3 when --auth-payload does not approve it)",
      .description = "With --auth-payload (a TOTP factor's code) the challenge is checked at once:\nthe exit status is 3 when it is not \"approved\" afterwards (a wrong code: the\nAPI answers 201 and the challenge stays pending).  `sign-in` does this and\nsays yes or no.  Without it, a push challenge waits for the device.",
-     .examples = S20},
+     .examples = S21},
     {.name = "fetch_challenge", .verb = "fetch", .resource = "challenge", .openapi_id = "FetchChallenge",
      .method = TV_GET, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}/Challenges/{Sid}",
      .path_params = PATH_fetch_challenge, .npath = 3, .params = PARAMS_fetch_challenge, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 3, .flags = TV_OPF_DEVICE_JWT,
      .summary = "show one challenge",
      .description = NULL,
-     .examples = S21},
+     .examples = S22},
     {.name = "list_challenge", .verb = "list", .resource = "challenge", .openapi_id = "ListChallenge",
      .method = TV_GET, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}/Challenges",
      .path_params = PATH_list_challenge, .npath = 2, .params = PARAMS_list_challenge, .returns = TV_RET_PAGE,
      .list_key = "challenges", .id_key = NULL, .alias = NULL, .parent = "entity", .nargs = 3, .flags = TV_OPF_DEVICE_JWT | TV_OPF_PARAMS,
      .summary = "list an identity's challenges (every page, lazily; --limit stops early)",
      .description = NULL,
-     .examples = S22},
+     .examples = S23},
     {.name = "update_challenge", .verb = "update", .resource = "challenge", .openapi_id = "UpdateChallenge",
      .method = TV_POST, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}/Challenges/{Sid}",
      .path_params = PATH_update_challenge, .npath = 3, .params = PARAMS_update_challenge, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 4, .flags = TV_OPF_DEVICE_JWT | TV_OPF_PARAMS,
      .summary = "update (or approve, with --auth-payload) a challenge",
      .description = "Sends only the parameters given.  With --auth-payload the exit status is 3\nwhen the challenge is not \"approved\" afterwards.",
-     .examples = S23},
+     .examples = S24},
     {.name = "create_service", .verb = "create", .resource = "service", .openapi_id = "CreateService",
      .method = TV_POST, .path = "/v2/Services",
      .path_params = PATH_create_service, .npath = 0, .params = PARAMS_create_service, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 1, .flags = TV_OPF_PARAMS,
      .summary = "create a Verify service (--friendly-name NAME)",
      .description = "Booleans are Lua booleans (sent as `true`/`false`).",
-     .examples = S24},
+     .examples = S25},
     {.name = "fetch_service", .verb = "fetch", .resource = "service", .openapi_id = "FetchService",
      .method = TV_GET, .path = "/v2/Services/{Sid}",
      .path_params = PATH_fetch_service, .npath = 1, .params = PARAMS_fetch_service, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 1, .flags = 0,
      .summary = "show one service",
      .description = NULL,
-     .examples = S25},
+     .examples = S26},
     {.name = "list_service", .verb = "list", .resource = "service", .openapi_id = "ListService",
      .method = TV_GET, .path = "/v2/Services",
      .path_params = PATH_list_service, .npath = 0, .params = PARAMS_list_service, .returns = TV_RET_PAGE,
      .list_key = "services", .id_key = NULL, .alias = NULL, .parent = NULL, .nargs = 1, .flags = TV_OPF_PARAMS,
      .summary = "list the account's services (every page, lazily; --limit stops early)",
      .description = NULL,
-     .examples = S26},
+     .examples = S27},
     {.name = "update_service", .verb = "update", .resource = "service", .openapi_id = "UpdateService",
      .method = TV_POST, .path = "/v2/Services/{Sid}",
      .path_params = PATH_update_service, .npath = 1, .params = PARAMS_update_service, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 2, .flags = TV_OPF_PARAMS,
      .summary = "update a service (only the parameters given are sent)",
      .description = NULL,
-     .examples = S27},
+     .examples = S28},
     {.name = "delete_service", .verb = "delete", .resource = "service", .openapi_id = "DeleteService",
      .method = TV_DELETE, .path = "/v2/Services/{Sid}",
      .path_params = PATH_delete_service, .npath = 1, .params = PARAMS_delete_service, .returns = TV_RET_NONE,
      .list_key = NULL, .id_key = NULL, .alias = NULL, .parent = NULL, .nargs = 1, .flags = 0,
      .summary = "delete a service, with everything in it",
      .description = NULL,
-     .examples = S28},
+     .examples = S29},
     {.name = "create_access_token", .verb = "create", .resource = "access_token", .openapi_id = "CreateAccessToken",
      .method = TV_POST, .path = "/v2/Services/{ServiceSid}/AccessTokens",
      .path_params = PATH_create_access_token, .npath = 1, .params = PARAMS_create_access_token, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = "service", .nargs = 3, .flags = TV_OPF_PARAMS,
      .summary = "create an access token: the mobile SDK (or a device) enrols a push factor with it",
      .description = "The answer's `token` is a short-lived JWT (--ttl 60-300 s) that lets its\nholder create one push factor for IDENTITY: hand it to that user's device\nonly.  It is printed because that is what the command is for.",
-     .examples = S29},
+     .examples = S30},
     {.name = "fetch_access_token", .verb = "fetch", .resource = "access_token", .openapi_id = "FetchAccessToken",
      .method = TV_GET, .path = "/v2/Services/{ServiceSid}/AccessTokens/{Sid}",
      .path_params = PATH_fetch_access_token, .npath = 2, .params = PARAMS_fetch_access_token, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 2, .flags = 0,
      .summary = "show an access token (its metadata and token)",
      .description = NULL,
-     .examples = S30},
+     .examples = S31},
     {.name = "create_notification", .verb = "create", .resource = "notification", .openapi_id = "CreateNotification",
      .method = TV_POST, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}/Challenges/{ChallengeSid}/Notifications",
      .path_params = PATH_create_notification, .npath = 3, .params = PARAMS_create_notification, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = "challenge", .nargs = 4, .flags = TV_OPF_PARAMS,
      .summary = "send a pending push challenge's notification to the device again",
      .description = NULL,
-     .examples = S31},
+     .examples = S32},
     {.name = "create_webhook", .verb = "create", .resource = "webhook", .openapi_id = "CreateWebhook",
      .method = TV_POST, .path = "/v2/Services/{ServiceSid}/Webhooks",
      .path_params = PATH_create_webhook, .npath = 1, .params = PARAMS_create_webhook, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = "service", .nargs = 2, .flags = TV_OPF_PARAMS,
      .summary = "subscribe a URL to the service's events (factor.*, challenge.*)",
      .description = "`event_types` goes as repeated `EventTypes` keys.",
-     .examples = S32},
+     .examples = S33},
     {.name = "fetch_webhook", .verb = "fetch", .resource = "webhook", .openapi_id = "FetchWebhook",
      .method = TV_GET, .path = "/v2/Services/{ServiceSid}/Webhooks/{Sid}",
      .path_params = PATH_fetch_webhook, .npath = 2, .params = PARAMS_fetch_webhook, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 2, .flags = 0,
      .summary = "show one webhook",
      .description = NULL,
-     .examples = S33},
+     .examples = S34},
     {.name = "list_webhook", .verb = "list", .resource = "webhook", .openapi_id = "ListWebhook",
      .method = TV_GET, .path = "/v2/Services/{ServiceSid}/Webhooks",
      .path_params = PATH_list_webhook, .npath = 1, .params = PARAMS_list_webhook, .returns = TV_RET_PAGE,
      .list_key = "webhooks", .id_key = NULL, .alias = NULL, .parent = "service", .nargs = 2, .flags = TV_OPF_PARAMS,
      .summary = "list the service's webhooks (every page, lazily; --limit stops early)",
      .description = NULL,
-     .examples = S34},
+     .examples = S35},
     {.name = "update_webhook", .verb = "update", .resource = "webhook", .openapi_id = "UpdateWebhook",
      .method = TV_POST, .path = "/v2/Services/{ServiceSid}/Webhooks/{Sid}",
      .path_params = PATH_update_webhook, .npath = 2, .params = PARAMS_update_webhook, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 3, .flags = TV_OPF_PARAMS,
      .summary = "update a webhook (only the parameters given are sent)",
      .description = NULL,
-     .examples = S35},
+     .examples = S36},
     {.name = "delete_webhook", .verb = "delete", .resource = "webhook", .openapi_id = "DeleteWebhook",
      .method = TV_DELETE, .path = "/v2/Services/{ServiceSid}/Webhooks/{Sid}",
      .path_params = PATH_delete_webhook, .npath = 2, .params = PARAMS_delete_webhook, .returns = TV_RET_NONE,
      .list_key = NULL, .id_key = NULL, .alias = NULL, .parent = NULL, .nargs = 2, .flags = 0,
      .summary = "delete a webhook",
      .description = NULL,
-     .examples = S36},
+     .examples = S37},
+    {.name = "fetch_form", .verb = "fetch", .resource = "form", .openapi_id = "FetchForm",
+     .method = TV_GET, .path = "/v2/Forms/{FormType}",
+     .path_params = PATH_fetch_form, .npath = 1, .params = PARAMS_fetch_form, .returns = TV_RET_INSTANCE,
+     .list_key = NULL, .id_key = "form_type", .alias = NULL, .parent = NULL, .nargs = 1, .flags = 0,
+     .summary = "show the forms (JSON Schemas) of a factor type's operations",
+     .description = NULL,
+     .examples = S38},
 };
-const size_t tv_noperations = 26;
+const size_t tv_noperations = 27;
 
 const tv_resource tv_resources[] = {
-    {.name = "factor", .class_name = "Factor", .list_key = "factors", .describe = S37, .columns = S38},
-    {.name = "entity", .class_name = "Entity", .list_key = "entities", .describe = S39, .columns = S40},
-    {.name = "challenge", .class_name = "Challenge", .list_key = "challenges", .describe = S41, .columns = S42},
-    {.name = "service", .class_name = "Service", .list_key = "services", .describe = S43, .columns = S44},
-    {.name = "access_token", .class_name = "AccessToken", .list_key = NULL, .describe = S45, .columns = NULL},
-    {.name = "notification", .class_name = "Notification", .list_key = NULL, .describe = S46, .columns = NULL},
-    {.name = "webhook", .class_name = "Webhook", .list_key = "webhooks", .describe = S47, .columns = S48},
+    {.name = "factor", .class_name = "Factor", .list_key = "factors", .describe = S39, .columns = S40},
+    {.name = "entity", .class_name = "Entity", .list_key = "entities", .describe = S41, .columns = S42},
+    {.name = "challenge", .class_name = "Challenge", .list_key = "challenges", .describe = S43, .columns = S44},
+    {.name = "service", .class_name = "Service", .list_key = "services", .describe = S45, .columns = S46},
+    {.name = "access_token", .class_name = "AccessToken", .list_key = NULL, .describe = S47, .columns = NULL},
+    {.name = "notification", .class_name = "Notification", .list_key = NULL, .describe = S48, .columns = NULL},
+    {.name = "webhook", .class_name = "Webhook", .list_key = "webhooks", .describe = S49, .columns = S50},
+    {.name = "form", .class_name = "Form", .list_key = NULL, .describe = S48, .columns = NULL},
 };
-const size_t tv_nresources = 7;
+const size_t tv_nresources = 8;

@@ -39,6 +39,11 @@
 -- @usage function verify.Webhook:label() return tostring(self.sid) end
 -- @field Webhook
 
+--- The method table of form objects (see @{Form}).
+-- Add methods here to extend every form.
+-- @usage function verify.Form:label() return tostring(self.form_type) end
+-- @field Form
+
 --- @type Client
 
 --- Fetch a factor.
@@ -602,6 +607,21 @@
 -- assert(client:delete_webhook(SVC, wh_sid))
 -- @function Client:delete_webhook
 
+--- Fetch the forms of a factor type: the JSON Schemas of what its operations take.
+--
+-- **syntax:** `client:fetch_form(form_type [, opts]) -> form | nil, err`
+--
+-- Sends `GET /v2/Forms/{FormType}`.
+-- @string form_type the factor type's form: `"form-push"`
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] Form the form (a @{Form} object)
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local form = assert(client:fetch_form("form-push"))
+-- for name, schema in pairs(form.forms) do print(name, schema.type) end
+-- @function Client:fetch_form
+
 --- Factor objects: what every factor-returning call gives.
 -- Plain tables (fields: @{factor}) with a metatable of methods bound to the
 -- client that produced them; the client is kept in the metatable (one per
@@ -974,6 +994,30 @@
 -- @treturn[2] table an @{error}
 -- @usage assert(webhook:delete())
 -- @function Webhook:delete
+
+--- Form objects, from @{Client:fetch_form}: `form_type`, `forms` (the JSON
+-- Schemas of the operations of that factor type: `create_factor`,
+-- `verify_factor`, `create_challenge`), `form_meta`, `url`.
+-- @type Form
+
+--- `tostring(form)` shows `form_type`.
+--
+-- **syntax:** `tostring(form) -> string`
+--
+-- @treturn string `"twilio.verify.form <form_type>"`
+-- @usage print(form)
+-- @function Form:__tostring
+
+--- Fetch the forms of a factor type: the JSON Schemas of what its operations take (@{Client:fetch_form} for this form), refreshing this table in place.
+--
+-- **syntax:** `form:fetch([opts]) -> form (refreshed in place) | nil, err`
+--
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] Form this object, refreshed
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage assert(form:fetch())
+-- @function Form:fetch
 
 --- The parameter tables of the operations (one per row that takes a params table).
 -- @section params

@@ -28,5 +28,6 @@
     X(fetch_webhook) \
     X(list_webhook) \
     X(update_webhook) \
-    X(delete_webhook)
-#define EMU_NOPERATIONS 26
+    X(delete_webhook) \
+    X(fetch_form)
+#define EMU_NOPERATIONS 27

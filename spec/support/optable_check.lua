@@ -34,7 +34,7 @@ M.SCOPE = {
         "/v2/Services/{ServiceSid}/AccessTokens",
         "/v2/Services/{ServiceSid}/Webhooks",
     },
-    exact = { "/v2/Services", "/v2/Services/{Sid}" },
+    exact = { "/v2/Services", "/v2/Services/{Sid}", "/v2/Forms/{FormType}" },
     exclude = {
         "/v2/Services/{ServiceSid}/Passkeys",
     },
