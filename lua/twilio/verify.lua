@@ -875,8 +875,25 @@ end
 -- (Lua 5.2+, LuaJIT outside nginx: both print __tostring) it is the error
 -- object itself.  Either way verify.error_of(raised) gives the object back,
 -- and the iterator keeps it in it.error.
-local RAISED_MAX = 64
-local raised_ring, raised_by_msg, raised_n = {}, {}, 0 -- the last RAISED_MAX strings raised
+--
+-- The errors raised as strings are remembered per coroutine (each nginx
+-- request runs in its own), the last RAISED_MAX of each, in a table weakly
+-- keyed by the coroutine: a request never sees another's errors, and a
+-- finished request's go with its coroutine.
+local RAISED_MAX = 16
+local raised_by_co = setmetatable({}, { __mode = "k" })
+local MAIN = {} -- the key of the main thread on Lua 5.1 (coroutine.running() is nil there)
+local co_running = coroutine.running
+
+local function raised_of(create)
+    local co = co_running() or MAIN
+    local r = raised_by_co[co]
+    if not r and create then
+        r = { ring = {}, by_msg = {}, n = 0 }
+        raised_by_co[co] = r
+    end
+    return r
+end
 
 local function raises_strings()
     return rawget(_G, "ngx") ~= nil or (_VERSION == "Lua 5.1" and rawget(_G, "jit") == nil)
@@ -885,11 +902,12 @@ end
 local function raise(err)
     if getmetatable(err) ~= err_mt or not raises_strings() then error(err, 2) end
     local msg = tostring(err)
-    raised_n = raised_n % RAISED_MAX + 1
-    local old = raised_ring[raised_n]
-    if old and raised_by_msg[old[1]] == old[2] then raised_by_msg[old[1]] = nil end
-    raised_ring[raised_n] = { msg, err }
-    raised_by_msg[msg] = err
+    local r = raised_of(true)
+    r.n = r.n % RAISED_MAX + 1
+    local old = r.ring[r.n]
+    if old and r.by_msg[old[1]] == old[2] then r.by_msg[old[1]] = nil end
+    r.ring[r.n] = { msg, err }
+    r.by_msg[msg] = err
     error(msg, 0)
 end
 
@@ -906,7 +924,8 @@ end
 -- For what `pcall` caught from a `for` loop over an iterator: the @{error}
 -- object, whether the loop raised the object itself (Lua 5.2+, LuaJIT) or
 -- its message string (inside nginx, and on Lua 5.1). A string is looked up
--- among the last 64 errors raised as strings, by its text (a position
+-- among the last 16 errors raised as strings in the same coroutine (inside
+-- nginx: the same request), by its text (a position
 -- prefix added by re-raising it with `error(e)` is allowed); `nil` for
 -- anything else. An error object is returned as it is. (The iterator also
 -- keeps the error in `it.error`.)
@@ -925,10 +944,12 @@ function _M.error_of(raised)
         return nil
     end
     if type(raised) ~= "string" then return nil end
-    local err = raised_by_msg[raised]
+    local r = raised_of(false)
+    if not r then return nil end
+    local err = r.by_msg[raised]
     if err == nil then
         local i = raised:find("twilio.verify: ", 1, true)
-        if i and i > 1 then err = raised_by_msg[raised:sub(i)] end
+        if i and i > 1 then err = r.by_msg[raised:sub(i)] end
     end
     return err
 end
