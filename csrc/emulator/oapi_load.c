@@ -528,18 +528,22 @@ static oa_schema *compile_schema(loader *L, const cJSON *j, const char *desc, in
 static const char *const passkeys[] = {"passkeys"};
 static const struct emulator_rule {
     const char *op, *param;
-    int kind;          /* OA_R_NOT_ENUM, or -1: the rules of from_op's from_param */
+    int kind;          /* OA_R_NOT_ENUM, OA_R_LENGTH (a..b), or -1: the rules of from_op's from_param */
+    long a, b;
     const char *from_op, *from_param;
     const char *const *strs;
     size_t nstrs;
     const char *cite;
 } emulator_rules[] = {
-    {"CreateAccessToken", "Identity", -1, "CreateEntity", "Identity", NULL, 0,
+    {"CreateAccessToken", "Identity", -1, 0, 0, "CreateEntity", "Identity", NULL, 0,
      "the token is for a factor of the Entity this Identity names, so it follows the Identity rule the "
      "description gives the entity operations (CreateEntity's Identity)"},
-    {"CreateNewFactor", "FactorType", OA_R_NOT_ENUM, NULL, NULL, passkeys, 1,
+    {"CreateNewFactor", "FactorType", OA_R_NOT_ENUM, 0, 0, NULL, NULL, passkeys, 1,
      "passkeys factors are created with CreateNewFactorPasskey (POST "
      "/v2/Services/{ServiceSid}/Passkeys/Factors), not here; the emulator makes push and totp factors"},
+    {"UpdateFactor", "AuthPayload", OA_R_LENGTH, 1, -1, NULL, NULL, NULL, 0,
+     "the payload is the code or signature that verifies the factor (the description: \"The optional payload "
+     "needed to verify the Factor for the first time\"): an empty one has nothing to verify"},
 };
 
 static oa_param *find_param(emu_oracle *o, const char *op, const char *name, int in) {
@@ -561,11 +565,13 @@ static int apply_emulator_rules(loader *L) {
         if (!p) return load_fail(L, "the emulator's rule names a parameter the description does not have");
         rules rs = {.n = 0};
         for (size_t k = 0; k < p->schema->nrules; k++) rs.r[rs.n++] = p->schema->rules[k];
-        if (e->kind == OA_R_NOT_ENUM) {
-            oa_rule *r = add_rule(L, &rs, OA_R_NOT_ENUM, "emulator", e->cite);
+        if (e->kind == OA_R_NOT_ENUM || e->kind == OA_R_LENGTH) {
+            oa_rule *r = add_rule(L, &rs, e->kind, "emulator", e->cite);
             if (!r) return -1;
             r->strs = e->strs;
             r->nstrs = e->nstrs;
+            r->a = e->a;
+            r->b = e->b;
         } else {
             const oa_param *from = find_param(L->o, e->from_op, e->from_param, OA_IN_FORM);
             if (!from) return load_fail(L, "the emulator's rule copies a parameter the description does not have");
