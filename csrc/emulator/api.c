@@ -255,7 +255,11 @@ static int64_t days_from_civil(int64_t y, int m, int d) {
 
 int emu_parse_date(const char *s, int64_t *out) {
     int y, mo, d, h, mi, se;
-    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &se) != 6 || strlen(s) < 19) return -1;
+    char t = 0;
+    /* RFC 3339 allows a lower-case "t" (and "z"), as the oracle does */
+    if (sscanf(s, "%4d-%2d-%2d%c%2d:%2d:%2d", &y, &mo, &d, &t, &h, &mi, &se) != 7 || (t != 'T' && t != 't') ||
+        strlen(s) < 19)
+        return -1;
     const char *p = s + 19;
     if (*p == '.')
         for (p++; *p >= '0' && *p <= '9'; p++) {}
