@@ -53,15 +53,14 @@ describe("the emulator's oracle", function()
     refused(status, body, "Channel", "verification_attempts_summary_enum_channels")
     status, body = e:json("GET", "/v2/Attempts/Summary?DateCreatedAfter=2024-02-30T00:00:00Z")
     refused(status, body, "DateCreatedAfter", "schema: format date-time")
-    status, body = e:json("GET", "/v2/Attempts/" .. "VL" .. string.rep("0", 32))
+    status = e:json("GET", "/v2/Attempts/" .. "VL" .. string.rep("0", 32))
     assert.equal(404, status)
-    local h
-    status, body, h = e:json("POST", "/v2/Attempts/Summary", "")
-    assert.equal(405, status)
+    local st405, _, h = e:json("POST", "/v2/Attempts/Summary", "")
+    assert.equal(405, st405)
     assert.equal("GET", h.allow)
     status, body = e:json("POST", "/v2/Services/" .. SVC .. "/RateLimits", { { "Description", "x" } })
     refused(status, body, "UniqueName", "schema: required")
-    status, body = e:json("POST", "/v2/Services/" .. SVC .. "/Verifications",
+    status = e:json("POST", "/v2/Services/" .. SVC .. "/Verifications",
       { { "To", "+15005550006" }, { "Channel", "sms" }, { "Tags", '{"a":1}' } })
     assert.equal(404, status, "valid (Tags is JSON), then not implemented")
     status, body = e:json("POST", "/v2/Services/" .. SVC .. "/Verifications",
@@ -83,7 +82,7 @@ describe("the emulator's oracle", function()
     refused(status, body, nil, "application/json")
     status, body = e:json("POST", path, "friendly_name=x&identity=u")
     refused(status, body, nil, "application/json")
-    status, body = e:json("POST", path, '{"friendly_name":"x","identity":"u","extra":true,'
+    status = e:json("POST", path, '{"friendly_name":"x","identity":"u","extra":true,'
       .. '"config":{"relying_party":{"id":"example.com","origins":["https://example.com"]}}}', json)
     assert.equal(404, status, "valid (members the schema does not list are allowed), then not implemented")
     status, body = e:json("POST", "/v2/Services/" .. SVC .. "/Passkeys/ApproveChallenge",

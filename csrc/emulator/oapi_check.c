@@ -56,6 +56,9 @@ static int plain_literal(char c) {
            c == ',' || c == ';' || c == '\'' || c == '"' || c == '<' || c == '>' || c == '!';
 }
 
+/* The end of a class range lo-hi: printable, not a backslash, not below lo. */
+static int range_end(unsigned hi, unsigned lo) { return printable(hi) && hi != '\\' && hi >= lo; }
+
 static int read_count(const char **p, long *out) {
     const char *s = *p;
     long v = 0;
@@ -89,9 +92,9 @@ const oa_pattern *oa_pattern_compile(oa_arena *a, const char *src, char *why, si
                 else if (!printable(lo) || lo == '[' || lo == '\\') goto bad;
                 p++;
                 unsigned hi = lo;
-                if (p[0] == '-' && p[1] && p[1] != ']') {
+                if (p[0] == '-' && p[1] && p[1] != ']') { /* a range lo-hi */
+                    if (!range_end((unsigned char)p[1], lo)) goto bad;
                     hi = (unsigned char)p[1];
-                    if (!printable(hi) || hi == '\\' || hi < lo) goto bad;
                     p += 2;
                 }
                 for (unsigned c = lo; c <= hi; c++) set_bit(atom.set, c);
@@ -307,12 +310,11 @@ static int is_date_time(const char *s, size_t len) {
 static int dash_alnum(const char *s, size_t len) {
     int prev_dash = 1; /* no leading dash */
     for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        int alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+        unsigned char c = (unsigned char)s[i];
         if (c == '-') {
             if (prev_dash) return 0;
             prev_dash = 1;
-        } else if (alnum) {
+        } else if (alnum(c)) {
             prev_dash = 0;
         } else {
             return 0;
@@ -522,10 +524,15 @@ int oa_check_count(const oa_schema *s, size_t n, oa_fail *f) {
     return 0;
 }
 
-static void name_push(char *name, size_t cap, const char *part, long index) {
+/* name += "[index]" / name += ".member" (the path of a JSON member). */
+static void name_index(char *name, size_t cap, long index) {
     size_t used = strlen(name);
-    if (index >= 0) snprintf(name + used, cap - used, "[%ld]", index);
-    else snprintf(name + used, cap - used, "%s%s", used ? "." : "", part);
+    snprintf(name + used, cap - used, "[%ld]", index);
+}
+
+static void name_member(char *name, size_t cap, const char *member) {
+    size_t used = strlen(name);
+    snprintf(name + used, cap - used, "%s%s", used ? "." : "", member);
 }
 
 int oa_check_json(const oa_schema *s, const cJSON *j, char *name, size_t cap, oa_fail *f) {
@@ -563,7 +570,7 @@ int oa_check_json(const oa_schema *s, const cJSON *j, char *name, size_t cap, oa
         if (oa_check_count(s, (size_t)n, f) != 0) return -1;
         long i = 0;
         for (const cJSON *e = j->child; e; e = e->next, i++) {
-            name_push(name, cap, NULL, i);
+            name_index(name, cap, i);
             int rc = s->items ? oa_check_json(s->items, e, name, cap, f) : 0;
             if (rc) return rc;
             name[mark] = '\0';
@@ -578,7 +585,7 @@ int oa_check_json(const oa_schema *s, const cJSON *j, char *name, size_t cap, oa
         for (size_t k = 0; k < s->nprops; k++) {
             const oa_prop *p = &s->props[k];
             const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, p->name);
-            name_push(name, cap, p->name, -1);
+            name_member(name, cap, p->name);
             if (!m) {
                 if (p->required) {
                     fail(f, "schema", "required", "is required");
@@ -671,7 +678,7 @@ static void refuse_request(emu_response *out, const char *msg, const char *rule)
 /* Pairs of `in` (query or form) against op's parameters of that place. */
 static int check_pairs(const oa_op *op, int in, const emu_kvlist *l, emu_response *out) {
     size_t count[OA_MAX_OP_PARAMS] = {0};
-    oa_fail f;
+    oa_fail f = {.origin = NULL};
     for (size_t i = 0; i < l->n; i++) {
         const emu_kv *kv = &l->items[i];
         size_t idx = op->nparams;
@@ -746,7 +753,7 @@ static int check_json_body(const oa_op *op, const emu_call *c, emu_response *out
         return -1;
     }
     char name[256] = "";
-    oa_fail f;
+    oa_fail f = {.origin = NULL};
     int rc = oa_check_json(op->json, j, name, sizeof name, &f);
     cJSON_Delete(j);
     if (rc == -2) emu_oom(out);
@@ -789,7 +796,7 @@ int emu_oracle_check(const emu_oracle *o, const emu_call *c, const char **op_id,
     for (size_t k = 0; k < op->nsegs && rc == 0; k++) {
         if (op->seg_param[k] < 0) continue;
         const oa_param *p = &op->params[op->seg_param[k]];
-        oa_fail f;
+        oa_fail f = {.origin = NULL};
         rc = oa_check_text(p->schema, pv[k], pvlen[k], &f);
         if (rc == -1) refuse(out, p->name, &f);
     }

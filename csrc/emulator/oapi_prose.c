@@ -115,6 +115,16 @@ static size_t ticked_csv(const char *s, size_t n, oa_fact *f) {
     return used;
 }
 
+/* %n: 1 to 9 digits (not followed by another).  Bytes used, 0 none. */
+static size_t number(const char *s, size_t n, long long *out) {
+    size_t used = 0;
+    long long v = 0;
+    while (used < n && is_digit(s[used]) && used < 9) v = v * 10 + (s[used++] - '0');
+    if (!used || (used < n && is_digit(s[used]))) return 0;
+    *out = v;
+    return used;
+}
+
 /* Match form t against s[0..n) from its start.  The bytes of s it covers,
  * 0 when it does not fit. */
 static size_t match_at(const char *t, const char *s, size_t n, oa_fact *f) {
@@ -126,18 +136,12 @@ static size_t match_at(const char *t, const char *s, size_t n, oa_fact *f) {
     while (*t) {
         if (t[0] == '%' && t[1]) {
             size_t used = 0;
-            if (t[1] == 'n') {
-                long long v = 0;
-                while (i + used < n && is_digit(s[i + used]) && used < 9) v = v * 10 + (s[i + used++] - '0');
-                if (!used || (i + used < n && is_digit(s[i + used]))) return 0;
-                if (nums++ == 0) f->n1 = v;
-                else f->n2 = v;
-            } else if (t[1] == 'q') {
-                used = ticked(s + i, n - i, &f->cond);
-            } else if (t[1] == 'l') {
-                used = ticked_list(s + i, n - i, f);
-            } else if (t[1] == 'L') {
-                used = ticked_csv(s + i, n - i, f);
+            switch (t[1]) {
+            case 'n': used = number(s + i, n - i, nums++ == 0 ? &f->n1 : &f->n2); break;
+            case 'q': used = ticked(s + i, n - i, &f->cond); break;
+            case 'l': used = ticked_list(s + i, n - i, f); break;
+            case 'L': used = ticked_csv(s + i, n - i, f); break;
+            default: return 0; /* not a hole of the forms above */
             }
             if (!used) return 0;
             i += used;

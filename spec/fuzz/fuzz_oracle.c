@@ -87,7 +87,7 @@ static void fz_oracle_value(fz_in *in) {
     if (op->nparams) {
         const oa_param *p = &op->params[(size_t)pick % op->nparams];
         const oa_schema *s = p->schema->type == OA_ARRAY && p->schema->items ? p->schema->items : p->schema;
-        oa_fail f;
+        oa_fail f = {.origin = NULL};
         memset(&f, 0, sizeof f);
         int rc = oa_check_text(s, v, vlen, &f);
         FZ_ASSERT(rc == 0 || rc == -1 || rc == -2);
@@ -101,7 +101,7 @@ static void fz_oracle_value(fz_in *in) {
         cJSON *j = oa_parse_json(v, vlen, &oom);
         if (j) {
             char name[256] = "";
-            oa_fail f;
+            oa_fail f = {.origin = NULL};
             int rc = oa_check_json(op->json, j, name, sizeof name, &f);
             FZ_ASSERT(rc == 0 || rc == -1 || rc == -2);
             FZ_ASSERT(memchr(name, 0, sizeof name) != NULL);
