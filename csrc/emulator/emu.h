@@ -3,11 +3,12 @@
  *
  * The emulator is a local, stateful stand-in for the Services, Entities,
  * Factors and Challenges endpoints of verify.twilio.com (see
- * doc/emulator.md).  It reuses the core's rules: the operation table
- * (tv_ops: routing, path and parameter rules), tv_validate (what the API
- * accepts), tv_error (error records) and tv_totp
- * (TOTP codes, Base32, otpauth URIs).  It never uses the client's request
- * path or transport.
+ * doc/emulator.md).  It validates every request against the OpenAPI
+ * description itself, embedded at build time (oapi_*.c, oapi.h): never with
+ * the client's rules, so it is an independent oracle for them.  It reuses the
+ * operation table (tv_ops) to dispatch valid requests to its handlers,
+ * tv_error (error records) and tv_totp (TOTP codes, Base32, otpauth URIs).
+ * It never uses the client's request path or transport.
  *
  * Threading: libmicrohttpd runs one thread per connection.  All mutable
  * state lives in one emu_server and is guarded by emu_server.lock; functions
