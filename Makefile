@@ -12,7 +12,8 @@
 # Layout of build/ (scripts rely on it):
 #   build/libtwilio_verify.a      the core (csrc/tv_*.c)
 #   build/twilio/verify/core.so   the Lua module twilio.verify.core
-#   build/twilio-verify-emulator  the emulator
+#   build/twilio-verify-emulator  the emulator (build/gen/openapi_json.c: the
+#                                 OpenAPI description it embeds, mk/embed.lua)
 
 LUA        ?= lua5.4
 LUA_PC     ?= $(LUA)

@@ -114,7 +114,7 @@ struct oa_schema {
     int type;             /* OA_* (OA_ANY: the description gives none, `{}`) */
     int int64;            /* format int64 */
     oa_rule *rules;
-    size_t nrules, caprules;
+    size_t nrules;
     oa_schema *items;     /* OA_ARRAY */
     oa_prop *props;       /* OA_OBJECT (JSON bodies) */
     size_t nprops;

@@ -120,7 +120,7 @@ static int finish_rules(loader *L, oa_schema *s, const rules *rs) {
     if (!r) return oom(L);
     memcpy(r, rs->r, rs->n * sizeof *r);
     s->rules = r;
-    s->nrules = s->caprules = rs->n;
+    s->nrules = rs->n;
     return 0;
 }
 
