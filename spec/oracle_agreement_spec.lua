@@ -82,30 +82,10 @@ local KNOWN = {
       return client_stricter(c) and c.p and c.p.type == "date-time" and y ~= nil and
         (tonumber(y) < 1970 or #frac > 9)
     end },
-  { id = "json-trailing-text",
-    why = "the client's JSON check (cJSON_ParseWithLength) stops after the first JSON value, so text after the "
-      .. "object passes; for the oracle the whole value must be one JSON text: a client gap",
-    match = function(c) return client_laxer(c) and c.trailing ~= nil end },
-  { id = "json-string-values",
-    why = "the description wants Metadata and HiddenDetails to be 'a stringified JSON with only strings values'; "
-      .. "the client's table only asks for a JSON object (TV_PT_JSON): a client gap",
-    match = function(c)
-      return client_laxer(c) and (c.emu_rule or ""):match("only strings values") ~= nil
-    end },
-  { id = "details-fields-shape",
-    why = "the description: each Details.Fields object has a label (up to 36 characters) and a value (up to 128); "
-      .. "the client only asks for a JSON object of at most 1024 characters: a client gap",
-    match = function(c)
-      return c.key == "Details.Fields" and client_laxer(c) and (c.emu_rule or ""):match("label and value") ~= nil
-    end },
   { id = "details-fields-1024",
     why = "the client bounds each Details.Fields element's JSON text at 1024 characters (tv_ops.c R_DFIELDS, "
       .. "'1024 bounds its JSON'); the description bounds its label and value, not the text",
     match = function(c) return c.key == "Details.Fields" and client_stricter(c) and #c.value > 1024 end },
-  { id = "passkeys-enums",
-    why = "the description: Passkeys.AuthenticatorAttachment / DiscoverableCredentials / UserVerification 'can be "
-      .. "empty or it can have the values ...'; the client's table types them as free text: a client gap",
-    match = function(c) return client_laxer(c) and c.key:match("^Passkeys%.") ~= nil end },
 }
 
 -- ------------------------------------------------------------------ values
