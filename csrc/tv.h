@@ -449,10 +449,10 @@ typedef struct tv_call {
     tv_group *group;       /* borrowed, or NULL */
     unsigned flags;
     int max_retries;
-    int state, attempt, ok, settled;
+    int state, attempt, ok, settled, has_err;
     long status;           /* of the last attempt, for its event (0: no HTTP status) */
     double sent_at, duration, delay, wake;
-    tv_error err;          /* the last attempt's error, then the outcome */
+    tv_error err;          /* the last attempt's error, then the outcome (when has_err) */
     tv_buf redacted;       /* the log event's body */
 } tv_call;
 
@@ -494,7 +494,7 @@ int tv_call_attempt(const tv_call *k);
 /* NULL after a success; else the last attempt's error (at RETRY, DONE and
  * while waiting for a retry) -- owned by the call. */
 const tv_error *tv_call_error(const tv_call *k);
-/* At DONE: 0 on success (err cleared), or -1 with the outcome moved into
+/* At DONE: 0 on success (err untouched), or -1 with the outcome moved into
  * *err (which is cleared first). */
 int tv_call_take_error(tv_call *k, tv_error *err);
 /* The last attempt's event (at LOG; valid until the call is asked again):
@@ -503,7 +503,8 @@ int tv_call_take_error(tv_call *k, tv_error *err);
  * status or failed to decode), duration, attempt, error. */
 void tv_call_event(tv_call *k, tv_event *ev);
 /* Free what the call holds (its error, the event buffer).  Accepts a
- * zeroed call; the call may be tv_call_init'ed again. */
+ * zeroed call; the call may be tv_call_init'ed again.  tv_call_init does
+ * not release: an initialised call is released before it is reused. */
 void tv_call_release(tv_call *k);
 
 /* ---- batches (tv_batch.c) -------------------------------------------------

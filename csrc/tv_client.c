@@ -404,20 +404,20 @@ int tv_client_execute(tv_client *c, const tv_request *req, const tv_call_opts *c
     tv_call_init(&k, c, req, co, NULL, (c->on_event ? TV_CALL_LOG : 0) | (c->on_retry ? TV_CALL_ON_RETRY : 0));
     for (;;) {
         switch (tv_call_next(&k, now_s())) {
-        case TV_STEP_SEND: {
-            tv_error e = TV_ERROR_INIT;
+        case TV_STEP_SEND: { /* err is the attempt's scratch: a failure is moved into the call */
+            tv_error_clear(err);
             tv_response_reset(resp);
-            int rc = c->transport ? c->transport(c->transport_ud, c, req, resp, &e)
-                                  : tv_client_http(c, req, timeout_ms, resp, &e);
+            int rc = c->transport ? c->transport(c->transport_ud, c, req, resp, err)
+                                  : tv_client_http(c, req, timeout_ms, resp, err);
             if (rc != 0) {
-                tv_call_feed(&k, now_s(), NULL, &e);
+                tv_call_feed(&k, now_s(), NULL, err);
                 break;
             }
             if (c->consume && resp->status >= 200 && resp->status <= 299 && req->op->returns != TV_RET_NONE)
-                rc = c->consume(c->consume_ud, req, resp, &e);
+                rc = c->consume(c->consume_ud, req, resp, err);
             else
-                rc = tv_parse_response(req, resp, out, &e);
-            tv_call_feed(&k, now_s(), resp, rc ? &e : NULL);
+                rc = tv_parse_response(req, resp, out, err);
+            tv_call_feed(&k, now_s(), resp, rc ? err : NULL);
             break;
         }
         case TV_STEP_LOG: {

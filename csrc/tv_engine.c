@@ -95,22 +95,31 @@ void tv_group_fail(tv_group *g) {
 
 /* ---- calls -------------------------------------------------------------------- */
 
+/* k->err is written only when it receives an error (has_err): a tv_error
+ * is ~700 bytes, and the success path -- every call's -- never needs one. */
 void tv_call_init(tv_call *k, tv_client *c, const tv_request *req, const tv_call_opts *co, tv_group *g,
                   unsigned flags) {
-    memset(k, 0, sizeof *k);
-    tv_error init = TV_ERROR_INIT;
-    k->err = init;
     k->c = c;
     k->req = req;
     k->group = g;
     k->flags = flags;
     k->max_retries = co && co->max_retries >= 0 ? co->max_retries : tv_client_policy(c)->max_retries;
     k->state = S_READY;
+    k->attempt = k->ok = k->settled = k->has_err = 0;
+    k->status = 0;
+    k->sent_at = k->duration = k->delay = k->wake = 0;
+    k->redacted.data = NULL;
+    k->redacted.len = k->redacted.cap = 0;
+}
+
+static void drop_error(tv_call *k) {
+    if (k->has_err) tv_error_clear(&k->err);
+    k->has_err = 0;
 }
 
 void tv_call_release(tv_call *k) {
     if (!k) return;
-    tv_error_clear(&k->err);
+    drop_error(k);
     tv_buf_free(&k->redacted);
 }
 
@@ -122,6 +131,9 @@ static void settle(tv_call *k) {
 
 /* End before sending (closed, skipped): an error of its own. */
 static void refuse(tv_call *k, tv_kind kind, const char *why) {
+    drop_error(k);
+    k->err.more_info = k->err.details = k->err.body = k->err.url = NULL; /* for tv_error_set's clear */
+    k->has_err = 1;
     tv_error_set(&k->err, kind, NULL, "%s", why);
     tv_error_context(&k->err, k->req, NULL);
     k->ok = 0;
@@ -206,7 +218,7 @@ void tv_call_feed(tv_call *k, double now, const tv_response *resp, tv_error *err
         tv_error_clear(err);
         return;
     }
-    tv_error_clear(&k->err);
+    drop_error(k);
     k->duration = now - k->sent_at;
     k->state = S_FED;
     if (!err) {
@@ -217,6 +229,7 @@ void tv_call_feed(tv_call *k, double now, const tv_response *resp, tv_error *err
     }
     k->ok = 0;
     k->err = *err;
+    k->has_err = 1;
     tv_error init = TV_ERROR_INIT;
     *err = init;
     tv_error *e = &k->err;
@@ -242,7 +255,7 @@ int tv_call_in_flight(const tv_call *k) { return k->state == S_SENT; }
 int tv_call_settled(const tv_call *k) { return k->state == S_DONE || (k->state >= S_FED && k->settled); }
 
 void tv_call_restart(tv_call *k) {
-    tv_error_clear(&k->err);
+    drop_error(k);
     k->state = S_READY;
     k->attempt = 0;
     k->ok = 0;
@@ -252,14 +265,13 @@ void tv_call_restart(tv_call *k) {
 
 double tv_call_delay(const tv_call *k) { return k->delay; }
 int tv_call_attempt(const tv_call *k) { return k->attempt; }
-const tv_error *tv_call_error(const tv_call *k) { return k->ok ? NULL : &k->err; }
+const tv_error *tv_call_error(const tv_call *k) { return k->ok || !k->has_err ? NULL : &k->err; }
 
 int tv_call_take_error(tv_call *k, tv_error *err) {
+    if (k->ok || !k->has_err) return 0;
     tv_error_clear(err);
-    if (k->ok) return 0;
     *err = k->err;
-    tv_error init = TV_ERROR_INIT;
-    k->err = init;
+    k->has_err = 0;
     return -1;
 }
 
@@ -273,5 +285,5 @@ void tv_call_event(tv_call *k, tv_event *ev) {
     ev->status = k->status;
     ev->duration = k->duration;
     ev->attempt = k->attempt;
-    ev->err = k->ok ? NULL : &k->err;
+    ev->err = tv_call_error(k);
 }
