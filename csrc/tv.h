@@ -298,8 +298,8 @@ const char *tv_client_user_agent(const tv_client *c);
  *    TWILIO_API_KEY / TWILIO_API_SECRET)".
  * The original message is shortened (at a UTF-8 boundary) when both do not
  * fit.  Anything else, and an error already explained, is left as it is.
- * Called by tv_client_execute and the batch engine; transports that run
- * their own attempt loop (the Lua binding's _finish) call it too. */
+ * Called by the call engine (tv_call_feed) for every failed attempt, on
+ * every path. */
 void tv_client_explain(const tv_client *c, tv_error *err);
 /* The constant headers of a request: Authorization (secret!), Accept,
  * User-Agent and, for POST, Content-Type.  Lines "Name: value" into out[];
