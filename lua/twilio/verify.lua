@@ -154,7 +154,7 @@ end
 -- (Reference: @{transport_request}, @{transport_response}.)
 -- @section end
 -------------------------------------------------------------------------------
-local now, blocking_sleep = core.now, core.sleep
+local blocking_sleep = core.sleep
 local pcall, unpack = pcall, table.unpack or unpack
 
 local function sleeper()
