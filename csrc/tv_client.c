@@ -402,23 +402,24 @@ int tv_client_execute(tv_client *c, const tv_request *req, const tv_call_opts *c
     long timeout_ms = co && co->timeout_ms > 0 ? co->timeout_ms : 0; /* this call only */
     tv_call k;
     tv_call_init(&k, c, req, co, NULL, (c->on_event ? TV_CALL_LOG : 0) | (c->on_retry ? TV_CALL_ON_RETRY : 0));
+    double now = now_s();
     for (;;) {
-        switch (tv_call_next(&k, now_s())) {
+        switch (tv_call_next(&k, now)) {
         case TV_STEP_SEND: { /* err is the attempt's scratch: a failure is moved into the call */
             tv_error_clear(err);
             tv_response_reset(resp);
             int rc = c->transport ? c->transport(c->transport_ud, c, req, resp, err)
                                   : tv_client_http(c, req, timeout_ms, resp, err);
             if (rc != 0) {
-                tv_call_feed(&k, now_s(), NULL, err);
-                break;
+                tv_call_feed(&k, now = now_s(), NULL, err);
+                continue; /* the engine's next step, at the same time */
             }
             if (c->consume && resp->status >= 200 && resp->status <= 299 && req->op->returns != TV_RET_NONE)
                 rc = c->consume(c->consume_ud, req, resp, err);
             else
                 rc = tv_parse_response(req, resp, out, err);
-            tv_call_feed(&k, now_s(), resp, rc ? err : NULL);
-            break;
+            tv_call_feed(&k, now = now_s(), resp, rc ? err : NULL);
+            continue;
         }
         case TV_STEP_LOG: {
             tv_event ev;
@@ -436,5 +437,6 @@ int tv_client_execute(tv_client *c, const tv_request *req, const tv_call_opts *c
             return rc;
         }
         }
+        now = now_s(); /* after a hook or a sleep */
     }
 }
