@@ -8,6 +8,10 @@
 #   make test     C tests of the core + the busted suite (installs deps first)
 #   make demo     examples/quickstart.lua against a fresh emulator (or real
 #                 Twilio when TWILIO_* credentials are in the environment)
+#   make gen      the files made from the operation data (api/*.lua): the C
+#                 table, the emulator's handler list, doc/operations.lua and
+#                 the generated regions of README.md and doc/emulator.md
+#                 (committed; make test checks they are current)
 #
 # Layout of build/ (scripts rely on it):
 #   build/libtwilio_verify.a      the core (csrc/tv_*.c)
@@ -47,7 +51,9 @@ SPEC_ENV   := LUA_PATH='lua/?.lua;lua/?/init.lua;spec/?.lua;;' LUA_CPATH='$(BUIL
               TV_EMULATOR='$(abspath $(EMULATOR))'
 BUSTED_RUN := $(BUSTED) --lua=$(LUA)
 
-.PHONY: all compile deps build-deps test ctest spec demo demo-totp clean
+GEN_LUA    ?= lua5.4
+
+.PHONY: all compile deps build-deps test ctest spec demo demo-totp clean gen
 # `all` installs (or names) the packages first, then builds in a sub-make:
 # the pkg-config flags above are read when make starts, so they must be
 # read again once the -dev packages are there.
@@ -96,7 +102,10 @@ ctest: $(CTEST_BIN)
 
 test: deps
 	@$(MAKE) --no-print-directory compile
-	@$(SPEC_ENV) BUSTED='$(BUSTED_RUN)' CTESTS='$(CTEST_BIN)' sh spec/run
+	@$(SPEC_ENV) BUSTED='$(BUSTED_RUN)' CTESTS='$(CTEST_BIN)' GEN_LUA='$(GEN_LUA)' sh spec/run
+
+gen:
+	$(GEN_LUA) api/gen.lua
 
 spec: all
 	$(SPEC_ENV) $(BUSTED_RUN) spec

@@ -32,6 +32,16 @@ build = {
       ["twilio.verify.openresty"] = "lua/twilio/verify/openresty.lua",
       ["twilio.verify.webhook"] = "lua/twilio/verify/webhook.lua",
       ["twilio.verify.device"] = "lua/twilio/verify/device.lua",
+      ["twilio.verify.cli"] = "lua/twilio/verify/cli.lua",
+      ["twilio.verify.cli.args"] = "lua/twilio/verify/cli/args.lua",
+      ["twilio.verify.cli.builtins"] = "lua/twilio/verify/cli/builtins.lua",
+      ["twilio.verify.cli.commands"] = "lua/twilio/verify/cli/commands.lua",
+      ["twilio.verify.cli.common"] = "lua/twilio/verify/cli/common.lua",
+      ["twilio.verify.cli.emulator"] = "lua/twilio/verify/cli/emulator.lua",
+      ["twilio.verify.cli.help"] = "lua/twilio/verify/cli/help.lua",
+      ["twilio.verify.cli.json"] = "lua/twilio/verify/cli/json.lua",
+      ["twilio.verify.cli.ops"] = "lua/twilio/verify/cli/ops.lua",
+      ["twilio.verify.cli.output"] = "lua/twilio/verify/cli/output.lua",
       ["twilio.verify.core"] = {
          -- keep in sync with csrc/tv_*.c and csrc/lua_*.c (spec/rockspec_spec.lua checks)
          sources = {

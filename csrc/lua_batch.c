@@ -84,20 +84,70 @@ static int lb_results(lua_State *L) {
  * names of its path and positional parameters. */
 static int batch_field(const tv_operation *op, const char *k) {
     if (strcmp(k, "op") == 0) return 1;
-    if (!op) return 0;
-    if (strcmp(k, "params") == 0) {
-        for (const tv_param_spec *p = op->params; p->name; p++)
-            if (!(p->flags & TV_PF_POSITIONAL)) return 1;
-        return 0;
-    }
+    if (strcmp(k, "params") == 0) return (op->flags & TV_OPF_PARAMS) != 0;
     for (size_t i = 0; i < tv_operation_npath(op); i++)
-        if (strcmp(k, op->path_params[i]->name) == 0) return 1;
+        if (strcmp(k, op->path_params[i].name) == 0) return 1;
     for (const tv_param_spec *p = op->params; p->name; p++)
         if ((p->flags & TV_PF_POSITIONAL) && strcmp(k, p->name) == 0) return 1;
     return 0;
 }
 
-/* tv_batch.c: the cap on the pages of one list (not in tv.h yet) */
+/* Read batch op i (1-based; the table at stack index t): its row, its
+ * fields checked (only "op", "params" and the names of its path and
+ * positional parameters), then its method arguments pushed in order (path,
+ * positional, params when the row takes them).  Returns the number pushed,
+ * or -1 with err set (nothing pushed).  Reading may run metamethods, which
+ * may raise: nothing C-owned is held here. */
+static int read_batch_op(lua_State *L, int t, int i, const tv_operation **opp, tv_error *err) {
+    const tv_operation *op = NULL;
+    *opp = NULL;
+    if (!lua_istable(L, t)) return tv_error_set(err, TV_EARG, "ops", "batch operation %d must be a table", i);
+    lua_getfield(L, t, "op");
+    const char *name = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    op = name ? tv_operation_by_name(name) : NULL;
+    lua_pop(L, 1);
+    if (!op)
+        return tv_error_set(err, TV_EARG, "op",
+                            "batch operation %d: op must name an operation (fetch_factor, create_challenge, "
+                            "...; fetch, update, delete, list, create mean the factor ones)",
+                            i);
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+        if (!k || !batch_field(op, k)) {
+            tv_error_set(err, TV_EARG, k ? k : "ops", "unknown field '%s' in batch operation %d", k ? k : "?", i);
+            lua_pop(L, 2);
+            return -1;
+        }
+        lua_pop(L, 1);
+    }
+    /* lay the op's fields out as the method's arguments */
+    luaL_checkstack(L, op->nargs + 2, "batch operation arguments");
+    for (size_t k = 0; k < op->npath; k++) lua_getfield(L, t, op->path_params[k].name);
+    for (const tv_param_spec *p = op->params; p->name; p++)
+        if (p->flags & TV_PF_POSITIONAL) lua_getfield(L, t, p->name);
+    if (op->flags & TV_OPF_PARAMS) lua_getfield(L, t, "params");
+    *opp = op;
+    return op->nargs;
+}
+
+/* core.batch_args(o, i) -> op_name, { args... }, n | nil, err: what the Lua
+ * transport's batch runs for op i (the same reading as client:_batch). */
+static int l_batch_args(lua_State *L) {
+    int i = (int)luaL_checkinteger(L, 2);
+    lua_settop(L, 1);
+    tv_error err = TV_ERROR_INIT;
+    const tv_operation *op;
+    int n = read_batch_op(L, 1, i, &op, &err);
+    if (n < 0) return tv_lua_fail(L, &err);
+    lua_createtable(L, n, 0);
+    lua_insert(L, 2);
+    for (int k = n; k >= 1; k--) lua_rawseti(L, 2, k);
+    lua_pushstring(L, op->name);
+    lua_insert(L, 2);
+    lua_pushinteger(L, n);
+    return 3;
+}
 
 typedef struct fill_ctx {
     lclient *lc;
@@ -122,42 +172,8 @@ static int fill_protected(lua_State *L) {
         memset(&req, 0, sizeof req);
         tv_lua_args a;
         const tv_operation *op = NULL;
-        int rc = 0;
-        if (!lua_istable(L, t)) {
-            rc = tv_error_set(&err, TV_EARG, "ops", "batch operation %d must be a table", (int)i + 1);
-        } else {
-            lua_getfield(L, t, "op");
-            const char *name = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-            op = name ? tv_lua_op_by_name(name) : NULL;
-            lua_pop(L, 1);
-            if (!op)
-                rc = tv_error_set(&err, TV_EARG, "op",
-                                  "batch operation %d: op must name an operation (fetch_factor, create_challenge, "
-                                  "...; fetch, update, delete, list, create mean the factor ones)",
-                                  (int)i + 1);
-        }
-        if (rc == 0) {
-            lua_pushnil(L);
-            while (lua_next(L, t)) {
-                const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-                if (!k || !batch_field(op, k)) {
-                    rc = tv_error_set(&err, TV_EARG, k ? k : "ops", "unknown field '%s' in batch operation %d",
-                                      k ? k : "?", (int)i + 1);
-                    lua_pop(L, 2);
-                    break;
-                }
-                lua_pop(L, 1);
-            }
-        }
-        if (rc == 0) {
-            /* lay the op's fields out as the method's arguments */
-            int base = lua_gettop(L) + 1;
-            for (size_t k = 0; k < tv_operation_npath(op); k++) lua_getfield(L, t, op->path_params[k]->name);
-            for (const tv_param_spec *p = op->params; p->name; p++)
-                if (p->flags & TV_PF_POSITIONAL) lua_getfield(L, t, p->name);
-            if (tv_lua_op_nargs(op) > (int)(lua_gettop(L) - base + 1) + 1) lua_getfield(L, t, "params");
-            rc = tv_lua_build(L, lc, op, base, &req, &a, &err);
-        }
+        int rc = read_batch_op(L, t, (int)i + 1, &op, &err) < 0 ? -1 : 0;
+        if (rc == 0) rc = tv_lua_build(L, lc, op, t + 1, &req, &a, &err);
         if (rc) {
             tv_request_free(&req);
             tv_batch_set_error(x->b, i, &err);
@@ -252,4 +268,9 @@ void tv_lua_batch_methods(lua_State *L) {
     lua_pop(L, 1);
     lua_pushcfunction(L, l_batch);
     lua_setfield(L, -2, "_batch");
+}
+
+void tv_lua_batch_funcs(lua_State *L) {
+    lua_pushcfunction(L, l_batch_args);
+    lua_setfield(L, -2, "batch_args");
 }

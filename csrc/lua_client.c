@@ -232,12 +232,12 @@ int tv_lua_push_body(lua_State *L, const tv_request *req, const tv_response *res
                      tv_error *err) {
     /* an instance (the hot path: fetch, update, create_challenge): straight
      * to Lua when the text is plain, then the shape check of
-     * tv_parse_response (an object with a string `sid`); anything else takes
+     * tv_parse_response (an object with a string `id_key`, `sid`); anything else takes
      * the cJSON path below, which decides and words the error */
     if (resp->status >= 200 && resp->status <= 299 && req->op->returns == TV_RET_INSTANCE &&
         resp->body.len < STREAM_MIN_BODY && resp->body.len > 0 &&
         tv_lua_push_json_direct(L, resp->body.data, resp->body.len) == 0) {
-        lua_getfield(L, -1, "sid");
+        lua_getfield(L, -1, req->op->id_key);
         int ok = lua_type(L, -1) == LUA_TSTRING;
         lua_pop(L, ok ? 1 : 2);
         if (ok) return 1;
@@ -705,5 +705,6 @@ void tv_lua_client_funcs(lua_State *L) {
         lua_setfield(L, -2, r->name);
     }
     tv_lua_ops_funcs(L);
+    tv_lua_batch_funcs(L);
     tv_lua_transport_funcs(L);
 }

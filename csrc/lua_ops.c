@@ -18,31 +18,6 @@
 
 #include "lua_tv.h"
 
-const tv_operation *tv_lua_op_by_name(const char *name) {
-    static const char *const short_names[][2] = {{"fetch", "fetch_factor"},   {"update", "update_factor"},
-                                                 {"delete", "delete_factor"}, {"list", "list_factor"},
-                                                 {"create", "create_factor"}};
-    for (size_t i = 0; i < sizeof short_names / sizeof short_names[0]; i++)
-        if (strcmp(name, short_names[i][0]) == 0) return tv_operation_by_name(short_names[i][1]);
-    return tv_operation_by_name(name);
-}
-
-static int has_table_params(const tv_operation *op) {
-    for (const tv_param_spec *p = op->params; p->name; p++)
-        if (!(p->flags & TV_PF_POSITIONAL)) return 1;
-    return 0;
-}
-
-static int n_positional(const tv_operation *op) {
-    int n = 0;
-    for (const tv_param_spec *p = op->params; p->name; p++) n += (p->flags & TV_PF_POSITIONAL) != 0;
-    return n;
-}
-
-int tv_lua_op_nargs(const tv_operation *op) {
-    return (int)tv_operation_npath(op) + n_positional(op) + has_table_params(op) + 1;
-}
-
 static int str_arg(lua_State *L, int idx, const char *name, const char **s, size_t *len, tv_error *err) {
     if (lua_type(L, idx) != LUA_TSTRING)
         return tv_error_set(err, TV_EARG, name, "%s must be a string, got %s", name, luaL_typename(L, idx));
@@ -228,7 +203,7 @@ int tv_lua_build(lua_State *L, lclient *lc, const tv_operation *op, int base, tv
     /* pin the argument slots: strings made while reading are anchored in a
      * table above them, and a call that leaves out opts must not read that
      * table as its opts */
-    int nargs = tv_lua_op_nargs(op);
+    int nargs = (op->nargs + 1);
     lua_settop(L, base + nargs - 1);
     lua_newtable(L);
     reader r = {L, a, lua_gettop(L), 0, err};
@@ -236,14 +211,14 @@ int tv_lua_build(lua_State *L, lclient *lc, const tv_operation *op, int base, tv
     size_t np = tv_operation_npath(op);
     int idx = base;
     for (size_t k = 0; k < np; k++, idx++)
-        if (str_arg(L, idx, op->path_params[k]->name, &path[k].s, &path[k].len, err)) return -1;
+        if (str_arg(L, idx, op->path_params[k].name, &path[k].s, &path[k].len, err)) return -1;
     for (const tv_param_spec *p = op->params; p->name; p++) {
         if (!(p->flags & TV_PF_POSITIONAL)) continue;
         const char *s;
         size_t len;
         if (str_arg(L, idx++, p->name, &s, &len, err) || add_kv(&r, p, s, len)) return -1;
     }
-    if (has_table_params(op) && read_params(&r, op, idx++)) return -1;
+    if ((op->flags & TV_OPF_PARAMS) && read_params(&r, op, idx++)) return -1;
     if (read_call_opts(L, idx, a, err)) return -1;
     return tv_build(o, op, path, a->kv, a->n, req, err);
 }
@@ -319,52 +294,67 @@ static void set_bool(lua_State *L, const char *k, int v) {
     lua_setfield(L, -2, k);
 }
 
-static void push_param(lua_State *L, const tv_param_spec *p) {
-    lua_createtable(L, 0, 16);
+static void set_int(lua_State *L, const char *k, long v) {
+    lua_pushinteger(L, v);
+    lua_setfield(L, -2, k);
+}
+
+/* a NULL-terminated string list as a sequence, at field k (nothing when NULL) */
+static void set_list(lua_State *L, const char *k, const char *const *list) {
+    if (!list) return;
+    lua_newtable(L);
+    int i = 0;
+    for (const char *const *e = list; *e; e++) {
+        lua_pushstring(L, *e);
+        lua_rawseti(L, -2, ++i);
+    }
+    lua_setfield(L, -2, k);
+}
+
+/* one parameter (query, form or path: `location`) as a table */
+static void push_param(lua_State *L, const tv_param_spec *p, const char *location) {
+    lua_createtable(L, 0, 24);
     set_str(L, "name", p->name);
     set_str(L, "key", p->key);
     set_str(L, "type", type_name(p->type));
     if (p->type == TV_PT_INT || ((p->type == TV_PT_TEXT || p->type == TV_PT_JSON) && (p->min || p->max))) {
-        lua_pushinteger(L, p->min);
-        lua_setfield(L, -2, "min");
-        lua_pushinteger(L, p->max);
-        lua_setfield(L, -2, "max");
+        set_int(L, "min", p->min);
+        set_int(L, "max", p->max);
     }
-    if (p->enums) {
-        lua_newtable(L);
-        int i = 0;
-        for (const char *const *e = p->enums; *e; e++) {
-            lua_pushstring(L, *e);
-            lua_rawseti(L, -2, ++i);
-        }
-        lua_setfield(L, -2, "enum");
-    }
+    set_list(L, "enum", p->enums);
     if (p->prefix) {
         char pat[48];
         snprintf(pat, sizeof pat, "^%s[0-9a-fA-F]{32}$", p->prefix);
         set_str(L, "pattern", pat);
         set_str(L, "prefix", p->prefix);
     }
-    set_bool(L, "required", (p->flags & TV_PF_REQUIRED) != 0);
+    set_bool(L, "required", (p->flags & TV_PF_REQUIRED) != 0 || (location && strcmp(location, "path") == 0));
     set_bool(L, "secret", (p->flags & TV_PF_SECRET) != 0);
     set_bool(L, "array", (p->flags & TV_PF_ARRAY) != 0);
     set_bool(L, "positional", (p->flags & TV_PF_POSITIONAL) != 0);
-    set_str(L, "location", (p->flags & TV_PF_QUERY) ? "query" : "form");
-    if (p->max_items) {
-        lua_pushinteger(L, p->max_items);
-        lua_setfield(L, -2, "max_items");
-    }
+    set_bool(L, "paging", (p->flags & TV_PF_PAGING) != 0);
+    set_bool(L, "csv", (p->flags & TV_PF_CSV) != 0);
+    set_str(L, "location", location ? location : (p->flags & TV_PF_QUERY) ? "query" : "form");
+    if (p->max_items) set_int(L, "max_items", p->max_items);
     set_str(L, "rule", p->rule);
+    set_str(L, "help", p->help);
+    set_str(L, "metavar", p->metavar);
+    set_str(L, "only", p->only);
+    set_str(L, "required_for", p->required_for);
+    set_str(L, "default", p->def);
+    set_list(L, "pairs", p->pairs);
 }
 
 /* core.operations() -> { {name=, verb=, resource=, openapi_id=, method=,
- * path=, returns = "instance"|"page"|"none", list_key=, path_params = {...},
- * params = {...}}, ... } in table order; also indexed by name. */
+ * path=, returns = "instance"|"page"|"none", list_key=, id_key=, alias=,
+ * parent=, nargs=, has_params=, device = "jwt"|"token"|nil, summary=,
+ * description=, examples = {...}, path_params = {...}, params = {...}},
+ * ... } in table order; also indexed by name (and by alias). */
 static int l_operations(lua_State *L) {
     lua_createtable(L, (int)tv_noperations, (int)tv_noperations);
     for (size_t i = 0; i < tv_noperations; i++) {
         const tv_operation *op = &tv_operations[i];
-        lua_createtable(L, 0, 12);
+        lua_createtable(L, 0, 24);
         set_str(L, "name", op->name);
         set_str(L, "verb", op->verb);
         set_str(L, "resource", op->resource);
@@ -373,34 +363,65 @@ static int l_operations(lua_State *L) {
         set_str(L, "path", op->path);
         set_str(L, "returns", op->returns == TV_RET_PAGE ? "page" : op->returns == TV_RET_NONE ? "none" : "instance");
         set_str(L, "list_key", op->list_key);
-        set_bool(L, "has_params", has_table_params(op));
+        set_str(L, "id_key", op->id_key);
+        set_str(L, "alias", op->alias);
+        set_str(L, "parent", op->parent);
+        set_int(L, "nargs", op->nargs);
+        set_bool(L, "has_params", (op->flags & TV_OPF_PARAMS) != 0);
+        set_str(L, "device", (op->flags & TV_OPF_DEVICE_JWT) ? "jwt" : (op->flags & TV_OPF_DEVICE_TOKEN) ? "token" : NULL);
+        set_str(L, "summary", op->summary);
+        set_str(L, "description", op->description);
+        set_list(L, "examples", op->examples);
         lua_newtable(L);
-        size_t np = tv_operation_npath(op);
-        for (size_t k = 0; k < np; k++) {
-            const tv_path_param *pp = op->path_params[k];
-            lua_createtable(L, 0, 5);
-            set_str(L, "name", pp->name);
-            set_str(L, "key", pp->key);
-            set_str(L, "type", pp->prefix ? "sid" : "identity");
-            if (pp->prefix) {
-                char pat[48];
-                snprintf(pat, sizeof pat, "^%s[0-9a-fA-F]{32}$", pp->prefix);
-                set_str(L, "pattern", pat);
-                set_str(L, "prefix", pp->prefix);
-            }
-            set_str(L, "rule", pp->rule);
+        for (size_t k = 0; k < op->npath; k++) {
+            push_param(L, &op->path_params[k], "path");
             lua_rawseti(L, -2, (int)k + 1);
         }
         lua_setfield(L, -2, "path_params");
         lua_newtable(L);
         int j = 0;
         for (const tv_param_spec *p = op->params; p->name; p++) {
-            push_param(L, p);
+            push_param(L, p, NULL);
             lua_rawseti(L, -2, ++j);
         }
         lua_setfield(L, -2, "params");
         lua_pushvalue(L, -1);
         lua_setfield(L, -3, op->name);
+        if (op->alias) {
+            lua_pushvalue(L, -1);
+            lua_setfield(L, -3, op->alias);
+        }
+        lua_rawseti(L, -2, (int)i + 1);
+    }
+    return 1;
+}
+
+/* core.resources() -> { {name=, class=, list_key=, describe = {...},
+ * columns = { {title, field}, ... }}, ... } in table order; also by name. */
+static int l_resources(lua_State *L) {
+    lua_createtable(L, (int)tv_nresources, (int)tv_nresources);
+    for (size_t i = 0; i < tv_nresources; i++) {
+        const tv_resource *r = &tv_resources[i];
+        lua_createtable(L, 0, 6);
+        set_str(L, "name", r->name);
+        set_str(L, "class", r->class_name);
+        set_str(L, "list_key", r->list_key);
+        set_list(L, "describe", r->describe);
+        if (r->columns) {
+            lua_newtable(L);
+            int n = 0;
+            for (const char *const *c = r->columns; c[0] && c[1]; c += 2) {
+                lua_createtable(L, 2, 0);
+                lua_pushstring(L, c[0]);
+                lua_rawseti(L, -2, 1);
+                lua_pushstring(L, c[1]);
+                lua_rawseti(L, -2, 2);
+                lua_rawseti(L, -2, ++n);
+            }
+            lua_setfield(L, -2, "columns");
+        }
+        lua_pushvalue(L, -1);
+        lua_setfield(L, -3, r->name);
         lua_rawseti(L, -2, (int)i + 1);
     }
     return 1;
@@ -430,11 +451,11 @@ static int reqbox_gc(lua_State *L) {
 static int l_check_params(lua_State *L) {
     tv_error err = TV_ERROR_INIT;
     const char *name = luaL_checkstring(L, 2);
-    const tv_operation *op = tv_lua_op_by_name(name);
+    const tv_operation *op = tv_operation_by_name(name);
     if (!op) return luaL_argerror(L, 2, "unknown operation");
     lclient *lc = idle_client(L, &err);
     if (!lc) return tv_lua_fail(L, &err);
-    int nargs = tv_lua_op_nargs(op);
+    int nargs = (op->nargs + 1);
     lua_settop(L, 2 + nargs);
     tv_request *req = (tv_request *)tv_lua_box(L, sizeof *req, "twilio.verify.reqbox", reqbox_gc);
     lua_replace(L, 2); /* the box takes the name's slot: the arguments stay at 3.. */
@@ -453,7 +474,7 @@ static int l_check_page_url(lua_State *L) {
     if (!lc) return tv_lua_fail(L, &err);
     const tv_operation *op = NULL;
     if (!lua_isnoneornil(L, 3)) {
-        op = tv_lua_op_by_name(luaL_checkstring(L, 3));
+        op = tv_operation_by_name(luaL_checkstring(L, 3));
         if (!op || op->returns != TV_RET_PAGE) return luaL_argerror(L, 3, "not a list operation");
     }
     const char *url = NULL;
@@ -480,6 +501,7 @@ static int l_arg_error(lua_State *L) {
 
 void tv_lua_ops_funcs(lua_State *L) {
     static const luaL_Reg f[] = {{"operations", l_operations},
+                                 {"resources", l_resources},
                                  {"check_params", l_check_params},
                                  {"check_page_url", l_check_page_url},
                                  {"arg_error", l_arg_error},

@@ -34,7 +34,7 @@
 static const tv_operation *request_op(lua_State *L, int idx) {
     lua_getfield(L, idx, "op");
     const char *name = luaL_checkstring(L, -1);
-    const tv_operation *op = tv_lua_op_by_name(name);
+    const tv_operation *op = tv_operation_by_name(name);
     if (!op) luaL_error(L, "unknown operation '%s' in the request table", name);
     lua_pop(L, 1);
     return op;
@@ -81,7 +81,7 @@ static int l_prepare(lua_State *L) {
     if (!lc) return tv_lua_fail(L, &err);
     const char *name = luaL_checkstring(L, 2);
     const tv_operation *op = NULL;
-    if (strcmp(name, "list_page_url") != 0 && !(op = tv_lua_op_by_name(name)))
+    if (strcmp(name, "list_page_url") != 0 && !(op = tv_operation_by_name(name)))
         return luaL_argerror(L, 2, "unknown operation");
     tv_lua_args a;
     if (tv_lua_build(L, lc, op, 3, &lc->req, &a, &err)) return tv_lua_fail(L, &err);
@@ -337,7 +337,7 @@ static int l_call(lua_State *L) {
     if (!lc) return tv_lua_fail(L, &err);
     const char *name = luaL_checkstring(L, 2);
     const tv_operation *op = NULL;
-    if (strcmp(name, "list_page_url") != 0 && !(op = tv_lua_op_by_name(name)))
+    if (strcmp(name, "list_page_url") != 0 && !(op = tv_operation_by_name(name)))
         return luaL_argerror(L, 2, "unknown operation");
     tv_group *g = lua_isnoneornil(L, 3) ? NULL : (tv_group *)luaL_checkudata(L, 3, TV_LUA_GROUP_MT);
     unsigned flags = lua_toboolean(L, 4) ? TV_CALL_CONTINUES : 0;
@@ -499,7 +499,7 @@ static int l_redact(lua_State *L) {
  * "list" mean the factor ones); headers may carry Retry-After and
  * Twilio-Request-Id.  Success of an operation returning nothing gives true. */
 static int l_parse_response(lua_State *L) {
-    const tv_operation *op = tv_lua_op_by_name(luaL_checkstring(L, 1));
+    const tv_operation *op = tv_operation_by_name(luaL_checkstring(L, 1));
     if (!op) return luaL_argerror(L, 1, "unknown operation");
     lua_Integer status = luaL_checkinteger(L, 2);
     size_t blen = 0;

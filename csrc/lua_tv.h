@@ -149,17 +149,11 @@ typedef struct tv_lua_args {
     tv_call_opts co;
 } tv_lua_args;
 
-/* The row named by the string at idx ("fetch_factor"; the batch's short
- * "fetch"/"update"/"delete"/"list"/"create" mean the factor ones); NULL
- * when unknown. */
-const tv_operation *tv_lua_op_by_name(const char *name);
 /* Read the arguments of op from stack index `base` on, validate and build
  * into req.  op == NULL: a page URL (url [, opts]) of any list operation.
  * 0, or -1 with err. */
 int tv_lua_build(lua_State *L, lclient *lc, const tv_operation *op, int base, tv_request *req, tv_lua_args *a,
                  tv_error *err);
-/* Number of Lua argument slots op takes (path + positional + params? + opts). */
-int tv_lua_op_nargs(const tv_operation *op);
 void tv_lua_ops_methods(lua_State *L); /* adds the op methods to the table on top */
 void tv_lua_ops_funcs(lua_State *L);   /* operations, check_params, check_page_url, arg_error */
 
@@ -184,6 +178,7 @@ void tv_lua_meta_record_headers(lua_State *L, int vidx, long status, int hidx);
 /* ---- lua_batch.c -------------------------------------------------------
  * client:_batch over tv_batch (libcurl multi). */
 void tv_lua_batch_methods(lua_State *L);
+void tv_lua_batch_funcs(lua_State *L); /* batch_args */
 
 /* ---- lua_totp.c --------------------------------------------------------
  * Push the `totp` table: code, check, uri, parse_uri. */

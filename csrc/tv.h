@@ -196,7 +196,8 @@ typedef struct tv_jcursor {
     const char *p, *end;
     const tv_operation *op;
     int state;                        /* internal */
-    int has_list, has_meta, has_sid;  /* first occurrence: 1 right type, -1 wrong */
+    int has_list, has_meta, has_sid;  /* first occurrence (has_sid: of the row's id_key):
+                                         1 right type, -1 wrong */
 } tv_jcursor;
 
 void tv_jcursor_init(tv_jcursor *cur, const tv_operation *op, const char *body, size_t len);

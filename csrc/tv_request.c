@@ -199,9 +199,8 @@ static void begin(tv_request *req, const tv_operation *op) {
     tv_buf_reset(&req->body, 1);
 }
 
-static int check_path_param(const tv_path_param *pp, const char *s, size_t len, tv_error *err) {
-    if (pp->prefix) return tv_check_sid(pp->name, pp->prefix, s, len, err);
-    return tv_check_identity(s, len, err);
+static int check_path_param(const tv_param_spec *pp, const char *s, size_t len, tv_error *err) {
+    return tv_param_check(pp, s, len, err);
 }
 
 /* base + the op's path template with each {Key} replaced by its value,
@@ -276,7 +275,7 @@ int tv_build(const tv_origin *o, const tv_operation *op, const tv_str *path, con
              tv_request *req, tv_error *err) {
     size_t np = tv_operation_npath(op);
     for (size_t k = 0; k < np; k++)
-        if (check_path_param(op->path_params[k], path[k].s, path[k].len, err)) return -1;
+        if (check_path_param(&op->path_params[k], path[k].s, path[k].len, err)) return -1;
     begin(req, op);
     if (add_path(o, op, path, &req->url)) return oom(err);
     if (add_params(op, params, n, &req->url, &req->body, err)) {
@@ -353,7 +352,7 @@ static int match_page_url(const tv_origin *o, const tv_operation *op, const char
     }
     if (pi != plen) return 0;
     for (size_t j = 0; j < k; j++)
-        if (check_path_param(op->path_params[j], pv[j].s, pv[j].len, err)) {
+        if (check_path_param(&op->path_params[j], pv[j].s, pv[j].len, err)) {
             char why[TV_ERR_MESSAGE_MAX];
             snprintf(why, sizeof why, "%s", err->message);
             return tv_error_set(err, TV_EARG, "url", "url is not a valid page URL of %s: %s", op->name, why);

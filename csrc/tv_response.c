@@ -104,17 +104,6 @@ static int lit(const char **p, const char *end, const char *s) {
     return 1;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
- * days_from_civil); exact for the 4-digit years IMF-fixdate allows. */
-static int64_t days_from_civil(int64_t y, int m, int d) {
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 double tv_parse_retry_after(const char *v, size_t len, int64_t now) {
     while (len && (*v == ' ' || *v == '\t')) { v++; len--; }
     while (len && (v[len - 1] == ' ' || v[len - 1] == '\t' || v[len - 1] == '\r' || v[len - 1] == '\n'))
@@ -156,7 +145,7 @@ double tv_parse_retry_after(const char *v, size_t len, int64_t now) {
     int dim = mdays[mon] + (mon == 1 && leap);
     /* ss == 60: a leap second, which the format allows */
     if (y < 1900 || d < 1 || d > dim || hh > 23 || mm > 59 || ss > 60) return -1;
-    int64_t days = days_from_civil(y, mon + 1, d);
+    int64_t days = tv_days_from_civil(y, mon + 1, d);
     /* the weekday must agree with the date (1970-01-01 was a Thursday) */
     if ((int)(((days % 7) + 7 + 3) % 7) != wd) return -1;
     int64_t t = days * 86400 + hh * 3600 + mm * 60 + ss;
@@ -265,12 +254,13 @@ int tv_parse_response(const tv_request *req, const tv_response *resp, cJSON **ou
             shape = "a list page must have a `%s` array";
         else if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(j, "meta")))
             shape = "a list page must have a `meta` object";
-    } else if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "sid"))) {
-        shape = "a %s must have a string `sid`";
+    } else if (req->op->id_key && !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, req->op->id_key))) {
+        shape = "a %s must have a string `%s`";
     }
     if (shape) {
         char why[128];
-        snprintf(why, sizeof why, shape, req->op->returns == TV_RET_PAGE ? req->op->list_key : req->op->resource);
+        snprintf(why, sizeof why, shape, req->op->returns == TV_RET_PAGE ? req->op->list_key : req->op->resource,
+                 req->op->id_key ? req->op->id_key : "sid");
         cJSON_Delete(j);
         return decode_error(req, resp, err, why);
     }
@@ -315,7 +305,7 @@ static void jshape(tv_jcursor *cur, const char *key, int type) {
     if (cur->op->returns == TV_RET_PAGE) {
         if (!cur->has_list && strcmp(key, cur->op->list_key) == 0) cur->has_list = type == cJSON_Array ? 1 : -1;
         else if (!cur->has_meta && strcmp(key, "meta") == 0) cur->has_meta = type == cJSON_Object ? 1 : -1;
-    } else if (!cur->has_sid && strcmp(key, "sid") == 0) {
+    } else if (!cur->has_sid && cur->op->id_key && strcmp(key, cur->op->id_key) == 0) {
         cur->has_sid = type == cJSON_String ? 1 : -1;
     }
 }

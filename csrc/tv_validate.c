@@ -156,14 +156,6 @@ int tv_check_sid(const char *name, const char *prefix, const char *s, size_t len
     return 0;
 }
 
-int tv_check_service_sid(const char *s, size_t len, tv_error *err) {
-    return tv_check_sid("service_sid", "VA", s, len, err);
-}
-
-int tv_check_factor_sid(const char *s, size_t len, tv_error *err) {
-    return tv_check_sid("sid", "YF", s, len, err);
-}
-
 int tv_check_account_sid(const char *s, size_t len, tv_error *err) {
     return tv_check_sid("account_sid", "AC", s, len, err);
 }
@@ -200,9 +192,18 @@ static int digits(const char *s, size_t n, int *out) {
     return 0;
 }
 
-int tv_check_date(const char *name, const char *s, size_t len, tv_error *err) {
+int64_t tv_days_from_civil(int64_t y, int m, int d) {
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+int tv_parse_date(const char *s, size_t len, int64_t *out) {
     /* YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm|-hh:mm) */
-    int y, mo, d, h, mi, se, oh = 0, om = 0;
+    int y, mo, d, h, mi, se, oh = 0, om = 0, sign = 0;
     int ok = len >= 20 && len <= 40 && s[4] == '-' && s[7] == '-' && (s[10] == 'T' || s[10] == 't') &&
              s[13] == ':' && s[16] == ':' && digits(s, 4, &y) == 0 && digits(s + 5, 2, &mo) == 0 &&
              digits(s + 8, 2, &d) == 0 && digits(s + 11, 2, &h) == 0 && digits(s + 14, 2, &mi) == 0 &&
@@ -217,6 +218,7 @@ int tv_check_date(const char *name, const char *s, size_t len, tv_error *err) {
         if (i + 1 == len && (s[i] == 'Z' || s[i] == 'z')) {
         } else if (i + 6 == len && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':' &&
                    digits(s + i + 1, 2, &oh) == 0 && digits(s + i + 4, 2, &om) == 0) {
+            sign = s[i] == '-' ? -1 : 1;
         } else {
             ok = 0;
         }
@@ -227,7 +229,13 @@ int tv_check_date(const char *name, const char *s, size_t len, tv_error *err) {
         ok = y >= 1970 && mo >= 1 && mo <= 12 && d >= 1 && d <= mdays[mo - 1] && !(mo == 2 && d == 29 && !leap) &&
              h <= 23 && mi <= 59 && se <= 60 && oh <= 23 && om <= 59;
     }
-    if (!ok)
+    if (!ok) return -1;
+    if (out) *out = tv_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - sign * (oh * 3600 + om * 60);
+    return 0;
+}
+
+int tv_check_date(const char *name, const char *s, size_t len, tv_error *err) {
+    if (tv_parse_date(s, len, NULL) != 0)
         return tv_error_set(err, TV_EARG, name,
                             "%s must be an RFC 3339 date-time (2026-01-31T12:00:00Z) or a number of Unix seconds",
                             name);

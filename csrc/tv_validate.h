@@ -15,6 +15,7 @@
 #define TV_VALIDATE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "tv_error.h"
 
@@ -36,6 +37,8 @@ typedef enum tv_ptype {
 #define TV_PF_REQUIRED 0x4u   /* the operation fails without it                 */
 #define TV_PF_ARRAY 0x8u      /* a list: each element is its own repeated key   */
 #define TV_PF_POSITIONAL 0x10u /* Lua: a positional argument after the path ones */
+#define TV_PF_PAGING 0x20u    /* PageSize, Page, PageToken: a list's paging       */
+#define TV_PF_CSV 0x40u       /* a comma-separated list (Lua: a string or a sequence) */
 
 typedef struct tv_param_spec {
     const char *name;             /* Lua-side name, e.g. "friendly_name"       */
@@ -51,6 +54,18 @@ typedef struct tv_param_spec {
      * enum or a pattern that differs from the description only when this
      * says why.  NULL when every rule is the description's own. */
     const char *rule;
+    /* Words for people (the CLI's help, the reference): what it is, the
+     * placeholder of its value. */
+    const char *help;
+    const char *metavar;
+    /* Factor parameters valid for one factor type only ("push" / "totp"),
+     * and required for it (the description's "Required when `factor_type`
+     * is `push`"). */
+    const char *only;
+    const char *required_for;
+    const char *def;             /* the value the API answers when never given */
+    const char *const *pairs;    /* JSON array items that are two-field objects:
+                                    their names ({"label", "value"})          */
 } tv_param_spec;
 
 /* Look a parameter up by Lua name / by wire key; NULL when not in the set. */
@@ -65,8 +80,6 @@ int tv_param_check(const tv_param_spec *p, const char *val, size_t len, tv_error
 /* ^{prefix}[0-9a-fA-F]{32}$ (34 characters); `name` is the parameter named
  * in the error. */
 int tv_check_sid(const char *name, const char *prefix, const char *s, size_t len, tv_error *err);
-int tv_check_service_sid(const char *s, size_t len, tv_error *err); /* ^VA[0-9a-fA-F]{32}$ */
-int tv_check_factor_sid(const char *s, size_t len, tv_error *err);  /* ^YF[0-9a-fA-F]{32}$ */
 int tv_check_identity(const char *s, size_t len, tv_error *err);    /* 8-64, [A-Za-z0-9]+(-[A-Za-z0-9]+)* */
 int tv_check_account_sid(const char *s, size_t len, tv_error *err); /* ^AC[0-9a-fA-F]{32}$ */
 int tv_check_api_key(const char *s, size_t len, tv_error *err);     /* ^SK[0-9a-fA-F]{32}$ */
@@ -74,6 +87,12 @@ int tv_check_api_key(const char *s, size_t len, tv_error *err);     /* ^SK[0-9a-
 /* RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm|-hh:mm), with
  * real calendar ranges. */
 int tv_check_date(const char *name, const char *s, size_t len, tv_error *err);
+/* The same grammar, parsed: *out (when not NULL) the Unix seconds it names.
+ * 0, or -1 when it is no such date-time. */
+int tv_parse_date(const char *s, size_t len, int64_t *out);
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+ * days_from_civil). */
+int64_t tv_days_from_civil(int64_t y, int m, int d);
 
 /* Generic text rule shared by all of the above: no NUL, no control
  * characters (CR/LF/TAB...), valid UTF-8 (no overlongs, no surrogates).

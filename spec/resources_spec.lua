@@ -5,6 +5,7 @@
 -- objects, iterators, batches and sign-in.
 local verify = require "twilio.verify"
 local emulator = require "support.emulator"
+local rows = require "support.rows"
 local cjson = require "cjson"
 
 local SVC = "VA" .. string.rep("cd", 16)
@@ -159,50 +160,8 @@ describe("resources", function()
       return v
     end
 
-    -- valid arguments for every operation, from which each case changes one
-    local good = {
-      service_sid = SVC, identity = ID, challenge_sid = YC,
-      sid = { factor = YF, challenge = YC, service = SVC, access_token = "YK" .. string.rep("0", 32),
-              webhook = "YW" .. string.rep("0", 32) },
-    }
-    local required_values = {
-      friendly_name = "x", factor_type = { factor = "totp", access_token = "push" }, factor_sid = YF,
-      event_types = { "*" }, webhook_url = "https://example.com/hook",
-    }
-
-    local function call_args(op, override_path, params)
-      local a = {}
-      for k, pp in ipairs(op.path_params) do
-        local v = good[pp.name]
-        if type(v) == "table" then v = v[op.resource] end
-        if override_path and override_path[pp.name] ~= nil then v = override_path[pp.name] end
-        a[k] = v
-      end
-      for _, p in ipairs(op.params) do
-        if p.positional then
-          local v = ID
-          if params and params[p.name] ~= nil then v = params[p.name] end
-          a[#a + 1] = v
-        end
-      end
-      if op.has_params then
-        local t = {}
-        for _, p in ipairs(op.params) do
-          if p.required and not p.positional then
-            local v = required_values[p.name]
-            if type(v) == "table" and v[1] == nil then v = v[op.resource] end
-            t[p.name] = v
-          end
-        end
-        for k, v in pairs(params or {}) do
-          local positional = false
-          for _, p in ipairs(op.params) do positional = positional or (p.name == k and p.positional) end
-          if not positional then t[k] = v end
-        end
-        a[#a + 1] = t
-      end
-      return a
-    end
+    -- valid arguments for every operation (support/rows.lua), from which each case changes one
+    local call_args = rows.call_args
 
     local function expect_arg_error(op, args, param, what)
       local before = sent()

@@ -29,6 +29,8 @@
 #include <sys/types.h>
 
 #include "tv_error.h"
+#include "tv_ops.h"
+#include "ops_handlers.h"
 #include "tv_totp.h"
 
 #define EMU_ISSUER "twilio-verify-emulator"
@@ -44,7 +46,7 @@
 #define EMU_CH_MAX_FAILURES 5        /* wrong AuthPayloads per challenge (60308) */
 #define EMU_CH_DEFAULT_TTL 300       /* challenge expiration: creation + 5 min  */
 #define EMU_CH_MAX_TTL 3600          /* ExpirationDate at most creation + 60 min */
-#define EMU_MAX_OPS 64               /* rows of tv_operations counted in stats  */
+#define EMU_MAX_OPS EMU_NOPERATIONS /* rows of tv_operations counted in stats */
 
 /* ------------------------------------------------------------ form.c */
 
@@ -493,22 +495,25 @@ typedef struct emu_ctx {
 } emu_ctx;
 
 typedef void (*emu_handler)(const emu_ctx *x, emu_response *out);
-/* The handler of operation `name` (api.c, resources.c), NULL when the
- * emulator has none.  Handlers take the lock themselves. */
-emu_handler emu_resource_handler(const char *name);
-void emu_h_create_entity(const emu_ctx *x, emu_response *out);
-void emu_h_fetch_entity(const emu_ctx *x, emu_response *out);
-void emu_h_list_entity(const emu_ctx *x, emu_response *out);
-void emu_h_delete_entity(const emu_ctx *x, emu_response *out);
-void emu_h_create_challenge(const emu_ctx *x, emu_response *out);
-void emu_h_fetch_challenge(const emu_ctx *x, emu_response *out);
-void emu_h_list_challenge(const emu_ctx *x, emu_response *out);
-void emu_h_update_challenge(const emu_ctx *x, emu_response *out);
-void emu_h_create_service(const emu_ctx *x, emu_response *out);
-void emu_h_fetch_service(const emu_ctx *x, emu_response *out);
-void emu_h_list_service(const emu_ctx *x, emu_response *out);
-void emu_h_update_service(const emu_ctx *x, emu_response *out);
-void emu_h_delete_service(const emu_ctx *x, emu_response *out);
+/* The handler of every row: emu_h_<name>, one per operation (the list is
+ * generated from the operation data; a row without one fails to link).
+ * Handlers take the lock themselves. */
+#define EMU_DECLARE_HANDLER(name) void emu_h_##name(const emu_ctx *x, emu_response *out);
+EMU_OPERATIONS(EMU_DECLARE_HANDLER)
+#undef EMU_DECLARE_HANDLER
+/* The handler of row `row` of tv_operations. */
+emu_handler emu_row_handler(const tv_operation *row);
+
+/* Shared by the handlers: a malloc'd copy of a pair's value (NULL on OOM);
+ * was service `sid` removed by DeleteService (lock held); the URL of
+ * operation `op_name`'s path with its placeholders filled by vals[] in path
+ * order, after "http://<host>" when host is given (0, or -1 when it does
+ * not fit); the answer of a fetch-like handler: 404 when !found, else j
+ * with `status` (NULL j: out of memory). */
+char *emu_kvdup(const emu_kv *kv);
+int emu_service_gone(emu_server *srv, const char *sid);
+int emu_row_url(char *buf, size_t size, const char *host, const char *op_name, const char *const *vals);
+void emu_answer(const emu_ctx *x, emu_response *out, int found, int status, cJSON *j);
 
 /* Shared helpers (api.c). */
 void emu_param_error(emu_response *out, const char *key, const char *fmt, const char *arg);
@@ -534,8 +539,9 @@ typedef struct emu_page {
     char prev_kind, next_kind;  /* 'A' / 'B' */
     uint64_t prev_seq, next_seq;
 } emu_page;
-/* Parse the paging parameters of the call (PageSize, Page, PageToken).
- * 0, or -1 with out set. */
+/* Parse the paging parameters of the call (PageSize, Page, PageToken), and
+ * set the page's key and base URL from the call's row and path.  0, or -1
+ * with out set. */
 int emu_page_params(const emu_ctx *x, emu_page *pg, int *before, uint64_t *token, emu_response *out);
 /* Answer {key: arr, meta: {...}} (arr ownership taken). */
 void emu_page_answer(const emu_ctx *x, const emu_page *pg, cJSON *arr, emu_response *out);
@@ -544,7 +550,6 @@ void emu_page_answer(const emu_ctx *x, const emu_page *pg, cJSON *arr, emu_respo
 size_t emu_page_fetch(const emu_seqlist *l, int desc, int before, uint64_t token, size_t n, emu_seqitem *out,
                       emu_page *pg, int (*keep)(const void *p, void *ctx), void *ctx);
 /* RFC 3339 (already validated) to unix seconds.  0 / -1. */
-int emu_parse_date(const char *s, int64_t *out);
 
 /* ------------------------------------------------------------ push.c */
 
@@ -562,8 +567,6 @@ typedef struct emu_access_token {
 #define EMU_JWT_LEEWAY 300   /* seconds a device JWT's nbf may be ahead of the emulator clock */
 
 void emu_access_token_free(void *p);
-void emu_h_create_access_token(const emu_ctx *x, emu_response *out);
-void emu_h_fetch_access_token(const emu_ctx *x, emu_response *out);
 /* Device credentials (Basic "token:<jwt>").  1: the Authorization is not
  * one (the caller answers 20003), 0: authenticated for this call, -1:
  * rejected (out set: 401 20003).  Lock NOT held. */
@@ -613,11 +616,5 @@ void emu_hooks_control(emu_server *srv, const char *method, const char *body, si
  * challenge event's type follows its status (approved / denied). */
 void emu_webhook_factor_event(emu_server *srv, const char *type, const emu_factor *f);
 void emu_webhook_challenge_event(emu_server *srv, const emu_challenge *ch);
-void emu_h_create_webhook(const emu_ctx *x, emu_response *out);
-void emu_h_fetch_webhook(const emu_ctx *x, emu_response *out);
-void emu_h_list_webhook(const emu_ctx *x, emu_response *out);
-void emu_h_update_webhook(const emu_ctx *x, emu_response *out);
-void emu_h_delete_webhook(const emu_ctx *x, emu_response *out);
-void emu_h_create_notification(const emu_ctx *x, emu_response *out);
 
 #endif

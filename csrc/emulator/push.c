@@ -36,7 +36,8 @@ void emu_access_token_free(void *p) {
 
 static cJSON *render_token(const emu_access_token *t, const char *account_sid, const char *host) {
     char url[512], created[21];
-    snprintf(url, sizeof url, "http://%s/v2/Services/%s/AccessTokens/%s", host, t->service_sid, t->sid);
+    const char *vals[] = {t->service_sid, t->sid};
+    if (emu_row_url(url, sizeof url, host, "fetch_access_token", vals) != 0) return NULL;
     emu_iso8601(t->created, created);
     cJSON *j = cJSON_CreateObject();
     int ok = j && cJSON_AddStringToObject(j, "sid", t->sid) && cJSON_AddStringToObject(j, "account_sid", account_sid) &&
@@ -352,14 +353,12 @@ int emu_push_authenticate(emu_server *srv, const emu_call *c, emu_response *out)
         rc = err.kind == TV_ENOMEM ? (emu_oom(out), -1) : deny(out, "the token is not a JWT");
     } else if (c->route != EMU_ROUTE_MATCH) {
         rc = deny(out, "a device credential cannot call this operation"); /* nothing verified it */
-    } else if (strcmp(c->row->name, "create_factor") == 0) {
+    } else if (c->row->flags & TV_OPF_DEVICE_TOKEN) { /* the operation table says which (`device`) */
         rc = access_token_auth(srv, c, &j, out);
+    } else if (c->row->flags & TV_OPF_DEVICE_JWT) {
+        rc = factor_jwt_auth(srv, c, &j, out);
     } else {
-        static const char *const device_ops[] = {"fetch_factor", "update_factor", "delete_factor",
-                                                 "fetch_challenge", "list_challenge", "update_challenge", NULL};
-        int allowed = 0;
-        for (int i = 0; device_ops[i]; i++) allowed |= strcmp(c->row->name, device_ops[i]) == 0;
-        rc = allowed ? factor_jwt_auth(srv, c, &j, out) : deny(out, "a device credential cannot call this operation");
+        rc = deny(out, "a device credential cannot call this operation");
     }
     tv_error_clear(&err);
     tv_jwt_free(&j);

@@ -155,8 +155,8 @@ cJSON *emu_render_factor(const emu_factor *f, const char *account_sid, const cha
     cJSON *config = config_json(f);
     cJSON *meta = f->metadata ? cJSON_Duplicate(f->metadata, 1) : cJSON_CreateNull();
     if (!url || !j || !config || !meta) goto fail;
-    snprintf(url, ulen, "http://%s/v2/Services/%s/Entities/%s/Factors/%s", host, e->service_sid,
-             e->identity, f->sid);
+    const char *vals[] = {e->service_sid, e->identity, f->sid};
+    if (emu_row_url(url, ulen, host, "fetch_factor", vals) != 0) goto fail;
     if (!cJSON_AddStringToObject(j, "sid", f->sid) ||
         !cJSON_AddStringToObject(j, "account_sid", account_sid) ||
         !cJSON_AddStringToObject(j, "service_sid", e->service_sid) ||
@@ -198,7 +198,8 @@ cJSON *emu_render_entity(const emu_entity *e, const char *account_sid, const cha
     char created[21], updated[21], url[512], fac[560], chl[560];
     emu_iso8601(e->created, created);
     emu_iso8601(e->updated, updated);
-    snprintf(url, sizeof url, "http://%s/v2/Services/%s/Entities/%s", host, e->service_sid, e->identity);
+    const char *vals[] = {e->service_sid, e->identity};
+    if (emu_row_url(url, sizeof url, host, "fetch_entity", vals) != 0) return NULL;
     snprintf(fac, sizeof fac, "%s/Factors", url);
     snprintf(chl, sizeof chl, "%s/Challenges", url);
     cJSON *j = cJSON_CreateObject(), *links = cJSON_CreateObject();
@@ -236,8 +237,8 @@ static const char *const challenge_status_names[] = {"pending", "approved", "den
 cJSON *emu_render_challenge(const emu_challenge *ch, const char *account_sid, const char *host, int64_t now) {
     const emu_entity *e = ch->entity;
     char url[512], notif[560];
-    snprintf(url, sizeof url, "http://%s/v2/Services/%s/Entities/%s/Challenges/%s", host, e->service_sid,
-             e->identity, ch->sid);
+    const char *vals[] = {e->service_sid, e->identity, ch->sid};
+    if (emu_row_url(url, sizeof url, host, "fetch_challenge", vals) != 0) return NULL;
     snprintf(notif, sizeof notif, "%s/Notifications", url);
     int status = emu_challenge_status(ch, now);
     cJSON *j = cJSON_CreateObject();
@@ -275,42 +276,27 @@ cJSON *emu_render_challenge(const emu_challenge *ch, const char *account_sid, co
     return j;
 }
 
-/* Service settings: the JSON field each wire key fills (group NULL = top level). */
-enum { SV_STR, SV_BOOL, SV_INT, SV_LIST };
-typedef struct sv_field {
-    const char *key, *group, *sub, *name;
-    int type;
-    const char *def;  /* NULL: null */
-} sv_field;
+/* Service settings: every parameter of UpdateService (the operation table)
+ * is a field of the service's JSON: "Push.IncludeDate" -> push.include_date,
+ * "Passkeys.RelyingParty.Id" -> passkeys.relying_party.id; typed by the
+ * parameter (booleans, integers, comma-separated lists as arrays), with the
+ * value Twilio answers for a setting never given (the parameter's `def`;
+ * none: null). */
 
-static const sv_field sv_fields[] = {
-    {"FriendlyName", NULL, NULL, "friendly_name", SV_STR, NULL},
-    {"CodeLength", NULL, NULL, "code_length", SV_INT, "6"},
-    {"LookupEnabled", NULL, NULL, "lookup_enabled", SV_BOOL, "false"},
-    {"Psd2Enabled", NULL, NULL, "psd2_enabled", SV_BOOL, "false"},
-    {"SkipSmsToLandlines", NULL, NULL, "skip_sms_to_landlines", SV_BOOL, "false"},
-    {"DtmfInputRequired", NULL, NULL, "dtmf_input_required", SV_BOOL, "true"},
-    {"TtsName", NULL, NULL, "tts_name", SV_STR, NULL},
-    {"DoNotShareWarningEnabled", NULL, NULL, "do_not_share_warning_enabled", SV_BOOL, "false"},
-    {"CustomCodeEnabled", NULL, NULL, "custom_code_enabled", SV_BOOL, "false"},
-    {"Push.IncludeDate", "push", NULL, "include_date", SV_BOOL, "false"},
-    {"Push.ApnCredentialSid", "push", NULL, "apn_credential_sid", SV_STR, NULL},
-    {"Push.FcmCredentialSid", "push", NULL, "fcm_credential_sid", SV_STR, NULL},
-    {"Totp.Issuer", "totp", NULL, "issuer", SV_STR, NULL}, /* default: friendly_name */
-    {"Totp.TimeStep", "totp", NULL, "time_step", SV_INT, "30"},
-    {"Totp.CodeLength", "totp", NULL, "code_length", SV_INT, "6"},
-    {"Totp.Skew", "totp", NULL, "skew", SV_INT, "1"},
-    {"DefaultTemplateSid", NULL, NULL, "default_template_sid", SV_STR, NULL},
-    {"Whatsapp.MsgServiceSid", "whatsapp", NULL, "msg_service_sid", SV_STR, NULL},
-    {"Whatsapp.From", "whatsapp", NULL, "from", SV_STR, NULL},
-    {"Passkeys.RelyingParty.Id", "passkeys", "relying_party", "id", SV_STR, NULL},
-    {"Passkeys.RelyingParty.Name", "passkeys", "relying_party", "name", SV_STR, NULL},
-    {"Passkeys.RelyingParty.Origins", "passkeys", "relying_party", "origins", SV_LIST, NULL},
-    {"Passkeys.AuthenticatorAttachment", "passkeys", NULL, "authenticator_attachment", SV_STR, NULL},
-    {"Passkeys.DiscoverableCredentials", "passkeys", NULL, "discoverable_credentials", SV_STR, NULL},
-    {"Passkeys.UserVerification", "passkeys", NULL, "user_verification", SV_STR, NULL},
-    {"VerifyEventSubscriptionEnabled", NULL, NULL, "verify_event_subscription_enabled", SV_BOOL, "false"},
-};
+/* "RelyingParty" -> "relying_party" (the generator's rule for Lua names:
+ * api/gen.lua snake()) into out[cap]. */
+static void snake(const char *seg, size_t n, char *out, size_t cap) {
+    size_t o = 0;
+    for (size_t i = 0; i < n && o + 2 < cap; i++) {
+        char ch = seg[i], prev = i ? seg[i - 1] : 0, next = i + 1 < n ? seg[i + 1] : 0;
+        int up = ch >= 'A' && ch <= 'Z';
+        int lower_prev = (prev >= 'a' && prev <= 'z') || (prev >= '0' && prev <= '9');
+        int up_prev = prev >= 'A' && prev <= 'Z', lower_next = next >= 'a' && next <= 'z';
+        if (i && up && (lower_prev || (up_prev && lower_next))) out[o++] = '_';
+        out[o++] = up ? (char)(ch - 'A' + 'a') : ch;
+    }
+    out[o] = '\0';
+}
 
 /* Comma-separated list -> array of trimmed strings. */
 static cJSON *split_list(const char *s) {
@@ -336,13 +322,13 @@ static cJSON *split_list(const char *s) {
     return a;
 }
 
-static int sv_add(cJSON *obj, const sv_field *f, const char *v) {
-    if (!v) return cJSON_AddNullToObject(obj, f->name) ? 0 : -1;
-    switch (f->type) {
-    case SV_BOOL: return cJSON_AddBoolToObject(obj, f->name, strcasecmp(v, "true") == 0) ? 0 : -1;
-    case SV_INT: return cJSON_AddNumberToObject(obj, f->name, (double)strtol(v, NULL, 10)) ? 0 : -1;
-    case SV_LIST: return emu_json_add(obj, f->name, split_list(v));
-    default: return cJSON_AddStringToObject(obj, f->name, v) ? 0 : -1;
+static int sv_add(cJSON *obj, const tv_param_spec *p, const char *name, const char *v) {
+    if (!v) return cJSON_AddNullToObject(obj, name) ? 0 : -1;
+    if (p->flags & TV_PF_CSV) return emu_json_add(obj, name, split_list(v));
+    switch (p->type) {
+    case TV_PT_BOOL: return cJSON_AddBoolToObject(obj, name, strcasecmp(v, "true") == 0) ? 0 : -1;
+    case TV_PT_INT: return cJSON_AddNumberToObject(obj, name, (double)strtol(v, NULL, 10)) ? 0 : -1;
+    default: return cJSON_AddStringToObject(obj, name, v) ? 0 : -1;
     }
 }
 
@@ -361,18 +347,25 @@ cJSON *emu_render_service(const emu_service *svc, const char *account_sid, const
         {"messaging_configurations", "MessagingConfigurations"}, {"entities", "Entities"},
         {"webhooks", "Webhooks"}};
     char url[300], link[360];
-    snprintf(url, sizeof url, "http://%s/v2/Services/%s", host, svc->sid);
+    const char *vals[] = {svc->sid};
+    if (emu_row_url(url, sizeof url, host, "fetch_service", vals) != 0) return NULL;
     cJSON *j = cJSON_CreateObject();
     int ok = j && cJSON_AddStringToObject(j, "sid", svc->sid) && cJSON_AddStringToObject(j, "account_sid", account_sid);
-    for (size_t i = 0; ok && i < sizeof sv_fields / sizeof sv_fields[0]; i++) {
-        const sv_field *f = &sv_fields[i];
-        const char *v = emu_service_val(svc, f->key);
-        if (!v) v = f->def;
-        if (!v && strcmp(f->key, "Totp.Issuer") == 0) v = emu_service_val(svc, "FriendlyName");
+    const tv_operation *update = tv_operation_by_name("update_service");
+    for (const tv_param_spec *p = update ? update->params : NULL; ok && p && p->name; p++) {
+        const char *v = emu_service_val(svc, p->key);
+        if (!v) v = p->def;
+        if (!v && strcmp(p->key, "Totp.Issuer") == 0) v = emu_service_val(svc, "FriendlyName");
+        /* each dotted segment but the last is a nested object */
         cJSON *obj = j;
-        if (f->group) ok = (obj = group(j, f->group)) != NULL;
-        if (ok && f->sub) ok = (obj = group(obj, f->sub)) != NULL;
-        ok = ok && sv_add(obj, f, v) == 0;
+        char name[64];
+        const char *seg = p->key;
+        for (const char *dot; ok && (dot = strchr(seg, '.')); seg = dot + 1) {
+            snake(seg, (size_t)(dot - seg), name, sizeof name);
+            ok = (obj = group(obj, name)) != NULL;
+        }
+        snake(seg, strlen(seg), name, sizeof name);
+        ok = ok && sv_add(obj, p, name, v) == 0;
     }
     ok = ok && add_date(j, "date_created", svc->date_created, 1) == 0 &&
          add_date(j, "date_updated", svc->date_updated, 1) == 0 && cJSON_AddStringToObject(j, "url", url);

@@ -16,18 +16,12 @@
 #include "tv_ops.h"
 #include "tv_validate.h"
 
-static char *kvdup(const emu_kv *kv) {
-    return emu_strndup(kv->val, kv->vlen);
-}
+#define kvdup emu_kvdup
+#define service_gone emu_service_gone
 
 static void no_content(emu_response *out) {
     out->status = 204;
     out->content_type = NULL;
-}
-
-static int service_gone(emu_server *srv, const char *sid) {
-    const emu_service *svc = emu_store_service(&srv->store, sid);
-    return svc && svc->deleted;
 }
 
 /* ------------------------------------------------------------ entities */
@@ -148,8 +142,6 @@ static const emu_seqlist *entities_of(emu_server *srv, const emu_call *c) {
 void emu_h_list_entity(const emu_ctx *x, emu_response *out) {
     emu_page pg;
     memset(&pg, 0, sizeof pg);
-    pg.key = "entities";
-    snprintf(pg.base, sizeof pg.base, "http://%s/v2/Services/%s/Entities", x->c->host, x->c->service_sid);
     list_page(x, &pg, entities_of, 0, r_entity, NULL, NULL, NULL, out);
 }
 
@@ -167,7 +159,8 @@ static emu_challenge *find_challenge(emu_server *srv, const emu_call *c) {
 
 static void factor_not_found(emu_response *out, const emu_call *c, const char *factor_sid) {
     char path[300];
-    snprintf(path, sizeof path, "/v2/Services/%s/Entities/%s/Factors/%s", c->service_sid, c->identity, factor_sid);
+    const char *vals[] = {c->service_sid, c->identity, factor_sid};
+    if (emu_row_url(path, sizeof path, NULL, "fetch_factor", vals) != 0) path[0] = '\0';
     emu_not_found(out, path);
 }
 
@@ -243,7 +236,7 @@ void emu_h_create_challenge(const emu_ctx *x, emu_response *out) {
         return;
     }
     int64_t exp_t = 0;
-    if (exp && emu_parse_date(exp->val, &exp_t) != 0) {
+    if (exp && tv_parse_date(exp->val, exp->vlen, &exp_t) != 0) {
         emu_param_error(out, "ExpirationDate", "%s", "ExpirationDate is not an RFC 3339 date-time");
         goto done;
     }
@@ -372,9 +365,6 @@ void emu_h_list_challenge(const emu_ctx *x, emu_response *out) {
     const emu_kv *fsid = emu_val(x, "FactorSid"), *st = emu_val(x, "Status"), *ord = emu_val(x, "Order");
     emu_page pg;
     memset(&pg, 0, sizeof pg);
-    pg.key = "challenges";
-    snprintf(pg.base, sizeof pg.base, "http://%s/v2/Services/%s/Entities/%s/Challenges", x->c->host,
-             x->c->service_sid, x->c->identity);
     /* The filters travel in the page URLs (values are SIDs and enum words: URL-safe). */
     snprintf(pg.extra, sizeof pg.extra, "%s%s%s%s%s%s%s%s%s", fsid ? "FactorSid=" : "", fsid ? fsid->val : "",
              fsid ? "&" : "", st ? "Status=" : "", st ? st->val : "", st ? "&" : "", ord ? "Order=" : "",
@@ -550,8 +540,6 @@ static const emu_seqlist *services_all(emu_server *srv, const emu_call *c) {
 void emu_h_list_service(const emu_ctx *x, emu_response *out) {
     emu_page pg;
     memset(&pg, 0, sizeof pg);
-    pg.key = "services";
-    snprintf(pg.base, sizeof pg.base, "http://%s/v2/Services", x->c->host);
     list_page(x, &pg, services_all, 0, r_service, NULL, NULL, NULL, out);
 }
 

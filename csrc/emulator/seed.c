@@ -96,8 +96,8 @@ static int seed_one(emu_server *srv, const cJSON *o, size_t idx, long copy, long
         snprintf(errbuf, errlen, "seed factor %zu: service_sid, identity, factor_type and friendly_name are required", idx);
         return -1;
     }
-    if (tv_check_service_sid(service, strlen(service), &err) || tv_check_identity(identity, strlen(identity), &err) ||
-        (sid && tv_check_factor_sid(sid, strlen(sid), &err))) {
+    if (tv_check_sid("service_sid", "VA", service, strlen(service), &err) || tv_check_identity(identity, strlen(identity), &err) ||
+        (sid && tv_check_sid("sid", "YF", sid, strlen(sid), &err))) {
         snprintf(errbuf, errlen, "seed factor %zu: %s", idx, err.message);
         tv_error_clear(&err);
         return -1;

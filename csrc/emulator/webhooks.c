@@ -729,7 +729,8 @@ void emu_hooks_control(emu_server *srv, const char *method, const char *body, si
 
 static cJSON *render_hook(const emu_webhook *w, const char *account_sid, const char *host) {
     char url[700], created[21], updated[21];
-    snprintf(url, sizeof url, "http://%s/v2/Services/%s/Webhooks/%s", host, w->service_sid, w->sid);
+    const char *vals[] = {w->service_sid, w->sid};
+    if (emu_row_url(url, sizeof url, host, "fetch_webhook", vals) != 0) return NULL;
     emu_iso8601(w->created, created);
     emu_iso8601(w->updated, updated);
     cJSON *j = cJSON_CreateObject(), *ev = cJSON_CreateArray();
@@ -928,8 +929,6 @@ void emu_h_list_webhook(const emu_ctx *x, emu_response *out) {
     emu_server *srv = x->srv;
     emu_page pg;
     memset(&pg, 0, sizeof pg);
-    pg.key = "webhooks";
-    snprintf(pg.base, sizeof pg.base, "http://%s/v2/Services/%s/Webhooks", x->c->host, x->c->service_sid);
     int before;
     uint64_t token;
     if (emu_page_params(x, &pg, &before, &token, out) != 0) return;
@@ -977,7 +976,8 @@ void emu_h_create_notification(const emu_ctx *x, emu_response *out) {
     if (!ch) {
         pthread_mutex_unlock(&srv->lock);
         char path[300];
-        snprintf(path, sizeof path, "/v2/Services/%s/Entities/%s/Challenges/%s", c->service_sid, c->identity, ch_sid);
+        const char *vals[] = {c->service_sid, c->identity, ch_sid};
+        if (emu_row_url(path, sizeof path, NULL, "fetch_challenge", vals) != 0) path[0] = '\0';
         emu_not_found(out, path);
         return;
     }

@@ -264,21 +264,10 @@ end
 local raw = {}
 for name in pairs(C) do raw[name] = dispatch(name) end
 
--- the batch's short names for the factor operations
-local short_names = { fetch = "fetch_factor", update = "update_factor", delete = "delete_factor",
-                      list = "list_factor", create = "create_factor" }
-
+-- a row by its name or short name (OPS holds both: "fetch" is fetch_factor)
 local function op_named(name)
     if type(name) ~= "string" then return nil end
-    return OPS[short_names[name] or name]
-end
-
--- number of Lua arguments an operation takes before its call options
-local function nargs(op)
-    local n = #op.path_params
-    for _, p in ipairs(op.params) do if p.positional then n = n + 1 end end
-    if op.has_params then n = n + 1 end
-    return n
+    return OPS[name]
 end
 
 -------------------------------------------------------------------------------
@@ -290,26 +279,29 @@ end
 -- `obj:delete()` for the kind's own operations, `obj:<list>()` iterators and
 -- `obj:create_<kind>(...)` for the operations one level below it.
 -------------------------------------------------------------------------------
+local RESOURCES = core.resources() -- name, class, list_key, describe (the fields tostring shows)
 local kinds = {}      -- resource -> methods table
 local fetch_of = {}   -- resource -> its fetch row
+local id_key = {}     -- resource -> the field naming an object ("sid")
+for _, r in ipairs(RESOURCES) do kinds[r.name] = {} end
 for _, op in ipairs(OPS) do
-    kinds[op.resource] = kinds[op.resource] or {}
     if op.verb == "fetch" then fetch_of[op.resource] = op end
+    if op.id_key then id_key[op.resource] = id_key[op.resource] or op.id_key end
 end
 
-local describe = {
-    factor = function(o)
-        return tostring(o.sid) .. " (" .. tostring(o.factor_type) .. ", " .. tostring(o.status) .. ")"
-    end,
-    challenge = function(o) return tostring(o.sid) .. " (" .. tostring(o.status) .. ")" end,
-    entity = function(o) return tostring(o.sid) .. " (" .. tostring(o.identity) .. ")" end,
-    service = function(o) return tostring(o.sid) .. " (" .. tostring(o.friendly_name) .. ")" end,
-    -- never the token itself: it enrols a push factor for whoever holds it
-    access_token = function(o) return tostring(o.sid) .. " (" .. tostring(o.entity_identity) .. ", ttl "
-        .. tostring(o.ttl) .. ")" end,
-    webhook = function(o) return tostring(o.sid) .. " (" .. tostring(o.status) .. ", "
-        .. tostring(o.webhook_url) .. ")" end,
-}
+-- tostring(obj): "<id> (<describe fields>)"; an access token's never shows
+-- the token (the data lists what it shows)
+local function describer(r)
+    local key, fields = id_key[r.name] or "sid", r.describe
+    return function(o)
+        local parts = {}
+        for i, f in ipairs(fields) do parts[i] = tostring(o[f]) end
+        if #parts == 0 then return tostring(o[key]) end
+        return tostring(o[key]) .. " (" .. table.concat(parts, ", ") .. ")"
+    end
+end
+local describe = {}
+for _, r in ipairs(RESOURCES) do describe[r.name] = describer(r) end
 
 local mt_key = {} -- resource -> its key in the client's state (made once, not per call)
 for r in pairs(kinds) do mt_key[r] = r .. "_mt" end
@@ -401,18 +393,6 @@ local function path_names(op)
     return names
 end
 
--- does list/create row `op` act one level below resource `r`? (its path
--- parameters are exactly those of r's fetch: then r's fields fill them)
-local function child_of(op, r)
-    local f = fetch_of[r]
-    if not f or r == op.resource or #op.path_params ~= #f.path_params then return false end
-    for i, p in ipairs(op.path_params) do
-        local q = f.path_params[i]
-        if p.type ~= q.type or p.prefix ~= q.prefix then return false end
-    end
-    return true
-end
-
 local pack = table.pack or function(...) return { n = select("#", ...), ... } end
 
 for _, op in ipairs(OPS) do
@@ -448,27 +428,26 @@ for _, op in ipairs(OPS) do
     end
 end
 
--- children: entity:factors(), entity:challenges(), service:entities(),
--- entity:create_factor{...}, entity:create_challenge{...}, service:create_entity(identity)
+-- children (the row's `parent`: the resource whose fetch takes exactly its
+-- path parameters, so an object's fields fill them): entity:factors(),
+-- entity:challenges(), service:entities(), entity:create_factor{...},
+-- entity:create_challenge{...}, service:create_entity(identity)
 for _, op in ipairs(OPS) do
-    if op.returns == "page" or op.verb == "create" then
-        for r in pairs(kinds) do
-            if child_of(op, r) then
-                local fnames, np = path_names(fetch_of[r]), #op.path_params
-                local method = op.returns == "page" and op.list_key or op.name
-                kinds[r][method] = function(self, ...)
-                    local c = client_of(self, r)
-                    local a = args_of(self, fnames, np)
-                    local rest = pack(...)
-                    for i = 1, rest.n do a[np + i] = rest[i] end
-                    return c[method](c, unpack(a, 1, np + rest.n))
-                end
-            end
+    local r = op.parent
+    if r then
+        local fnames, np = path_names(fetch_of[r]), #op.path_params
+        local method = op.returns == "page" and op.list_key or op.name
+        kinds[r][method] = function(self, ...)
+            local c = client_of(self, r)
+            local a = args_of(self, fnames, np)
+            local rest = pack(...)
+            for i = 1, rest.n do a[np + i] = rest[i] end
+            return c[method](c, unpack(a, 1, np + rest.n))
         end
     end
 end
 
-local Factor, Challenge, Entity, Service = kinds.factor, kinds.challenge, kinds.entity, kinds.service
+local Factor = kinds.factor
 
 --- Factor objects: what every factor-returning call gives.
 -- Plain tables (fields: @{factor}) with a metatable of methods bound to the
@@ -503,7 +482,8 @@ function Factor:verify(code, opts)
     return f.status == "verified", nil, hook_err
 end
 
-_M.Factor, _M.Challenge, _M.Entity, _M.Service = Factor, Challenge, Entity, Service
+-- verify.Factor, verify.Challenge, ...: each kind's method table
+for _, r in ipairs(RESOURCES) do _M[r.class] = kinds[r.name] end
 
 -- Pages and iterators, one implementation for every list operation ---------
 local Page = {}
@@ -636,7 +616,7 @@ for _, op in ipairs(OPS) do
             return bind(self, resource, v), err, hook_err
         end
     elseif op.returns == "page" then
-        local n = nargs(op)
+        local n = op.nargs
         Client[name] = function(self, ...)
             local p, err, hook_err = r(self, ...)
             local page, perr = make_page(self, op, p, err, (select(n + 1, ...)))
@@ -885,8 +865,25 @@ end
 -- (Lua 5.2+, LuaJIT outside nginx: both print __tostring) it is the error
 -- object itself.  Either way verify.error_of(raised) gives the object back,
 -- and the iterator keeps it in it.error.
-local RAISED_MAX = 64
-local raised_ring, raised_by_msg, raised_n = {}, {}, 0 -- the last RAISED_MAX strings raised
+--
+-- The errors raised as strings are remembered per coroutine (each nginx
+-- request runs in its own), the last RAISED_MAX of each, in a table weakly
+-- keyed by the coroutine: a request never sees another's errors, and a
+-- finished request's go with its coroutine.
+local RAISED_MAX = 16
+local raised_by_co = setmetatable({}, { __mode = "k" })
+local MAIN = {} -- the key of the main thread on Lua 5.1 (coroutine.running() is nil there)
+local co_running = coroutine.running
+
+local function raised_of(create)
+    local co = co_running() or MAIN
+    local r = raised_by_co[co]
+    if not r and create then
+        r = { ring = {}, by_msg = {}, n = 0 }
+        raised_by_co[co] = r
+    end
+    return r
+end
 
 local function raises_strings()
     return rawget(_G, "ngx") ~= nil or (_VERSION == "Lua 5.1" and rawget(_G, "jit") == nil)
@@ -895,11 +892,12 @@ end
 local function raise(err)
     if getmetatable(err) ~= err_mt or not raises_strings() then error(err, 2) end
     local msg = tostring(err)
-    raised_n = raised_n % RAISED_MAX + 1
-    local old = raised_ring[raised_n]
-    if old and raised_by_msg[old[1]] == old[2] then raised_by_msg[old[1]] = nil end
-    raised_ring[raised_n] = { msg, err }
-    raised_by_msg[msg] = err
+    local r = raised_of(true)
+    r.n = r.n % RAISED_MAX + 1
+    local old = r.ring[r.n]
+    if old and r.by_msg[old[1]] == old[2] then r.by_msg[old[1]] = nil end
+    r.ring[r.n] = { msg, err }
+    r.by_msg[msg] = err
     error(msg, 0)
 end
 
@@ -916,7 +914,8 @@ end
 -- For what `pcall` caught from a `for` loop over an iterator: the @{error}
 -- object, whether the loop raised the object itself (Lua 5.2+, LuaJIT) or
 -- its message string (inside nginx, and on Lua 5.1). A string is looked up
--- among the last 64 errors raised as strings, by its text (a position
+-- among the last 16 errors raised as strings in the same coroutine (inside
+-- nginx: the same request), by its text (a position
 -- prefix added by re-raising it with `error(e)` is allowed); `nil` for
 -- anything else. An error object is returned as it is. (The iterator also
 -- keeps the error in `it.error`.)
@@ -935,10 +934,12 @@ function _M.error_of(raised)
         return nil
     end
     if type(raised) ~= "string" then return nil end
-    local err = raised_by_msg[raised]
+    local r = raised_of(false)
+    if not r then return nil end
+    local err = r.by_msg[raised]
     if err == nil then
         local i = raised:find("twilio.verify: ", 1, true)
-        if i and i > 1 then err = raised_by_msg[raised:sub(i)] end
+        if i and i > 1 then err = r.by_msg[raised:sub(i)] end
     end
     return err
 end
@@ -954,7 +955,7 @@ local function make_iterator(op)
     local np, list_key = #op.path_params, op.list_key
     local filters = {}
     for _, p in ipairs(op.params) do
-        if p.location == "query" and p.key ~= "PageSize" and p.key ~= "Page" and p.key ~= "PageToken" then
+        if p.location == "query" and not p.paging then
             filters[p.name] = true
         end
     end
@@ -1029,52 +1030,12 @@ local function bind_result(client, op, r)
     return r
 end
 
--- the method arguments of batch op `o` for row `op`, or nil, err.  The
--- fields are checked with a raw traversal (next), as lua_batch.c does.
-local function batch_args(o, op, i)
-    local allowed = { op = true }
-    local a, n = {}, 0
-    for _, p in ipairs(op.path_params) do
-        allowed[p.name] = true
-        n = n + 1
-        a[n] = o[p.name]
-    end
-    for _, p in ipairs(op.params) do
-        if p.positional then
-            allowed[p.name] = true
-            n = n + 1
-            a[n] = o[p.name]
-        end
-    end
-    if op.has_params then
-        allowed.params = true
-        n = n + 1
-        a[n] = o.params
-    end
-    for k in next, o do
-        if type(k) ~= "string" then
-            return nil, core.arg_error("ops", "unknown field '?' in batch operation " .. i)
-        end
-        if not allowed[k] then
-            return nil, core.arg_error(k, "unknown field '" .. k .. "' in batch operation " .. i)
-        end
-    end
-    return a, n
-end
-
--- batch op i, read and validated (by the rules lua_batch.c applies): its
--- row and arguments, or nil, the invalid_argument error
+-- batch op i, read and validated by the C reader client:_batch uses
+-- (core.batch_args): its row and arguments, or nil, the invalid_argument error
 local function batch_plan(self, o, i)
-    if type(o) ~= "table" then
-        return nil, core.arg_error("ops", "batch operation " .. i .. " must be a table")
-    end
-    local op = op_named(o.op)
-    if not op then
-        return nil, core.arg_error("op", "batch operation " .. i .. ": op must name an operation (fetch_factor, "
-            .. "create_challenge, ...; fetch, update, delete, list, create mean the factor ones)")
-    end
-    local a, na = batch_args(o, op, i)
-    if not a then return nil, na end
+    local name, a, na = core.batch_args(o, i)
+    if not name then return nil, a end
+    local op = OPS[name]
     local ok, err = core.check_params(self, op.name, unpack(a, 1, na))
     if not ok then return nil, err end
     return { op = op, a = a, na = na }
@@ -1265,6 +1226,9 @@ end
 -- generated docs and the CLI.
 -- verify.operations -> { row, ..., [name] = row }  (reference: doc/api.lua)
 _M.operations = OPS
+-- The kinds of object the rows return (name, class, list_key, describe,
+-- columns), in table order and by name (reference: doc/api.lua).
+_M.resources = RESOURCES
 
 --- @section end
 

@@ -162,7 +162,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     tv_error err = TV_ERROR_INIT;
 
     if ((np == 0 || (data[1] & 0x80)) && npath) { /* a path parameter's rule */
-        const tv_path_param *pp = op->path_params[(data[1] & 0x7f) % npath];
+        const tv_param_spec *pp = &op->path_params[(data[1] & 0x7f) % npath];
         int rc = pp->prefix ? tv_check_sid(pp->name, pp->prefix, val, len, &err) : tv_check_identity(val, len, &err);
         int ref = pp->prefix ? fz_pa_sid(pp->prefix, val, len) : fz_pa_identity(val, len);
         FZ_ASSERT((rc == 0) == ref);
@@ -202,7 +202,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     tv_str path[TV_MAX_PATH_PARAMS];
     char pbuf[TV_MAX_PATH_PARAMS][40];
     for (size_t k = 0; k < npath; k++) {
-        const tv_path_param *pp = op->path_params[k];
+        const tv_param_spec *pp = &op->path_params[k];
         if (pp->prefix) snprintf(pbuf[k], sizeof pbuf[k], "%s0123456789abcdef0123456789abcdef", pp->prefix);
         else snprintf(pbuf[k], sizeof pbuf[k], "user-0123-abcd");
         path[k].s = pbuf[k];

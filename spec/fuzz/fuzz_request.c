@@ -90,7 +90,7 @@ static void fz_check_form(const char *s, size_t n, const tv_param_spec *set, con
 }
 
 /* The field holding the value of path parameter pp. */
-static const tv_str *fz_rq_path_field(const tv_path_param *pp, const tv_str *svc, const tv_str *idn,
+static const tv_str *fz_rq_path_field(const tv_param_spec *pp, const tv_str *svc, const tv_str *idn,
                                       const tv_str *sid) {
     if (strcmp(pp->key, "ServiceSid") == 0) return svc;
     if (strcmp(pp->key, "Identity") == 0) return idn;
@@ -118,7 +118,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (flags & 0x20) {
         const char *prefix = "YF";
         for (size_t k = 0; k < tv_operation_npath(op); k++)
-            if (strcmp(op->path_params[k]->key, "Sid") == 0) prefix = op->path_params[k]->prefix;
+            if (strcmp(op->path_params[k].key, "Sid") == 0) prefix = op->path_params[k].prefix;
         free(sid);
         sid = malloc(35);
         FZ_ASSERT(sid != NULL);
@@ -196,7 +196,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         tv_str sv = {svc, slen}, iv = {idn, ilen}, xv = {sid, sidlen};
         tv_str path[TV_MAX_PATH_PARAMS];
         for (size_t k = 0; k < tv_operation_npath(op); k++)
-            path[k] = *fz_rq_path_field(op->path_params[k], &sv, &iv, &xv);
+            path[k] = *fz_rq_path_field(&op->path_params[k], &sv, &iv, &xv);
         rc = tv_build(&o, op, path, kv, nkv, &req, &err);
         if (foreign) FZ_ASSERT(rc == -1); /* a parameter of another operation */
         break;

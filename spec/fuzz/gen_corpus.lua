@@ -6,7 +6,7 @@
 -- Input formats: see the header comment of each spec/fuzz/fuzz_<name>.c.
 local cjson = require "cjson"
 
-local OPENAPI = "spec/fixtures/verify_v2_factors.openapi.json"
+local OPENAPI = "spec/fixtures/twilio_verify_v2.json" -- its Factor paths
 local OUT = "spec/fuzz/corpus/"
 
 local function read(path)

@@ -34,7 +34,7 @@ M.SCOPE = {
         "/v2/Services/{ServiceSid}/AccessTokens",
         "/v2/Services/{ServiceSid}/Webhooks",
     },
-    exact = { "/v2/Services", "/v2/Services/{Sid}" },
+    exact = { "/v2/Services", "/v2/Services/{Sid}", "/v2/Forms/{FormType}" },
     exclude = {
         "/v2/Services/{ServiceSid}/Passkeys",
     },
@@ -420,8 +420,8 @@ local function check_row(problems, doc, row, e)
                     add(key, "table identity, description " .. tostring(d.type) .. " is not a plain string")
                 end
                 if not has_rule(pp) then add(key, "identity rule not in the description and no rule") end
-            else
-                add(key, "path param type " .. tostring(pp.type))
+            else -- an enum or a plain string: checked as any parameter is
+                check_param(add, pp, d, true, "path")
             end
         end
     end

@@ -1,0 +1,6 @@
+-- api/index.lua -- the resource files of the operation data, in table
+-- order (api/README.md).  A new resource is a new file named here; a new
+-- operation is a new row in its resource's file.
+return {
+  "factors", "entities", "challenges", "services", "access_tokens", "notifications", "webhooks", "forms",
+}
