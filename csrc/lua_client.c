@@ -128,12 +128,8 @@ static void hook_call(lclient *lc, int fn_ref, hook_ctx *x) {
     if (lua_pcall(L, 1, 0, 0) != 0) stash_hook_error(L, lc);
 }
 
-static int log_protected(lua_State *L) {
-    const hook_ctx *x = (const hook_ctx *)lua_touserdata(L, 1);
-    lclient *lc = x->lc;
-    const tv_event *ev = x->ev;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, lc->ref_log);
-    lua_createtable(L, 0, 6);
+void tv_lua_push_event(lua_State *L, const lclient *lc, const tv_event *ev) {
+    lua_createtable(L, 0, 8);
     lua_pushstring(L, ev->method);
     lua_setfield(L, -2, "method");
     lua_pushstring(L, ev->url);
@@ -163,6 +159,12 @@ static int log_protected(lua_State *L) {
         tv_lua_push_error(L, ev->err);
         lua_setfield(L, -2, "error");
     }
+}
+
+static int log_protected(lua_State *L) {
+    const hook_ctx *x = (const hook_ctx *)lua_touserdata(L, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, x->lc->ref_log);
+    tv_lua_push_event(L, x->lc, x->ev);
     lua_call(L, 1, 0);
     return 0;
 }

@@ -120,6 +120,9 @@ lclient *tv_lua_open_client_arg(lua_State *L, tv_error *err);
 /* Run lc->req (built) with per-call options co; push the value (true for
  * nothing) or nil, err.  Raises a hook's error once everything unwound. */
 int tv_lua_run(lua_State *L, lclient *lc, const tv_call_opts *co, tv_error *err);
+/* Push the log hook's event table: method, url, body (redacted), headers
+ * (as sent, the credential redacted), status, duration, attempt, error. */
+void tv_lua_push_event(lua_State *L, const lclient *lc, const tv_event *ev);
 /* Push the Lua value of a response (see lua_client.c); 1, or -1 with err. */
 int tv_lua_push_body(lua_State *L, const tv_request *req, const tv_response *resp, struct cJSON **slot,
                      tv_error *err);
@@ -155,8 +158,9 @@ void tv_lua_ops_methods(lua_State *L); /* adds the op methods to the table on to
 void tv_lua_ops_funcs(lua_State *L);   /* operations, check_params, check_page_url, arg_error */
 
 /* ---- lua_transport.c ---------------------------------------------------
- * The sans-I/O surface for Lua transports (_prepare, _finish, _backoff,
- * _http) and core.parse_response / core.redact. */
+ * The Lua-transport path: the call engine (tv_engine.c) driven from Lua
+ * (_call, _next, _group), _prepare, _http, and core.parse_response /
+ * core.redact. */
 void tv_lua_transport_methods(lua_State *L);
 void tv_lua_transport_funcs(lua_State *L);
 
