@@ -39,7 +39,6 @@ local HEX = "0123456789abcdef0123456789abcdef"
 -- case: op (row), key (the parameter probed, wire name), value, client_ok,
 -- emu_ok, p (the client's row parameter, may be nil), emu_rule (details.rule).
 local function client_stricter(c) return not c.client_ok and c.emu_ok end
-local function client_laxer(c) return c.client_ok and not c.emu_ok end
 
 local function chars(s)
   local n = 0

@@ -88,8 +88,10 @@ static void expected_url(const tv_operation *op, char *out, size_t size) {
 /* A valid value for each required parameter. */
 static size_t required_for(const tv_operation *op, tv_kv *kv, const tv_param_spec *skip) {
     size_t n = 0;
-    for (const tv_param_spec *p = op->params; p->name; p++) {
-        if (!(p->flags & TV_PF_REQUIRED) || p == skip) continue;
+    size_t skip_at = skip ? (size_t)(skip - op->params) : (size_t)-1;
+    for (size_t i = 0; op->params[i].name; i++) {
+        const tv_param_spec *p = &op->params[i];
+        if (!(p->flags & TV_PF_REQUIRED) || i == skip_at) continue;
         const char *v = p->type == TV_PT_ENUM       ? p->enums[0]
                         : p->type == TV_PT_SID      ? YF
                         : p->type == TV_PT_IDENTITY ? "user-0002-xyz"
