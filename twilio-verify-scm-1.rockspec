@@ -48,7 +48,7 @@ build = {
             "csrc/tv_batch.c", "csrc/tv_buf.c", "csrc/tv_client.c", "csrc/tv_ec.c", "csrc/tv_engine.c",
             "csrc/tv_error.c", "csrc/tv_http.c", "csrc/tv_jwt.c", "csrc/tv_ops.c", "csrc/tv_request.c", "csrc/tv_response.c",
             "csrc/tv_totp.c", "csrc/tv_validate.c", "csrc/tv_webhook.c",
-            "csrc/lua_batch.c", "csrc/lua_client.c", "csrc/lua_core.c", "csrc/lua_device.c", "csrc/lua_error.c",
+            "csrc/lua_batch.c", "csrc/lua_box.c", "csrc/lua_client.c", "csrc/lua_core.c", "csrc/lua_device.c", "csrc/lua_error.c",
             "csrc/lua_json.c", "csrc/lua_meta.c", "csrc/lua_ops.c", "csrc/lua_totp.c", "csrc/lua_transport.c",
             "csrc/lua_webhook.c",
          },

@@ -351,7 +351,7 @@ static int l_call(lua_State *L) {
     lua_insert(L, 5); /* the box below the operation's arguments (6...) */
     tv_lua_args a;
     if (tv_lua_build(L, lc, op, 6, &k->req, &a, &err)) return tv_lua_fail(L, &err);
-    tv_call_init(&k->call, lc->c, &k->req, &a.co, g, flags);
+    tv_call_init(&k->call, tv_client_env(lc->c), &k->req, &a.co, g, flags);
     if (g) {
         lua_pushvalue(L, 3);
         k->group_ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -369,7 +369,7 @@ static int l_next(lua_State *L) {
     lclient *lc = check_client(L);
     lcall *k = (lcall *)luaL_checkudata(L, 2, TV_LUA_CALL_MT);
     if (k->owner != lc || !lc->c) return luaL_error(L, "_next: not a call of this client");
-    k->call.c = lc->c;
+    k->call.env = tv_client_env(lc->c);
     int vidx = 0;
     if (tv_call_in_flight(&k->call)) {
         if (lua_istable(L, 3)) {

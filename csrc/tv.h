@@ -348,9 +348,12 @@ int tv_client_execute(tv_client *c, const tv_request *req, const tv_call_opts *c
  * client's policy. */
 double tv_client_backoff(tv_client *c, int attempt, double retry_after);
 int tv_client_max_retries(const tv_client *c);
-/* The client's retry policy (read by the call engine; its jitter state
- * changes with every backoff).  Never NULL for a client. */
+/* The client's retry policy (its jitter state changes with every backoff).
+ * Never NULL for a client. */
 struct tv_policy *tv_client_policy(tv_client *c);
+/* What the call engine needs of the client (tv_call_init); lives as long
+ * as the client. */
+const struct tv_call_env *tv_client_env(tv_client *c);
 long tv_client_timeout_ms(const tv_client *c);         /* the client's default */
 long tv_client_connect_timeout_ms(const tv_client *c);
 size_t tv_client_max_body(const tv_client *c);
@@ -386,7 +389,7 @@ void tv_client_set_pool(tv_client *c, void *pool, void (*free_pool)(void *));
  * it allocates only for a log event's redacted body and for errors.
  *
  *   tv_call k;
- *   tv_call_init(&k, client, &req, &opts, NULL, TV_CALL_LOG | TV_CALL_ON_RETRY);
+ *   tv_call_init(&k, tv_client_env(client), &req, &opts, NULL, TV_CALL_LOG | TV_CALL_ON_RETRY);
  *   for (;;) switch (tv_call_next(&k, now())) {
  *   case TV_STEP_SEND:  rc = send(&req, &resp, &e);  (then parse into value / e)
  *                       tv_call_feed(&k, now(), rc ? NULL : &resp, failed ? &e : NULL); break;
@@ -417,6 +420,17 @@ typedef struct tv_policy {
  * full jitter in [0, min(retry_cap, retry_base * 2^(attempt-1))). */
 double tv_backoff(tv_policy *p, int attempt, double retry_after);
 
+/* What a call needs of its client, handed in (the engine depends on no
+ * client code): the retry policy, the client's closed flag (read before
+ * every send and after every hook), and the explanation of a 401 (which
+ * credential, from where).  The client owns it (tv_client_env). */
+typedef struct tv_call_env {
+    tv_policy *policy;
+    const int *closed;
+    void (*explain)(const void *ud, tv_error *err);
+    const void *ud;
+} tv_call_env;
+
 /* What the calls of one batch share.  Plain data: zero it or
  * tv_group_init it; it owns nothing. */
 typedef struct tv_group {
@@ -445,7 +459,7 @@ enum {
  * a Lua userdata); fields are private.  tv_call_release frees what it holds;
  * a zeroed tv_call may be released. */
 typedef struct tv_call {
-    tv_client *c;          /* borrowed: policy, closed state, 401 explanations */
+    const tv_call_env *env; /* borrowed: policy, closed state, 401 explanations */
     const tv_request *req; /* borrowed: method (classification), url and body (events, errors) */
     tv_group *group;       /* borrowed, or NULL */
     unsigned flags;
@@ -460,7 +474,7 @@ typedef struct tv_call {
 /* Start the policy of one operation for `req` (which must stay valid and
  * unchanged while the call runs, except through tv_call_restart).  co may
  * be NULL (the client's max_retries); g may be NULL; flags TV_CALL_*. */
-void tv_call_init(tv_call *k, tv_client *c, const tv_request *req, const tv_call_opts *co, tv_group *g,
+void tv_call_init(tv_call *k, const tv_call_env *env, const tv_request *req, const tv_call_opts *co, tv_group *g,
                   unsigned flags);
 /* What to do now (`now`: monotonic seconds).  SEND starts an attempt: the
  * next result fed is its result.  Asked again while an attempt is in flight

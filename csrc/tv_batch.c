@@ -191,7 +191,7 @@ void tv_batch_set_request(tv_batch *b, size_t i, tv_request *req, int list_all) 
     op->req = *req;
     memset(req, 0, sizeof *req);
     op->list_all = list_all;
-    tv_call_init(&op->call, b->c, &op->req, NULL, &b->group, 0); /* no hooks: the libcurl batch runs none */
+    tv_call_init(&op->call, tv_client_env(b->c), &op->req, NULL, &b->group, 0); /* no hooks: the libcurl batch runs none */
     enqueue(b, i);
 }
 

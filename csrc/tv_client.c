@@ -28,6 +28,7 @@ struct tv_client {
     char ua_header[256];
     long timeout_ms, connect_timeout_ms;
     tv_policy policy; /* retries and their jitter (tv_engine.c) */
+    tv_call_env env;  /* what the call engine needs of it: &policy, &closed, explain */
     size_t max_body;
     char *proxy, *no_proxy; /* copies of the options (NULL: not set); proxy may hold credentials */
     char *ca_file, *ca_path; /* copies of the options (NULL: libcurl's defaults) */
@@ -168,6 +169,8 @@ int tv_client_set_token(tv_client *c, const char *token, tv_error *err) {
     return 0;
 }
 
+static void explain_401(const void *ud, tv_error *err) { tv_client_explain((const tv_client *)ud, err); }
+
 tv_client *tv_client_new(const tv_options *opt, tv_error *err) {
     tv_client *c = calloc(1, sizeof *c);
     if (!c) {
@@ -218,6 +221,10 @@ tv_client *tv_client_new(const tv_options *opt, tv_error *err) {
     c->timeout_ms = opt->timeout_ms > 0 ? opt->timeout_ms : TV_DEFAULT_TIMEOUT_MS;
     c->connect_timeout_ms = opt->connect_timeout_ms > 0 ? opt->connect_timeout_ms : TV_DEFAULT_CONNECT_TIMEOUT_MS;
     if (c->connect_timeout_ms > c->timeout_ms) c->connect_timeout_ms = c->timeout_ms;
+    c->env.policy = &c->policy;
+    c->env.closed = &c->closed;
+    c->env.explain = explain_401;
+    c->env.ud = c;
     c->policy.max_retries = opt->max_retries >= 0 ? opt->max_retries : TV_DEFAULT_MAX_RETRIES;
     c->policy.retry_base_ms = opt->retry_base_ms > 0 ? opt->retry_base_ms : TV_DEFAULT_RETRY_BASE_MS;
     c->policy.retry_cap_ms = opt->retry_cap_ms > 0 ? opt->retry_cap_ms : TV_DEFAULT_RETRY_CAP_MS;
@@ -356,6 +363,7 @@ double tv_client_backoff(tv_client *c, int attempt, double retry_after) {
 }
 
 tv_policy *tv_client_policy(tv_client *c) { return &c->policy; }
+const tv_call_env *tv_client_env(tv_client *c) { return &c->env; }
 int tv_client_max_retries(const tv_client *c) { return c->policy.max_retries; }
 
 void tv_client_http_conf(const tv_client *c, long timeout_ms, tv_http_conf *out) {
@@ -401,7 +409,7 @@ int tv_client_execute(tv_client *c, const tv_request *req, const tv_call_opts *c
     *out = NULL;
     long timeout_ms = co && co->timeout_ms > 0 ? co->timeout_ms : 0; /* this call only */
     tv_call k;
-    tv_call_init(&k, c, req, co, NULL, (c->on_event ? TV_CALL_LOG : 0) | (c->on_retry ? TV_CALL_ON_RETRY : 0));
+    tv_call_init(&k, &c->env, req, co, NULL, (c->on_event ? TV_CALL_LOG : 0) | (c->on_retry ? TV_CALL_ON_RETRY : 0));
     double now = now_s();
     for (;;) {
         switch (tv_call_next(&k, now)) {

@@ -97,13 +97,13 @@ void tv_group_fail(tv_group *g) {
 
 /* k->err is written only when it receives an error (has_err): a tv_error
  * is ~700 bytes, and the success path -- every call's -- never needs one. */
-void tv_call_init(tv_call *k, tv_client *c, const tv_request *req, const tv_call_opts *co, tv_group *g,
+void tv_call_init(tv_call *k, const tv_call_env *env, const tv_request *req, const tv_call_opts *co, tv_group *g,
                   unsigned flags) {
-    k->c = c;
+    k->env = env;
     k->req = req;
     k->group = g;
     k->flags = flags;
-    k->max_retries = co && co->max_retries >= 0 ? co->max_retries : tv_client_policy(c)->max_retries;
+    k->max_retries = co && co->max_retries >= 0 ? co->max_retries : env->policy->max_retries;
     k->state = S_READY;
     k->attempt = k->ok = k->settled = k->has_err = 0;
     k->status = 0;
@@ -141,7 +141,8 @@ static void refuse(tv_call *k, tv_kind kind, const char *why) {
 }
 
 /* No more retries for this call: its client closed, or its group stopped. */
-static int halted(const tv_call *k) { return tv_client_closed(k->c) || (k->group && k->group->stopped); }
+static int closed(const tv_call *k) { return *k->env->closed; }
+static int halted(const tv_call *k) { return closed(k) || (k->group && k->group->stopped); }
 
 tv_step tv_call_next(tv_call *k, double now) {
     tv_group *g = k->group;
@@ -149,7 +150,7 @@ tv_step tv_call_next(tv_call *k, double now) {
         switch (k->state) {
         case S_READY:
             if (k->attempt == 0) { /* a request not sent yet */
-                if (tv_client_closed(k->c)) {
+                if (closed(k)) {
                     refuse(k, TV_ECLOSED, "the client is closed");
                     continue;
                 }
@@ -238,9 +239,9 @@ void tv_call_feed(tv_call *k, double now, const tv_response *resp, tv_error *err
         tv_error_context(e, k->req, NULL);
     }
     tv_classify(k->req->method, e);
-    tv_client_explain(k->c, e); /* a 401: which credential, from where */
+    if (k->env->explain) k->env->explain(k->env->ud, e); /* a 401: which credential, from where */
     k->status = resp && e->kind == TV_EHTTP ? resp->status : 0;
-    tv_policy *p = tv_client_policy(k->c);
+    tv_policy *p = k->env->policy;
     tv_group *g = k->group;
     if (g && e->kind == TV_EHTTP && e->status == 429 && e->retry_after >= 0) {
         /* the server asked everyone to wait: pause the whole group */

@@ -218,8 +218,7 @@ static int http_error(const tv_request *req, const tv_response *resp, tv_error *
     cJSON_Delete(j);
     if (blen) tv_error_set_body(err, b, blen);
     tv_error_context(err, req, resp);
-    tv_classify(req->method, err);
-    return -1;
+    return -1; /* retryable: the call engine classifies it (tv_classify) */
 }
 
 static int decode_error(const tv_request *req, const tv_response *resp, tv_error *err, const char *why) {

@@ -138,7 +138,7 @@ static void test_success(tv_client *c) {
     tv_request req;
     request(&req, "fetch_factor", NULL);
     tv_call k;
-    tv_call_init(&k, c, &req, NULL, NULL, 0);
+    tv_call_init(&k, tv_client_env(c), &req, NULL, NULL, 0);
     CHECK(!tv_call_in_flight(&k));
     CHECK_INT(tv_call_next(&k, 10.0), TV_STEP_SEND);
     CHECK(tv_call_in_flight(&k));
@@ -171,7 +171,7 @@ static void test_retry_with_hooks(tv_client *c) {
     tv_request req;
     request(&req, "fetch_factor", NULL);
     tv_call k;
-    tv_call_init(&k, c, &req, NULL, NULL, TV_CALL_LOG | TV_CALL_ON_RETRY);
+    tv_call_init(&k, tv_client_env(c), &req, NULL, NULL, TV_CALL_LOG | TV_CALL_ON_RETRY);
     CHECK_INT(tv_call_next(&k, 100.0), TV_STEP_SEND);
     fab f;
     http(&f, &req, 503, E503, -1);
@@ -222,7 +222,7 @@ static void test_max_retries(tv_client *c) {
         tv_call_opts co = {0, override};
         int want = override < 0 ? tv_client_max_retries(c) + 1 : override + 1;
         tv_call k;
-        tv_call_init(&k, c, &req, &co, NULL, 0);
+        tv_call_init(&k, tv_client_env(c), &req, &co, NULL, 0);
         double now = 1.0;
         int sends = 0;
         tv_step st;
@@ -258,7 +258,7 @@ static int sends_until_done(tv_client *c, const char *op, int nfail, void (*fail
     tv_request req;
     request(&req, op, "FriendlyName=x");
     tv_call k;
-    tv_call_init(&k, c, &req, NULL, NULL, 0);
+    tv_call_init(&k, tv_client_env(c), &req, NULL, NULL, 0);
     double now = 5.0;
     int sends = 0;
     tv_step st;
@@ -323,7 +323,7 @@ static void test_transport_context(tv_client *c) {
     tv_request req;
     request(&req, "update_factor", "AuthPayload=123456&FriendlyName=x");
     tv_call k;
-    tv_call_init(&k, c, &req, NULL, NULL, TV_CALL_LOG);
+    tv_call_init(&k, tv_client_env(c), &req, NULL, NULL, TV_CALL_LOG);
     CHECK_INT(tv_call_next(&k, 1.0), TV_STEP_SEND);
     fab f;
     transport(&f, TV_OK, 0, 0);
@@ -346,7 +346,7 @@ static void test_transport_context(tv_client *c) {
     }
     tv_call_release(&k);
 
-    tv_call_init(&k, c, &req, NULL, NULL, TV_CALL_LOG);
+    tv_call_init(&k, tv_client_env(c), &req, NULL, NULL, TV_CALL_LOG);
     CHECK_INT(tv_call_next(&k, 1.0), TV_STEP_SEND);
     fdecode(&f, &req);
     feed(&k, 1.0, &f);
@@ -367,7 +367,7 @@ static void test_retry_after(void) {
     const double ras[] = {1.0, 3600.0}, want[] = {1.0, 1.5};
     for (int i = 0; i < 2; i++) {
         tv_call k;
-        tv_call_init(&k, c, &req, NULL, NULL, TV_CALL_ON_RETRY);
+        tv_call_init(&k, tv_client_env(c), &req, NULL, NULL, TV_CALL_ON_RETRY);
         CHECK_INT(tv_call_next(&k, 50.0), TV_STEP_SEND);
         fab f;
         http(&f, &req, 429, E429, ras[i]);
@@ -393,7 +393,7 @@ static void test_closed(void) {
         tv_request req;
         request(&req, "fetch_factor", NULL);
         tv_call k;
-        tv_call_init(&k, c, &req, NULL, NULL, TV_CALL_LOG | TV_CALL_ON_RETRY);
+        tv_call_init(&k, tv_client_env(c), &req, NULL, NULL, TV_CALL_LOG | TV_CALL_ON_RETRY);
         if (when == 0) {
             tv_client_close(c);
             CHECK_INT(tv_call_next(&k, 1.0), TV_STEP_DONE);
@@ -427,7 +427,7 @@ static void test_explain(tv_client *c) {
     tv_request req;
     request(&req, "fetch_factor", NULL);
     tv_call k;
-    tv_call_init(&k, c, &req, NULL, NULL, 0);
+    tv_call_init(&k, tv_client_env(c), &req, NULL, NULL, 0);
     CHECK_INT(tv_call_next(&k, 1.0), TV_STEP_SEND);
     fab f;
     http(&f, &req, 401, "{\"code\":20003,\"message\":\"Authenticate\",\"status\":401}", -1);
@@ -448,10 +448,10 @@ static void test_group_fail_fast(tv_client *c) {
     tv_request req;
     request(&req, "fetch_factor", NULL);
     tv_call a, b, w, l;
-    tv_call_init(&a, c, &req, NULL, &g, 0);
-    tv_call_init(&b, c, &req, NULL, &g, 0);
-    tv_call_init(&w, c, &req, NULL, &g, 0);
-    tv_call_init(&l, c, &req, NULL, &g, 0);
+    tv_call_init(&a, tv_client_env(c), &req, NULL, &g, 0);
+    tv_call_init(&b, tv_client_env(c), &req, NULL, &g, 0);
+    tv_call_init(&w, tv_client_env(c), &req, NULL, &g, 0);
+    tv_call_init(&l, tv_client_env(c), &req, NULL, &g, 0);
     fab f;
     /* w: a 503, waiting for its retry */
     CHECK_INT(tv_call_next(&w, 1.0), TV_STEP_SEND);
@@ -490,7 +490,7 @@ static void test_group_fail_fast(tv_client *c) {
     tv_call_release(&l);
     /* without fail_fast a failure stops nothing; tv_group_fail neither */
     tv_group_init(&g, 0, 0);
-    tv_call_init(&a, c, &req, NULL, &g, 0);
+    tv_call_init(&a, tv_client_env(c), &req, NULL, &g, 0);
     CHECK_INT(tv_call_next(&a, 1.0), TV_STEP_SEND);
     http(&f, &req, 404, E404, -1);
     feed(&a, 1.0, &f);
@@ -512,8 +512,8 @@ static void test_group_pacing(tv_client *c) {
     request(&req, "fetch_factor", NULL);
     request(&post, "update_factor", "FriendlyName=x");
     tv_call a, b;
-    tv_call_init(&a, c, &post, NULL, &g, 0);
-    tv_call_init(&b, c, &req, NULL, &g, 0);
+    tv_call_init(&a, tv_client_env(c), &post, NULL, &g, 0);
+    tv_call_init(&b, tv_client_env(c), &req, NULL, &g, 0);
     CHECK_INT(tv_call_next(&a, 10.0), TV_STEP_SEND);
     fab f;
     http(&f, &post, 429, "<html>slow down</html>", 1.0); /* a bare 429: the POST is not retried ... */
@@ -527,8 +527,8 @@ static void test_group_pacing(tv_client *c) {
     tv_call_release(&b);
 
     tv_group_init(&g, 0, 4); /* 4 per second: 0.25 s apart */
-    tv_call_init(&a, c, &req, NULL, &g, 0);
-    tv_call_init(&b, c, &req, NULL, &g, 0);
+    tv_call_init(&a, tv_client_env(c), &req, NULL, &g, 0);
+    tv_call_init(&b, tv_client_env(c), &req, NULL, &g, 0);
     CHECK_INT(tv_call_next(&a, 20.0), TV_STEP_SEND);
     CHECK_INT(tv_call_next(&b, 20.1), TV_STEP_SLEEP);
     CHECK(tv_call_delay(&b) > 0.149 && tv_call_delay(&b) < 0.151);
@@ -547,7 +547,7 @@ static void test_no_hooks_retry(tv_client *c) {
     tv_group g;
     tv_group_init(&g, 0, 0);
     tv_call k;
-    tv_call_init(&k, c, &req, NULL, &g, 0);
+    tv_call_init(&k, tv_client_env(c), &req, NULL, &g, 0);
     CHECK_INT(tv_call_next(&k, 1.0), TV_STEP_SEND);
     fab f;
     freset(&f, &req);
