@@ -84,19 +84,19 @@ static int l_prepare(lua_State *L) {
     return 1;
 }
 
-/* Case-insensitive header lookup in the table at idx; pushes value or nil. */
-static void get_header(lua_State *L, int idx, const char *name) {
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-        if (lua_type(L, -2) == LUA_TSTRING && strcasecmp(lua_tostring(L, -2), name) == 0 &&
-            (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER)) {
-            lua_remove(L, -2);
-            if (lua_type(L, -1) == LUA_TNUMBER) (void)lua_tostring(L, -1); /* in place */
-            return;
-        }
-        lua_pop(L, 1);
+/* Retry-After and Twilio-Request-Id from the slots tv_lua_headers_collect
+ * pushed at base. */
+static void read_core_headers(lua_State *L, int base, tv_response *resp) {
+    size_t n;
+    const char *v;
+    if (lua_isstring(L, base + TV_META_RETRY_AFTER)) {
+        v = lua_tolstring(L, base + TV_META_RETRY_AFTER, &n);
+        resp->retry_after = tv_parse_retry_after(v, n, (int64_t)time(NULL));
     }
-    lua_pushnil(L);
+    if (lua_isstring(L, base + TV_META_REQUEST_ID)) {
+        v = lua_tolstring(L, base + TV_META_REQUEST_ID, &n);
+        tv_response_set_request_id(resp, v, n);
+    }
 }
 
 static int pbox_gc(lua_State *L);
@@ -192,22 +192,11 @@ static int l_finish(lua_State *L) {
         return tv_lua_fail(L, &err);
     }
     /* the body string stays on the stack: parse_boxed reads it in place */
-    lua_getfield(L, 3, "headers");
-    if (lua_istable(L, -1)) {
-        int h = lua_gettop(L);
-        get_header(L, h, "Retry-After");
-        if (lua_isstring(L, -1)) {
-            size_t n;
-            const char *v = lua_tolstring(L, -1, &n);
-            b->resp.retry_after = tv_parse_retry_after(v, n, (int64_t)time(NULL));
-        }
-        get_header(L, h, "Twilio-Request-Id");
-        if (lua_isstring(L, -1)) snprintf(b->resp.request_id, sizeof b->resp.request_id, "%s", lua_tostring(L, -1));
-        lua_pop(L, 2);
-    }
-    int hidx = lua_gettop(L); /* the headers (or whatever the transport gave) */
+    lua_getfield(L, 3, "headers"); /* whatever the transport gave: only a table is read */
+    int base = tv_lua_headers_collect(L, -1);
+    read_core_headers(L, base, &b->resp);
     int n = parse_boxed(L, b, body, bl, lc->c);
-    if (n == 1) tv_lua_meta_record_headers(L, -1, b->resp.status, hidx);
+    if (n == 1) tv_lua_meta_record_slots(L, -1, b->resp.status, base);
     return n;
 }
 
@@ -327,17 +316,7 @@ static int l_parse_response(lua_State *L) {
     b->req.op = op;
     b->req.method = op->method;
     b->resp.status = (long)status;
-    if (lua_istable(L, 4)) {
-        lua_getfield(L, 4, "Retry-After");
-        if (lua_isstring(L, -1)) {
-            size_t n;
-            const char *v = lua_tolstring(L, -1, &n);
-            b->resp.retry_after = tv_parse_retry_after(v, n, (int64_t)time(NULL));
-        }
-        lua_getfield(L, 4, "Twilio-Request-Id");
-        if (lua_isstring(L, -1)) snprintf(b->resp.request_id, sizeof b->resp.request_id, "%s", lua_tostring(L, -1));
-        lua_pop(L, 2);
-    }
+    read_core_headers(L, tv_lua_headers_collect(L, 4), &b->resp); /* headers: any case */
     if (tv_buf_add(&b->req.url, "", 0)) return luaL_error(L, "out of memory");
     return parse_boxed(L, b, body, blen, NULL); /* body: argument 3, alive for the call */
 }

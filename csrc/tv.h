@@ -143,6 +143,9 @@ typedef struct tv_response {
 /* Keep header `idx`'s value (trimmed, controls dropped; the last one wins).
  * -1 on OOM (the response is still usable). */
 int tv_response_meta_set(tv_response *resp, int idx, const char *v, size_t len);
+/* Set request_id from a Twilio-Request-Id value: printable ASCII without
+ * spaces only (CR, LF and other controls dropped), truncated to fit. */
+void tv_response_set_request_id(tv_response *resp, const char *v, size_t len);
 /* Forget the kept headers (a new response, e.g. after a 100). */
 void tv_response_meta_reset(tv_response *resp);
 /* The value of header `idx`, or NULL when the response had none. */

@@ -58,6 +58,13 @@ int tv_response_meta_set(tv_response *resp, int idx, const char *v, size_t len) 
     return 0;
 }
 
+void tv_response_set_request_id(tv_response *resp, const char *v, size_t len) {
+    size_t k = 0;
+    for (size_t i = 0; i < len && k + 1 < sizeof resp->request_id; i++)
+        if ((unsigned char)v[i] > 0x20 && (unsigned char)v[i] < 0x7f) resp->request_id[k++] = v[i];
+    resp->request_id[k] = '\0';
+}
+
 const char *tv_response_meta(const tv_response *resp, int idx) {
     if (idx < 0 || idx >= TV_NMETA_HEADERS || !resp->meta_off[idx] || !resp->meta.data) return NULL;
     return resp->meta.data + resp->meta_off[idx] - 1;

@@ -1,0 +1,113 @@
+-- Regressions of the second hardening round (issue 23): what a hostile
+-- server, upstream or caller could do to the Lua-transport path, the
+-- webhooks helpers, the device credentials and the emulator.  Each test
+-- failed (or crashed the process) before its fix; the commit that added it
+-- says how that was checked.
+local verify = require "twilio.verify"
+
+local unpack = table.unpack or unpack
+
+local SVC = "VA" .. string.rep("ef", 16)
+local ID = "user-0001-host"
+local ACCOUNT = "AC" .. string.rep("0", 32)
+local ENTITY = '{"sid":"YE' .. string.rep("4", 32) .. '","identity":"' .. ID .. '","account_sid":"' .. ACCOUNT
+  .. '","service_sid":"' .. SVC .. '","date_created":"2024-01-01T00:00:00Z","date_updated":"2024-01-01T00:00:00Z",'
+  .. '"url":"https://verify.twilio.com/x","links":{}}'
+
+-- A client whose Lua transport answers every request with `resp` (a table,
+-- or a function of the request returning one).
+local function scripted(resp)
+  return assert(verify.new{ account_sid = ACCOUNT, auth_token = "hostile-test-token",
+    base_url = "http://127.0.0.1:9", max_retries = 0,
+    transport = function(req) if type(resp) == "function" then return resp(req) end return resp end })
+end
+
+-- The first n spellings of `name` with letters in upper or lower case.
+local function spellings(name, n)
+  local letters = {}
+  for i = 1, #name do if name:sub(i, i):match("%a") then letters[#letters + 1] = i end end
+  local out = {}
+  for m = 0, n - 1 do
+    local b = { name:lower():byte(1, -1) }
+    for bit, pos in ipairs(letters) do
+      if math.floor(m / 2 ^ (bit - 1)) % 2 == 1 then b[pos] = b[pos] - 32 end
+    end
+    out[#out + 1] = string.char(unpack(b))
+  end
+  return out
+end
+
+describe("a Lua transport's response headers (issue 23 item 1)", function()
+  it("survives 255 spellings of one kept header and keeps the smallest key's value, whatever the order", function()
+    local names = spellings("Twilio-Request-Duration", 255)
+    local smallest = names[1]
+    for _, k in ipairs(names) do if k < smallest then smallest = k end end
+    local values = {}
+    for i, k in ipairs(names) do values[k] = "0.0" .. i end
+    -- the same headers inserted in two orders: the winner is the same
+    local results = {}
+    for round = 1, 2 do
+      local h = {}
+      for i = 1, #names do
+        local k = round == 1 and names[i] or names[#names + 1 - i]
+        h[k] = values[k]
+      end
+      local c = scripted{ status = 200, body = ENTITY, headers = h }
+      local ent = assert(c:fetch_entity(SVC, ID))
+      results[round] = verify.response_of(ent).headers["twilio-request-duration"]
+      c:close()
+    end
+    assert.equal(values[smallest], results[1])
+    assert.equal(results[1], results[2])
+  end)
+
+  it("reads no header of a table with more than 256 entries, and still returns the value", function()
+    for _, n in ipairs{ 257, 1000, 20000 } do
+      local h = {}
+      for _, k in ipairs(spellings("Retry-After", math.min(n, 1024))) do h[k] = "1" end
+      for i = 1, n - 1024 do h["X-Junk-" .. i] = "x" end
+      h["Twilio-Request-Id"] = "RQ" .. string.rep("1", 32)
+      local c = scripted{ status = 200, body = ENTITY, headers = h }
+      local ent = assert(c:fetch_entity(SVC, ID))
+      local r = assert(verify.response_of(ent))
+      assert.equal(200, r.status)
+      assert.same({}, r.headers)
+      c:close()
+    end
+  end)
+
+  it("ignores keys and values that are not headers (booleans, functions, nested tables, NUL in a name)", function()
+    local h = {
+      [1] = "Retry-After", [true] = "x", [2.5] = "y",
+      ["Retry-After\0X"] = "99",                     -- not the name: longer
+      ["Twilio-Request-Id"] = function() end,
+      ["Twilio-Request-Duration"] = { { "nested" } }, -- a repeated header whose last value is a table
+      ["Twilio-Concurrent-Requests"] = {},             -- a repeated header with no value
+      ["Twilio-Reached-Rate-Limit"] = true,
+      ["X-Rate-Limit-Remaining"] = 0 / 0,              -- a number: converted
+      ["X-Rate-Limit-Limit"] = { "a", "b\r\nInjected: 1" },
+    }
+    setmetatable(h, { __index = function() error("the headers' metatable was consulted") end })
+    local c = scripted{ status = 200, body = ENTITY, headers = h }
+    local ent = assert(c:fetch_entity(SVC, ID))
+    local r = verify.response_of(ent).headers
+    c:close()
+    assert.is_nil(r["retry-after"])
+    assert.is_nil(r["twilio-request-id"])
+    assert.is_nil(r["twilio-request-duration"])
+    assert.is_nil(r["twilio-concurrent-requests"])
+    assert.is_nil(r["twilio-reached-rate-limit"])
+    assert.is_string(r["x-rate-limit-remaining"])
+    assert.equal("bInjected: 1", r["x-rate-limit-limit"])
+  end)
+
+  it("reads Retry-After and Twilio-Request-Id in any case, the request id without control characters", function()
+    local c = scripted{ status = 429, body = '{"code":20429,"message":"Too Many Requests"}',
+      headers = { ["retry-after"] = "7", ["TWILIO-REQUEST-ID"] = "RQ12\r\nSet-Cookie: x" } }
+    local v, err = c:fetch_entity(SVC, ID)
+    c:close()
+    assert.is_nil(v)
+    assert.equal(7, err.retry_after)
+    assert.equal("RQ12Set-Cookie:x", err.request_id)
+  end)
+end)
