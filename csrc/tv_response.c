@@ -193,6 +193,7 @@ void tv_error_context(tv_error *err, const tv_request *req, const tv_response *r
     if (req->url.data) tv_error_set_str(&err->url, req->url.data); /* OOM: url stays NULL */
     if (resp) {
         snprintf(err->request_id, sizeof err->request_id, "%s", resp->request_id);
+        tv_error_clean(err->request_id); /* kept printable by both transports; once more here */
         err->retry_after = resp->retry_after;
     }
 }
@@ -228,8 +229,10 @@ static int http_error(const tv_request *req, const tv_response *resp, tv_error *
         if (msg && *msg) snprintf(err->message, sizeof err->message, "%s", msg);
         else if (detail && *detail) snprintf(err->message, sizeof err->message, "%s", detail);
         else if (title && *title) snprintf(err->message, sizeof err->message, "%s", title);
+        tv_error_clean(err->message); /* the server's text: no CR/LF into logs or tostring */
         if (more) tv_error_set_str(&err->more_info, more);
         else if (type) tv_error_set_str(&err->more_info, type);
+        tv_error_clean(err->more_info);
         const cJSON *details = cJSON_GetObjectItemCaseSensitive(j, "details");
         if (details && !cJSON_IsNull(details)) err->details = cJSON_PrintUnformatted(details);
     }

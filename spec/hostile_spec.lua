@@ -111,3 +111,35 @@ describe("a Lua transport's response headers (issue 23 item 1)", function()
     assert.equal("RQ12Set-Cookie:x", err.request_id)
   end)
 end)
+
+describe("control characters from a server or transport (issue 23 item 9)", function()
+  local function clean(s) return type(s) == "string" and not s:find("[%c\127]") end
+
+  it("are not copied into err.message, err.more_info, err.request_id or tostring(err)", function()
+    local c = scripted{ status = 400,
+      body = '{"code":60200,"message":"Invalid\\r\\nX-Injected: 1\\u0000tail","more_info":"https://x\\r\\n/y"}',
+      headers = { ["Twilio-Request-Id"] = "RQ\r\n1" } }
+    local v, err = c:fetch_entity(SVC, ID)
+    assert.is_nil(v)
+    assert.equal(60200, err.code)
+    assert.truthy(clean(err.message), err.message)
+    assert.truthy(err.message:find("Invalid  X-Injected: 1", 1, true), err.message)
+    assert.truthy(clean(err.more_info), err.more_info)
+    assert.equal("RQ1", err.request_id)
+    assert.truthy(clean(tostring(err)))
+    c:close()
+  end)
+
+  it("a transport's error message and an error table edited by Lua code print on one line", function()
+    local c = scripted(function() return nil, { message = "reset\r\nby peer\n" } end)
+    local v, err = c:fetch_entity(SVC, ID)
+    c:close()
+    assert.is_nil(v)
+    assert.equal("transport", err.kind)
+    assert.truthy(clean(err.message), err.message)
+    err.message = "edited\r\nSet-Cookie: x"
+    err.url = "http://x/\n"
+    assert.truthy(clean(tostring(err)), tostring(err))
+    assert.truthy(clean("prefix: " .. err), "prefix: " .. err)
+  end)
+end)
