@@ -44,6 +44,9 @@
 #define LLVMFuzzerTestOneInput fz_one_jwt
 #include "../fuzz/fuzz_jwt.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fz_one_lua_transport
+#include "../fuzz/fuzz_lua_transport.c"
+#undef LLVMFuzzerTestOneInput
 
 #include "ctest.h"
 
@@ -57,7 +60,7 @@ static const struct {
     {"json_lua", fz_one_json_lua}, {"emu_form", fz_one_emu_form}, {"jcursor", fz_one_jcursor},
     {"page_url", fz_one_page_url}, {"params", fz_one_params},     {"lua_pages", fz_one_lua_pages},
     {"webhook", fz_one_webhook},
-    {"jwt", fz_one_jwt},
+    {"jwt", fz_one_jwt},           {"lua_transport", fz_one_lua_transport},
 };
 
 static int cmp_names(const void *a, const void *b) {

@@ -294,4 +294,19 @@ write("emu_form", "bad-escape", string.char(POST | AUTH | FORM | CANNED) .. fiel
 write("emu_form", "control-faults", string.char(0x80 | POST | (0 << 3))
   .. '{"faults":[{"action":"status","status":503,"times":2,"match":{"op":"fetch"}}]}')
 write("emu_form", "control-clock", string.char(0x80 | POST | (1 << 3)) .. '{"time":1700000000}')
+-- ------------------------------------------------------------ Lua transport
+-- fuzz_lua_transport: mode byte, status index, header count, data (see the harness)
+local LT_VALID, LT_AMP, LT_LONG = 0x04, 0x08, 0x10
+local lt_data = "Twilio-Request-Id: RQ\r\n\0x" .. string.rep("abcXYZ\1\127", 4) .. "retry-after 7"
+for mode = 0, 3 do
+  for op = 0, 3 do
+    write("lua_transport", "mode" .. mode .. "-op" .. op, string.char(mode | LT_VALID | (op << 5), 0, 40) .. lt_data)
+    write("lua_transport", "mode" .. mode .. "-op" .. op .. "-error", string.char(mode | (op << 5), 8, 12) .. lt_data)
+  end
+end
+write("lua_transport", "variants-255", string.char(LT_VALID, 0, 255) .. "\0\1\2\3\4")
+write("lua_transport", "amplified", string.char(LT_VALID | LT_AMP, 0, 255) .. lt_data)
+write("lua_transport", "long-values", string.char(LT_VALID | LT_LONG, 1, 30) .. lt_data)
+write("lua_transport", "openresty-amplified", string.char(1 | LT_VALID | LT_AMP, 0, 200) .. lt_data)
+write("lua_transport", "openresty-nginx-error", string.char(1 | LT_VALID, 1, 20) .. lt_data)
 print("corpus written under " .. OUT)
