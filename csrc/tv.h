@@ -315,6 +315,11 @@ void tv_client_set_transport(tv_client *c, tv_transport_fn fn, void *ud);
  * for an enrolment access token or a factor-signed JWT -- instead of the
  * account's credentials, which are wiped.  Like every credential it only
  * goes to the client's base URL and never appears in errors or events.
+ * The single-request handle (whose header list held the old credential)
+ * is freed at once; the batch pool holds the credential only while a
+ * batch runs (tv_batch.c builds its header lists from the client's when a
+ * batch starts and wipes them when it ends), so the next batch carries the
+ * new one and a batch running now finishes with the one it started with.
  * 0, -1 (err: TV_EARG, TV_ENOMEM; the previous credential stays). */
 int tv_client_set_token(tv_client *c, const char *token, tv_error *err);
 void tv_client_set_hooks(tv_client *c, void (*on_event)(void *ud, const tv_event *ev),

@@ -4,6 +4,7 @@
 -- failed (or crashed the process) before its fix; the commit that added it
 -- says how that was checked.
 local verify = require "twilio.verify"
+local emulator = require "support.emulator"
 
 local unpack = table.unpack or unpack
 
@@ -141,5 +142,32 @@ describe("control characters from a server or transport (issue 23 item 9)", func
     err.url = "http://x/\n"
     assert.truthy(clean(tostring(err)), tostring(err))
     assert.truthy(clean("prefix: " .. err), "prefix: " .. err)
+  end)
+end)
+
+describe("a credential change and the batch pool (issue 23 item 5)", function()
+  local e
+  setup(function() e = emulator.start{} end)
+  teardown(function() if e then e:stop() end end)
+
+  it("_set_token reaches the handles of a batch made before it", function()
+    local c = e:client{ max_retries = 0 }
+    assert(c:create_entity(SVC, ID))
+    local ops = { { op = "fetch_entity", service_sid = SVC, identity = ID },
+                  { op = "fetch_entity", service_sid = SVC, identity = ID } }
+    local r1 = assert(c:batch(ops, { concurrency = 2 }))
+    assert.is_table(r1[1].ok)
+    assert.is_table(r1[2].ok)
+    -- not a JWT: the emulator refuses it, so a 401 shows the token was sent
+    assert(c:_set_token("DEVICE-JWT"))
+    local v, err = c:fetch_entity(SVC, ID)
+    assert.is_nil(v)
+    assert.equal(401, err.status)
+    local r2 = assert(c:batch(ops, { concurrency = 2 }))
+    for i = 1, 2 do
+      assert.is_nil(r2[i].ok)
+      assert.equal(401, r2[i].err.status, "batch op " .. i .. " went out with the account's credential")
+    end
+    c:close()
   end)
 end)
