@@ -231,6 +231,10 @@ describe("verify.webhook", function()
       valid(TOKEN, u, BODY, s)
       invalid("bodySHA256 does not match the body", TOKEN, u, BODY .. " ", s)
       invalid("bodySHA256 does not match the body", TOKEN, u, "", s)
+      -- no body at all: the hash vouches for nothing (issue 23 item 7; twilio-python says true)
+      invalid("the URL has a bodySHA256 but no body was given", TOKEN, u, nil, s)
+      invalid("the URL has a bodySHA256 but no body was given", TOKEN, u, {}, s)
+      invalid("the URL has a bodySHA256 but no body was given", TOKEN, u, { property = "value" }, s)
       -- the hash in the URL changed to match a forged body: the URL signature fails
       local forged = '{"property": "evil"}'
       invalid("signature mismatch (the URL, with its bodySHA256, was not signed with this token)", TOKEN,

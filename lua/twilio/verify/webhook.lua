@@ -30,6 +30,10 @@
 --   without '=' has an empty value, repeated keys kept);
 -- * nil: no parameters (a GET webhook: everything is in the URL).
 --
+-- A `url` carrying a non-empty `bodySHA256` needs the body string: with nil
+-- or a table it never validates (`false, "the URL has a bodySHA256 but no
+-- body was given"`).
+--
 -- Wrong argument types raise an error naming the parameter, before any
 -- work; an invalid signature returns `false, reason`. The auth token never
 -- appears in an error, a log line or a return value.
