@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "emu.h"
+#include "tv.h"
 #include "tv_ops.h"
 
 static const char oom_body[] =
@@ -38,7 +39,7 @@ typedef struct emu_req {
     char method[16];
     int started, control, inflight;
     char *body;          /* NUL-terminated */
-    size_t blen, bcap;
+    size_t blen, bcap;   /* bcap is counted in srv->body_bytes */
     int too_big;
 } emu_req;
 
@@ -123,32 +124,95 @@ static void set_body(emu_response *r, int status, const char *ctype, const char 
 
 /* ------------------------------------------------------ request log */
 
+/* The record of a request, within budget (EMU_LOG_*: its size is the
+ * sender's choice, and it is made before authentication) and without the
+ * secret values (AuthPayload, Binding.Secret, Config.NotificationToken:
+ * tv_secret_wire_key), in the form pairs and in the body.  *cost: about
+ * the bytes it takes. */
+
+/* s[0..n) cut at max bytes, as a JSON string under name (a NUL ends it). */
+static int add_cut(cJSON *obj, const char *name, const char *s, size_t n, size_t max, size_t *cost) {
+    if (n > max) n = max;
+    char *t = emu_strndup(s, n);
+    cJSON *v = t ? cJSON_CreateString(t) : NULL;
+    free(t);
+    *cost += n + 96; /* the node and its copy */
+    return emu_json_add(obj, name, v);
+}
+
+static int secret_raw_key(const char *k, size_t n) {
+    if (n == 0 || n > 192) return 0;
+    char *d = NULL;
+    size_t dl = 0;
+    int secret = emu_pct_decode(k, n, 1, &d, &dl) == 0 && tv_secret_wire_key(d, dl);
+    free(d);
+    return secret;
+}
+
+/* The body with every secret value "[REDACTED]" (keys decoded to tell),
+ * cut at EMU_LOG_BODY_MAX.  0 / -1 OOM. */
+static int redacted_body(const char *b, size_t len, tv_buf *out, int *cut) {
+    size_t i = 0;
+    *cut = 0;
+    if (tv_buf_add(out, "", 0)) return -1;
+    while (i < len && out->len < EMU_LOG_BODY_MAX) {
+        const char *amp = memchr(b + i, '&', len - i);
+        size_t end = amp ? (size_t)(amp - b) : len;
+        const char *eq = memchr(b + i, '=', end - i);
+        if (i && tv_buf_add(out, "&", 1)) return -1;
+        if (eq && secret_raw_key(b + i, (size_t)(eq - (b + i)))) {
+            if (tv_buf_add(out, b + i, (size_t)(eq - (b + i)) + 1) || tv_buf_adds(out, "[REDACTED]")) return -1;
+        } else if (tv_buf_add(out, b + i, end - i)) {
+            return -1;
+        }
+        i = end + 1;
+    }
+    if (out->len > EMU_LOG_BODY_MAX) out->len = EMU_LOG_BODY_MAX;
+    if (out->data) out->data[out->len] = '\0';
+    *cut = i < len || out->len == EMU_LOG_BODY_MAX;
+    return 0;
+}
+
 static cJSON *make_record(const emu_req *rq, const emu_call *c, const char *ctype, const char *ua,
-                          const char *authz) {
+                          const char *authz, size_t *cost) {
     cJSON *j = cJSON_CreateObject(), *form = NULL;
     if (!j) return NULL;
+    *cost = 512;
     char scheme[33] = "";
     if (authz) {
         size_t n = strcspn(authz, " ");
         snprintf(scheme, sizeof scheme, "%.*s", (int)(n < 32 ? n : 32), authz);
     }
-    int ok = cJSON_AddStringToObject(j, "method", rq->method) && cJSON_AddStringToObject(j, "path", rq->path) &&
-             cJSON_AddStringToObject(j, "query", rq->query) &&
-             (ctype ? cJSON_AddStringToObject(j, "content_type", ctype) : cJSON_AddNullToObject(j, "content_type")) &&
-             (ua ? cJSON_AddStringToObject(j, "user_agent", ua) : cJSON_AddNullToObject(j, "user_agent")) &&
-             (authz ? cJSON_AddStringToObject(j, "authorization_scheme", scheme)
-                    : cJSON_AddNullToObject(j, "authorization_scheme")) &&
-             (form = cJSON_AddArrayToObject(j, "form")) &&
-             cJSON_AddStringToObject(j, "body", rq->body ? rq->body : "") &&
-             cJSON_AddStringToObject(j, "op", emu_op_name(c->op)) &&
-             (c->row ? cJSON_AddStringToObject(j, "operation", c->row->name) != NULL
-                     : cJSON_AddNullToObject(j, "operation") != NULL);
-    for (size_t i = 0; ok && i < c->form.n; i++) {
+    tv_buf body = {0};
+    int cut = 0;
+    int ok = redacted_body(rq->body ? rq->body : "", rq->blen, &body, &cut) == 0;
+    ok = ok && cJSON_AddStringToObject(j, "method", rq->method) &&
+         add_cut(j, "path", rq->path, strlen(rq->path), EMU_LOG_VALUE_MAX, cost) == 0 &&
+         add_cut(j, "query", rq->query, strlen(rq->query), EMU_LOG_VALUE_MAX, cost) == 0 &&
+         (ctype ? add_cut(j, "content_type", ctype, strlen(ctype), 256, cost) == 0
+                : cJSON_AddNullToObject(j, "content_type") != NULL) &&
+         (ua ? add_cut(j, "user_agent", ua, strlen(ua), 512, cost) == 0
+             : cJSON_AddNullToObject(j, "user_agent") != NULL) &&
+         (authz ? cJSON_AddStringToObject(j, "authorization_scheme", scheme)
+                : cJSON_AddNullToObject(j, "authorization_scheme")) &&
+         (form = cJSON_AddArrayToObject(j, "form")) &&
+         add_cut(j, "body", body.data, body.len, EMU_LOG_BODY_MAX, cost) == 0 &&
+         cJSON_AddStringToObject(j, "op", emu_op_name(c->op)) &&
+         (c->row ? cJSON_AddStringToObject(j, "operation", c->row->name) != NULL
+                 : cJSON_AddNullToObject(j, "operation") != NULL);
+    tv_buf_free(&body);
+    if (ok && cut) ok = cJSON_AddTrueToObject(j, "body_truncated") && cJSON_AddNumberToObject(j, "body_bytes", (double)rq->blen);
+    for (size_t i = 0; ok && i < c->form.n && i < EMU_LOG_PAIRS; i++) {
+        const emu_kv *kv = &c->form.items[i];
         cJSON *pair = cJSON_CreateArray();
-        ok = emu_json_add(form, NULL, pair) == 0 &&
-             emu_json_add(pair, NULL, cJSON_CreateString(c->form.items[i].key)) == 0 &&
-             emu_json_add(pair, NULL, cJSON_CreateString(c->form.items[i].val)) == 0;
+        int secret = tv_secret_wire_key(kv->key, kv->klen);
+        ok = emu_json_add(form, NULL, pair) == 0 && add_cut(pair, NULL, kv->key, kv->klen, EMU_LOG_VALUE_MAX, cost) == 0 &&
+             (secret ? add_cut(pair, NULL, "[REDACTED]", 10, 10, cost)
+                     : add_cut(pair, NULL, kv->val, kv->vlen, EMU_LOG_VALUE_MAX, cost)) == 0;
+        *cost += 64;
     }
+    if (ok && c->form.n > EMU_LOG_PAIRS)
+        ok = cJSON_AddTrueToObject(j, "form_truncated") && cJSON_AddNumberToObject(j, "form_pairs", (double)c->form.n);
     if (!ok) {
         cJSON_Delete(j);
         return NULL;
@@ -253,21 +317,23 @@ static enum MHD_Result api_final(emu_req *rq, struct MHD_Connection *con) {
     int rc = emu_form_parse(rq->query, strlen(rq->query), &c.query);
     if (rc == -1) goto oom;
     c.bad_query = rc == -2;
+    if (rc == -3) c.too_big = 1; /* more than EMU_FORM_MAX_PAIRS pairs: 413 */
+    if (rc != 0) emu_kvlist_free(&c.query);
     c.form_type_ok = rq->blen == 0 || is_form_type(ctype);
-    if (rq->blen > 0 && is_form_type(ctype) && !rq->too_big) {
+    if (rq->blen > 0 && is_form_type(ctype) && !c.too_big) {
         rc = emu_form_parse(rq->body, rq->blen, &c.form);
         if (rc == -1) goto oom;
-        if (rc == -2) {
-            c.bad_form = 1;
-            emu_kvlist_free(&c.form);
-        }
+        if (rc == -2) c.bad_form = 1;
+        if (rc == -3) c.too_big = 1;
+        if (rc != 0) emu_kvlist_free(&c.form);
     }
 
-    cJSON *rec = make_record(rq, &c, ctype, ua, authz);
+    size_t cost = 0;
+    cJSON *rec = make_record(rq, &c, ctype, ua, authz, &cost);
     pthread_mutex_lock(&srv->lock);
     srv->requests[c.op]++;
     if (c.opidx >= 0 && c.opidx < EMU_MAX_OPS) srv->op_requests[c.opidx]++;
-    emu_log_append(srv, rec);
+    emu_log_append(srv, rec, cost);
     has_fault = take_fault(srv, &c, &fault);
     pthread_mutex_unlock(&srv->lock);
 
@@ -388,9 +454,10 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls, 
     emu_server *srv = cls;
     emu_req *rq = *con_cls;
     if (!rq) return;
-    if (rq->inflight) {
+    if (rq->inflight || rq->bcap) {
         pthread_mutex_lock(&srv->lock);
-        srv->in_flight--;
+        if (rq->inflight) srv->in_flight--;
+        srv->body_bytes -= rq->bcap;
         pthread_mutex_unlock(&srv->lock);
     }
     free(rq->uri);
@@ -401,7 +468,7 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls, 
 }
 
 static int body_append(emu_req *rq, const char *data, size_t n) {
-    if (rq->too_big) return 0;
+    if (rq->too_big) return 0; /* read and dropped */
     if (rq->blen + n > EMU_BODY_MAX) {
         rq->too_big = 1;
         return 0;
@@ -409,8 +476,24 @@ static int body_append(emu_req *rq, const char *data, size_t n) {
     if (rq->blen + n + 1 > rq->bcap) {
         size_t cap = rq->bcap ? rq->bcap : 1024;
         while (cap < rq->blen + n + 1) cap *= 2;
+        if (cap > EMU_BODY_MAX + 1) cap = EMU_BODY_MAX + 1;
+        /* all connections' bodies together stay within EMU_BODY_BUDGET */
+        emu_server *srv = rq->srv;
+        pthread_mutex_lock(&srv->lock);
+        int over = srv->body_bytes + (cap - rq->bcap) > EMU_BODY_BUDGET;
+        if (!over) srv->body_bytes += cap - rq->bcap;
+        pthread_mutex_unlock(&srv->lock);
+        if (over) {
+            rq->too_big = 1;
+            return 0;
+        }
         char *b = realloc(rq->body, cap);
-        if (!b) return -1;
+        if (!b) {
+            pthread_mutex_lock(&srv->lock);
+            srv->body_bytes -= cap - rq->bcap;
+            pthread_mutex_unlock(&srv->lock);
+            return -1;
+        }
         rq->body = b;
         rq->bcap = cap;
     }
