@@ -242,3 +242,70 @@ describe("the emulator before authentication (issue 23 item 2)", function()
     assert.equal(20413, json.code)
   end)
 end)
+
+describe("the emulator's Host and control API (issue 23 item 3)", function()
+  local e
+  setup(function() e = emulator.start{} end)
+  teardown(function() if e then e:stop() end end)
+  before_each(function() e:reset() end)
+
+  local function control(method, path, body, headers)
+    headers = headers or {}
+    headers.Authorization = false
+    return e:json(method, "/__emulator/" .. path, body, headers)
+  end
+
+  it("a cross-origin or non-JSON control request is refused and does nothing", function()
+    assert(e:client{}:create_entity(SVC, ID))
+    local status = control("POST", "reset", "x", { Origin = "http://evil.example", ["Content-Type"] = "text/plain" })
+    assert.equal(403, status)
+    status = control("POST", "reset", "x", { ["Content-Type"] = "text/plain" })
+    assert.equal(415, status)
+    status = control("POST", "faults", '{"faults":[{"action":"close"}]}', { ["Content-Type"] = "text/plain" })
+    assert.equal(415, status)
+    status = control("DELETE", "requests", nil, { ["Sec-Fetch-Site"] = "cross-site" })
+    assert.equal(403, status)
+    status = control("POST", "reset", nil, { Origin = "null" })
+    assert.equal(403, status)
+    assert.equal(0, #e:pending_faults())
+    assert.is_true(#e:requests() > 0) -- nothing was reset or cleared
+    -- the same requests from the emulator's own origin, or from curl, work
+    assert.equal(204, (control("POST", "reset", nil, { Origin = "http://127.0.0.1:" .. e.port })))
+    assert.equal(204, (control("POST", "reset", nil)))
+    assert.equal(200, (control("POST", "clock", '{"time":null}', { ["Content-Type"] = "application/json; charset=utf-8" })))
+  end)
+
+  it("accepts only loopback Host values on its port (and --allow-host's)", function()
+    local c = e:client{}
+    assert(c:create_entity(SVC, ID))
+    local path = "/v2/Services/" .. SVC .. "/Entities/" .. ID
+    for _, host in ipairs{ "127.0.0.1:" .. e.port, "localhost:" .. e.port, "LOCALHOST:" .. e.port, "[::1]:" .. e.port } do
+      assert.equal(200, (e:json("GET", path, nil, { Host = host })), host)
+    end
+    for _, host in ipairs{ "evil.example", "evil.example:" .. e.port, "127.0.0.1", "127.0.0.1:" .. (e.port + 1),
+                           "localhost.evil.example:" .. e.port, "127.0.0.1:" .. e.port .. ".evil", "127.0.0.2:" .. e.port } do
+      local status, body = e:json("GET", path, nil, { Host = host })
+      assert.equal(403, status, host)
+      assert.equal(20403, body.code, host)
+      assert.equal(403, (control("GET", "stats", nil, { Host = host })), host)
+    end
+    local e2 = emulator.start{ args = { "--allow-host", "verify.test:9000" } }
+    finally(function() e2:stop() end)
+    assert.equal(200, (e2:json("GET", "/v2/Services?PageSize=1", nil, { Host = "Verify.Test:9000" })))
+    assert.equal(403, (e2:json("GET", "/v2/Services?PageSize=1", nil, { Host = "verify.test" })))
+  end)
+
+  it("keeps no raw secret value in the request log, even with a percent-encoded key", function()
+    local body = "AuthPayload=123456&Auth%50ayload=654321&Binding.Secret=JBSWY3DPEHPK3PXP&FriendlyName=x"
+    e:request("POST", "/v2/Services/" .. SVC .. "/Entities/" .. ID .. "/Factors/YF" .. string.rep("0", 32), body)
+    local r = e:last_request()
+    assert.equal("AuthPayload=[REDACTED]&Auth%50ayload=[REDACTED]&Binding.Secret=[REDACTED]&FriendlyName=x", r.body)
+    for _, kv in ipairs(r.form) do
+      if kv[1] ~= "FriendlyName" then assert.equal("[REDACTED]", kv[2], kv[1]) end
+    end
+    local _, _, _, _, text = e:json("GET", "/__emulator/requests", nil, { Authorization = false })
+    for _, secret in ipairs{ "123456", "654321", "JBSWY3DPEHPK3PXP" } do
+      assert.is_nil(text:find(secret, 1, true), secret)
+    end
+  end)
+end)

@@ -411,6 +411,7 @@ typedef struct emu_config {
     const char *seed_path;
     int no_limits;
     int verbose;
+    char allow_host[256];      /* --allow-host: one more Host value accepted ("" none) */
 } emu_config;
 
 struct emu_hooks;

@@ -41,6 +41,8 @@ typedef struct emu_req {
     char *body;          /* NUL-terminated */
     size_t blen, bcap;   /* bcap is counted in srv->body_bytes */
     int too_big;
+    int refused;         /* a status: Host, Origin or Content-Type refused (refuse()) */
+    const char *refused_why;
 } emu_req;
 
 /* ------------------------------------------------------------ clock */
@@ -434,6 +436,72 @@ done:
     return ret;
 }
 
+/* ------------------------------------------------------ who may ask */
+
+/* DNS rebinding (issue 23 item 3): a web page whose host name an attacker
+ * points at 127.0.0.1 reaches the emulator from the browser with its own
+ * name in Host.  Accepted: the loopback names on the bound port (without a
+ * port only when it is 80), and --allow-host's value.  No Host at all
+ * (HTTP/1.0) is accepted: a browser always sends one. */
+static int host_ok(const emu_server *srv, const char *h, size_t n) {
+    if (srv->cfg.allow_host[0] && strlen(srv->cfg.allow_host) == n && strncasecmp(h, srv->cfg.allow_host, n) == 0)
+        return 1;
+    static const char *const names[] = {"127.0.0.1", "localhost", "[::1]", NULL};
+    char port[8];
+    snprintf(port, sizeof port, "%u", srv->bound_port);
+    for (const char *const *name = names; *name; name++) {
+        size_t nl = strlen(*name);
+        if (n < nl || strncasecmp(h, *name, nl) != 0) continue;
+        if (n == nl) return srv->bound_port == 80;
+        if (h[nl] == ':' && n - nl - 1 == strlen(port) && memcmp(h + nl + 1, port, n - nl - 1) == 0) return 1;
+    }
+    return 0;
+}
+
+/* CSRF (issue 23 item 3): the control API has no authentication, so a page
+ * of another origin must not drive it.  Browsers send Origin (and
+ * Sec-Fetch-Site) on cross-origin requests; a POST or DELETE must also be
+ * JSON or bodiless, which no cross-origin form or "simple" fetch can be
+ * without a CORS preflight the emulator never grants. */
+static int control_ok(emu_req *rq, struct MHD_Connection *con) {
+    const emu_server *srv = rq->srv;
+    const char *origin = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Origin");
+    if (origin) {
+        int same = strncasecmp(origin, "http://", 7) == 0 && host_ok(srv, origin + 7, strlen(origin + 7));
+        if (!same) {
+            rq->refused_why = "cross-origin request to the control API (Origin is not this emulator)";
+            return 0;
+        }
+    }
+    const char *site = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Sec-Fetch-Site");
+    if (site && strcasecmp(site, "same-origin") != 0 && strcasecmp(site, "none") != 0) {
+        rq->refused_why = "cross-site request to the control API (Sec-Fetch-Site)";
+        return 0;
+    }
+    if (strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "HEAD") != 0) {
+        const char *ct = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Type");
+        const char *len = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Length");
+        const char *te = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Transfer-Encoding");
+        int bodiless = !te && (!len || strcmp(len, "0") == 0);
+        static const char json[] = "application/json";
+        int is_json = ct && strncasecmp(ct, json, sizeof json - 1) == 0 &&
+                      (ct[sizeof json - 1] == '\0' || ct[sizeof json - 1] == ';' || ct[sizeof json - 1] == ' ');
+        if (!is_json && (ct || !bodiless)) {
+            rq->refused_why = "control requests with a body must be Content-Type: application/json";
+            rq->refused = 415;
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The answer to a refused request: Twilio's error shape, nothing run. */
+static enum MHD_Result refuse(emu_req *rq, struct MHD_Connection *con) {
+    emu_response r = {0};
+    emu_response_error(&r, rq->refused, rq->refused == 415 ? 20415 : 20403, rq->refused_why, NULL);
+    return queue(con, &r, NULL);
+}
+
 /* ------------------------------------------------------ MHD callbacks */
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con) {
@@ -468,7 +536,7 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls, 
 }
 
 static int body_append(emu_req *rq, const char *data, size_t n) {
-    if (rq->too_big) return 0; /* read and dropped */
+    if (rq->too_big || rq->refused) return 0; /* read and dropped */
     if (rq->blen + n > EMU_BODY_MAX) {
         rq->too_big = 1;
         return 0;
@@ -519,7 +587,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
         rq->query = q ? q + 1 : "";
         if (!rq->path) return MHD_NO;
         rq->control = strncmp(rq->path, "/__emulator/", 12) == 0;
-        if (!rq->control) {
+        const char *host = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Host");
+        if (host && !host_ok(srv, host, strlen(host))) {
+            rq->refused = 403;
+            rq->refused_why = "the Host header is not this emulator's (127.0.0.1, localhost or [::1] on its port; "
+                              "--allow-host adds one): refused against DNS rebinding";
+        } else if (rq->control && !control_ok(rq, con)) {
+            if (!rq->refused) rq->refused = 403;
+        }
+        if (!rq->control && !rq->refused) {
             pthread_mutex_lock(&srv->lock);
             if (++srv->in_flight > srv->peak) srv->peak = srv->in_flight;
             pthread_mutex_unlock(&srv->lock);
@@ -532,6 +608,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
         *upload_data_size = 0;
         return MHD_YES;
     }
+    if (rq->refused) return refuse(rq, con);
     if (!rq->control) return api_final(rq, con);
     emu_response r = {0};
     r.status = 200;
