@@ -584,6 +584,13 @@ typedef struct emu_access_token {
 } emu_access_token;
 
 #define EMU_JWT_LEEWAY 300   /* seconds a device JWT's nbf may be ahead of the emulator clock */
+/* The longest a device JWT may live: the Verify SDKs make exp = nbf + 10
+ * minutes (twilio-verify-android eac791e9
+ * verify/src/main/java/com/twilio/verify/networking/AuthenticationProvider.kt
+ * jwtValidFor = 10L, TimeUnit.MINUTES; twilio-verify-ios 18aba1ed
+ * TwilioVerifySDK/TwilioVerify/Sources/Networking/Authentication.swift
+ * jwtValidFor = 10 * 60).  A longer one (exp in 2200) is refused. */
+#define EMU_JWT_MAX_TTL 600
 
 void emu_access_token_free(void *p);
 void emu_h_create_access_token(const emu_ctx *x, emu_response *out);
