@@ -504,24 +504,24 @@ static enum MHD_Result refuse(emu_req *rq, struct MHD_Connection *con) {
 
 /* ------------------------------------------------------ MHD callbacks */
 
-static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con) {
-    (void)con;
-    emu_req *rq = calloc(1, sizeof *rq);
-    if (!rq) return NULL;
-    rq->srv = cls;
-    if (!(rq->uri = emu_strdup(uri))) {
-        free(rq);
-        return NULL;
-    }
-    return rq;
+/* The request context is made in the URI log callback (the raw URI is only
+ * seen there), but libmicrohttpd calls the completion callback only for a
+ * request that reached the access handler: one refused earlier (a request
+ * line or headers too big for the connection's memory, a malformed one)
+ * leaked its context and its URI copy -- 100 KiB a request with a long
+ * query (found by make emulator-soak, issue 23).  So each connection parks
+ * the context it has not handed over yet in its socket context, and the
+ * connection's close frees what is still parked. */
+typedef struct emu_conn {
+    emu_req *pending; /* made by on_uri, not yet seen by on_completed */
+} emu_conn;
+
+static emu_conn *conn_of(struct MHD_Connection *con) {
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? (emu_conn *)ci->socket_context : NULL;
 }
 
-static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls, enum MHD_RequestTerminationCode toe) {
-    (void)con;
-    (void)toe;
-    emu_server *srv = cls;
-    emu_req *rq = *con_cls;
-    if (!rq) return;
+static void req_free(emu_server *srv, emu_req *rq) {
     if (rq->inflight || rq->bcap) {
         pthread_mutex_lock(&srv->lock);
         if (rq->inflight) srv->in_flight--;
@@ -532,6 +532,46 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls, 
     free(rq->path);
     free(rq->body);
     free(rq);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *con, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe) {
+    (void)con;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        *socket_context = calloc(1, sizeof(emu_conn)); /* NULL on OOM: nothing parked, as before */
+        return;
+    }
+    emu_conn *c = *socket_context;
+    if (!c) return;
+    if (c->pending) req_free(cls, c->pending);
+    free(c);
+    *socket_context = NULL;
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con) {
+    emu_req *rq = calloc(1, sizeof *rq);
+    if (!rq) return NULL;
+    rq->srv = cls;
+    if (!(rq->uri = emu_strdup(uri))) {
+        free(rq);
+        return NULL;
+    }
+    emu_conn *c = conn_of(con);
+    if (c) {
+        if (c->pending) req_free(cls, c->pending); /* the last request never completed */
+        c->pending = rq;
+    }
+    return rq;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls, enum MHD_RequestTerminationCode toe) {
+    (void)toe;
+    emu_server *srv = cls;
+    emu_req *rq = *con_cls;
+    if (!rq) return;
+    emu_conn *c = conn_of(con);
+    if (c && c->pending == rq) c->pending = NULL;
+    req_free(srv, rq);
     *con_cls = NULL;
 }
 
@@ -695,6 +735,7 @@ int emu_server_start(emu_server *srv) {
                                    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
                                    MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
                                    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+                                   MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
                                    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
                                    MHD_OPTION_CONNECTION_LIMIT, (unsigned)2000,
                                    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
