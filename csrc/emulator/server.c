@@ -169,9 +169,10 @@ static int redacted_body(const char *b, size_t len, tv_buf *out, int *cut) {
         }
         i = end + 1;
     }
-    if (out->len > EMU_LOG_BODY_MAX) out->len = EMU_LOG_BODY_MAX;
+    int clamped = out->len > EMU_LOG_BODY_MAX;
+    if (clamped) out->len = EMU_LOG_BODY_MAX;
     if (out->data) out->data[out->len] = '\0';
-    *cut = i < len || out->len == EMU_LOG_BODY_MAX;
+    *cut = i < len || clamped;
     return 0;
 }
 

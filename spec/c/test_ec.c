@@ -280,12 +280,18 @@ static int import_in_child(const char *path, int want_pem_message) {
         if (!key) _exit(2);
         tv_error err = TV_ERROR_INIT;
         tv_ec_key *k = tv_ec_private_import(key, kl, &err);
-        if (k) _exit(1);
+        tv_secret_free(key, kl);
+        /* everything freed before _exit: under valgrind a leak would be the
+         * child's exit status (--error-exitcode) */
+        int rc = 0;
         char c;
-        if (read(0, &c, 1) != 1) _exit(3); /* the passphrase was consumed */
-        if (want_pem_message && !strstr(err.message, "encrypted PEM is not supported")) _exit(2);
-        if (strstr(err.message, "secret-pass")) _exit(2);
-        _exit(0);
+        if (k) rc = 1;
+        else if (read(0, &c, 1) != 1) rc = 3; /* the passphrase was consumed */
+        else if (want_pem_message && !strstr(err.message, "encrypted PEM is not supported")) rc = 2;
+        else if (strstr(err.message, "secret-pass")) rc = 2;
+        tv_ec_free(k);
+        tv_error_clear(&err);
+        _exit(rc);
     }
     close(fds[0]);
     close(fds[1]);
