@@ -40,6 +40,15 @@
 #define EMU_DEFAULT_AUTH_TOKEN "emulator-auth-token"
 #define EMU_BODY_MAX (1024u * 1024u) /* largest request body accepted       */
 #define EMU_LOG_MAX 200              /* requests kept by /__emulator/requests */
+/* The request log is budgeted in bytes too (issue 23 item 2: every request
+ * is logged before authentication, so its size is the sender's choice). */
+#define EMU_LOG_BYTES (8u * 1024u * 1024u) /* all records together, at most   */
+#define EMU_LOG_BODY_MAX (64u * 1024u)     /* bytes of one body kept             */
+#define EMU_LOG_PAIRS 64                   /* form pairs kept per record         */
+#define EMU_LOG_VALUE_MAX (8u * 1024u)     /* bytes of one key or value kept     */
+/* Request bodies being received, all connections together: past it a body
+ * is answered 413 like one over EMU_BODY_MAX. */
+#define EMU_BODY_BUDGET (64u * 1024u * 1024u)
 #define EMU_MAX_PUSH 20              /* live push factors per entity  (60315) */
 #define EMU_MAX_TOTP 100             /* live TOTP factors per entity  (60315) */
 #define EMU_DAILY_CREATES 100        /* creations per entity per day  (60326) */
@@ -61,10 +70,20 @@ typedef struct emu_kv {
     size_t vlen;
 } emu_kv;
 
+/* The pairs' strings live in blocks, one per emu_form_parse call, each
+ * sized from its input (never more than twice it): the memory of a parse
+ * is proportional to what was received, not one malloc per string. */
+typedef struct emu_kvblock emu_kvblock;
+
 typedef struct emu_kvlist {
     emu_kv *items;
     size_t n, cap;
+    emu_kvblock *blocks;
 } emu_kvlist;
+
+/* The most pairs one form or query string may hold: more is refused before
+ * anything is allocated (the API's largest operation takes a few dozen). */
+#define EMU_FORM_MAX_PAIRS 1024
 
 /* Percent-decode in[0..len) into a malloc'd NUL-terminated *out ('+' is a
  * space when plus_is_space).  0, -1 on out of memory, -2 on a bad escape. */
@@ -72,7 +91,9 @@ int emu_pct_decode(const char *in, size_t len, int plus_is_space, char **out, si
 
 /* Parse application/x-www-form-urlencoded text (also used for query
  * strings), appending pairs in received order.  Empty pieces ("a=1&&b=2")
- * are skipped; a key without '=' has the value "".  0, -1 OOM, -2 bad escape. */
+ * are skipped; a key without '=' has the value "".  0, -1 OOM, -2 bad
+ * escape, -3 more than EMU_FORM_MAX_PAIRS pairs (nothing appended).  On
+ * -1/-2 the list may hold part of the pairs: free it. */
 int emu_form_parse(const char *s, size_t len, emu_kvlist *out);
 
 void emu_kvlist_free(emu_kvlist *l); /* frees the pairs; the list is reusable */
@@ -394,6 +415,7 @@ typedef struct emu_config {
     const char *seed_path;
     int no_limits;
     int verbose;
+    char allow_host[256];      /* --allow-host: one more Host value accepted ("" none) */
 } emu_config;
 
 struct emu_hooks;
@@ -415,7 +437,9 @@ typedef struct emu_server {
     unsigned long op_applied[EMU_MAX_OPS];
     long in_flight, peak;
     cJSON *log[EMU_LOG_MAX];   /* ring of request records */
-    size_t log_head, log_n;
+    size_t log_cost[EMU_LOG_MAX]; /* their sizes, as emu_log_append was told */
+    size_t log_head, log_n, log_bytes;
+    size_t body_bytes;         /* request body buffers allocated now (EMU_BODY_BUDGET) */
     unsigned bound_port;
     struct MHD_Daemon *daemon;
     struct emu_hooks *hooks;   /* webhooks and their delivery (webhooks.c) */
@@ -571,6 +595,13 @@ typedef struct emu_access_token {
 } emu_access_token;
 
 #define EMU_JWT_LEEWAY 300   /* seconds a device JWT's nbf may be ahead of the emulator clock */
+/* The longest a device JWT may live: the Verify SDKs make exp = nbf + 10
+ * minutes (twilio-verify-android eac791e9
+ * verify/src/main/java/com/twilio/verify/networking/AuthenticationProvider.kt
+ * jwtValidFor = 10L, TimeUnit.MINUTES; twilio-verify-ios 18aba1ed
+ * TwilioVerifySDK/TwilioVerify/Sources/Networking/Authentication.swift
+ * jwtValidFor = 10 * 60).  A longer one (exp in 2200) is refused. */
+#define EMU_JWT_MAX_TTL 600
 
 void emu_access_token_free(void *p);
 /* Device credentials (Basic "token:<jwt>").  1: the Authorization is not
@@ -597,8 +628,11 @@ int emu_push_challenge_payload(const emu_server *srv, const emu_challenge *ch, c
 /* Handle /__emulator/...; fills out. */
 void emu_control_handle(emu_server *srv, const char *method, const char *path, const char *body,
                         size_t len, emu_response *out);
-/* Record a request to an API route in the log (lock held; takes ownership of rec). */
-void emu_log_append(emu_server *srv, cJSON *rec);
+/* Record a request to an API route in the log (lock held; takes ownership
+ * of rec, which takes about `cost` bytes).  The oldest records go first
+ * while there are EMU_LOG_MAX of them or they would take more than
+ * EMU_LOG_BYTES. */
+void emu_log_append(emu_server *srv, cJSON *rec, size_t cost);
 /* Clear faults, counters, log, clock and store, then re-apply the seed (lock held). */
 void emu_reset(emu_server *srv);
 

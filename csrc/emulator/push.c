@@ -269,7 +269,15 @@ static int same(const char *a, const char *b, size_t blen) {
     return a && b && strlen(a) == blen && memcmp(a, b, blen) == 0;
 }
 
-/* create_factor with an enrolment access token (lock NOT held). */
+/* create_factor with an enrolment access token (lock NOT held).  The token
+ * may be used more than once while it lives: Twilio documents a lifetime
+ * ("How long, in seconds, the access token is valid. Can be an integer
+ * between 60 and 300. Default is 60.": CreateAccessToken's Ttl in the
+ * vendored spec/fixtures/twilio_verify_v2.json and
+ * https://www.twilio.com/docs/verify/api/access-token), not a single use,
+ * so the emulator does not invent one; the short TTL is the bound.  Its
+ * exp is the emulator's own (HS256 with the auth token), so it cannot be
+ * stretched. */
 static int access_token_auth(emu_server *srv, const emu_call *c, const tv_jwt *j, emu_response *out) {
     tv_error err = TV_ERROR_INIT;
     const char *tok = srv->cfg.auth_token;
@@ -331,8 +339,12 @@ static int factor_jwt_auth(emu_server *srv, const emu_call *c, const tv_jwt *j, 
     if (v != 1) return deny(out, "the JWT's signature does not verify with the factor's key");
     if (!sub || strcmp(sub, srv->cfg.account_sid) != 0) return deny(out, "the JWT's sub is not the account");
     if (exp <= now) return deny(out, "the JWT has expired");
-    if (tv_jwt_time(j->payload, "nbf", &nbf) == 0 && nbf > now + EMU_JWT_LEEWAY)
-        return deny(out, "the JWT is not valid yet");
+    int has_nbf = tv_jwt_time(j->payload, "nbf", &nbf) == 0;
+    if (has_nbf && nbf > now + EMU_JWT_LEEWAY) return deny(out, "the JWT is not valid yet");
+    /* no longer-lived than the SDKs make it (EMU_JWT_MAX_TTL): a leaked
+     * JWT is good for 10 minutes, not for ever */
+    if (exp > now + EMU_JWT_MAX_TTL + EMU_JWT_LEEWAY || (has_nbf && exp - nbf > EMU_JWT_MAX_TTL))
+        return deny(out, "the JWT lives longer than the 10 minutes the Verify SDKs give it (exp - nbf <= 600)");
     if (!scope) return deny(out, "the factor may not act on this resource");
     return 0;
 }

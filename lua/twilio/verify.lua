@@ -358,7 +358,10 @@ _M.response_headers = header_names
 -- the API defines: `Twilio-Verify-Signature-Fields` (FetchChallenge: the
 -- fields a device signs), `Twilio-Verify-Challenge-Signature` (UpdateChallenge)
 -- and `Twilio-Verify-Factor-Signature` (UpdateFactor). Values are strings
--- without control characters; a repeated header keeps its last value. `nil`
+-- without control characters (at most 8192 bytes); a repeated header keeps its
+-- last value. From a Lua transport names match in any case: when a headers
+-- table spells one name several ways, the smallest key in byte order wins,
+-- and a table of more than 256 entries is not read at all (no headers). `nil`
 -- for anything else (a delete's `true`, batch results, tables of your own).
 -- Recorded in a weak table: it lives as long as the value.
 -- @param value what an operation returned

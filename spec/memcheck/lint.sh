@@ -13,12 +13,12 @@ out=$(mktemp)
 cpp() { # label, defines...
   label=$1
   shift
-  echo "cppcheck ($label): csrc spec/fuzz spec/c"
+  echo "cppcheck ($label): csrc spec/fuzz spec/c spec/soak"
   cppcheck --enable=warning,style,performance,portability --std=c11 --error-exitcode=1 --quiet \
     --inline-suppr --suppressions-list=spec/memcheck/cppcheck.supp \
     --library=posix,gnu,libcurl,openssl,lua -I csrc -I csrc/emulator -D__GNUC__ "$@" \
     --template='{file}:{line}:{column}: {severity}({id}): {message}' \
-    csrc spec/fuzz spec/c >"$out" 2>&1 || fail=1
+    csrc spec/fuzz spec/c spec/soak >"$out" 2>&1 || fail=1
   cat "$out"
 }
 cpp "Lua 5.4" -DLUA_VERSION_NUM=504 -ULUAJIT_VERSION
