@@ -361,7 +361,7 @@ uint64_t emu_stream_size(const emu_stream *st);
 ssize_t emu_stream_read(void *cls, uint64_t pos, char *buf, size_t max);
 void emu_stream_free(void *cls);
 
-/* ---------------------------------------------------------- render.c */
+/* ------------------------------------------------- response.c, render.c */
 
 typedef struct emu_header {
     const char *name;
@@ -453,9 +453,9 @@ int emu_server_start(emu_server *srv);   /* bind 127.0.0.1:cfg.port; -1 on failu
 void emu_server_stop(emu_server *srv);   /* stop MHD, wake delayed handlers */
 void emu_server_free(emu_server *srv);   /* after stop; frees everything */
 
-/* Emulator clock (lock held). */
+/* util.c: the emulator clock (lock held). */
 int64_t emu_now(const emu_server *srv);
-/* Sleep up to ms, returning early when the server stops (lock NOT held). */
+/* util.c: sleep up to ms, returning early when the server stops (lock NOT held). */
 void emu_sleep_ms(emu_server *srv, long ms);
 
 /* ------------------------------------------------------------ seed.c */
@@ -511,7 +511,7 @@ void emu_call_free(emu_call *c);
  * not NULL, replaces meta.next_page_url of a list answer. */
 void emu_api_handle(emu_server *srv, const emu_call *c, int commit, const char *next_url, emu_response *out);
 
-/* ------------------------------------------------------ resources.c */
+/* ------------------------------------------------ handler.c, the handlers */
 
 /* The per-operation context handed to a handler by emu_api_handle: the
  * validated parameters (v[i] is the first pair of row->params[i], NULL
@@ -545,7 +545,7 @@ int emu_service_gone(emu_server *srv, const char *sid);
 int emu_row_url(char *buf, size_t size, const char *host, const char *op_name, const char *const *vals);
 void emu_answer(const emu_ctx *x, emu_response *out, int found, int status, cJSON *j);
 
-/* Shared helpers (api.c). */
+/* The common answers (response.c) and the call's values (handler.c). */
 void emu_param_error(emu_response *out, const char *key, const char *fmt, const char *arg);
 void emu_oom(emu_response *out);
 void emu_not_found(emu_response *out, const char *raw_path);
@@ -603,7 +603,7 @@ typedef struct emu_access_token {
  * jwtValidFor = 10 * 60).  A longer one (exp in 2200) is refused. */
 #define EMU_JWT_MAX_TTL 600
 
-void emu_access_token_free(void *p);
+void emu_access_token_free(void *p); /* store.c */
 /* Device credentials (Basic "token:<jwt>").  1: the Authorization is not
  * one (the caller answers 20003), 0: authenticated for this call, -1:
  * rejected (out set: 401 20003).  Lock NOT held. */
@@ -611,7 +611,7 @@ int emu_push_authenticate(emu_server *srv, const emu_call *c, emu_response *out)
 /* Binding.PublicKey must be the base64 of a P-256 SubjectPublicKeyInfo:
  * 0, or -1 with out set (400 60306). */
 int emu_push_check_key(const emu_kv *pk, emu_response *out);
-/* config.credential_sid of a push factor ("CR" + the hex of its sid). */
+/* config.credential_sid of a push factor ("CR" + the hex of its sid; store.c). */
 void emu_push_credential_sid(const emu_factor *f, char out[35]);
 /* Factor verification: AuthPayload = base64 of the DER ECDSA signature of
  * the factor sid.  1 valid, 0 not.  Lock held or not (reads f only). */
@@ -636,7 +636,7 @@ void emu_log_append(emu_server *srv, cJSON *rec, size_t cost);
 /* Clear faults, counters, log, clock and store, then re-apply the seed (lock held). */
 void emu_reset(emu_server *srv);
 
-/* -------------------------------------------------------- webhooks.c */
+/* ------------------------------------------------ hooks.c, webhooks.c */
 
 #define EMU_HOOK_QUEUE_MAX 64        /* deliveries waiting (default; a full queue drops) */
 #define EMU_HOOK_TIMEOUT_MS 5000     /* per delivery (default)                           */

@@ -22,18 +22,6 @@
 
 /* ------------------------------------------------------ access tokens */
 
-void emu_access_token_free(void *p) {
-    emu_access_token *t = p;
-    if (!t) return;
-    free(t->identity);
-    free(t->friendly_name);
-    if (t->token) {
-        OPENSSL_cleanse(t->token, strlen(t->token));
-        free(t->token);
-    }
-    free(t);
-}
-
 static cJSON *render_token(const emu_access_token *t, const char *account_sid, const char *host) {
     char url[512], created[21];
     const char *vals[] = {t->service_sid, t->sid};
@@ -136,16 +124,10 @@ void emu_h_fetch_access_token(const emu_ctx *x, emu_response *out) {
     if (t && strcmp(t->service_sid, x->c->service_sid) != 0) t = NULL;
     cJSON *j = t ? render_token(t, srv->cfg.account_sid, x->c->host) : NULL;
     pthread_mutex_unlock(&srv->lock);
-    if (!t) emu_not_found(out, x->c->raw_path);
-    else if (!j) emu_oom(out);
-    else emu_response_json(out, 200, j);
+    emu_answer(x, out, t != NULL, 200, j);
 }
 
 /* ---------------------------------------------------- binding keys */
-
-void emu_push_credential_sid(const emu_factor *f, char out[35]) {
-    snprintf(out, 35, "CR%s", f->sid[0] ? f->sid + 2 : "00000000000000000000000000000000");
-}
 
 int emu_push_check_key(const emu_kv *pk, emu_response *out) {
     tv_error err = TV_ERROR_INIT;

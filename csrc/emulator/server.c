@@ -47,26 +47,6 @@ typedef struct emu_req {
 
 /* ------------------------------------------------------------ clock */
 
-int64_t emu_now(const emu_server *srv) {
-    return srv->clock_fixed ? srv->clock_time : (int64_t)time(NULL);
-}
-
-void emu_sleep_ms(emu_server *srv, long ms) {
-    if (ms <= 0) return;
-    struct timespec dl;
-    clock_gettime(CLOCK_MONOTONIC, &dl);
-    dl.tv_sec += ms / 1000;
-    dl.tv_nsec += (ms % 1000) * 1000000L;
-    if (dl.tv_nsec >= 1000000000L) {
-        dl.tv_sec++;
-        dl.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&srv->lock);
-    while (!srv->stopping)
-        if (pthread_cond_timedwait(&srv->wake, &srv->lock, &dl) == ETIMEDOUT) break;
-    pthread_mutex_unlock(&srv->lock);
-}
-
 /* ------------------------------------------------------ MHD helpers */
 
 static int add_headers(struct MHD_Response *resp, const emu_response *r, const char *request_id) {
