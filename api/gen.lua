@@ -93,9 +93,17 @@ local function c_table()
     if p.default then f[#f + 1] = ".def = " .. cstr(p.default) end
     if p.pairs then f[#f + 1] = ".pairs = " .. array(p.pairs) end
     if p.pair_max then f[#f + 1] = format(".pair_max = {%d, %d}", p.pair_max[1], p.pair_max[2]) end
+    if p._fields then f[#f + 1] = ".fields = " .. p._fields end
     return "    {" .. concat(f, ", ") .. "},"
   end
   local function spec_list(cname, list)
+    -- an object's members first: a list is defined before the row that points at it
+    for i, p in ipairs(list) do
+      if p.fields then
+        p._fields = cname .. "_" .. i
+        spec_list(p._fields, p.fields)
+      end
+    end
     out("static const tv_param_spec ", cname, "[] = {")
     for _, p in ipairs(list) do out(spec(p)) end
     out("    {.name = NULL},")
@@ -112,6 +120,7 @@ local function c_table()
     if op.device == "jwt" then flags[#flags + 1] = "TV_OPF_DEVICE_JWT" end
     if op.device == "token" then flags[#flags + 1] = "TV_OPF_DEVICE_TOKEN" end
     if op.has_params then flags[#flags + 1] = "TV_OPF_PARAMS" end
+    if op.body == "json" then flags[#flags + 1] = "TV_OPF_JSON_BODY" end
     local ret = op.returns == "page" and "TV_RET_PAGE" or op.returns == "none" and "TV_RET_NONE" or "TV_RET_INSTANCE"
     local summary = op.cli_summary or (op.summary and op.summary:gsub("^%u", string.lower):gsub("%.$", ""))
     out("    {.name = ", cstr(op.name), ", .verb = ", cstr(op.verb), ", .resource = ", cstr(op.resource),

@@ -3,4 +3,6 @@
 -- operation is a new row in its resource's file.
 return {
   "factors", "entities", "challenges", "services", "access_tokens", "notifications", "webhooks", "forms",
+  -- Passkeys (issue 21): JSON bodies
+  "passkey_factors", "passkey_challenges",
 }

@@ -42,7 +42,8 @@ end
 
 -- ---------------------------------------------------------------- the data
 local TYPES = { text = "TV_PT_TEXT", int = "TV_PT_INT", enum = "TV_PT_ENUM", json = "TV_PT_JSON",
-                bool = "TV_PT_BOOL", date = "TV_PT_DATE", sid = "TV_PT_SID", identity = "TV_PT_IDENTITY" }
+                bool = "TV_PT_BOOL", date = "TV_PT_DATE", sid = "TV_PT_SID", identity = "TV_PT_IDENTITY",
+                object = "TV_PT_OBJECT" }
 local METHODS = { GET = "TV_GET", POST = "TV_POST", DELETE = "TV_DELETE" }
 local VERBS = { create = true, fetch = true, list = true, update = true, delete = true }
 
@@ -50,11 +51,12 @@ local PARAM_FIELDS = { [1] = "string", [2] = "string", name = "string", min = "n
   enum = "table", prefix = "string", required = "boolean", secret = "boolean", array = "boolean",
   positional = "boolean", paging = "boolean", csv = "boolean", max_items = "number", rule = "string",
   help = "string", metavar = "string", only = "string", required_for = "string", default = "string",
-  pairs = "table", pair_max = "table", string_values = "boolean" }
+  pairs = "table", pair_max = "table", string_values = "boolean", fields = "table" }
 local OP_FIELDS = { [1] = "string", [2] = "string", [3] = "string", [4] = "string", verb = "string",
   returns = "string", alias = "string", device = "string", path_params = "table", params = "table",
   summary = "string", cli_summary = "string", doc = "string", cli_doc = "string", usage = "string",
-  iter_usage = "string", examples = "table", errors = "string", returns_doc = "string", id_key = "string" }
+  iter_usage = "string", examples = "table", errors = "string", returns_doc = "string", id_key = "string",
+  body = "string" }
 local RES_FIELDS = { resource = "string", class = "string", list_key = "string", describe = "table",
   columns = "table", path_params = "table", doc = "string", ops = "table" }
 
@@ -72,8 +74,11 @@ local function snake(key)
   return s:lower()
 end
 
--- a parameter row -> its normalised copy
-local function param(where, p, in_query)
+-- a parameter row -> its normalised copy.  `json`: a member of a JSON body
+-- (TV_OPF_JSON_BODY), whose Lua name is its JSON name as it is -- the
+-- table is the body -- and, nested in an OBJECT, the dotted path of names
+-- from the top (`parent`: the enclosing object's name).
+local function param(where, p, in_query, json, parent)
   check_fields(where, p, PARAM_FIELDS)
   local key, ty = p[1], p[2]
   if not key or not ty then fail(where, "a parameter is { WireKey, type, ... }") end
@@ -81,9 +86,24 @@ local function param(where, p, in_query)
   local q = {}
   for k, v in pairs(p) do q[k] = v end
   q.key, q.type, q[1], q[2] = key, ty, nil, nil
-  q.name = p.name or snake(key)
+  if json then
+    q.name = p.name or (parent and (parent .. "." .. key) or key)
+  else
+    q.name = p.name or snake(key)
+  end
   q.query = in_query
+  q.json = json or nil
   where = where .. ": " .. key
+  if ty == "object" then
+    if not json then fail(where, "an object parameter belongs to a JSON body (body = \"json\")") end
+    if type(p.fields) ~= "table" or #p.fields == 0 then fail(where, "an object needs `fields`") end
+    if p.array then fail(where, "an array of objects is not supported") end
+    q.fields = {}
+    for i, f in ipairs(p.fields) do q.fields[i] = param(where, f, false, true, q.name) end
+  elseif p.fields then
+    fail(where, "`fields` on a %s", ty)
+  end
+  if p.positional and parent then fail(where, "a nested member cannot be positional") end
   if ty == "enum" and not p.enum then fail(where, "an enum needs `enum`") end
   if p.enum and ty ~= "enum" then fail(where, "`enum` on a %s", ty) end
   if ty == "sid" and not (p.prefix and p.prefix:match("^%u%u$")) then fail(where, "a sid needs a two-letter `prefix`") end
@@ -141,8 +161,11 @@ for _, file in ipairs(index) do
       op.path_params[#op.path_params + 1] = pp
     end
     if #op.path_params > 4 then fail(w, "more than TV_MAX_PATH_PARAMS (4) path parameters") end
+    if o.body and not (o.body == "json" and op.method == "POST") then fail(w, "body must be \"json\" (a POST's)") end
+    op.body = op.method == "POST" and (o.body or "form") or nil
+    local json = op.body == "json"
     op.params = {}
-    for _, p in ipairs(o.params or {}) do op.params[#op.params + 1] = param(w, p, op.method == "GET") end
+    for _, p in ipairs(o.params or {}) do op.params[#op.params + 1] = param(w, p, op.method == "GET", json) end
     local npos, table_params = 0, false
     for _, p in ipairs(op.params) do
       if p.positional then npos = npos + 1 else table_params = true end

@@ -144,8 +144,8 @@ void tv_lua_push_event(lua_State *L, const lclient *lc, const tv_event *ev) {
     lua_setfield(L, -2, "User-Agent");
     lua_pushliteral(L, "application/json");
     lua_setfield(L, -2, "Accept");
-    if (strcmp(ev->method, "POST") == 0) {
-        lua_pushliteral(L, "application/x-www-form-urlencoded");
+    if (ev->content_type) {
+        lua_pushstring(L, ev->content_type);
         lua_setfield(L, -2, "Content-Type");
     }
     lua_setfield(L, -2, "headers");

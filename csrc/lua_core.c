@@ -36,5 +36,7 @@ int luaopen_twilio_verify_core(lua_State *L) {
     lua_setfield(L, -2, "webhook");
     tv_lua_open_device(L);
     lua_setfield(L, -2, "device");
+    tv_lua_open_passkey(L);
+    lua_setfield(L, -2, "passkey");
     return 1;
 }

@@ -124,10 +124,52 @@ static int read_array(reader *r, const tv_param_spec *p) {
     return 0;
 }
 
+/* A JSON body's members: the table at idx against `set` (the row's
+ * parameters, or an OBJECT's fields; `what` names the table in errors).
+ * An OBJECT or ARRAY member is marked present by a kv without a value
+ * (tv_request.c), then its contents follow. */
+static int read_members(reader *r, const tv_operation *op, const tv_param_spec *set, int idx, const char *what,
+                        int depth) {
+    lua_State *L = r->L;
+    if (depth > 8) return tv_error_set(r->err, TV_EARG, what, "%s nests too deeply", what);
+    luaL_checkstack(L, 4, "twilio.verify: params");
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        if (lua_type(L, -2) != LUA_TSTRING) {
+            lua_pop(L, 2);
+            return tv_error_set(r->err, TV_EARG, what, "%s: member names must be strings", what);
+        }
+        const char *k = lua_tostring(L, -2);
+        const tv_param_spec *p = tv_param_by_key(set, k);
+        if (!p || (p->flags & TV_PF_POSITIONAL)) {
+            if (p) tv_error_set(r->err, TV_EARG, k, "%s is a positional argument of %s, not a params key", k, op->name);
+            else if (depth == 0) tv_error_set(r->err, TV_EARG, k, "unknown parameter '%s' for %s", k, op->name);
+            else tv_error_set(r->err, TV_EARG, what, "unknown member '%s' of %s (%s)", k, what, op->name);
+            lua_pop(L, 2);
+            return -1;
+        }
+        int rc;
+        if (p->type == TV_PT_OBJECT) {
+            rc = !lua_istable(L, -1) ? tv_error_set(r->err, TV_EARG, p->name, "%s must be a table, got %s", p->name,
+                                                    luaL_typename(L, -1))
+                                     : add_kv(r, p, NULL, 0) ||
+                                           read_members(r, op, p->fields, lua_gettop(L), p->name, depth + 1);
+        } else if (p->flags & TV_PF_ARRAY) {
+            rc = add_kv(r, p, NULL, 0) || read_array(r, p);
+        } else {
+            rc = read_value(r, p, p->name);
+        }
+        lua_pop(L, rc ? 2 : 1);
+        if (rc) return -1;
+    }
+    return 0;
+}
+
 /* The params table at idx against op's non-positional parameters. */
 static int read_params(reader *r, const tv_operation *op, int idx) {
     lua_State *L = r->L;
     if (lua_isnoneornil(L, idx)) return 0;
+    if ((op->flags & TV_OPF_JSON_BODY) && lua_istable(L, idx)) return read_members(r, op, op->params, idx, "params", 0);
     if (!lua_istable(L, idx))
         return tv_error_set(r->err, TV_EARG, "params", "params (of %s) must be a table, got %s", op->name,
                             luaL_typename(L, idx));
@@ -279,6 +321,7 @@ static const char *type_name(tv_ptype t) {
     case TV_PT_DATE: return "date-time";
     case TV_PT_SID: return "sid";
     case TV_PT_IDENTITY: return "identity";
+    case TV_PT_OBJECT: return "object";
     }
     return "string";
 }
@@ -343,6 +386,16 @@ static void push_param(lua_State *L, const tv_param_spec *p, const char *locatio
     set_str(L, "required_for", p->required_for);
     set_str(L, "default", p->def);
     set_list(L, "pairs", p->pairs);
+    if (p->type == TV_PT_OBJECT && p->fields) { /* a JSON body's nested object: its members */
+        luaL_checkstack(L, 4, "twilio.verify: operations");
+        lua_newtable(L);
+        int j = 0;
+        for (const tv_param_spec *f = p->fields; f->name; f++) {
+            push_param(L, f, location);
+            lua_rawseti(L, -2, ++j);
+        }
+        lua_setfield(L, -2, "fields");
+    }
 }
 
 /* core.operations() -> { {name=, verb=, resource=, openapi_id=, method=,
@@ -368,6 +421,7 @@ static int l_operations(lua_State *L) {
         set_str(L, "parent", op->parent);
         set_int(L, "nargs", op->nargs);
         set_bool(L, "has_params", (op->flags & TV_OPF_PARAMS) != 0);
+        set_str(L, "body", op->method != TV_POST ? NULL : (op->flags & TV_OPF_JSON_BODY) ? "json" : "form");
         set_str(L, "device", (op->flags & TV_OPF_DEVICE_JWT) ? "jwt" : (op->flags & TV_OPF_DEVICE_TOKEN) ? "token" : NULL);
         set_str(L, "summary", op->summary);
         set_str(L, "description", op->description);
@@ -381,7 +435,7 @@ static int l_operations(lua_State *L) {
         lua_newtable(L);
         int j = 0;
         for (const tv_param_spec *p = op->params; p->name; p++) {
-            push_param(L, p, NULL);
+            push_param(L, p, (op->flags & TV_OPF_JSON_BODY) ? "json" : NULL);
             lua_rawseti(L, -2, ++j);
         }
         lua_setfield(L, -2, "params");

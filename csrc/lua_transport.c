@@ -57,8 +57,13 @@ static void push_request(lua_State *L, lclient *lc, const tv_request *req, const
     lua_createtable(L, 0, n);
     for (int i = 0; i < n; i++) {
         const char *colon = strchr(h[i], ':');
-        lua_pushlstring(L, h[i], (size_t)(colon - h[i]));
-        lua_pushstring(L, colon + 2);
+        size_t nl = (size_t)(colon - h[i]);
+        lua_pushlstring(L, h[i], nl);
+        /* a JSON body's own media type (the client's lines are the form's) */
+        if (nl == 12 && strncasecmp(h[i], "Content-Type", 12) == 0 && tv_request_content_type(req))
+            lua_pushstring(L, tv_request_content_type(req));
+        else
+            lua_pushstring(L, colon + 2);
         lua_rawset(L, -3);
     }
     lua_setfield(L, -2, "headers");

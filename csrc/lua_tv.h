@@ -204,4 +204,8 @@ int tv_lua_open_webhook(lua_State *L);
  * core.device: P-256 keys, signatures and JWTs of the virtual device. */
 int tv_lua_open_device(lua_State *L);
 
+/* ---- lua_passkey.c -----------------------------------------------------
+ * core.passkey: the credentials of the virtual WebAuthn authenticator. */
+int tv_lua_open_passkey(lua_State *L);
+
 #endif

@@ -76,7 +76,7 @@ typedef struct tv_request {
     const tv_operation *op; /* its row of the operation table */
     tv_method method;
     tv_buf url;
-    tv_buf body; /* form body (POST), empty otherwise */
+    tv_buf body; /* form body (POST) or a JSON body (TV_OPF_JSON_BODY), empty otherwise */
 } tv_request;
 
 void tv_request_free(tv_request *req); /* frees buffers, wipes the body */
@@ -86,6 +86,15 @@ const char *tv_method_name(tv_method m);
  * AuthPayload, Config.NotificationToken, Binding.Secret) replaced by
  * "[REDACTED]".  For logs.  -1 on OOM. */
 int tv_redact_form(const char *body, size_t len, tv_buf *out);
+/* The body of req as a log shows it: a form through tv_redact_form; a JSON
+ * body (TV_OPF_JSON_BODY) re-encoded with every secret member (at any
+ * depth) replaced by "[REDACTED]" -- a passkey's `response`, so no
+ * attestation or assertion reaches a log.  -1 on OOM. */
+int tv_redact_body(const tv_request *req, tv_buf *out);
+/* The Content-Type of req's body: "application/json" for a JSON body,
+ * "application/x-www-form-urlencoded" for any other POST, NULL without a
+ * body (GET, DELETE). */
+const char *tv_request_content_type(const tv_request *req);
 
 /* The base URL, parsed once by the client. */
 typedef struct tv_origin {
@@ -227,7 +236,8 @@ typedef struct tv_client tv_client;
 typedef struct tv_event {
     const char *method;
     const char *url;
-    const char *body;   /* the form body with secrets redacted, "" when none */
+    const char *body;   /* the body with secrets redacted (tv_redact_body), "" when none */
+    const char *content_type; /* the body's media type (POST), NULL without one */
     long status;      /* 0 when the transport failed */
     double duration;  /* seconds */
     int attempt;      /* 1-based */

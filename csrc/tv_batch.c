@@ -19,7 +19,7 @@
 
 struct tv_multi {
     CURLM *multi;
-    struct curl_slist *h_get, *h_post;
+    struct curl_slist *h_get, *h_post, *h_json;
     tv_easy *easy; /* pool */
     int n_easy;
     tv_batch *active; /* the batch using the pool, if any */
@@ -84,6 +84,7 @@ static void tv_multi_free(struct tv_multi *m) {
     if (m->multi) curl_multi_cleanup(m->multi);
     tv_curl_headers_free(m->h_get);
     tv_curl_headers_free(m->h_post);
+    tv_curl_headers_free(m->h_json);
     free(m);
 }
 
@@ -95,20 +96,22 @@ static void free_pool(void *m) { tv_multi_free((struct tv_multi *)m); }
  * every handle -- and wiped when it ends (issue 23 item 5). */
 static void pool_headers_drop(struct tv_multi *m) {
     for (int i = 0; i < m->n_easy; i++) {
-        m->easy[i].h_get = m->easy[i].h_post = NULL;
+        m->easy[i].h_get = m->easy[i].h_post = m->easy[i].h_json = NULL;
         if (m->easy[i].easy) curl_easy_setopt(m->easy[i].easy, CURLOPT_HTTPHEADER, NULL);
     }
     tv_curl_headers_free(m->h_get); /* wipes the lines */
     tv_curl_headers_free(m->h_post);
-    m->h_get = m->h_post = NULL;
+    tv_curl_headers_free(m->h_json);
+    m->h_get = m->h_post = m->h_json = NULL;
 }
 
 static int pool_headers_attach(struct tv_multi *m, const tv_http_conf *conf, tv_error *err) {
     pool_headers_drop(m);
-    if (tv_curl_headers(conf, &m->h_get, &m->h_post, err)) return -1;
+    if (tv_curl_headers(conf, &m->h_get, &m->h_post, &m->h_json, err)) return -1;
     for (int i = 0; i < m->n_easy; i++) {
         m->easy[i].h_get = m->h_get;
         m->easy[i].h_post = m->h_post;
+        m->easy[i].h_json = m->h_json;
     }
     return 0;
 }
@@ -151,7 +154,7 @@ static struct tv_multi *pool(tv_client *c, const tv_http_conf *conf, int want, t
 #endif
         }
         while (m->n_easy < want) {
-            if (tv_easy_init(&m->easy[m->n_easy], conf, m->h_get, m->h_post, err)) return NULL;
+            if (tv_easy_init(&m->easy[m->n_easy], conf, m->h_get, m->h_post, m->h_json, err)) return NULL;
             m->n_easy++;
         }
     }

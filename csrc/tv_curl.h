@@ -20,18 +20,21 @@ typedef struct tv_easy {
     int is_post, sends;    /* request sends in this transfer (prereq callback) */
     int resend_refused;    /* libcurl tried to send a POST a second time */
     long applied_timeout_ms;
-    struct curl_slist *h_get, *h_post; /* borrowed: owned by the caller */
+    struct curl_slist *h_get, *h_post, *h_json; /* borrowed: owned by the caller */
     char errbuf[CURL_ERROR_SIZE];
 } tv_easy;
 
 /* The client's constant header lists (Authorization, Accept, User-Agent,
- * Content-Type for POST, "Expect:").  0, or -1 with err (OOM). */
-int tv_curl_headers(const tv_http_conf *conf, struct curl_slist **get, struct curl_slist **post, tv_error *err);
+ * Content-Type for POST, "Expect:"), and the POST list of a JSON body
+ * (Content-Type: application/json).  0, or -1 with err (OOM). */
+int tv_curl_headers(const tv_http_conf *conf, struct curl_slist **get, struct curl_slist **post,
+                    struct curl_slist **json, tv_error *err);
 /* Wipe (they hold the Authorization header) and free.  Accepts NULL. */
 void tv_curl_headers_free(struct curl_slist *l);
 
 /* Create the handle and set every constant option once.  0 or -1. */
-int tv_easy_init(tv_easy *x, const tv_http_conf *conf, struct curl_slist *h_get, struct curl_slist *h_post, tv_error *err);
+int tv_easy_init(tv_easy *x, const tv_http_conf *conf, struct curl_slist *h_get, struct curl_slist *h_post,
+                 struct curl_slist *h_json, tv_error *err);
 void tv_easy_cleanup(tv_easy *x);
 /* Per request: URL, method, headers, body, timeout. */
 void tv_easy_prepare(tv_easy *x, const tv_http_conf *conf, const tv_request *req, tv_response *resp);

@@ -279,10 +279,11 @@ int tv_call_take_error(tv_call *k, tv_error *err) {
 void tv_call_event(tv_call *k, tv_event *ev) {
     const tv_request *req = k->req;
     const char *body = "";
-    if (req->body.len && tv_redact_form(req->body.data, req->body.len, &k->redacted) == 0) body = k->redacted.data;
+    if (req->body.len && tv_redact_body(req, &k->redacted) == 0) body = k->redacted.data;
     ev->method = tv_method_name(req->method);
     ev->url = req->url.data ? req->url.data : "";
     ev->body = body;
+    ev->content_type = tv_request_content_type(req);
     ev->status = k->status;
     ev->duration = k->duration;
     ev->attempt = k->attempt;

@@ -14,7 +14,7 @@
 
 struct tv_http {
     tv_easy x;
-    struct curl_slist *h_get, *h_post;
+    struct curl_slist *h_get, *h_post, *h_json;
 };
 
 /* The one piece of global state: libcurl's global init, done once.  A mutex
@@ -132,8 +132,9 @@ void tv_curl_headers_free(struct curl_slist *l) {
     curl_slist_free_all(l);
 }
 
-int tv_curl_headers(const tv_http_conf *conf, struct curl_slist **get, struct curl_slist **post, tv_error *err) {
-    *get = *post = NULL;
+int tv_curl_headers(const tv_http_conf *conf, struct curl_slist **get, struct curl_slist **post,
+                    struct curl_slist **json, tv_error *err) {
+    *get = *post = *json = NULL;
     for (int i = 0; i < conf->nget; i++) {
         struct curl_slist *l = curl_slist_append(*get, conf->get_lines[i]);
         if (!l) goto oom;
@@ -141,15 +142,21 @@ int tv_curl_headers(const tv_http_conf *conf, struct curl_slist **get, struct cu
     }
     for (int i = 0; i <= conf->npost; i++) {
         /* "Expect:" stops curl from waiting for 100-continue on larger bodies */
-        struct curl_slist *l = curl_slist_append(*post, i < conf->npost ? conf->post_lines[i] : "Expect:");
+        const char *line = i < conf->npost ? conf->post_lines[i] : "Expect:";
+        struct curl_slist *l = curl_slist_append(*post, line);
         if (!l) goto oom;
         *post = l;
+        /* a JSON body's POST (TV_OPF_JSON_BODY): the same lines, its own Content-Type */
+        if (strncasecmp(line, "Content-Type:", 13) == 0) line = "Content-Type: application/json";
+        if (!(l = curl_slist_append(*json, line))) goto oom;
+        *json = l;
     }
     return 0;
 oom:
     tv_curl_headers_free(*get);
     tv_curl_headers_free(*post);
-    *get = *post = NULL;
+    tv_curl_headers_free(*json);
+    *get = *post = *json = NULL;
     return tv_error_set(err, TV_ENOMEM, NULL, "out of memory");
 }
 
@@ -163,6 +170,7 @@ void tv_http_free(struct tv_http *h) {
     tv_easy_cleanup(&h->x);
     tv_curl_headers_free(h->h_get);
     tv_curl_headers_free(h->h_post);
+    tv_curl_headers_free(h->h_json);
     free(h);
 }
 
@@ -260,13 +268,15 @@ static size_t on_header(char *line, size_t size, size_t n, void *ud) {
     return len;
 }
 
-int tv_easy_init(tv_easy *x, const tv_http_conf *conf, struct curl_slist *h_get, struct curl_slist *h_post, tv_error *err) {
+int tv_easy_init(tv_easy *x, const tv_http_conf *conf, struct curl_slist *h_get, struct curl_slist *h_post,
+                 struct curl_slist *h_json, tv_error *err) {
     memset(x, 0, sizeof *x);
     if (tv_http_global_init() != 0) return tv_error_set(err, TV_ETRANSPORT, NULL, "curl_global_init failed");
     x->easy = curl_easy_init();
     if (!x->easy) return tv_error_set(err, TV_ENOMEM, NULL, "out of memory");
     x->h_get = h_get;
     x->h_post = h_post;
+    x->h_json = h_json;
     CURL *e = x->easy;
     x->max_body = conf->max_body;
     x->applied_timeout_ms = conf->timeout_ms;
@@ -338,7 +348,8 @@ tv_http *tv_http_new(const tv_http_conf *conf, tv_error *err) {
         tv_error_set(err, TV_ENOMEM, NULL, "out of memory");
         return NULL;
     }
-    if (tv_curl_headers(conf, &h->h_get, &h->h_post, err) || tv_easy_init(&h->x, conf, h->h_get, h->h_post, err)) {
+    if (tv_curl_headers(conf, &h->h_get, &h->h_post, &h->h_json, err) ||
+        tv_easy_init(&h->x, conf, h->h_get, h->h_post, h->h_json, err)) {
         tv_http_free(h);
         return NULL;
     }
@@ -424,7 +435,8 @@ void tv_easy_prepare(tv_easy *x, const tv_http_conf *conf, const tv_request *req
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
 #endif
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body.len);
-        curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->h_post);
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER,
+                         req->op && (req->op->flags & TV_OPF_JSON_BODY) ? x->h_json : x->h_post);
         break;
     }
 }

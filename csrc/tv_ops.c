@@ -27,3 +27,25 @@ int tv_secret_wire_key(const char *key, size_t len) {
             if ((p->flags & TV_PF_SECRET) && strlen(p->key) == len && memcmp(p->key, key, len) == 0) return 1;
     return 0;
 }
+
+/* p in set, or below one of its OBJECT members (depth-first). */
+static const tv_param_spec *set_of(const tv_param_spec *set, const tv_param_spec *p, const tv_param_spec *holder,
+                                   const tv_param_spec **parent, int depth) {
+    if (depth > 8) return NULL; /* the data nests two levels; a cycle cannot be written in it */
+    for (const tv_param_spec *q = set; q->name; q++)
+        if (q == p) {
+            *parent = holder;
+            return set;
+        }
+    for (const tv_param_spec *q = set; q->name; q++)
+        if (q->type == TV_PT_OBJECT && q->fields) {
+            const tv_param_spec *s = set_of(q->fields, p, q, parent, depth + 1);
+            if (s) return s;
+        }
+    return NULL;
+}
+
+const tv_param_spec *tv_param_set_of(const tv_operation *op, const tv_param_spec *p, const tv_param_spec **parent) {
+    *parent = NULL;
+    return set_of(op->params, p, NULL, parent, 0);
+}

@@ -47,6 +47,11 @@ typedef enum tv_returns {
 #define TV_OPF_DEVICE_JWT 0x1u   /* a device's signed JWT may call it (push.c)   */
 #define TV_OPF_DEVICE_TOKEN 0x2u /* an enrolment access token may call it        */
 #define TV_OPF_PARAMS 0x4u       /* takes a params table (non-positional params)  */
+/* The body is JSON (application/json), not a form: the row's parameters are
+ * the members of one JSON object (OBJECT parameters nest; ARRAY members are
+ * JSON arrays), encoded once by tv_build in the row's order (the Passkeys
+ * operations).  Its Lua names are the JSON names as they are. */
+#define TV_OPF_JSON_BODY 0x8u
 
 typedef struct tv_operation {
     const char *name;        /* "fetch_factor"                               */
@@ -95,5 +100,9 @@ const tv_operation *tv_operation_by_name(const char *name);
 size_t tv_operation_npath(const tv_operation *op);
 /* A secret wire key of any operation (for redacting form bodies). */
 int tv_secret_wire_key(const char *key, size_t len);
+/* The parameter set of op's body that directly holds p (op->params, or an
+ * OBJECT parameter's fields), and that OBJECT in *parent (NULL at the top).
+ * NULL when p is not in op's tree. */
+const tv_param_spec *tv_param_set_of(const tv_operation *op, const tv_param_spec *p, const tv_param_spec **parent);
 
 #endif

@@ -15,45 +15,54 @@ static const char *const S10[] = {"*", "factor.deleted", "factor.created", "fact
 static const char *const S11[] = {"enabled", "disabled", NULL};
 static const char *const S12[] = {"v1", "v2", NULL};
 static const char *const S13[] = {"form-push", NULL};
-static const char *const S14[] = {"factors fetch user-0001 YF0123456789abcdef0123456789abcdef --json", NULL};
-static const char *const S15[] = {"factors delete user-0001 YF0123456789abcdef0123456789abcdef", NULL};
-static const char *const S16[] = {"factors update user-0001 YF... --friendly-name 'Work phone'", "factors update user-0001 YF... --auth-payload 123456", NULL};
-static const char *const S17[] = {"factors list user-0001", "factors list user-0001 --limit 10 --json", "factors list user-0001 --page --page-size 20", NULL};
-static const char *const S18[] = {"factors create user-0001 --factor-type totp --friendly-name \"Ann's phone\"", "factors create user-0001 --factor-type totp --friendly-name app --json | jq -r .binding.uri", NULL};
-static const char *const S19[] = {"entities create user-0001", NULL};
-static const char *const S20[] = {"entities fetch user-0001 --json", NULL};
-static const char *const S21[] = {"entities list", "entities list --page --page-size 20 --json", NULL};
-static const char *const S22[] = {"entities delete user-0001", NULL};
-static const char *const S23[] = {"challenges create user-0001 --factor-sid YF... --auth-payload 123456", "challenges create user-0001 --factor-sid YF... --details-message 'Log in?' --details-field 'IP=192.0.2.1' --json", NULL};
-static const char *const S24[] = {"challenges fetch user-0001 YC0123456789abcdef0123456789abcdef", NULL};
-static const char *const S25[] = {"challenges list user-0001 --status pending", "challenges list user-0001 --factor-sid YF... --order desc --limit 5 --json", NULL};
-static const char *const S26[] = {"challenges update user-0001 YC... --auth-payload 123456", NULL};
-static const char *const S27[] = {"services create --friendly-name 'My app' --totp-issuer 'My app'", "services create --friendly-name Bank --psd2-enabled --json | jq -r .sid", NULL};
-static const char *const S28[] = {"services fetch VA0123456789abcdef0123456789abcdef", NULL};
-static const char *const S29[] = {"services list", "services list --limit 10 --json", NULL};
-static const char *const S30[] = {"services update VA... --totp-skew 0 --no-psd2-enabled", NULL};
-static const char *const S31[] = {"services delete VA0123456789abcdef0123456789abcdef", NULL};
-static const char *const S32[] = {"access-tokens create user-0001 --factor-type push --ttl 300 --json", NULL};
-static const char *const S33[] = {"access-tokens fetch YK0123456789abcdef0123456789abcdef", NULL};
-static const char *const S34[] = {"notifications create user-0001 YC0123456789abcdef0123456789abcdef --ttl 120", NULL};
-static const char *const S35[] = {"webhooks create --friendly-name app --event-type challenge.approved --event-type challenge.denied --webhook-url https://example.com/twilio", NULL};
-static const char *const S36[] = {"webhooks fetch YW0123456789abcdef0123456789abcdef", NULL};
-static const char *const S37[] = {"webhooks list --json", NULL};
-static const char *const S38[] = {"webhooks update YW0123456789abcdef0123456789abcdef --status disabled", NULL};
-static const char *const S39[] = {"webhooks delete YW0123456789abcdef0123456789abcdef", NULL};
-static const char *const S40[] = {"forms fetch form-push --json", NULL};
-static const char *const S41[] = {"factor_type", "status", NULL};
-static const char *const S42[] = {"SID", "sid", "TYPE", "factor_type", "STATUS", "status", "CREATED", "date_created", "NAME", "friendly_name", NULL};
-static const char *const S43[] = {"identity", NULL};
-static const char *const S44[] = {"SID", "sid", "IDENTITY", "identity", "CREATED", "date_created", NULL};
-static const char *const S45[] = {"status", NULL};
-static const char *const S46[] = {"SID", "sid", "STATUS", "status", "FACTOR", "factor_sid", "CREATED", "date_created", "EXPIRES", "expiration_date", NULL};
-static const char *const S47[] = {"friendly_name", NULL};
-static const char *const S48[] = {"SID", "sid", "CREATED", "date_created", "NAME", "friendly_name", NULL};
-static const char *const S49[] = {"entity_identity", "ttl", NULL};
-static const char *const S50[] = {NULL};
-static const char *const S51[] = {"status", "webhook_url", NULL};
-static const char *const S52[] = {"SID", "sid", "STATUS", "status", "URL", "webhook_url", "NAME", "friendly_name", NULL};
+static const char *const S14[] = {"platform", "cross-platform", "any", NULL};
+static const char *const S15[] = {"required", "preferred", "discouraged", NULL};
+static const char *const S16[] = {"usb", "nfc", "ble", "smart-card", "internal", "hybrid", NULL};
+static const char *const S17[] = {"platform", "cross-platform", NULL};
+static const char *const S18[] = {"public-key", NULL};
+static const char *const S19[] = {"factors fetch user-0001 YF0123456789abcdef0123456789abcdef --json", NULL};
+static const char *const S20[] = {"factors delete user-0001 YF0123456789abcdef0123456789abcdef", NULL};
+static const char *const S21[] = {"factors update user-0001 YF... --friendly-name 'Work phone'", "factors update user-0001 YF... --auth-payload 123456", NULL};
+static const char *const S22[] = {"factors list user-0001", "factors list user-0001 --limit 10 --json", "factors list user-0001 --page --page-size 20", NULL};
+static const char *const S23[] = {"factors create user-0001 --factor-type totp --friendly-name \"Ann's phone\"", "factors create user-0001 --factor-type totp --friendly-name app --json | jq -r .binding.uri", NULL};
+static const char *const S24[] = {"entities create user-0001", NULL};
+static const char *const S25[] = {"entities fetch user-0001 --json", NULL};
+static const char *const S26[] = {"entities list", "entities list --page --page-size 20 --json", NULL};
+static const char *const S27[] = {"entities delete user-0001", NULL};
+static const char *const S28[] = {"challenges create user-0001 --factor-sid YF... --auth-payload 123456", "challenges create user-0001 --factor-sid YF... --details-message 'Log in?' --details-field 'IP=192.0.2.1' --json", NULL};
+static const char *const S29[] = {"challenges fetch user-0001 YC0123456789abcdef0123456789abcdef", NULL};
+static const char *const S30[] = {"challenges list user-0001 --status pending", "challenges list user-0001 --factor-sid YF... --order desc --limit 5 --json", NULL};
+static const char *const S31[] = {"challenges update user-0001 YC... --auth-payload 123456", NULL};
+static const char *const S32[] = {"services create --friendly-name 'My app' --totp-issuer 'My app'", "services create --friendly-name Bank --psd2-enabled --json | jq -r .sid", NULL};
+static const char *const S33[] = {"services fetch VA0123456789abcdef0123456789abcdef", NULL};
+static const char *const S34[] = {"services list", "services list --limit 10 --json", NULL};
+static const char *const S35[] = {"services update VA... --totp-skew 0 --no-psd2-enabled", NULL};
+static const char *const S36[] = {"services delete VA0123456789abcdef0123456789abcdef", NULL};
+static const char *const S37[] = {"access-tokens create user-0001 --factor-type push --ttl 300 --json", NULL};
+static const char *const S38[] = {"access-tokens fetch YK0123456789abcdef0123456789abcdef", NULL};
+static const char *const S39[] = {"notifications create user-0001 YC0123456789abcdef0123456789abcdef --ttl 120", NULL};
+static const char *const S40[] = {"webhooks create --friendly-name app --event-type challenge.approved --event-type challenge.denied --webhook-url https://example.com/twilio", NULL};
+static const char *const S41[] = {"webhooks fetch YW0123456789abcdef0123456789abcdef", NULL};
+static const char *const S42[] = {"webhooks list --json", NULL};
+static const char *const S43[] = {"webhooks update YW0123456789abcdef0123456789abcdef --status disabled", NULL};
+static const char *const S44[] = {"webhooks delete YW0123456789abcdef0123456789abcdef", NULL};
+static const char *const S45[] = {"forms fetch form-push --json", NULL};
+static const char *const S46[] = {"passkey-factors create user-0001 --friendly-name laptop --json", "passkey-factors create user-0001 --friendly-name laptop --config-relying-party-id example.com --config-relying-party-origin https://example.com --json | jq .options", NULL};
+static const char *const S47[] = {"passkey-factors update --body credential.json", NULL};
+static const char *const S48[] = {"passkey-challenges create --identity user-0001 --json | jq .options", NULL};
+static const char *const S49[] = {"passkey-challenges update --body assertion.json", NULL};
+static const char *const S50[] = {"factor_type", "status", NULL};
+static const char *const S51[] = {"SID", "sid", "TYPE", "factor_type", "STATUS", "status", "CREATED", "date_created", "NAME", "friendly_name", NULL};
+static const char *const S52[] = {"identity", NULL};
+static const char *const S53[] = {"SID", "sid", "IDENTITY", "identity", "CREATED", "date_created", NULL};
+static const char *const S54[] = {"status", NULL};
+static const char *const S55[] = {"SID", "sid", "STATUS", "status", "FACTOR", "factor_sid", "CREATED", "date_created", "EXPIRES", "expiration_date", NULL};
+static const char *const S56[] = {"friendly_name", NULL};
+static const char *const S57[] = {"SID", "sid", "CREATED", "date_created", "NAME", "friendly_name", NULL};
+static const char *const S58[] = {"entity_identity", "ttl", NULL};
+static const char *const S59[] = {NULL};
+static const char *const S60[] = {"status", "webhook_url", NULL};
+static const char *const S61[] = {"SID", "sid", "STATUS", "status", "URL", "webhook_url", "NAME", "friendly_name", NULL};
 static const tv_param_spec PATH_fetch_factor[] = {
     {.name = "service_sid", .key = "ServiceSid", .type = TV_PT_SID, .prefix = "VA", .help = "the Verify service"},
     {.name = "identity", .key = "Identity", .type = TV_PT_IDENTITY, .rule = "seed: \"length between 8 and 64 characters ... dash (-) separated alphanumeric characters\"", .help = "the entity's identity, 8..64 characters of dash-separated alphanumerics"},
@@ -380,6 +389,75 @@ static const tv_param_spec PATH_fetch_form[] = {
 static const tv_param_spec PARAMS_fetch_form[] = {
     {.name = NULL},
 };
+static const tv_param_spec PATH_create_passkey_factor[] = {
+    {.name = "service_sid", .key = "ServiceSid", .type = TV_PT_SID, .prefix = "VA", .help = "the Verify service"},
+    {.name = NULL},
+};
+static const tv_param_spec PARAMS_create_passkey_factor_3_1[] = {
+    {.name = "config.relying_party.id", .key = "id", .type = TV_PT_TEXT, .min = 1L, .max = 253L, .rule = "library: a relying party id is a domain (WebAuthn L2 5.4.2), at most 253 characters", .help = "the relying party id: your domain, without scheme or port", .metavar = "DOMAIN"},
+    {.name = "config.relying_party.name", .key = "name", .type = TV_PT_TEXT, .min = 1L, .max = 255L, .rule = "library: bounded at 255 characters", .help = "the relying party's name, as authenticators show it", .metavar = "NAME"},
+    {.name = "config.relying_party.origins", .key = "origins", .type = TV_PT_TEXT, .min = 1L, .max = 2048L, .flags = TV_PF_ARRAY, .max_items = 32, .rule = "library: origins are URLs (at most 2048 characters, 32 of them)", .help = "an origin the credential may be used from (https://example.com)", .metavar = "ORIGIN"},
+    {.name = NULL},
+};
+static const tv_param_spec PARAMS_create_passkey_factor_3[] = {
+    {.name = "config.relying_party", .key = "relying_party", .type = TV_PT_OBJECT, .help = "the relying party: your site", .fields = PARAMS_create_passkey_factor_3_1},
+    {.name = "config.authenticator_attachment", .key = "authenticator_attachment", .type = TV_PT_ENUM, .enums = S14, .help = "which authenticators may register"},
+    {.name = "config.discoverable_credentials", .key = "discoverable_credentials", .type = TV_PT_ENUM, .enums = S15, .help = "whether the credential must be discoverable (resident)"},
+    {.name = "config.user_verification", .key = "user_verification", .type = TV_PT_ENUM, .enums = S15, .help = "whether the authenticator must verify the user"},
+    {.name = NULL},
+};
+static const tv_param_spec PARAMS_create_passkey_factor[] = {
+    {.name = "friendly_name", .key = "friendly_name", .type = TV_PT_TEXT, .min = 1L, .max = 64L, .flags = TV_PF_REQUIRED, .rule = "library: as a factor's FriendlyName (\"It can be up to 64 characters\", CreateNewFactor)", .help = "a name for the factor", .metavar = "NAME"},
+    {.name = "identity", .key = "identity", .type = TV_PT_IDENTITY, .flags = TV_PF_REQUIRED | TV_PF_POSITIONAL, .rule = "seed: \"length between 8 and 64 characters ... dash (-) separated alphanumeric characters\"", .help = "the entity's identity (created with its first factor)"},
+    {.name = "config", .key = "config", .type = TV_PT_OBJECT, .help = "the WebAuthn settings of the factor (default: the service's passkeys_* settings)", .fields = PARAMS_create_passkey_factor_3},
+    {.name = NULL},
+};
+static const tv_param_spec PATH_update_passkey_factor[] = {
+    {.name = "service_sid", .key = "ServiceSid", .type = TV_PT_SID, .prefix = "VA", .help = "the Verify service"},
+    {.name = NULL},
+};
+static const tv_param_spec PARAMS_update_passkey_factor_5[] = {
+    {.name = "response.attestationObject", .key = "attestationObject", .type = TV_PT_TEXT, .min = 1L, .max = 65536L, .rule = "library: bounded at 64 KiB (an attestation object with `none` is some 200 bytes)", .help = "the CBOR attestation object, base64url", .metavar = "B64URL"},
+    {.name = "response.clientDataJSON", .key = "clientDataJSON", .type = TV_PT_TEXT, .min = 1L, .max = 16384L, .rule = "library: bounded at 16 KiB", .help = "the client data JSON, base64url", .metavar = "B64URL"},
+    {.name = "response.transports", .key = "transports", .type = TV_PT_ENUM, .enums = S16, .flags = TV_PF_ARRAY, .help = "how the client may reach the authenticator"},
+    {.name = NULL},
+};
+static const tv_param_spec PARAMS_update_passkey_factor[] = {
+    {.name = "id", .key = "id", .type = TV_PT_TEXT, .min = 1L, .max = 1366L, .rule = "library: a credential id is at most 1023 bytes (WebAuthn L2 6.5.1), 1366 base64url characters", .help = "the credential id, base64url", .metavar = "B64URL"},
+    {.name = "rawId", .key = "rawId", .type = TV_PT_TEXT, .min = 1L, .max = 2048L, .rule = "library: the credential id again (base64url; hex in the description's example)", .help = "the raw credential id", .metavar = "B64URL"},
+    {.name = "authenticatorAttachment", .key = "authenticatorAttachment", .type = TV_PT_ENUM, .enums = S17, .help = "how the authenticator was attached"},
+    {.name = "type", .key = "type", .type = TV_PT_ENUM, .enums = S18, .help = "the credential type", .def = "public-key"},
+    {.name = "response", .key = "response", .type = TV_PT_OBJECT, .flags = TV_PF_SECRET | TV_PF_REQUIRED, .help = "the AuthenticatorAttestationResponse (never logged)", .fields = PARAMS_update_passkey_factor_5},
+    {.name = NULL},
+};
+static const tv_param_spec PATH_create_passkey_challenge[] = {
+    {.name = "service_sid", .key = "ServiceSid", .type = TV_PT_SID, .prefix = "VA", .help = "the Verify service"},
+    {.name = NULL},
+};
+static const tv_param_spec PARAMS_create_passkey_challenge[] = {
+    {.name = "identity", .key = "identity", .type = TV_PT_IDENTITY, .rule = "seed: \"length between 8 and 64 characters ... dash (-) separated alphanumeric characters\"", .help = "the entity signing in (none: a discoverable credential)"},
+    {.name = "factor_sid", .key = "factor_sid", .type = TV_PT_SID, .prefix = "YF", .rule = "library: a factor SID, ^YF[0-9a-fA-F]{32}$", .help = "the passkey factor to sign in with"},
+    {.name = NULL},
+};
+static const tv_param_spec PATH_update_passkey_challenge[] = {
+    {.name = "service_sid", .key = "ServiceSid", .type = TV_PT_SID, .prefix = "VA", .help = "the Verify service"},
+    {.name = NULL},
+};
+static const tv_param_spec PARAMS_update_passkey_challenge_5[] = {
+    {.name = "response.authenticatorData", .key = "authenticatorData", .type = TV_PT_TEXT, .min = 37L, .max = 65536L, .flags = TV_PF_REQUIRED, .rule = "library: authenticator data is at least 37 bytes (WebAuthn L2 6.1); bounded at 64 KiB", .help = "the authenticator data, base64url", .metavar = "B64URL"},
+    {.name = "response.clientDataJSON", .key = "clientDataJSON", .type = TV_PT_TEXT, .min = 1L, .max = 16384L, .flags = TV_PF_REQUIRED, .rule = "library: bounded at 16 KiB", .help = "the client data JSON, base64url", .metavar = "B64URL"},
+    {.name = "response.signature", .key = "signature", .type = TV_PT_TEXT, .min = 1L, .max = 1024L, .flags = TV_PF_REQUIRED, .rule = "library: an ES256 DER signature is at most 72 bytes; bounded at 1024 characters", .help = "the assertion signature, base64url", .metavar = "B64URL"},
+    {.name = "response.userHandle", .key = "userHandle", .type = TV_PT_TEXT, .min = 1L, .max = 1366L, .rule = "library: a user handle is at most 64 bytes (WebAuthn L2 5.4.3); bounded like an id", .help = "the user handle (base64url of the entity SID)", .metavar = "B64URL"},
+    {.name = NULL},
+};
+static const tv_param_spec PARAMS_update_passkey_challenge[] = {
+    {.name = "id", .key = "id", .type = TV_PT_TEXT, .min = 1L, .max = 1366L, .flags = TV_PF_REQUIRED, .rule = "library: a credential id is at most 1023 bytes (WebAuthn L2 6.5.1), 1366 base64url characters", .help = "the credential id, base64url", .metavar = "B64URL"},
+    {.name = "rawId", .key = "rawId", .type = TV_PT_TEXT, .min = 1L, .max = 2048L, .flags = TV_PF_REQUIRED, .rule = "library: the credential id again (base64url; hex in the description's example)", .help = "the raw credential id", .metavar = "B64URL"},
+    {.name = "authenticatorAttachment", .key = "authenticatorAttachment", .type = TV_PT_ENUM, .enums = S17, .flags = TV_PF_REQUIRED, .help = "how the authenticator was attached"},
+    {.name = "type", .key = "type", .type = TV_PT_ENUM, .enums = S18, .help = "the credential type", .def = "public-key"},
+    {.name = "response", .key = "response", .type = TV_PT_OBJECT, .flags = TV_PF_SECRET | TV_PF_REQUIRED, .help = "the AuthenticatorAssertionResponse (never logged)", .fields = PARAMS_update_passkey_challenge_5},
+    {.name = NULL},
+};
 
 const tv_operation tv_operations[] = {
     {.name = "fetch_factor", .verb = "fetch", .resource = "factor", .openapi_id = "FetchFactor",
@@ -388,200 +466,230 @@ const tv_operation tv_operations[] = {
      .list_key = NULL, .id_key = "sid", .alias = "fetch", .parent = NULL, .nargs = 3, .flags = TV_OPF_DEVICE_JWT,
      .summary = "show one factor",
      .description = NULL,
-     .examples = S14},
+     .examples = S19},
     {.name = "delete_factor", .verb = "delete", .resource = "factor", .openapi_id = "DeleteFactor",
      .method = TV_DELETE, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}/Factors/{Sid}",
      .path_params = PATH_delete_factor, .npath = 3, .params = PARAMS_delete_factor, .returns = TV_RET_NONE,
      .list_key = NULL, .id_key = NULL, .alias = "delete", .parent = NULL, .nargs = 3, .flags = TV_OPF_DEVICE_JWT,
      .summary = "delete a factor",
      .description = NULL,
-     .examples = S15},
+     .examples = S20},
     {.name = "update_factor", .verb = "update", .resource = "factor", .openapi_id = "UpdateFactor",
      .method = TV_POST, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}/Factors/{Sid}",
      .path_params = PATH_update_factor, .npath = 3, .params = PARAMS_update_factor, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = "update", .parent = NULL, .nargs = 4, .flags = TV_OPF_DEVICE_JWT | TV_OPF_PARAMS,
      .summary = "update (or verify, with --auth-payload) a factor",
      .description = "With --auth-payload the exit status is 3 when the factor is not \"verified\"\nafterwards (a wrong code: the API answers 200 and leaves it unverified).",
-     .examples = S16},
+     .examples = S21},
     {.name = "list_factor", .verb = "list", .resource = "factor", .openapi_id = "ListFactor",
      .method = TV_GET, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}/Factors",
      .path_params = PATH_list_factor, .npath = 2, .params = PARAMS_list_factor, .returns = TV_RET_PAGE,
      .list_key = "factors", .id_key = NULL, .alias = "list", .parent = "entity", .nargs = 3, .flags = TV_OPF_DEVICE_JWT | TV_OPF_PARAMS,
      .summary = "list an identity's factors (every page, lazily; --limit stops early)",
      .description = NULL,
-     .examples = S17},
+     .examples = S22},
     {.name = "create_factor", .verb = "create", .resource = "factor", .openapi_id = "CreateNewFactor",
      .method = TV_POST, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}/Factors",
      .path_params = PATH_create_factor, .npath = 2, .params = PARAMS_create_factor, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = "create", .parent = "entity", .nargs = 3, .flags = TV_OPF_DEVICE_TOKEN | TV_OPF_PARAMS,
      .summary = "create a factor (the answer includes a TOTP factor's secret and otpauth URI, once)",
      .description = "The entity is created with its first factor. The answer carries `binding`\n(a TOTP factor's `secret` and otpauth `uri`), which the API returns only\nhere. The new factor is `\"unverified\"` until Factor:verify confirms it.\nPer entity the API allows 20 push and 100 TOTP factors (code 60315) and\n100 creations a day (code 60326).",
-     .examples = S18},
+     .examples = S23},
     {.name = "create_entity", .verb = "create", .resource = "entity", .openapi_id = "CreateEntity",
      .method = TV_POST, .path = "/v2/Services/{ServiceSid}/Entities",
      .path_params = PATH_create_entity, .npath = 1, .params = PARAMS_create_entity, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = "service", .nargs = 2, .flags = 0,
      .summary = "create an entity (a user of the service) by its identity",
      .description = "(Creating the first factor of an identity creates its entity too.)",
-     .examples = S19},
+     .examples = S24},
     {.name = "fetch_entity", .verb = "fetch", .resource = "entity", .openapi_id = "FetchEntity",
      .method = TV_GET, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}",
      .path_params = PATH_fetch_entity, .npath = 2, .params = PARAMS_fetch_entity, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 2, .flags = 0,
      .summary = "show one entity",
      .description = NULL,
-     .examples = S20},
+     .examples = S25},
     {.name = "list_entity", .verb = "list", .resource = "entity", .openapi_id = "ListEntity",
      .method = TV_GET, .path = "/v2/Services/{ServiceSid}/Entities",
      .path_params = PATH_list_entity, .npath = 1, .params = PARAMS_list_entity, .returns = TV_RET_PAGE,
      .list_key = "entities", .id_key = NULL, .alias = NULL, .parent = "service", .nargs = 2, .flags = TV_OPF_PARAMS,
      .summary = "list the service's entities (every page, lazily; --limit stops early)",
      .description = NULL,
-     .examples = S21},
+     .examples = S26},
     {.name = "delete_entity", .verb = "delete", .resource = "entity", .openapi_id = "DeleteEntity",
      .method = TV_DELETE, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}",
      .path_params = PATH_delete_entity, .npath = 2, .params = PARAMS_delete_entity, .returns = TV_RET_NONE,
      .list_key = NULL, .id_key = NULL, .alias = NULL, .parent = NULL, .nargs = 2, .flags = 0,
      .summary = "delete an entity, with its factors and challenges",
      .description = NULL,
-     .examples = S22},
+     .examples = S27},
     {.name = "create_challenge", .verb = "create", .resource = "challenge", .openapi_id = "CreateChallenge",
      .method = TV_POST, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}/Challenges",
      .path_params = PATH_create_challenge, .npath = 2, .params = PARAMS_create_challenge, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = "entity", .nargs = 3, .flags = TV_OPF_PARAMS,
      .summary = "create a challenge for a factor (exit 3 when --auth-payload does not approve it)",
      .description = "With --auth-payload (a TOTP factor's code) the challenge is checked at once:\nthe exit status is 3 when it is not \"approved\" afterwards (a wrong code: the\nAPI answers 201 and the challenge stays pending).  `sign-in` does this and\nsays yes or no.  Without it, a push challenge waits for the device.",
-     .examples = S23},
+     .examples = S28},
     {.name = "fetch_challenge", .verb = "fetch", .resource = "challenge", .openapi_id = "FetchChallenge",
      .method = TV_GET, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}/Challenges/{Sid}",
      .path_params = PATH_fetch_challenge, .npath = 3, .params = PARAMS_fetch_challenge, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 3, .flags = TV_OPF_DEVICE_JWT,
      .summary = "show one challenge",
      .description = NULL,
-     .examples = S24},
+     .examples = S29},
     {.name = "list_challenge", .verb = "list", .resource = "challenge", .openapi_id = "ListChallenge",
      .method = TV_GET, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}/Challenges",
      .path_params = PATH_list_challenge, .npath = 2, .params = PARAMS_list_challenge, .returns = TV_RET_PAGE,
      .list_key = "challenges", .id_key = NULL, .alias = NULL, .parent = "entity", .nargs = 3, .flags = TV_OPF_DEVICE_JWT | TV_OPF_PARAMS,
      .summary = "list an identity's challenges (every page, lazily; --limit stops early)",
      .description = NULL,
-     .examples = S25},
+     .examples = S30},
     {.name = "update_challenge", .verb = "update", .resource = "challenge", .openapi_id = "UpdateChallenge",
      .method = TV_POST, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}/Challenges/{Sid}",
      .path_params = PATH_update_challenge, .npath = 3, .params = PARAMS_update_challenge, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 4, .flags = TV_OPF_DEVICE_JWT | TV_OPF_PARAMS,
      .summary = "update (or approve, with --auth-payload) a challenge",
      .description = "Sends only the parameters given.  With --auth-payload the exit status is 3\nwhen the challenge is not \"approved\" afterwards.",
-     .examples = S26},
+     .examples = S31},
     {.name = "create_service", .verb = "create", .resource = "service", .openapi_id = "CreateService",
      .method = TV_POST, .path = "/v2/Services",
      .path_params = PATH_create_service, .npath = 0, .params = PARAMS_create_service, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 1, .flags = TV_OPF_PARAMS,
      .summary = "create a Verify service (--friendly-name NAME)",
      .description = "Booleans are Lua booleans (sent as `true`/`false`).",
-     .examples = S27},
+     .examples = S32},
     {.name = "fetch_service", .verb = "fetch", .resource = "service", .openapi_id = "FetchService",
      .method = TV_GET, .path = "/v2/Services/{Sid}",
      .path_params = PATH_fetch_service, .npath = 1, .params = PARAMS_fetch_service, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 1, .flags = 0,
      .summary = "show one service",
      .description = NULL,
-     .examples = S28},
+     .examples = S33},
     {.name = "list_service", .verb = "list", .resource = "service", .openapi_id = "ListService",
      .method = TV_GET, .path = "/v2/Services",
      .path_params = PATH_list_service, .npath = 0, .params = PARAMS_list_service, .returns = TV_RET_PAGE,
      .list_key = "services", .id_key = NULL, .alias = NULL, .parent = NULL, .nargs = 1, .flags = TV_OPF_PARAMS,
      .summary = "list the account's services (every page, lazily; --limit stops early)",
      .description = NULL,
-     .examples = S29},
+     .examples = S34},
     {.name = "update_service", .verb = "update", .resource = "service", .openapi_id = "UpdateService",
      .method = TV_POST, .path = "/v2/Services/{Sid}",
      .path_params = PATH_update_service, .npath = 1, .params = PARAMS_update_service, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 2, .flags = TV_OPF_PARAMS,
      .summary = "update a service (only the parameters given are sent)",
      .description = NULL,
-     .examples = S30},
+     .examples = S35},
     {.name = "delete_service", .verb = "delete", .resource = "service", .openapi_id = "DeleteService",
      .method = TV_DELETE, .path = "/v2/Services/{Sid}",
      .path_params = PATH_delete_service, .npath = 1, .params = PARAMS_delete_service, .returns = TV_RET_NONE,
      .list_key = NULL, .id_key = NULL, .alias = NULL, .parent = NULL, .nargs = 1, .flags = 0,
      .summary = "delete a service, with everything in it",
      .description = NULL,
-     .examples = S31},
+     .examples = S36},
     {.name = "create_access_token", .verb = "create", .resource = "access_token", .openapi_id = "CreateAccessToken",
      .method = TV_POST, .path = "/v2/Services/{ServiceSid}/AccessTokens",
      .path_params = PATH_create_access_token, .npath = 1, .params = PARAMS_create_access_token, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = "service", .nargs = 3, .flags = TV_OPF_PARAMS,
      .summary = "create an access token: the mobile SDK (or a device) enrols a push factor with it",
      .description = "The answer's `token` is a short-lived JWT (--ttl 60-300 s) that lets its\nholder create one push factor for IDENTITY: hand it to that user's device\nonly.  It is printed because that is what the command is for.",
-     .examples = S32},
+     .examples = S37},
     {.name = "fetch_access_token", .verb = "fetch", .resource = "access_token", .openapi_id = "FetchAccessToken",
      .method = TV_GET, .path = "/v2/Services/{ServiceSid}/AccessTokens/{Sid}",
      .path_params = PATH_fetch_access_token, .npath = 2, .params = PARAMS_fetch_access_token, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 2, .flags = 0,
      .summary = "show an access token (its metadata and token)",
      .description = NULL,
-     .examples = S33},
+     .examples = S38},
     {.name = "create_notification", .verb = "create", .resource = "notification", .openapi_id = "CreateNotification",
      .method = TV_POST, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}/Challenges/{ChallengeSid}/Notifications",
      .path_params = PATH_create_notification, .npath = 3, .params = PARAMS_create_notification, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = "challenge", .nargs = 4, .flags = TV_OPF_PARAMS,
      .summary = "send a pending push challenge's notification to the device again",
      .description = NULL,
-     .examples = S34},
+     .examples = S39},
     {.name = "create_webhook", .verb = "create", .resource = "webhook", .openapi_id = "CreateWebhook",
      .method = TV_POST, .path = "/v2/Services/{ServiceSid}/Webhooks",
      .path_params = PATH_create_webhook, .npath = 1, .params = PARAMS_create_webhook, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = "service", .nargs = 2, .flags = TV_OPF_PARAMS,
      .summary = "subscribe a URL to the service's events (factor.*, challenge.*)",
      .description = "`event_types` goes as repeated `EventTypes` keys.",
-     .examples = S35},
+     .examples = S40},
     {.name = "fetch_webhook", .verb = "fetch", .resource = "webhook", .openapi_id = "FetchWebhook",
      .method = TV_GET, .path = "/v2/Services/{ServiceSid}/Webhooks/{Sid}",
      .path_params = PATH_fetch_webhook, .npath = 2, .params = PARAMS_fetch_webhook, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 2, .flags = 0,
      .summary = "show one webhook",
      .description = NULL,
-     .examples = S36},
+     .examples = S41},
     {.name = "list_webhook", .verb = "list", .resource = "webhook", .openapi_id = "ListWebhook",
      .method = TV_GET, .path = "/v2/Services/{ServiceSid}/Webhooks",
      .path_params = PATH_list_webhook, .npath = 1, .params = PARAMS_list_webhook, .returns = TV_RET_PAGE,
      .list_key = "webhooks", .id_key = NULL, .alias = NULL, .parent = "service", .nargs = 2, .flags = TV_OPF_PARAMS,
      .summary = "list the service's webhooks (every page, lazily; --limit stops early)",
      .description = NULL,
-     .examples = S37},
+     .examples = S42},
     {.name = "update_webhook", .verb = "update", .resource = "webhook", .openapi_id = "UpdateWebhook",
      .method = TV_POST, .path = "/v2/Services/{ServiceSid}/Webhooks/{Sid}",
      .path_params = PATH_update_webhook, .npath = 2, .params = PARAMS_update_webhook, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 3, .flags = TV_OPF_PARAMS,
      .summary = "update a webhook (only the parameters given are sent)",
      .description = NULL,
-     .examples = S38},
+     .examples = S43},
     {.name = "delete_webhook", .verb = "delete", .resource = "webhook", .openapi_id = "DeleteWebhook",
      .method = TV_DELETE, .path = "/v2/Services/{ServiceSid}/Webhooks/{Sid}",
      .path_params = PATH_delete_webhook, .npath = 2, .params = PARAMS_delete_webhook, .returns = TV_RET_NONE,
      .list_key = NULL, .id_key = NULL, .alias = NULL, .parent = NULL, .nargs = 2, .flags = 0,
      .summary = "delete a webhook",
      .description = NULL,
-     .examples = S39},
+     .examples = S44},
     {.name = "fetch_form", .verb = "fetch", .resource = "form", .openapi_id = "FetchForm",
      .method = TV_GET, .path = "/v2/Forms/{FormType}",
      .path_params = PATH_fetch_form, .npath = 1, .params = PARAMS_fetch_form, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "form_type", .alias = NULL, .parent = NULL, .nargs = 1, .flags = 0,
      .summary = "show the forms (JSON Schemas) of a factor type's operations",
      .description = NULL,
-     .examples = S40},
+     .examples = S45},
+    {.name = "create_passkey_factor", .verb = "create", .resource = "passkey_factor", .openapi_id = "CreateNewFactorPasskey",
+     .method = TV_POST, .path = "/v2/Services/{ServiceSid}/Passkeys/Factors",
+     .path_params = PATH_create_passkey_factor, .npath = 1, .params = PARAMS_create_passkey_factor, .returns = TV_RET_INSTANCE,
+     .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = "service", .nargs = 3, .flags = TV_OPF_PARAMS | TV_OPF_JSON_BODY,
+     .summary = "create a passkey factor (the answer's options are the WebAuthn creation options)",
+     .description = "The entity is created with its first factor. The answer carries `options`\n(`{ publicKey = PublicKeyCredentialCreationOptions }`), which the API\nreturns only here: the browser's `navigator.credentials.create()` (or\ntwilio.verify.passkey) makes the credential from them, and\nClient:verify_passkey_factor completes the registration. `config` may\nbe left out when the service has its `passkeys_*` settings (codes 60371\nrelying party, 60393 authenticator criteria when neither gives them).",
+     .examples = S46},
+    {.name = "update_passkey_factor", .verb = "update", .resource = "passkey_factor", .openapi_id = "UpdatePasskeysFactor",
+     .method = TV_POST, .path = "/v2/Services/{ServiceSid}/Passkeys/VerifyFactor",
+     .path_params = PATH_update_passkey_factor, .npath = 1, .params = PARAMS_update_passkey_factor, .returns = TV_RET_INSTANCE,
+     .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 2, .flags = TV_OPF_PARAMS | TV_OPF_JSON_BODY,
+     .summary = "verify a passkey factor with the authenticator's credential (--body FILE)",
+     .description = "The registration's second step (also Client:verify_passkey_factor): the\nparams table is the `PublicKeyCredential` that\n`navigator.credentials.create()` (or twilio.verify.passkey) made from\nthe creation options, its binary fields base64url (`id`, `rawId`,\n`response.attestationObject`, `response.clientDataJSON`). Twilio checks the\nattestation and answers the factor, `status = \"verified\"`; `response` is\nnever logged (it is redacted like a secret).",
+     .examples = S47},
+    {.name = "create_passkey_challenge", .verb = "create", .resource = "passkey_challenge", .openapi_id = "CreateChallengePasskeys",
+     .method = TV_POST, .path = "/v2/Services/{ServiceSid}/Passkeys/Challenges",
+     .path_params = PATH_create_passkey_challenge, .npath = 1, .params = PARAMS_create_passkey_challenge, .returns = TV_RET_INSTANCE,
+     .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = "service", .nargs = 2, .flags = TV_OPF_PARAMS | TV_OPF_JSON_BODY,
+     .summary = "create a passkey challenge (the answer's options are the WebAuthn request options)",
+     .description = "With an `identity` (and a `factor_sid`) the options name the user's\ncredentials (`allowCredentials`); with neither they are for a\ndiscoverable credential, and the assertion says whose it is. The service\nneeds its passkeys settings (code 60394 otherwise).",
+     .examples = S48},
+    {.name = "update_passkey_challenge", .verb = "update", .resource = "passkey_challenge", .openapi_id = "UpdateChallengePasskeys",
+     .method = TV_POST, .path = "/v2/Services/{ServiceSid}/Passkeys/ApproveChallenge",
+     .path_params = PATH_update_passkey_challenge, .npath = 1, .params = PARAMS_update_passkey_challenge, .returns = TV_RET_INSTANCE,
+     .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 2, .flags = TV_OPF_PARAMS | TV_OPF_JSON_BODY,
+     .summary = "approve a passkey challenge with the authenticator's assertion (--body FILE)",
+     .description = "The sign-in's second step (also Client:approve_passkey_challenge): the\nparams table is the `PublicKeyCredential` that `navigator.credentials.get()`\n(or twilio.verify.passkey) made from the request options (`id`,\n`rawId`, `authenticatorAttachment`, `response.authenticatorData`,\n`response.clientDataJSON`, `response.signature`, `response.userHandle`,\nbase64url). Twilio checks the signature with the factor's key and answers\nthe challenge, `status = \"approved\"`, or an error (60381 signature, 60379\nauthenticator data, 60380 client data...) with nothing changed. `response`\nis never logged.",
+     .examples = S49},
 };
-const size_t tv_noperations = 27;
+const size_t tv_noperations = 31;
 
 const tv_resource tv_resources[] = {
-    {.name = "factor", .class_name = "Factor", .list_key = "factors", .describe = S41, .columns = S42},
-    {.name = "entity", .class_name = "Entity", .list_key = "entities", .describe = S43, .columns = S44},
-    {.name = "challenge", .class_name = "Challenge", .list_key = "challenges", .describe = S45, .columns = S46},
-    {.name = "service", .class_name = "Service", .list_key = "services", .describe = S47, .columns = S48},
-    {.name = "access_token", .class_name = "AccessToken", .list_key = NULL, .describe = S49, .columns = NULL},
-    {.name = "notification", .class_name = "Notification", .list_key = NULL, .describe = S50, .columns = NULL},
-    {.name = "webhook", .class_name = "Webhook", .list_key = "webhooks", .describe = S51, .columns = S52},
-    {.name = "form", .class_name = "Form", .list_key = NULL, .describe = S50, .columns = NULL},
+    {.name = "factor", .class_name = "Factor", .list_key = "factors", .describe = S50, .columns = S51},
+    {.name = "entity", .class_name = "Entity", .list_key = "entities", .describe = S52, .columns = S53},
+    {.name = "challenge", .class_name = "Challenge", .list_key = "challenges", .describe = S54, .columns = S55},
+    {.name = "service", .class_name = "Service", .list_key = "services", .describe = S56, .columns = S57},
+    {.name = "access_token", .class_name = "AccessToken", .list_key = NULL, .describe = S58, .columns = NULL},
+    {.name = "notification", .class_name = "Notification", .list_key = NULL, .describe = S59, .columns = NULL},
+    {.name = "webhook", .class_name = "Webhook", .list_key = "webhooks", .describe = S60, .columns = S61},
+    {.name = "form", .class_name = "Form", .list_key = NULL, .describe = S59, .columns = NULL},
+    {.name = "passkey_factor", .class_name = "PasskeyFactor", .list_key = NULL, .describe = S50, .columns = NULL},
+    {.name = "passkey_challenge", .class_name = "PasskeyChallenge", .list_key = NULL, .describe = S54, .columns = NULL},
 };
-const size_t tv_nresources = 8;
+const size_t tv_nresources = 10;

@@ -5,6 +5,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include <cjson/cJSON.h>
+#include <openssl/crypto.h>
+
 #include "tv.h"
 
 void tv_request_free(tv_request *req) {
@@ -271,6 +274,120 @@ static int add_params(const tv_operation *op, const tv_kv *params, size_t n, tv_
     return 0;
 }
 
+/* ---- JSON bodies (TV_OPF_JSON_BODY) ----------------------------------------
+ * The parameters are the members of one JSON object.  In the kv list an
+ * OBJECT parameter, and an ARRAY one, is marked present by a kv with val ==
+ * NULL (so `config = {}` is sent as "config":{} and an empty array as []);
+ * the values of an array follow in their order.  Validated like a form
+ * (members of the row's tree only, each once unless an array, required
+ * members present -- a nested one only when its object is --, values by
+ * their rules), then encoded once, in the row's order, whatever the order
+ * of the list. */
+
+static int json_str(tv_buf *b, const char *s, size_t len) {
+    static const char hex[] = "0123456789abcdef";
+    if (tv_buf_add(b, "\"", 1)) return -1;
+    size_t run = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        if (tv_buf_add(b, s + run, i - run)) return -1;
+        char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+        if (c == '"' || c == '\\') {
+            esc[1] = (char)c;
+            if (tv_buf_add(b, esc, 2)) return -1;
+        } else if (tv_buf_add(b, esc, 6)) {
+            return -1;
+        }
+        run = i + 1;
+    }
+    if (tv_buf_add(b, s + run, len - run)) return -1;
+    return tv_buf_add(b, "\"", 1);
+}
+
+static int json_value(tv_buf *b, const tv_param_spec *p, const char *v, size_t len) {
+    switch (p->type) {
+    case TV_PT_INT:
+    case TV_PT_JSON: return tv_buf_add(b, v, len); /* validated: digits / a JSON object */
+    case TV_PT_BOOL: return tv_buf_adds(b, (v[0] == 't' || v[0] == 'T') ? "true" : "false");
+    default: return json_str(b, v, len);
+    }
+}
+
+static size_t count_of(const tv_kv *params, size_t n, const tv_param_spec *p, int markers) {
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++) c += params[i].spec == p && ((params[i].val == NULL) == (markers != 0));
+    return c;
+}
+
+/* Members of `set` present in the list, as one JSON object. */
+static int json_object(tv_buf *b, const tv_param_spec *set, const tv_kv *params, size_t n, int depth) {
+    if (depth > 8 || tv_buf_add(b, "{", 1)) return -1;
+    int first = 1;
+    for (const tv_param_spec *p = set; p->name; p++) {
+        int container = p->type == TV_PT_OBJECT || (p->flags & TV_PF_ARRAY);
+        if (!(container ? count_of(params, n, p, 1) : count_of(params, n, p, 0))) continue;
+        if ((!first && tv_buf_add(b, ",", 1)) || json_str(b, p->key, strlen(p->key)) || tv_buf_add(b, ":", 1))
+            return -1;
+        first = 0;
+        if (p->type == TV_PT_OBJECT) {
+            if (json_object(b, p->fields, params, n, depth + 1)) return -1;
+        } else if (p->flags & TV_PF_ARRAY) {
+            int efirst = 1;
+            if (tv_buf_add(b, "[", 1)) return -1;
+            for (size_t i = 0; i < n; i++) {
+                if (params[i].spec != p || !params[i].val) continue;
+                if ((!efirst && tv_buf_add(b, ",", 1)) || json_value(b, p, params[i].val, params[i].len)) return -1;
+                efirst = 0;
+            }
+            if (tv_buf_add(b, "]", 1)) return -1;
+        } else {
+            for (size_t i = 0; i < n; i++)
+                if (params[i].spec == p && params[i].val) {
+                    if (json_value(b, p, params[i].val, params[i].len)) return -1;
+                    break;
+                }
+        }
+    }
+    return tv_buf_add(b, "}", 1);
+}
+
+/* The required members of `set` (an object that is present) are there. */
+static int json_required(const tv_param_spec *set, const tv_kv *params, size_t n, tv_error *err, int depth) {
+    for (const tv_param_spec *p = set; p->name && depth <= 8; p++) {
+        int container = p->type == TV_PT_OBJECT || (p->flags & TV_PF_ARRAY);
+        size_t here = count_of(params, n, p, container);
+        if ((p->flags & TV_PF_REQUIRED) && !here) return tv_error_set(err, TV_EARG, p->name, "%s is required", p->name);
+        if (p->type == TV_PT_OBJECT && here && json_required(p->fields, params, n, err, depth + 1)) return -1;
+    }
+    return 0;
+}
+
+static int add_json_params(const tv_operation *op, const tv_kv *params, size_t n, tv_buf *body, tv_error *err) {
+    for (size_t i = 0; i < n; i++) {
+        const tv_param_spec *p = params[i].spec, *parent;
+        if (!tv_param_set_of(op, p, &parent))
+            return tv_error_set(err, TV_EARG, p->name, "%s is not a parameter of %s", p->name, op->name);
+        int container = p->type == TV_PT_OBJECT || (p->flags & TV_PF_ARRAY);
+        if (!params[i].val && !container)
+            return tv_error_set(err, TV_EARG, p->name, "%s has no value", p->name);
+        if (params[i].val && tv_param_check(p, params[i].val, params[i].len, err)) return -1;
+        if (container && count_of(params, n, p, 1) > 1)
+            return tv_error_set(err, TV_EARG, p->name, "%s given twice", p->name);
+        if (!container && count_of(params, n, p, 0) > 1)
+            return tv_error_set(err, TV_EARG, p->name, "%s given twice", p->name);
+        if ((p->flags & TV_PF_ARRAY) && params[i].val && !count_of(params, n, p, 1))
+            return tv_error_set(err, TV_EARG, p->name, "%s: an element without its array", p->name);
+        if (p->max_items && count_of(params, n, p, 0) > (size_t)p->max_items)
+            return tv_error_set(err, TV_EARG, p->name, "%s has more than %d elements", p->name, p->max_items);
+        if (parent && !count_of(params, n, parent, 1))
+            return tv_error_set(err, TV_EARG, p->name, "%s given without %s", p->name, parent->name);
+    }
+    if (json_required(op->params, params, n, err, 0)) return -1;
+    if (json_object(body, op->params, params, n, 0)) return oom(err);
+    return 0;
+}
+
 int tv_build(const tv_origin *o, const tv_operation *op, const tv_str *path, const tv_kv *params, size_t n,
              tv_request *req, tv_error *err) {
     size_t np = tv_operation_npath(op);
@@ -278,7 +395,9 @@ int tv_build(const tv_origin *o, const tv_operation *op, const tv_str *path, con
         if (check_path_param(&op->path_params[k], path[k].s, path[k].len, err)) return -1;
     begin(req, op);
     if (add_path(o, op, path, &req->url)) return oom(err);
-    if (add_params(op, params, n, &req->url, &req->body, err)) {
+    int rc = (op->flags & TV_OPF_JSON_BODY) ? add_json_params(op, params, n, &req->body, err)
+                                            : add_params(op, params, n, &req->url, &req->body, err);
+    if (rc) {
         tv_buf_reset(&req->body, 1); /* a refusal builds nothing */
         tv_buf_reset(&req->url, 0);
         req->op = NULL;
@@ -452,4 +571,55 @@ int tv_redact_form(const char *body, size_t len, tv_buf *out) {
         i = e + 1;
     }
     return 0;
+}
+
+/* A JSON body's secret members (TV_PF_SECRET, at any depth: a passkey's
+ * whole `response`) replaced by "[REDACTED]". */
+static int redact_members(cJSON *obj, const tv_param_spec *set, int depth) {
+    if (depth > 8 || !cJSON_IsObject(obj)) return 0;
+    for (const tv_param_spec *p = set; p->name; p++) {
+        cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, p->key);
+        if (!m) continue;
+        if (p->flags & TV_PF_SECRET) {
+            cJSON *r = cJSON_CreateString("[REDACTED]");
+            if (!r || !cJSON_ReplaceItemInObjectCaseSensitive(obj, p->key, r)) {
+                cJSON_Delete(r);
+                return -1;
+            }
+        } else if (p->type == TV_PT_OBJECT && redact_members(m, p->fields, depth + 1)) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Wipe the strings of a cJSON tree (it held secrets) before it is freed. */
+static void wipe_json(cJSON *j, int depth) {
+    for (; j && depth < 64; j = j->next) {
+        if (j->valuestring) OPENSSL_cleanse(j->valuestring, strlen(j->valuestring));
+        if (j->child) wipe_json(j->child, depth + 1);
+    }
+}
+
+int tv_redact_body(const tv_request *req, tv_buf *out) {
+    if (!req->op || !(req->op->flags & TV_OPF_JSON_BODY)) return tv_redact_form(req->body.data, req->body.len, out);
+    tv_buf_reset(out, 0);
+    cJSON *j = cJSON_ParseWithLength(req->body.data, req->body.len);
+    if (!j) return tv_buf_adds(out, "[REDACTED]"); /* ours, so never; nothing of it shown if so */
+    char *text = NULL;
+    int rc = redact_members(j, req->op->params, 0) == 0 && (text = cJSON_PrintUnformatted(j)) ? 0 : -1;
+    if (rc == 0) rc = tv_buf_adds(out, text);
+    if (text) {
+        OPENSSL_cleanse(text, strlen(text));
+        cJSON_free(text);
+    }
+    wipe_json(j, 0);
+    cJSON_Delete(j);
+    return rc;
+}
+
+const char *tv_request_content_type(const tv_request *req) {
+    if (req->method != TV_POST) return NULL;
+    if (req->op && (req->op->flags & TV_OPF_JSON_BODY)) return "application/json";
+    return "application/x-www-form-urlencoded";
 }

@@ -169,6 +169,10 @@ int tv_param_check(const tv_param_spec *p, const char *val, size_t len, tv_error
         if (p->type == TV_PT_JSON) return check_json(p, val, len, err);
         return 0;
     }
+    case TV_PT_OBJECT:
+        (void)val;
+        (void)len;
+        return tv_error_set(err, TV_EARG, p->name, "%s must be a table (a JSON object of its members)", p->name);
     }
     return tv_error_set(err, TV_EARG, p->name, "%s has an unknown type", p->name);
 }

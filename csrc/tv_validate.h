@@ -28,7 +28,9 @@ typedef enum tv_ptype {
     TV_PT_BOOL,     /* "true" / "false" (any case on the wire; Lua booleans)   */
     TV_PT_DATE,     /* RFC 3339 date-time (Lua: that string or Unix seconds)   */
     TV_PT_SID,      /* ^{prefix}[0-9a-fA-F]{32}$                                */
-    TV_PT_IDENTITY  /* 8-64 dash-separated alphanumerics (tv_check_identity)   */
+    TV_PT_IDENTITY, /* 8-64 dash-separated alphanumerics (tv_check_identity)   */
+    TV_PT_OBJECT    /* a JSON body's nested object: its members are `fields`
+                       (a JSON-body row only; see tv_ops.h TV_OPF_JSON_BODY) */
 } tv_ptype;
 
 /* flags */
@@ -68,6 +70,12 @@ typedef struct tv_param_spec {
     const char *const *pairs;    /* JSON array items that are two-field objects:
                                     their names ({"label", "value"})          */
     int pair_max[2];             /* their lengths in characters (0: unbounded) */
+    /* OBJECT: the members of the nested object, name == NULL ends them.
+     * A member's `key` is its JSON name, its `name` the dotted path of Lua
+     * names from the top ("config.relying_party.id"), for errors, the
+     * reference and the CLI.  In a JSON body an ARRAY member is a JSON
+     * array of values of its type. */
+    const struct tv_param_spec *fields;
 } tv_param_spec;
 
 /* Look a parameter up by Lua name / by wire key; NULL when not in the set. */
@@ -75,7 +83,9 @@ const tv_param_spec *tv_param_by_name(const tv_param_spec *set, const char *name
 const tv_param_spec *tv_param_by_key(const tv_param_spec *set, const char *key);
 
 /* Validate a value given as a string (integers in decimal).  For TV_PT_INT
- * the string must be an optional '-' and 1..18 digits, nothing else. */
+ * the string must be an optional '-' and 1..18 digits, nothing else.  An
+ * OBJECT has no value of its own (its members are checked one by one): a
+ * value given for one is refused. */
 int tv_param_check(const tv_param_spec *p, const char *val, size_t len, tv_error *err);
 
 /* Path parameters. */

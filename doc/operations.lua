@@ -44,6 +44,16 @@
 -- @usage function verify.Form:label() return tostring(self.form_type) end
 -- @field Form
 
+--- The method table of passkey factor objects (see @{PasskeyFactor}).
+-- Add methods here to extend every passkey factor.
+-- @usage function verify.PasskeyFactor:label() return tostring(self.sid) end
+-- @field PasskeyFactor
+
+--- The method table of passkey challenge objects (see @{PasskeyChallenge}).
+-- Add methods here to extend every passkey challenge.
+-- @usage function verify.PasskeyChallenge:label() return tostring(self.sid) end
+-- @field PasskeyChallenge
+
 --- @type Client
 
 --- Fetch a factor.
@@ -622,6 +632,101 @@
 -- for name, schema in pairs(form.forms) do print(name, schema.type) end
 -- @function Client:fetch_form
 
+--- Create (start registering) a passkey factor: the answer's `options` are the WebAuthn creation options.
+--
+-- **syntax:** `client:create_passkey_factor(service_sid, identity, params [, opts]) -> passkey_factor | nil, err`
+--
+-- Sends `POST /v2/Services/{ServiceSid}/Passkeys/Factors` with only the parameters given.
+-- The entity is created with its first factor. The answer carries `options`
+-- (`{ publicKey = PublicKeyCredentialCreationOptions }`), which the API
+-- returns only here: the browser's `navigator.credentials.create()` (or
+-- @{twilio.verify.passkey}) makes the credential from them, and
+-- @{Client:verify_passkey_factor} completes the registration. `config` may
+-- be left out when the service has its `passkeys_*` settings (codes 60371
+-- relying party, 60393 authenticator criteria when neither gives them).
+-- @string service_sid the Verify service, `^VA[0-9a-fA-F]{32}$`
+-- @string identity the entity's identity (created with its first factor), 8..64 dash-separated alphanumerics
+-- @tparam table params @{create_passkey_factor_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] PasskeyFactor the passkey factor (a @{PasskeyFactor} object), with `options`
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local f = assert(client:create_passkey_factor(SVC, "user-0001", { friendly_name = "Ann's laptop",
+--   config = { relying_party = { id = "example.com", name = "Example", origins = { "https://example.com" } },
+--              authenticator_attachment = "platform", discoverable_credentials = "preferred",
+--              user_verification = "preferred" } }))
+-- send_to_browser(f.options.publicKey)
+-- @function Client:create_passkey_factor
+
+--- Verify a passkey factor: the credential the authenticator made from the creation options.
+--
+-- **syntax:** `client:update_passkey_factor(service_sid, params [, opts]) -> passkey_factor | nil, err`
+--
+-- Sends `POST /v2/Services/{ServiceSid}/Passkeys/VerifyFactor` with only the parameters given.
+-- The registration's second step (also @{Client:verify_passkey_factor}): the
+-- params table is the `PublicKeyCredential` that
+-- `navigator.credentials.create()` (or @{twilio.verify.passkey}) made from
+-- the creation options, its binary fields base64url (`id`, `rawId`,
+-- `response.attestationObject`, `response.clientDataJSON`). Twilio checks the
+-- attestation and answers the factor, `status = "verified"`; `response` is
+-- never logged (it is redacted like a secret).
+-- @string service_sid the Verify service, `^VA[0-9a-fA-F]{32}$`
+-- @tparam table params @{update_passkey_factor_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] PasskeyFactor the passkey factor (a @{PasskeyFactor} object)
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local cred = assert(authenticator:create(f.options, { origin = "https://example.com" }))
+-- local f2 = assert(client:update_passkey_factor(SVC, cred))   -- f2.status == "verified"
+-- @function Client:update_passkey_factor
+
+--- Create a passkey challenge: the answer's `options` are the WebAuthn request options.
+--
+-- **syntax:** `client:create_passkey_challenge(service_sid, params [, opts]) -> passkey_challenge | nil, err`
+--
+-- Sends `POST /v2/Services/{ServiceSid}/Passkeys/Challenges` with only the parameters given.
+-- With an `identity` (and a `factor_sid`) the options name the user's
+-- credentials (`allowCredentials`); with neither they are for a
+-- discoverable credential, and the assertion says whose it is. The service
+-- needs its passkeys settings (code 60394 otherwise).
+-- @string service_sid the Verify service, `^VA[0-9a-fA-F]{32}$`
+-- @tparam table params @{create_passkey_challenge_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] PasskeyChallenge the passkey challenge (a @{PasskeyChallenge} object)
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local ch = assert(client:create_passkey_challenge(SVC, { identity = "user-0001" }))
+-- send_to_browser(ch.options.publicKey)
+-- @function Client:create_passkey_challenge
+
+--- Approve a passkey challenge with the authenticator's assertion.
+--
+-- **syntax:** `client:update_passkey_challenge(service_sid, params [, opts]) -> passkey_challenge | nil, err`
+--
+-- Sends `POST /v2/Services/{ServiceSid}/Passkeys/ApproveChallenge` with only the parameters given.
+-- The sign-in's second step (also @{Client:approve_passkey_challenge}): the
+-- params table is the `PublicKeyCredential` that `navigator.credentials.get()`
+-- (or @{twilio.verify.passkey}) made from the request options (`id`,
+-- `rawId`, `authenticatorAttachment`, `response.authenticatorData`,
+-- `response.clientDataJSON`, `response.signature`, `response.userHandle`,
+-- base64url). Twilio checks the signature with the factor's key and answers
+-- the challenge, `status = "approved"`, or an error (60381 signature, 60379
+-- authenticator data, 60380 client data...) with nothing changed. `response`
+-- is never logged.
+-- @string service_sid the Verify service, `^VA[0-9a-fA-F]{32}$`
+-- @tparam table params @{update_passkey_challenge_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] PasskeyChallenge the passkey challenge (a @{PasskeyChallenge} object)
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local assertion = assert(authenticator:get(ch.options, { origin = "https://example.com" }))
+-- local done = assert(client:update_passkey_challenge(SVC, assertion))   -- done.status == "approved"
+-- @function Client:update_passkey_challenge
+
 --- Factor objects: what every factor-returning call gives.
 -- Plain tables (fields: @{factor}) with a metatable of methods bound to the
 -- client that produced them; the client is kept in the metatable (one per
@@ -910,6 +1015,31 @@
 -- @usage for v in service:webhooks() do print(v.sid) end
 -- @function Service:webhooks
 
+--- Create (start registering) a passkey factor: the answer's `options` are the WebAuthn creation options (@{Client:create_passkey_factor} for this service).
+--
+-- **syntax:** `service:create_passkey_factor(identity, params [, opts]) -> passkey_factor | nil, err`
+--
+-- @string identity identity
+-- @tparam table params @{create_passkey_factor_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] PasskeyFactor the new passkey factor
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage local v = assert(service:create_passkey_factor("user-0001", { friendly_name = "..." }))
+-- @function Service:create_passkey_factor
+
+--- Create a passkey challenge: the answer's `options` are the WebAuthn request options (@{Client:create_passkey_challenge} for this service).
+--
+-- **syntax:** `service:create_passkey_challenge(params [, opts]) -> passkey_challenge | nil, err`
+--
+-- @tparam table params @{create_passkey_challenge_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] PasskeyChallenge the new passkey challenge
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage local v = assert(service:create_passkey_challenge({ }))
+-- @function Service:create_passkey_challenge
+
 --- Access token objects, from @{Client:create_access_token} and
 -- @{Client:fetch_access_token}: `sid` (`YK...`), `token`, `ttl`,
 -- `entity_identity`, `factor_type`, `factor_friendly_name`, `date_created`,
@@ -1018,6 +1148,65 @@
 -- @treturn[2] table an @{error}
 -- @usage assert(form:fetch())
 -- @function Form:fetch
+
+--- Passkey factor objects, from @{Client:create_passkey_factor} and
+-- @{Client:update_passkey_factor} (@{Client:verify_passkey_factor}).
+-- Plain tables with the fields of a factor (`sid`, `identity`, `status`,
+-- `factor_type = "passkeys"`, `config` with `relying_party`,
+-- `authenticator_attachment`, `discoverable_credentials`,
+-- `user_verification`, ...) and, from creation only, `options`: the WebAuthn
+-- `PublicKeyCredentialCreationOptions` to hand to
+-- `navigator.credentials.create()` (or `twilio.verify.passkey`), exactly as
+-- the API gave them. The factor is a factor like the others: @{Client:fetch_factor}
+-- and @{Client:delete_factor} reach it by its identity.
+-- @type PasskeyFactor
+
+--- `tostring(passkey_factor)` shows `sid`, `factor_type`, `status`.
+--
+-- **syntax:** `tostring(passkey_factor) -> string`
+--
+-- @treturn string `"twilio.verify.passkey_factor <sid> (...)"`
+-- @usage print(passkey_factor)
+-- @function PasskeyFactor:__tostring
+
+--- Verify a passkey factor: the credential the authenticator made from the creation options (@{Client:update_passkey_factor} for this passkey factor), refreshing this table in place.
+--
+-- **syntax:** `passkey_factor:update(params [, opts]) -> passkey_factor (updated in place) | nil, err`
+--
+-- @tparam table params @{update_passkey_factor_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] PasskeyFactor this object, updated
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage assert(passkey_factor:update({ id = "..." }))
+-- @function PasskeyFactor:update
+
+--- Passkey challenge objects, from @{Client:create_passkey_challenge} and
+-- @{Client:update_passkey_challenge} (@{Client:approve_passkey_challenge}):
+-- `sid`, `status`, `identity`, `factor_sid`, `factor_type = "passkeys"`,
+-- `expiration_date`, ... and `options`: the WebAuthn
+-- `PublicKeyCredentialRequestOptions` for `navigator.credentials.get()`.
+-- @type PasskeyChallenge
+
+--- `tostring(passkey_challenge)` shows `sid`, `status`.
+--
+-- **syntax:** `tostring(passkey_challenge) -> string`
+--
+-- @treturn string `"twilio.verify.passkey_challenge <sid> (...)"`
+-- @usage print(passkey_challenge)
+-- @function PasskeyChallenge:__tostring
+
+--- Approve a passkey challenge with the authenticator's assertion (@{Client:update_passkey_challenge} for this passkey challenge), refreshing this table in place.
+--
+-- **syntax:** `passkey_challenge:update(params [, opts]) -> passkey_challenge (updated in place) | nil, err`
+--
+-- @tparam table params @{update_passkey_challenge_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] PasskeyChallenge this object, updated
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage assert(passkey_challenge:update({ id = "..." }))
+-- @function PasskeyChallenge:update
 
 --- The parameter tables of the operations (one per row that takes a params table).
 -- @section params
@@ -1211,4 +1400,38 @@
 -- @string version the payload version, one of `"v1"`, `"v2"` (`Version`)
 -- @usage local v, err = client:update_webhook(SVC, SID, { friendly_name = "..." })
 -- @table update_webhook_params
+
+--- Parameters of @{Client:create_passkey_factor} and @{Service:create_passkey_factor}.
+-- Sent as form keys (the wire key of each in brackets), only those given, in this order.
+-- @string friendly_name **required**, a name for the factor, 1..64 characters (`friendly_name`)
+-- @string config the WebAuthn settings of the factor (default: the service's passkeys_* settings) (`config`)
+-- @usage local v, err = client:create_passkey_factor(SVC, "user-0001", { friendly_name = "..." })
+-- @table create_passkey_factor_params
+
+--- Parameters of @{Client:update_passkey_factor} and @{PasskeyFactor:update}.
+-- Sent as form keys (the wire key of each in brackets), only those given, in this order.
+-- @string id the credential id, base64url, 1..1366 characters (`id`)
+-- @string rawId the raw credential id, 1..2048 characters (`rawId`)
+-- @string authenticatorAttachment how the authenticator was attached, one of `"platform"`, `"cross-platform"` (`authenticatorAttachment`)
+-- @string type the credential type, one of `"public-key"`, the API's default: `public-key` (`type`)
+-- @string response **required**, the AuthenticatorAttestationResponse (never logged), redacted in the `log` hook (`response`)
+-- @usage local v, err = client:update_passkey_factor(SVC, { id = "...", response = "..." })
+-- @table update_passkey_factor_params
+
+--- Parameters of @{Client:create_passkey_challenge} and @{Service:create_passkey_challenge}.
+-- Sent as form keys (the wire key of each in brackets), only those given, in this order.
+-- @string identity the entity signing in (none: a discoverable credential), 8..64 dash-separated alphanumerics (`identity`)
+-- @string factor_sid the passkey factor to sign in with, `YF...` (`^YF[0-9a-fA-F]{32}$`) (`factor_sid`)
+-- @usage local v, err = client:create_passkey_challenge(SVC, { identity = "user-0001" })
+-- @table create_passkey_challenge_params
+
+--- Parameters of @{Client:update_passkey_challenge} and @{PasskeyChallenge:update}.
+-- Sent as form keys (the wire key of each in brackets), only those given, in this order.
+-- @string id **required**, the credential id, base64url, 1..1366 characters (`id`)
+-- @string rawId **required**, the raw credential id, 1..2048 characters (`rawId`)
+-- @string authenticatorAttachment **required**, how the authenticator was attached, one of `"platform"`, `"cross-platform"` (`authenticatorAttachment`)
+-- @string type the credential type, one of `"public-key"`, the API's default: `public-key` (`type`)
+-- @string response **required**, the AuthenticatorAssertionResponse (never logged), redacted in the `log` hook (`response`)
+-- @usage local v, err = client:update_passkey_challenge(SVC, { id = "...", rawId = "...", authenticatorAttachment = "cross-platform", response = "..." })
+-- @table update_passkey_challenge_params
 

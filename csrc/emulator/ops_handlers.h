@@ -29,5 +29,9 @@
     X(list_webhook) \
     X(update_webhook) \
     X(delete_webhook) \
-    X(fetch_form)
-#define EMU_NOPERATIONS 27
+    X(fetch_form) \
+    X(create_passkey_factor) \
+    X(update_passkey_factor) \
+    X(create_passkey_challenge) \
+    X(update_passkey_challenge)
+#define EMU_NOPERATIONS 31
