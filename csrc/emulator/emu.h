@@ -138,7 +138,9 @@ char *emu_strndup(const char *s, size_t n);
 
 /* ----------------------------------------------------------- store.c */
 
-enum { EMU_PUSH = 0, EMU_TOTP = 1 };
+enum { EMU_PUSH = 0, EMU_TOTP = 1, EMU_PASSKEYS = 2 };
+/* "push", "totp", "passkeys": a factor type's name in answers and events. */
+const char *emu_factor_type_name(int type);
 enum { EMU_CH_PENDING = 0, EMU_CH_APPROVED, EMU_CH_DENIED, EMU_CH_EXPIRED };
 
 /* An ordered list of objects by creation sequence, for real paging.
@@ -170,6 +172,20 @@ size_t emu_seqlist_page(const emu_seqlist *l, int before, uint64_t token, size_t
 typedef struct emu_entity emu_entity;
 typedef struct emu_service emu_service;
 
+/* A passkeys factor's WebAuthn state (passkeys.c; freed with its factor). */
+typedef struct emu_passkey {
+    char *rp_id, *rp_name;
+    cJSON *origins;          /* array of strings: the origins its ceremonies may come from */
+    char attachment[16], discoverable[16], uv[16]; /* config: platform..., required... */
+    char reg_challenge[48];  /* base64url of the registration challenge */
+    unsigned char *cred_id;  /* the credential, once verified (NULL before) */
+    size_t cred_len;
+    unsigned char pub[65];   /* its COSE key as an uncompressed P-256 point 04||x||y */
+    uint32_t sign_count;
+    cJSON *transports;       /* as the registration gave them, or NULL */
+} emu_passkey;
+void emu_passkey_free(emu_passkey *pk); /* store.c; accepts NULL */
+
 typedef struct emu_factor {
     char sid[35];
     uint64_t seq;            /* creation order, unique, never reused */
@@ -192,6 +208,8 @@ typedef struct emu_factor {
     size_t ch_n, ch_head;
     /* push */
     char *sdk_version, *app_id, *platform, *token, *public_key;
+    /* passkeys */
+    emu_passkey *pk;
 } emu_factor;
 
 typedef struct emu_challenge {
@@ -247,6 +265,7 @@ typedef struct emu_store {
     emu_map challenges;      /* "YC..." -> emu_challenge (owned by the entity) */
     emu_map bindings;        /* "YE.../P:<public key>" or "YE.../T:<secret hex>" -> emu_factor */
     emu_map access_tokens;   /* "YK..." -> emu_access_token (owned; push.c) */
+    emu_map pk_challenges;   /* WebAuthn challenge (base64url) -> emu_pk_challenge (owned; passkeys.c) */
     uint64_t next_seq;
 } emu_store;
 
@@ -291,8 +310,23 @@ void emu_store_delete(emu_store *s, emu_factor *f);
 char *emu_binding_key(const emu_entity *e, const emu_factor *f);
 /* Register f (inserted) under key (ownership taken).  0 / -1 OOM (key freed). */
 int emu_store_bind(emu_store *s, emu_factor *f, char *key);
-/* Give ch a fresh sid and the next seq and insert it into e (ownership
- * taken on success only).  0 / -1 OOM. */
+/* A WebAuthn challenge the emulator issued (passkeys.c): a registration
+ * (CreateNewFactorPasskey, for factor_sid) or a sign-in
+ * (CreateChallengePasskeys, challenge sid `sid`). */
+typedef struct emu_pk_challenge {
+    int kind;                /* EMU_PK_REG / EMU_PK_AUTH */
+    char service_sid[35];
+    char factor_sid[35];     /* REG: the factor; AUTH: the one asked for, or "" */
+    char identity[65];       /* AUTH: the identity asked for, or "" */
+    char sid[35];            /* AUTH: the challenge's YC sid */
+    char uv[16];             /* AUTH: the service's user verification when it was made */
+    int64_t created, expires;
+    int used;                /* answered once: never again */
+} emu_pk_challenge;
+enum { EMU_PK_REG = 1, EMU_PK_AUTH = 2 };
+
+/* Give ch a fresh sid (unless ch->sid is set and free) and the next seq and
+ * insert it into e (ownership taken on success only).  0 / -1 OOM. */
 int emu_store_challenge_insert(emu_store *s, emu_entity *e, emu_challenge *ch);
 
 /* Creation-rate ring (60326): 1 when another creation at `now` is allowed. */
@@ -622,6 +656,57 @@ extern const char *const emu_push_signature_fields;
  * EMU_CH_APPROVED / EMU_CH_DENIED when valid, -1 when not (lock held). */
 int emu_push_challenge_payload(const emu_server *srv, const emu_challenge *ch, const emu_factor *f,
                                const emu_kv *payload, const char *host, int64_t now);
+
+/* ------------------------------------------------------------ webauthn.c */
+
+/* The relying-party checks of WebAuthn (W3C Web Authentication Level 2,
+ * https://www.w3.org/TR/webauthn-2/), pure functions of their bytes:
+ * passkeys.c decides with them.  `why` (may be NULL) gets a sentence for
+ * the error message, never a value from the request. */
+typedef struct emu_wa_client {   /* CollectedClientData (5.8.1) */
+    char type[32];
+    char challenge[256];
+    char origin[512];
+    int cross_origin;
+    unsigned char hash[32];      /* SHA-256 of the clientDataJSON bytes (7.1 step 11, 7.2 step 19) */
+} emu_wa_client;
+
+typedef struct emu_wa_auth {     /* authenticator data (6.1), pointing into its bytes */
+    const unsigned char *rp_id_hash;
+    unsigned flags;
+    uint32_t sign_count;
+    const unsigned char *cred_id; /* attested credential data (6.5.1), when AT */
+    size_t cred_len;
+    unsigned char pub[65];       /* its COSE_Key: ES256 on P-256, as 04||x||y */
+} emu_wa_auth;
+
+#define EMU_WA_UP 0x01u
+#define EMU_WA_UV 0x04u
+#define EMU_WA_AT 0x40u
+#define EMU_WA_ED 0x80u
+
+/* base64url (RFC 4648 sec. 5; '=' padding tolerated) into a malloc'd *out.
+ * 0, -1 not base64url, -2 out of memory. */
+int emu_b64url_decode(const char *s, size_t n, unsigned char **out, size_t *len);
+/* base64url without padding, malloc'd; NULL on out of memory. */
+char *emu_b64url_encode(const unsigned char *b, size_t n);
+/* The clientDataJSON (base64url) decoded and parsed: 0, -1 (why), -2 OOM. */
+int emu_wa_client_data(const char *b64, size_t n, emu_wa_client *cd, char *why, size_t wl);
+/* Authenticator data d[0..n): `attested` 1 requires the AT flag and its
+ * credential data (a registration), 0 refuses it (an assertion).  The COSE
+ * key must be EC2 / ES256 (-7) / P-256 with a point on the curve.  0 or -1. */
+int emu_wa_auth_data(const unsigned char *d, size_t n, int attested, emu_wa_auth *a, char *why, size_t wl);
+/* An attestation object (6.5.4): a CBOR map whose fmt is "none" with an
+ * empty attStmt (8.7) -- the emulator's creation options ask for
+ * attestation "none" -- and its authData copied into a malloc'd *auth.
+ * 0, -1 malformed (why), -2 OOM. */
+int emu_wa_attestation(const unsigned char *d, size_t n, unsigned char **auth, size_t *alen, char *why, size_t wl);
+/* SHA-256 of a relying party id (6.1 rpIdHash). */
+void emu_wa_rp_hash(const char *rp_id, unsigned char out[32]);
+/* ES256 (DER) over auth || client_data_hash with the point pub (7.2 step
+ * 20): 1 valid, 0 not. */
+int emu_wa_verify(const unsigned char pub[65], const unsigned char *auth, size_t alen,
+                  const unsigned char client_data_hash[32], const unsigned char *sig, size_t siglen);
 
 /* --------------------------------------------------------- control.c */
 

@@ -318,7 +318,15 @@ void emu_h_update_factor(const emu_ctx *x, emu_response *out) {
         emu_not_found(out, c->raw_path);
         goto done;
     }
-    if (factor_type_params(x, f->type == EMU_TOTP ? "totp" : "push", out)) {
+    if (f->type == EMU_PASSKEYS && (payload || tok || sdk || plat || alg || val(x, "Config.TimeStep") ||
+                                    val(x, "Config.Skew") || val(x, "Config.CodeLength"))) {
+        /* a passkey is verified with its credential (Passkeys/VerifyFactor); only its name changes here */
+        pthread_mutex_unlock(&srv->lock);
+        param_error(out, payload ? "AuthPayload" : "Config", "%s",
+                    "only FriendlyName can be updated on a passkeys factor (verify it through Passkeys/VerifyFactor)");
+        goto done;
+    }
+    if (f->type != EMU_PASSKEYS && factor_type_params(x, f->type == EMU_TOTP ? "totp" : "push", out)) {
         pthread_mutex_unlock(&srv->lock);
         goto done;
     }

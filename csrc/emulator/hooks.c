@@ -354,7 +354,7 @@ static cJSON *event_params(emu_server *srv, const emu_webhook *w, const char *ty
     if (random_uuid(uuid) != 0) return NULL;
     emu_iso8601(now, date);
     cJSON *p = cJSON_CreateObject();
-    const char *ftype = ch ? (ch->factor_type == EMU_TOTP ? "totp" : "push") : (f->type == EMU_TOTP ? "totp" : "push");
+    const char *ftype = emu_factor_type_name(ch ? ch->factor_type : f->type);
     int ok = p && add_str(p, "uuid", uuid) && add_str(p, "type", type) &&
              add_str(p, "account_sid", srv->cfg.account_sid) && add_str(p, "service_sid", e->service_sid) &&
              add_str(p, "entity_identity", e->identity) && add_str(p, "factor_sid", factor_sid) &&

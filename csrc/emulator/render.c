@@ -13,11 +13,28 @@ static int add_credential_sid(cJSON *c, const emu_factor *f) {
     return cJSON_AddStringToObject(c, "credential_sid", cr) ? 0 : -1;
 }
 
+/* a passkeys factor's config, in the order of the description's examples */
+static int passkey_config(cJSON *c, const emu_passkey *pk) {
+    cJSON *rp = cJSON_CreateObject();
+    if (!rp || emu_json_add(c, "relying_party", rp) != 0) return -1;
+    if (!cJSON_AddStringToObject(rp, "id", pk->rp_id ? pk->rp_id : "") ||
+        !cJSON_AddStringToObject(rp, "name", pk->rp_name ? pk->rp_name : "") ||
+        emu_json_add(rp, "origins", pk->origins ? cJSON_Duplicate(pk->origins, 1) : cJSON_CreateArray()) != 0)
+        return -1;
+    return cJSON_AddStringToObject(c, "authenticator_attachment", pk->attachment) &&
+                   cJSON_AddStringToObject(c, "discoverable_credentials", pk->discoverable) &&
+                   cJSON_AddStringToObject(c, "user_verification", pk->uv)
+               ? 0
+               : -1;
+}
+
 static cJSON *config_json(const emu_factor *f) {
     cJSON *c = cJSON_CreateObject();
     if (!c) return NULL;
     int ok;
-    if (f->type == EMU_TOTP) {
+    if (f->type == EMU_PASSKEYS) {
+        ok = f->pk && passkey_config(c, f->pk) == 0;
+    } else if (f->type == EMU_TOTP) {
         ok = cJSON_AddStringToObject(c, "alg", tv_totp_alg_name(f->alg)) &&
              cJSON_AddNumberToObject(c, "skew", f->skew) &&
              cJSON_AddNumberToObject(c, "code_length", f->digits) &&
@@ -65,7 +82,7 @@ cJSON *emu_render_factor(const emu_factor *f, const char *account_sid, const cha
         !cJSON_AddStringToObject(j, "date_updated", updated) ||
         !cJSON_AddStringToObject(j, "friendly_name", f->friendly_name ? f->friendly_name : "") ||
         !cJSON_AddStringToObject(j, "status", f->verified ? "verified" : "unverified") ||
-        !cJSON_AddStringToObject(j, "factor_type", f->type == EMU_TOTP ? "totp" : "push"))
+        !cJSON_AddStringToObject(j, "factor_type", emu_factor_type_name(f->type)))
         goto fail;
     cJSON *c = config, *m = meta;
     config = meta = NULL;
@@ -158,7 +175,7 @@ cJSON *emu_render_challenge(const emu_challenge *ch, const char *account_sid, co
         ok = cJSON_AddNullToObject(j, "details") != NULL;
     }
     ok = ok && add_copy(j, "hidden_details", ch->hidden_details) == 0 && add_copy(j, "metadata", ch->metadata) == 0 &&
-         cJSON_AddStringToObject(j, "factor_type", ch->factor_type == EMU_TOTP ? "totp" : "push") &&
+         cJSON_AddStringToObject(j, "factor_type", emu_factor_type_name(ch->factor_type)) &&
          cJSON_AddStringToObject(j, "url", url);
     cJSON *links = ok ? cJSON_CreateObject() : NULL;
     ok = ok && emu_json_add(j, "links", links) == 0 && cJSON_AddStringToObject(links, "notifications", notif);

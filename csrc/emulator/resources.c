@@ -263,6 +263,12 @@ void emu_h_create_challenge(const emu_ctx *x, emu_response *out) {
         factor_not_found(out, c, fsid->val);
         goto done;
     }
+    if (f->type == EMU_PASSKEYS) {
+        pthread_mutex_unlock(&srv->lock);
+        emu_param_error(out, "FactorSid", "%s",
+                        "a passkeys factor signs in through Passkeys/Challenges (CreateChallengePasskeys)");
+        goto done;
+    }
     if (!f->verified) {
         pthread_mutex_unlock(&srv->lock);
         emu_response_error(out, 403, 60318, "Factor is unverified", NULL);
@@ -399,6 +405,8 @@ void emu_h_update_challenge(const emu_ctx *x, emu_response *out) {
     else if (payload && status != EMU_CH_PENDING) http = 403, code = 60322, why = "Challenge already responded";
     else if (payload && ch->failures >= EMU_CH_MAX_FAILURES)
         http = 429, code = 60308, why = "Challenge verification attempts limit reached";
+    if (!why && payload && ch->factor_type == EMU_PASSKEYS)
+        http = 400, code = 60200, why = "a passkeys challenge is approved through Passkeys/ApproveChallenge";
     emu_factor *f = payload && !why ? emu_store_factor(&srv->store, ch->factor_sid) : NULL;
     if (!why && payload && (!f || f->entity != ch->entity)) {
         pthread_mutex_unlock(&srv->lock);

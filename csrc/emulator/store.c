@@ -155,7 +155,22 @@ void emu_factor_free(emu_factor *f) {
     free(f->platform);
     free(f->public_key);
     free_secret_str(f->token);
+    emu_passkey_free(f->pk);
     free(f);
+}
+
+void emu_passkey_free(emu_passkey *pk) {
+    if (!pk) return;
+    free(pk->rp_id);
+    free(pk->rp_name);
+    cJSON_Delete(pk->origins);
+    cJSON_Delete(pk->transports);
+    free(pk->cred_id);
+    free(pk);
+}
+
+const char *emu_factor_type_name(int type) {
+    return type == EMU_TOTP ? "totp" : type == EMU_PASSKEYS ? "passkeys" : "push";
 }
 
 void emu_challenge_free(emu_challenge *ch) {
@@ -191,7 +206,8 @@ static void service_free(void *p) {
 int emu_store_init(emu_store *s) {
     memset(s, 0, sizeof *s);
     s->next_seq = 1;
-    emu_map *maps[] = {&s->services, &s->entities, &s->factors, &s->challenges, &s->bindings, &s->access_tokens};
+    emu_map *maps[] = {&s->services, &s->entities, &s->factors,       &s->challenges,
+                       &s->bindings, &s->access_tokens, &s->pk_challenges};
     for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++) {
         if (emu_map_init(maps[i]) != 0) {
             for (size_t k = 0; k < i; k++) emu_map_free(maps[k], NULL);
@@ -202,6 +218,7 @@ int emu_store_init(emu_store *s) {
 }
 
 void emu_store_clear(emu_store *s) {
+    emu_map_clear(&s->pk_challenges, free);
     emu_map_clear(&s->access_tokens, emu_access_token_free);
     emu_map_clear(&s->bindings, NULL);
     emu_map_clear(&s->challenges, NULL);
@@ -213,6 +230,7 @@ void emu_store_clear(emu_store *s) {
 }
 
 void emu_store_free(emu_store *s) {
+    emu_map_free(&s->pk_challenges, free);
     emu_map_free(&s->access_tokens, emu_access_token_free);
     emu_map_free(&s->bindings, NULL);
     emu_map_free(&s->challenges, NULL);
@@ -371,7 +389,7 @@ int emu_store_insert(emu_store *s, emu_entity *e, emu_factor *f) {
     f->seq = s->next_seq++;
     f->entity = e;
     if (f->type == EMU_PUSH) e->n_push++;
-    else e->n_totp++;
+    else if (f->type == EMU_TOTP) e->n_totp++;
     return 0;
 }
 
@@ -381,7 +399,7 @@ void emu_store_delete(emu_store *s, emu_factor *f) {
     emu_seqlist_remove(&e->factors, f->seq, f);
     if (e->factors.live < before) {
         if (f->type == EMU_PUSH) e->n_push--;
-        else e->n_totp--;
+        else if (f->type == EMU_TOTP) e->n_totp--;
     }
     unbind(s, f);
     emu_map_remove(&s->factors, f->sid);
@@ -392,6 +410,15 @@ char *emu_binding_key(const emu_entity *e, const emu_factor *f) {
     static const char hex[] = "0123456789abcdef";
     size_t n;
     char *k;
+    if (f->type == EMU_PASSKEYS) { /* its credential, service-wide: an assertion names only the credential */
+        if (!f->pk || !f->pk->cred_id) return NULL;
+        char *id = emu_b64url_encode(f->pk->cred_id, f->pk->cred_len);
+        if (!id) return NULL;
+        n = strlen(e->service_sid) + 3 + strlen(id) + 1;
+        if ((k = malloc(n))) snprintf(k, n, "%s/K:%s", e->service_sid, id);
+        free(id);
+        return k;
+    }
     if (f->type == EMU_PUSH) {
         if (!f->public_key) return NULL;
         n = strlen(e->sid) + 3 + strlen(f->public_key) + 1;
@@ -442,9 +469,11 @@ emu_challenge *emu_store_challenge(emu_store *s, const char *sid) {
 }
 
 int emu_store_challenge_insert(emu_store *s, emu_entity *e, emu_challenge *ch) {
-    do {
-        if (emu_random_sid("YC", ch->sid, 16) != 0) return -1;
-    } while (emu_store_challenge(s, ch->sid));
+    if (!ch->sid[0] || emu_store_challenge(s, ch->sid)) {
+        do {
+            if (emu_random_sid("YC", ch->sid, 16) != 0) return -1;
+        } while (emu_store_challenge(s, ch->sid));
+    }
     if (emu_seqlist_push(&e->challenges, s->next_seq, ch) != 0) return -1;
     if (emu_map_put(&s->challenges, ch->sid, ch) != 0) {
         e->challenges.n--;

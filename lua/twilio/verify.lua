@@ -357,6 +357,116 @@ function Client:sign_in(service_sid, identity, factor_sid, code, opts)
     return ch.status == "approved", bind(self, "challenge", ch), hook_err
 end
 
+-- Passkeys --------------------------------------------------------------------
+
+--- Verify a passkey factor: the registration's second step.
+--
+-- **syntax:** `client:verify_passkey_factor(service_sid, credential [, opts]) -> factor | nil, err`
+--
+-- The name the issue and Twilio's docs use for @{Client:update_passkey_factor}
+-- (operationId UpdatePasskeysFactor, path `Passkeys/VerifyFactor`): the
+-- operation table names rows `<verb>_<resource>`, so the row is
+-- `update_passkey_factor` and this is the same call. `credential` is the
+-- `PublicKeyCredential` JSON the browser's `navigator.credentials.create()`
+-- (or @{twilio.verify.passkey}) made from the factor's `options`.
+-- @string service_sid `VA...`
+-- @tparam table credential `{ id, rawId, authenticatorAttachment, type, response = { attestationObject, clientDataJSON, transports } }`
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] PasskeyFactor the factor, `status = "verified"`
+-- @return[2] `nil`
+-- @treturn[2] table an @{error} (60386 attestation, 60380 client data, 60376 rawId, 60382 relying party...)
+-- @usage local f = assert(client:verify_passkey_factor(SVC, credential_from_the_browser))
+function Client:verify_passkey_factor(service_sid, credential, opts)
+    return self:update_passkey_factor(service_sid, credential, opts)
+end
+
+--- Approve a passkey challenge with an assertion: the sign-in's second step.
+--
+-- **syntax:** `client:approve_passkey_challenge(service_sid, assertion [, opts]) -> challenge | nil, err`
+--
+-- The same call as @{Client:update_passkey_challenge} (operationId
+-- UpdateChallengePasskeys, path `Passkeys/ApproveChallenge`), by the name
+-- of what it does. See @{Client:passkey_sign_in} for the yes/no form.
+-- @string service_sid `VA...`
+-- @tparam table assertion `{ id, rawId, authenticatorAttachment, type, response = { authenticatorData, clientDataJSON, signature, userHandle } }`
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] PasskeyChallenge the challenge, `status = "approved"`
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage local ch = assert(client:approve_passkey_challenge(SVC, assertion_from_the_browser))
+function Client:approve_passkey_challenge(service_sid, assertion, opts)
+    return self:update_passkey_challenge(service_sid, assertion, opts)
+end
+
+-- Twilio's answers to an assertion that does not sign the user in (the
+-- credential, its signature, its data, the challenge): a "no", not a failure
+-- of the call (doc/emulator.md lists each with its source).
+local PASSKEY_NO = { [60376] = true, [60379] = true, [60380] = true, [60381] = true, [60382] = true,
+                     [60420] = true, [60322] = true, [60323] = true, [60391] = true }
+
+--- Does this assertion sign the user in? The server side of a passkey sign-in.
+--
+-- **syntax:** `client:check_passkey(service_sid, assertion [, opts]) -> true, challenge | false, err | nil, err`
+--
+-- Approves the challenge the assertion answers: `true` and the challenge
+-- when Twilio approves it; `false` and the error when Twilio refuses the
+-- assertion itself (a signature, authenticator data or client data that
+-- do not check out, another credential, a replayed or expired challenge:
+-- codes 60376, 60379, 60380, 60381, 60382, 60420, 60322, 60323, 60391);
+-- `nil, err` for any other failure (the network, credentials, a bad
+-- argument).
+-- @string service_sid `VA...`
+-- @tparam table assertion what `navigator.credentials.get()` (or @{twilio.verify.passkey}) answered
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] boolean `true`: signed in; `false`: refused
+-- @treturn[1] table the challenge, or (`false`) the error
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local ok, res = client:check_passkey(SVC, assertion)
+-- if ok then session.user = res.identity elseif ok == false then say("try again") else log(res) end
+function Client:check_passkey(service_sid, assertion, opts)
+    local ch, err, hook_err = self:update_passkey_challenge(service_sid, assertion, opts)
+    if ch then return ch.status == "approved", ch, hook_err end
+    if type(err) == "table" and err.kind == "http" and PASSKEY_NO[err.code] then return false, err end
+    return nil, err
+end
+
+--- A whole passkey sign-in in one call: options out, assertion in.
+--
+-- **syntax:** `client:passkey_sign_in(service_sid, who, authenticate [, opts]) -> true, challenge | false, err | nil, err`
+--
+-- Creates the challenge (`who`: `{ identity =, factor_sid = }`, or `{}` for a
+-- discoverable credential), hands its `options` to `authenticate(options)`
+-- -- which returns the assertion (a virtual authenticator's `get`, or the
+-- browser's answer by whatever way your app has) or `nil, err` -- and
+-- answers like @{Client:check_passkey}.
+-- @string service_sid `VA...`
+-- @tparam table who the parameters of @{Client:create_passkey_challenge}
+-- @tparam function authenticate `function(options) -> assertion | nil, err`
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] boolean
+-- @treturn[1] table the challenge, or the error
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local auth = require("twilio.verify.passkey").new()
+-- local ok, res = client:passkey_sign_in(SVC, { identity = USER }, function(o)
+--   return auth:get(o, { origin = "https://example.com" }) end)
+function Client:passkey_sign_in(service_sid, who, authenticate, opts)
+    if type(authenticate) ~= "function" then
+        return nil, core.arg_error("authenticate", "authenticate must be a function(options) -> assertion")
+    end
+    local ch, err = self:create_passkey_challenge(service_sid, who, opts)
+    if not ch then return nil, err end
+    local assertion, aerr = authenticate(ch.options)
+    if not assertion then
+        if type(aerr) == "table" and getmetatable(aerr) == err_mt then return false, aerr end
+        return false, core.arg_error("assertion", "no assertion: " .. tostring(aerr))
+    end
+    return self:check_passkey(service_sid, assertion, opts)
+end
+
 --- Factor objects: what every factor-returning call gives.
 -- Plain tables (fields: @{factor}) with a metatable of methods bound to the
 -- client that produced them; challenge, entity and service objects share
