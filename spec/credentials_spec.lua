@@ -14,6 +14,7 @@
 -- runs) never sees them.
 local verify = require "twilio.verify"
 local emulator = require "support.emulator"
+local rows = require "support.rows"
 
 local SVC = "VA" .. string.rep("c3", 16)
 local ID = "cred-user-0001"
@@ -190,7 +191,11 @@ describe("credentials", function()
       end
       local params, any = {}, false
       for _, prm in ipairs(op.params) do
-        if prm.required and not prm.positional then params[prm.name] = value_of(prm); any = true end
+        if prm.required and not prm.positional then
+          -- a JSON body's object: its required members (support/rows.lua)
+          params[prm.name] = prm.type == "object" and rows.valid(prm) or value_of(prm)
+          any = true
+        end
       end
       if not any then -- an update needs something to change
         for _, prm in ipairs(op.params) do

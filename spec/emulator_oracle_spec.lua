@@ -82,9 +82,10 @@ describe("the emulator's oracle", function()
     refused(status, body, nil, "application/json")
     status, body = e:json("POST", path, "friendly_name=x&identity=u")
     refused(status, body, nil, "application/json")
-    status = e:json("POST", path, '{"friendly_name":"x","identity":"u","extra":true,'
+    status, body = e:json("POST", path, '{"friendly_name":"x","identity":"user-0001","extra":true,'
       .. '"config":{"relying_party":{"id":"example.com","origins":["https://example.com"]}}}', json)
-    assert.equal(404, status, "valid (members the schema does not list are allowed), then not implemented")
+    assert.equal(400, status, "valid (members the schema does not list are allowed), then the handler's")
+    assert.equal(60393, body.code) -- passkeys.c: no authenticator criteria (issue 21)
     status, body = e:json("POST", "/v2/Services/" .. SVC .. "/Passkeys/ApproveChallenge",
       '{"id":"a","rawId":"b","authenticatorAttachment":"platform","response":{"authenticatorData":"x"}}', json)
     refused(status, body, "response.clientDataJSON", "schema: required")

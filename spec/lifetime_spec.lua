@@ -210,6 +210,12 @@ describe("lifetime", function()
       list_page_url = { "http://127.0.0.1:1/v2/Services/" .. SVC .. "/Entities/" .. ID .. "/Factors" },
       batch = { { { op = "fetch", service_sid = SVC, identity = ID, sid = SID } } },
       sign_in = { SVC, ID, SID, "123456" },
+      verify_passkey_factor = { SVC, { response = { attestationObject = "o2Nm", clientDataJSON = "e30" } } },
+      approve_passkey_challenge = { SVC, { id = "aWQ", rawId = "aWQ", authenticatorAttachment = "platform",
+        response = { authenticatorData = string.rep("A", 50), clientDataJSON = "e30", signature = "c2ln" } } },
+      check_passkey = { SVC, { id = "aWQ", rawId = "aWQ", authenticatorAttachment = "platform",
+        response = { authenticatorData = string.rep("A", 50), clientDataJSON = "e30", signature = "c2ln" } } },
+      passkey_sign_in = { SVC, {}, function() return nil end },
     }
     local iterator_args = {}
     for _, op in ipairs(verify.operations) do

@@ -37,6 +37,9 @@ local _M = {
     totp = core.totp,       -- verify.totp.code/check/uri/parse_uri
     webhook = require("twilio.verify.webhook"), -- X-Twilio-Signature: validate/sign/validate_request
     curl_version = core.curl_version,
+    -- base64url (WebAuthn's encoding of binary fields) both ways: bytes -> text, text -> bytes | nil
+    passkey_b64url_encode = core.passkey.b64url,
+    passkey_b64url_decode = core.passkey.unb64url,
 }
 
 local Client = core.Client -- methods of the client userdata (C), extended here

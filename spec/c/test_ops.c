@@ -85,16 +85,23 @@ static void expected_url(const tv_operation *op, char *out, size_t size) {
     }
 }
 
-/* A valid value for each required parameter. */
-static size_t required_for(const tv_operation *op, tv_kv *kv, const tv_param_spec *skip) {
-    size_t n = 0;
-    size_t skip_at = skip ? (size_t)(skip - op->params) : (size_t)-1;
-    for (size_t i = 0; op->params[i].name; i++) {
-        const tv_param_spec *p = &op->params[i];
-        if (!(p->flags & TV_PF_REQUIRED) || i == skip_at) continue;
+/* A valid value for each required parameter of set (a JSON body's OBJECT:
+ * its marker, then its own required members). */
+static size_t required_in(const tv_param_spec *set, tv_kv *kv, size_t n, const tv_param_spec *skip, int depth) {
+    for (size_t i = 0; set[i].name && n < 8 && depth < 4; i++) {
+        const tv_param_spec *p = &set[i];
+        if (!(p->flags & TV_PF_REQUIRED) || p == skip) continue;
+        if (p->type == TV_PT_OBJECT) {
+            kv[n].spec = p;
+            kv[n].val = NULL;
+            kv[n].len = 0;
+            n = required_in(p->fields, kv, n + 1, skip, depth + 1);
+            continue;
+        }
         const char *v = p->type == TV_PT_ENUM       ? p->enums[0]
                         : p->type == TV_PT_SID      ? YF
                         : p->type == TV_PT_IDENTITY ? "user-0002-xyz"
+                        : p->min > 7                ? "My name is long enough: forty characters."
                                                     : "My name";
         kv[n].spec = p;
         kv[n].val = v;
@@ -102,6 +109,10 @@ static size_t required_for(const tv_operation *op, tv_kv *kv, const tv_param_spe
         n++;
     }
     return n;
+}
+
+static size_t required_for(const tv_operation *op, tv_kv *kv, const tv_param_spec *skip) {
+    return required_in(op->params, kv, 0, skip, 0);
 }
 
 static void test_every_row(void) {

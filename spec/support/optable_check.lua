@@ -33,11 +33,10 @@ M.SCOPE = {
         "/v2/Services/{ServiceSid}/Entities",
         "/v2/Services/{ServiceSid}/AccessTokens",
         "/v2/Services/{ServiceSid}/Webhooks",
-    },
-    exact = { "/v2/Services", "/v2/Services/{Sid}", "/v2/Forms/{FormType}" },
-    exclude = {
         "/v2/Services/{ServiceSid}/Passkeys",
     },
+    exact = { "/v2/Services", "/v2/Services/{Sid}", "/v2/Forms/{FormType}" },
+    exclude = {},
 }
 
 M.METHODS = { "get", "post", "delete", "put", "patch" }
@@ -176,14 +175,17 @@ local REFINES_STRING = { enum = true, identity = true, json = true, sid = true }
 
 -- One query/form parameter of a row against its description.
 -- `req` is the description's required flag.
-local function check_param(add, p, d, req, loc)
-    local key = p.key
+-- `want_name`: the Lua name the row must give it (a JSON body's member: its
+-- dotted path of JSON names; else the wire key in snake case).
+local function check_param(add, p, d, req, loc, want_name)
+    local key = want_name or p.key
     local function bad(fmt, ...) add(key, fmt:format(...)) end
     if p.location ~= loc then bad("location is %s, description says %s", tostring(p.location), loc) end
     if (p.required == true) ~= (req == true) then
         bad("required is %s, description says %s", tostring(p.required == true), tostring(req == true))
     end
-    if p.name ~= M.snake(key) then bad("Lua name %s, expected %s", tostring(p.name), M.snake(key)) end
+    want_name = want_name or M.snake(p.key)
+    if p.name ~= want_name then bad("Lua name %s, expected %s", tostring(p.name), want_name) end
     if d.unresolved then bad("description schema %s does not resolve", d.unresolved) return end
     -- arrays
     if (p.array == true) ~= (d.array == true) then
@@ -310,6 +312,9 @@ local function check_response(add, doc, row, e)
     local schema = media and media.schema
     if not schema then add(nil, "description response " .. code .. " has no application/json schema") return end
     if row.returns == "instance" then
+        if type(schema["$ref"]) ~= "string" and type(schema.properties) == "table" and schema.properties.sid then
+            return -- an inline instance schema (the Passkeys operations)
+        end
         if type(schema["$ref"]) ~= "string" then
             add(nil, "returns instance, but the description's " .. code .. " response is not a $ref'd schema")
         else
@@ -378,7 +383,41 @@ local function check_row(problems, doc, row, e)
     take(e.op.parameters)
     local dform, dform_req = {}, {}
     local rb = deref(doc, e.op.requestBody)
-    if type(rb) == "table" and rb.content then
+    local json_media = type(rb) == "table" and rb.content and rb.content["application/json"] or nil
+    if (row.body == "json") ~= (json_media ~= nil) then
+        add(nil, ("body is %s, the description's request body is %s"):format(tostring(row.body),
+            json_media and "application/json" or "not JSON"))
+    end
+    if json_media then
+        -- a JSON body: its members both ways, objects recursively
+        local function members(list, schema, prefix)
+            schema = deref(doc, schema) or {}
+            local props, req = schema.properties or {}, set_of(schema.required)
+            local seen_m = {}
+            for _, p in ipairs(list or {}) do
+                local path = prefix .. p.key
+                seen_m[p.key] = true
+                local d = props[p.key]
+                if not d then
+                    add(path, "member not in the description's body")
+                elseif p.type == "object" then
+                    local ds = deref(doc, d) or {}
+                    if ds.type ~= "object" then add(path, "object, the description has " .. tostring(ds.type)) end
+                    if p.location ~= "json" then add(path, "location is " .. tostring(p.location) .. ", not json") end
+                    if (p.required == true) ~= (req[p.key] == true) then add(path, "required differs") end
+                    if p.name ~= path then add(path, "Lua name " .. tostring(p.name) .. ", expected " .. path) end
+                    members(p.fields, ds, path .. ".")
+                else
+                    check_param(add, p, describe(doc, d), req[p.key], "json", path)
+                end
+            end
+            local missing_m = {}
+            for k in pairs(props) do if not seen_m[k] then missing_m[#missing_m + 1] = prefix .. k end end
+            table.sort(missing_m)
+            for _, k in ipairs(missing_m) do add(k, "description member missing from the table") end
+        end
+        members(row.params, json_media.schema, "")
+    elseif type(rb) == "table" and rb.content then
         local media = rb.content["application/x-www-form-urlencoded"]
         if not media then
             add(nil, "description request body is not application/x-www-form-urlencoded")
@@ -431,7 +470,7 @@ local function check_row(problems, doc, row, e)
 
     -- query/form parameters: the set of wire keys both ways
     local seen = {}
-    for _, p in ipairs(row.params or {}) do
+    for _, p in ipairs(json_media and {} or row.params or {}) do
         local key = p.key
         if seen[key] then add(key, "wire key occurs twice in the row") end
         seen[key] = true
@@ -497,7 +536,7 @@ function M.overrides(ops, doc)
             local probe = {}
             -- re-run the row's check with rules stripped: every complaint
             -- that appears only without the rules is an override
-            local stripped = { name = row.name, verb = row.verb, resource = row.resource,
+            local stripped = { name = row.name, verb = row.verb, resource = row.resource, body = row.body,
                 openapi_id = row.openapi_id, method = row.method, path = row.path,
                 returns = row.returns, list_key = row.list_key, path_params = {}, params = {} }
             for i, pp in ipairs(row.path_params or {}) do

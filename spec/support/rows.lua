@@ -15,6 +15,9 @@ function M.valid(p)
   elseif p.type == "boolean" then v = true
   elseif p.type == "json" then v = { label = "x", value = "y" }
   elseif p.type == "date-time" then v = "2030-01-01T00:00:00Z"
+  elseif p.type == "object" then -- a JSON body's nested object: its required members, by JSON name
+    v = {}
+    for _, f in ipairs(p.fields or {}) do if f.required then v[f.key] = M.valid(f) end end
   else v = string.rep("x", math.max(p.min or 1, 1)) end
   if p.array then v = { v } end
   return v
