@@ -24,6 +24,7 @@ external_dependencies = {
    CURL = { library = "curl" }, -- header lives in the multiarch include dir on Debian
    CJSON = { header = "cjson/cJSON.h", library = "cjson" },
    OPENSSL = { header = "openssl/hmac.h", library = "crypto" },
+   CBOR = { header = "cbor.h", library = "cbor" }, -- libcbor (Debian libcbor-dev): the passkeys' CBOR
 }
 build = {
    type = "builtin",
@@ -32,6 +33,7 @@ build = {
       ["twilio.verify.openresty"] = "lua/twilio/verify/openresty.lua",
       ["twilio.verify.webhook"] = "lua/twilio/verify/webhook.lua",
       ["twilio.verify.device"] = "lua/twilio/verify/device.lua",
+      ["twilio.verify.passkey"] = "lua/twilio/verify/passkey.lua",
       ["twilio.verify.call"] = "lua/twilio/verify/call.lua",
       ["twilio.verify.objects"] = "lua/twilio/verify/objects.lua",
       ["twilio.verify.pages"] = "lua/twilio/verify/pages.lua",
@@ -49,17 +51,19 @@ build = {
       ["twilio.verify.core"] = {
          -- keep in sync with csrc/tv_*.c and csrc/lua_*.c (spec/rockspec_spec.lua checks)
          sources = {
-            "csrc/tv_batch.c", "csrc/tv_buf.c", "csrc/tv_client.c", "csrc/tv_ec.c", "csrc/tv_engine.c",
-            "csrc/tv_error.c", "csrc/tv_http.c", "csrc/tv_jwt.c", "csrc/tv_ops.c", "csrc/tv_request.c", "csrc/tv_response.c",
+            "csrc/tv_batch.c", "csrc/tv_buf.c", "csrc/tv_cbor.c", "csrc/tv_client.c", "csrc/tv_ec.c", "csrc/tv_engine.c",
+            "csrc/tv_error.c", "csrc/tv_http.c", "csrc/tv_jwt.c", "csrc/tv_ops.c", "csrc/tv_passkey.c", "csrc/tv_request.c",
+            "csrc/tv_response.c",
             "csrc/tv_totp.c", "csrc/tv_validate.c", "csrc/tv_webhook.c",
             "csrc/lua_batch.c", "csrc/lua_box.c", "csrc/lua_client.c", "csrc/lua_core.c", "csrc/lua_device.c", "csrc/lua_error.c",
-            "csrc/lua_json.c", "csrc/lua_meta.c", "csrc/lua_ops.c", "csrc/lua_totp.c", "csrc/lua_transport.c",
+            "csrc/lua_json.c", "csrc/lua_meta.c", "csrc/lua_ops.c", "csrc/lua_passkey.c", "csrc/lua_totp.c",
+            "csrc/lua_transport.c",
             "csrc/lua_webhook.c",
          },
          defines = { "_POSIX_C_SOURCE=200809L", "_DEFAULT_SOURCE" },
-         incdirs = { "csrc", "$(CURL_INCDIR)", "$(CJSON_INCDIR)", "$(OPENSSL_INCDIR)" },
-         libdirs = { "$(CURL_LIBDIR)", "$(CJSON_LIBDIR)", "$(OPENSSL_LIBDIR)" },
-         libraries = { "curl", "cjson", "crypto", "pthread" },
+         incdirs = { "csrc", "$(CURL_INCDIR)", "$(CJSON_INCDIR)", "$(OPENSSL_INCDIR)", "$(CBOR_INCDIR)" },
+         libdirs = { "$(CURL_LIBDIR)", "$(CJSON_LIBDIR)", "$(OPENSSL_LIBDIR)", "$(CBOR_LIBDIR)" },
+         libraries = { "curl", "cjson", "crypto", "cbor", "pthread" },
       },
    },
    -- the command; the emulator needs libmicrohttpd and is not built here

@@ -63,7 +63,8 @@ assert(ok == true)
 
 -- 6. a replayed assertion, and a clone whose counter is behind
 local again, err = client:check_passkey(service_sid, last)
-print("6. replayed assertion: " .. tostring(again) .. " (" .. tostring(err.code) .. ": " .. tostring(err.message) .. ")")
+print("6. replayed assertion: " .. tostring(again) .. " (" .. tostring(err.code) .. ": "
+  .. tostring(err.message) .. ")")
 assert(again == false)
 local clone = assert(passkey.import(authenticator:export()))
 assert(client:passkey_sign_in(service_sid, { identity = USER }, function(o)

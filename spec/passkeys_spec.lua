@@ -3,7 +3,6 @@
 -- the browser, and every refusal of doc/emulator.md's Passkeys section --
 -- each answered with Twilio's code and nothing changed.
 local emulator = require "support.emulator"
-local verify = require "twilio.verify"
 local passkey = require "twilio.verify.passkey"
 local core = require "twilio.verify.core"
 local cjson = require "cjson"
@@ -347,13 +346,14 @@ describe("passkeys", function()
       local v, err = auth:create(f.options, { origin = "https://example.com" })
       assert.is_nil(v)
       assert.equal("SecurityError", err.name)
-      v, err = auth:create(f.options, { origin = ORIGIN, user_verified = false })
+      local _
+      _, err = auth:create(f.options, { origin = ORIGIN, user_verified = false })
       assert.equal("NotAllowedError", err.name)
-      v, err = passkey.new{ attachment = "cross-platform" }:create(f.options, { origin = ORIGIN })
+      _, err = passkey.new{ attachment = "cross-platform" }:create(f.options, { origin = ORIGIN })
       assert.equal("NotAllowedError", err.name)
       local o = copy(f.options)
       o.publicKey.pubKeyCredParams = { { type = "public-key", alg = -257 } }
-      v, err = auth:create(o, { origin = ORIGIN })
+      _, err = auth:create(o, { origin = ORIGIN })
       assert.equal("NotSupportedError", err.name)
     end)
   end)

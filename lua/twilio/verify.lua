@@ -373,7 +373,8 @@ end
 -- `PublicKeyCredential` JSON the browser's `navigator.credentials.create()`
 -- (or @{twilio.verify.passkey}) made from the factor's `options`.
 -- @string service_sid `VA...`
--- @tparam table credential `{ id, rawId, authenticatorAttachment, type, response = { attestationObject, clientDataJSON, transports } }`
+-- @tparam table credential `{ id, rawId, authenticatorAttachment, type,
+-- response = { attestationObject, clientDataJSON, transports } }`
 -- @tparam[opt] table opts @{call_options}
 -- @treturn[1] PasskeyFactor the factor, `status = "verified"`
 -- @return[2] `nil`
@@ -391,7 +392,8 @@ end
 -- UpdateChallengePasskeys, path `Passkeys/ApproveChallenge`), by the name
 -- of what it does. See @{Client:passkey_sign_in} for the yes/no form.
 -- @string service_sid `VA...`
--- @tparam table assertion `{ id, rawId, authenticatorAttachment, type, response = { authenticatorData, clientDataJSON, signature, userHandle } }`
+-- @tparam table assertion `{ id, rawId, authenticatorAttachment, type,
+-- response = { authenticatorData, clientDataJSON, signature, userHandle } }`
 -- @tparam[opt] table opts @{call_options}
 -- @treturn[1] PasskeyChallenge the challenge, `status = "approved"`
 -- @return[2] `nil`
@@ -437,7 +439,8 @@ end
 
 --- A whole passkey sign-in in one call: options out, assertion in.
 --
--- **syntax:** `client:passkey_sign_in(service_sid, who, authenticate [, opts]) -> true, challenge | false, err | nil, err`
+-- **syntax:** `client:passkey_sign_in(service_sid, who, authenticate [, opts])
+-- -> true, challenge | false, err | nil, err`
 --
 -- Creates the challenge (`who`: `{ identity =, factor_sid = }`, or `{}` for a
 -- discoverable credential), hands its `options` to `authenticate(options)`
