@@ -50,6 +50,9 @@
 #define LLVMFuzzerTestOneInput fz_one_lua_transport
 #include "../fuzz/fuzz_lua_transport.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fz_one_passkey_cbor
+#include "../fuzz/fuzz_passkey_cbor.c"
+#undef LLVMFuzzerTestOneInput
 
 #include "ctest.h"
 
@@ -63,7 +66,7 @@ static const struct {
     {"json_lua", fz_one_json_lua}, {"emu_form", fz_one_emu_form}, {"jcursor", fz_one_jcursor},
     {"page_url", fz_one_page_url}, {"params", fz_one_params},     {"lua_pages", fz_one_lua_pages},
     {"webhook", fz_one_webhook},   {"jwt", fz_one_jwt},           {"oracle", fz_one_oracle},
-    {"lua_transport", fz_one_lua_transport},
+    {"lua_transport", fz_one_lua_transport}, {"passkey_cbor", fz_one_passkey_cbor},
 };
 
 static int cmp_names(const void *a, const void *b) {
