@@ -57,6 +57,17 @@ local function check_password(username, password)
   return nil
 end
 _M.check_password = check_password -- (push_login.lua signs in the same users)
+-- (passkey_login.lua: who a username is without a password, and back)
+function _M.identity_of(username)
+  local u = DEMO_USERS[username]
+  return u and u.identity
+end
+function _M.username_of(identity)
+  for name, u in pairs(DEMO_USERS) do
+    if u.identity == identity then return name end
+  end
+  return nil
+end
 _M.client = get_client
 
 local function reply(status, body)

@@ -96,27 +96,65 @@ Push sign-in (webhook $(cat "$PREFIX/webhook.sid") -> http://127.0.0.1:$port/pus
     a webhook Twilio did not sign -> 403, nothing recorded
 EOF
   fi
+  if [ -s "$PREFIX/passkeys-service.sid" ]; then
+    cat <<EOF
+Passkeys (service $(cat "$PREFIX/passkeys-service.sid"), relying party localhost): open in a browser
+  http://localhost:$port/passkey/
+    as ann with "demo password for ann": "Create a passkey", then "Sign in with a passkey"
+EOF
+  fi
   echo "Stop: ${TV_EXAMPLE_PREFIX:+TV_EXAMPLE_PREFIX=$TV_EXAMPLE_PREFIX }sh examples/openresty/run.sh stop"
 }
 
+# cli ARGS: bin/twilio-verify on LuaJIT (the build made above) against the
+# emulator; the credentials reach it through the environment only
+cli() {
+  env TWILIO_ACCOUNT_SID="$account_sid" TWILIO_AUTH_TOKEN="$auth_token" \
+    TWILIO_VERIFY_SERVICE_SID="$service_sid" TWILIO_VERIFY_BASE_URL="http://127.0.0.1:$eport" \
+    LUA_PATH="$ROOT/lua/?.lua;;" LUA_CPATH="$ROOT/$BUILD/?.so;;" luajit bin/twilio-verify "$@" </dev/null
+}
+
 # register_webhook PORT: /push/webhook of nginx as the service's webhook for
-# the challenge answers (bin/twilio-verify on LuaJIT, the build made above;
-# the credentials reach it through the environment only)
+# the challenge answers
 register_webhook() {
   rm -f "$PREFIX/webhook.sid"
   grep -q '/push/webhook' "$PREFIX/nginx.conf" || return 0
-  if ! env TWILIO_ACCOUNT_SID="$account_sid" TWILIO_AUTH_TOKEN="$auth_token" \
-      TWILIO_VERIFY_SERVICE_SID="$service_sid" TWILIO_VERIFY_BASE_URL="http://127.0.0.1:$eport" \
-      LUA_PATH="$ROOT/lua/?.lua;;" LUA_CPATH="$ROOT/$BUILD/?.so;;" \
-      luajit bin/twilio-verify webhooks create --friendly-name openresty-example \
+  if ! cli webhooks create --friendly-name openresty-example \
         --event-type challenge.approved --event-type challenge.denied \
-        --webhook-url "http://127.0.0.1:$1/push/webhook" >"$PREFIX/webhook.out" 2>&1 </dev/null; then
+        --webhook-url "http://127.0.0.1:$1/push/webhook" >"$PREFIX/webhook.out" 2>&1; then
     why=$(cat "$PREFIX/webhook.out")
     stop >/dev/null
     die "registering the webhook failed: $why"
   fi
   sed -n 's/.*\(YW[0-9a-f]\{32\}\).*/\1/p' "$PREFIX/webhook.out" | head -n 1 >"$PREFIX/webhook.sid"
   [ -s "$PREFIX/webhook.sid" ] || { why=$(cat "$PREFIX/webhook.out"); stop >/dev/null; die "no webhook SID in: $why"; }
+}
+
+# passkeys_service PORT: when the configuration has the passkey page, a
+# service whose passkeys settings name the page's origin: relying party
+# localhost, origin http://localhost:PORT (WebAuthn takes plain http only
+# from localhost).  Made with `services create`; on another try's port,
+# updated.  Its SID goes to nginx as TWILIO_VERIFY_PASSKEYS_SERVICE_SID.
+passkeys_service() {
+  if ! grep -q 'passkey_login' "$PREFIX/nginx.conf"; then
+    rm -f "$PREFIX/passkeys-service.sid"
+    return 0
+  fi
+  if [ -s "$PREFIX/passkeys-service.sid" ]; then
+    set -- services update "$(cat "$PREFIX/passkeys-service.sid")" --passkeys-relying-party-origins "http://localhost:$1"
+  else
+    set -- services create --friendly-name "Passkeys example" --passkeys-relying-party-id localhost \
+      --passkeys-relying-party-name Example --passkeys-relying-party-origins "http://localhost:$1" \
+      --passkeys-authenticator-attachment platform --passkeys-discoverable-credentials required \
+      --passkeys-user-verification required
+  fi
+  if ! cli --json "$@" >"$PREFIX/passkeys.out" 2>&1; then
+    why=$(cat "$PREFIX/passkeys.out")
+    stop >/dev/null
+    die "the passkeys service: $why"
+  fi
+  sed -n 's/.*"sid":"\(VA[0-9a-f]\{32\}\)".*/\1/p' "$PREFIX/passkeys.out" | head -n 1 >"$PREFIX/passkeys-service.sid"
+  [ -s "$PREFIX/passkeys-service.sid" ] || { why=$(cat "$PREFIX/passkeys.out"); stop >/dev/null; die "no service SID in: $why"; }
 }
 
 # device ARGS: examples/openresty/device.lua against the running emulator
@@ -182,6 +220,7 @@ start() {
       stop >/dev/null
       die "unknown @TOKEN@ left in $PREFIX/nginx.conf: $(grep -o '@[A-Z_]*@' "$PREFIX/nginx.conf" | head -n 1)"
     fi
+    passkeys_service "$port"
     : >"$PREFIX/logs/error.log"
     # in the foreground of this shell's background job: $! is the master
     g=$globals
@@ -190,6 +229,7 @@ start() {
     [ -n "$g" ] && set -- "$@" -g "$g"
     env TWILIO_ACCOUNT_SID="$account_sid" TWILIO_AUTH_TOKEN="$auth_token" \
       TWILIO_VERIFY_SERVICE_SID="$service_sid" TWILIO_VERIFY_BASE_URL="http://127.0.0.1:$eport" \
+      TWILIO_VERIFY_PASSKEYS_SERVICE_SID="$(cat "$PREFIX/passkeys-service.sid" 2>/dev/null)" \
       "$NGINX" "$@" >"$PREFIX/nginx.out" 2>&1 </dev/null &
     echo $! >"$PREFIX/nginx.pid"
     echo "$port" >"$PREFIX/nginx.port"
@@ -215,7 +255,8 @@ stop() {
   stop_pid emulator.pid twilio-verify-emulator TERM
   # (device.state too: its factor was the stopped emulator's)
   rm -f "$PREFIX/nginx.port" "$PREFIX/emulator.port" "$PREFIX/webhook.sid" "$PREFIX/webhook.out" \
-    "$PREFIX/account.sid" "$PREFIX/service.sid" "$PREFIX/device.state"
+    "$PREFIX/account.sid" "$PREFIX/service.sid" "$PREFIX/device.state" "$PREFIX/passkeys-service.sid" \
+    "$PREFIX/passkeys.out"
 }
 
 status() {
