@@ -21,7 +21,10 @@
 # When the configuration has the push sign-in (/push/webhook), start also
 # registers that location as the service's webhook for challenge.approved
 # and challenge.denied (bin/twilio-verify webhooks create), so the emulator
-# POSTs the signed events to nginx.
+# POSTs the signed events to nginx.  When it has the passkey page
+# (passkey_login), start also makes a service whose passkeys settings name
+# the page's origin, http://localhost:PORT (bin/twilio-verify services
+# create), for nginx as TWILIO_VERIFY_PASSKEYS_SERVICE_SID.
 #
 # Env: NGINX (default /usr/sbin/nginx), TV_NGINX_MODULES (default
 # /usr/lib/nginx/modules), TV_EXAMPLE_PREFIX (default build/openresty-example),
