@@ -30,6 +30,7 @@ int luaopen_twilio_verify_core(lua_State *L) {
     tv_lua_batch_funcs(L);
     tv_lua_transport_funcs(L);
     tv_lua_meta_open(L);
+    tv_lua_json_funcs(L);
     tv_lua_open_totp(L);
     lua_setfield(L, -2, "totp");
     tv_lua_open_webhook(L);

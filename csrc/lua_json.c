@@ -545,3 +545,38 @@ int tv_lua_push_json_direct(lua_State *L, const char *s, size_t n) {
     }
     return 0;
 }
+
+/* ---- core.json_decode ------------------------------------------------------
+ * core.json_decode(text) -> value | nil, message: JSON text (an object or an
+ * array, whitespace around it allowed) as Lua, with the answers'
+ * conversion (tv_lua_push_json: a null member is an absent key, null in an
+ * array the `null` sentinel, integral numbers as integers).  The message
+ * gives a byte offset, never the text (it may hold a credential).  For the
+ * CLI's --body FILE; the tree is boxed while it is walked. */
+static int l_json_decode(lua_State *L) {
+    size_t n = 0;
+    const char *s = luaL_checklstring(L, 1, &n);
+    jbox *b = (jbox *)tv_lua_box(L, sizeof *b, "twilio.verify.jbox", jbox_gc);
+    const char *end = NULL; /* the end of the value, or where parsing failed */
+    b->tree = cJSON_ParseWithLengthOpts(s, n, &end, 0);
+    size_t at = end && end >= s && end <= s + n ? (size_t)(end - s) : 0;
+    if (b->tree)
+        while (at < n && (s[at] == ' ' || s[at] == '\t' || s[at] == '\n' || s[at] == '\r')) at++;
+    if (!b->tree || at != n || !(cJSON_IsObject(b->tree) || cJSON_IsArray(b->tree))) {
+        const char *what = !b->tree   ? "not valid JSON"
+                           : at != n ? "bytes after the JSON value"
+                                     : "not a JSON object or array";
+        lua_pushnil(L);
+        lua_pushfstring(L, "%s (at byte %d)", what, (int)(at > 2147483647u ? 2147483647u : at));
+        return 2;
+    }
+    tv_lua_push_json(L, b->tree);
+    cJSON_Delete(b->tree);
+    b->tree = NULL;
+    return 1;
+}
+
+void tv_lua_json_funcs(lua_State *L) {
+    lua_pushcfunction(L, l_json_decode);
+    lua_setfield(L, -2, "json_decode");
+}

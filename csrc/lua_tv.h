@@ -86,6 +86,8 @@ int tv_lua_push_json_direct(lua_State *L, const char *s, size_t n);
  * valid text).  Pushes the string and returns 0, or returns -1 with err
  * (TV_EARG, param `name`) and pushes nothing. */
 int tv_lua_encode_json(lua_State *L, int idx, const char *name, tv_error *err);
+/* Set core.json_decode (text -> value | nil, message) in the table on top. */
+void tv_lua_json_funcs(lua_State *L);
 
 /* ---- lua_client.c ------------------------------------------------------
  * The client userdata: options, credentials (in the C client only), hooks,

@@ -29,6 +29,8 @@ local COMMANDS = { "factors list", "factors fetch", "factors update", "factors d
                    "services create", "services fetch", "services list", "services update", "services delete",
                    "access-tokens create", "access-tokens fetch", "notifications create",
                    "webhooks create", "webhooks fetch", "webhooks list", "webhooks update", "webhooks delete",
+                   "passkey-factors create", "passkey-factors update", "passkey-challenges create",
+                   "passkey-challenges update",
                    "sign-in", "totp code", "totp check", "totp uri", "webhook validate", "emulator" }
 
 local function read_file(path)
@@ -207,7 +209,27 @@ describe("twilio-verify CLI", function()
               assert.truthy(usage:find(" " .. pp.name:upper(), 1, true), name .. ": " .. pp.name)
             end
           end
-          for _, p in ipairs(op.params) do
+          -- a JSON body's members: --body FILE and an option per member that
+          -- is not an object, by its path (config.relying_party.id:
+          -- --config-relying-party-id, rawId: --raw-id)
+          local function members(params, prefix)
+            for _, p in ipairs(params) do
+              local path = prefix .. (prefix == "" and "" or "-") .. p.key:gsub("(%l)(%u)", "%1-%2"):lower():gsub("_", "-")
+              if p.positional then
+                assert.truthy(usage:find(" " .. p.name:upper(), 1, true), name .. ": " .. p.name)
+              elseif p.type == "object" then
+                members(p.fields, path)
+              else
+                if p.array then path = path:gsub("s$", "") end
+                assert.truthy(out:find("  --" .. path .. " ", 1, true), name .. ": --" .. path)
+              end
+            end
+          end
+          if op.body == "json" then
+            assert.truthy(out:find("  --body FILE ", 1, true), name .. ": --body")
+            members(op.params, "")
+          end
+          for _, p in ipairs(op.body ~= "json" and op.params or {}) do
             if p.positional then
               assert.truthy(usage:find(" " .. p.name:upper(), 1, true), name .. ": " .. p.name)
             elseif not (op.returns == "page" and p.key == "Page") then
@@ -659,6 +681,135 @@ describe("twilio-verify CLI", function()
       assert.equal(0, code, err)
       code = run({ "webhooks", "fetch", wh.sid, "--json" }, env)
       assert.equal(1, code)
+    end)
+  end)
+
+  describe("passkeys (JSON bodies)", function()
+    local passkey = require "twilio.verify.passkey"
+    local ORIGIN = "http://localhost:8080"
+    local penv, auth
+
+    setup(function()
+      local code, out, err = run({ "services", "create", "--friendly-name", "CLI passkeys",
+        "--passkeys-relying-party-id", "localhost", "--passkeys-relying-party-name", "Example",
+        "--passkeys-relying-party-origins", ORIGIN, "--passkeys-authenticator-attachment", "platform",
+        "--passkeys-discoverable-credentials", "preferred", "--passkeys-user-verification", "required", "--json" },
+        with{ TWILIO_VERIFY_SERVICE_SID = false })
+      assert.equal(0, code, err)
+      penv = with{ TWILIO_VERIFY_SERVICE_SID = json(out).sid }
+      auth = passkey.new()
+    end)
+    teardown(function() if auth then auth:close() end end)
+
+    local function file_of(text)
+      local path = os.tmpname()
+      local f = assert(io.open(path, "wb"))
+      f:write(text)
+      f:close()
+      return path
+    end
+
+    -- a registered passkey: create with the nested options, verify with --body FILE
+    local function register(id)
+      local code, out, err = run({ "passkey-factors", "create", id, "--friendly-name", "laptop",
+        "--config-relying-party-id", "localhost", "--config-relying-party-name", "Example",
+        "--config-relying-party-origin", ORIGIN, "--config-relying-party-origin", "http://localhost:8081",
+        "--config-authenticator-attachment", "platform", "--config-discoverable-credentials", "required",
+        "--config-user-verification", "required", "--json" }, penv)
+      assert.equal(0, code, err)
+      local f = json(out)
+      local cred = assert(auth:create(f.options, { origin = ORIGIN }))
+      local path = file_of(cjson.encode(cred))
+      code, out, err = run({ "passkey-factors", "update", "--body", path, "--json" }, penv)
+      os.remove(path)
+      assert.equal(0, code, err)
+      return f, json(out), cred
+    end
+
+    it("creates a factor from nested options and verifies it with --body FILE", function()
+      local id = identity()
+      local f, v = register(id)
+      -- the options became the nested members of one JSON body, in the row's order
+      assert.same({ relying_party = { id = "localhost", name = "Example", origins = { ORIGIN, "http://localhost:8081" } },
+                    authenticator_attachment = "platform", discoverable_credentials = "required",
+                    user_verification = "required" }, f.config)
+      assert.equal("required", f.options.publicKey.authenticatorSelection.residentKey)
+      assert.equal("passkeys", v.factor_type)
+      assert.equal("verified", v.status)
+      assert.equal(f.sid, v.sid)
+      assert.equal(id, v.identity)
+    end)
+
+    it("signs in with --body - (stdin), and options amend the body", function()
+      local id = identity()
+      register(id)
+      local code, out, err = run({ "passkey-challenges", "create", "--identity", id, "--json" }, penv)
+      assert.equal(0, code, err)
+      local assertion = assert(auth:get(json(out).options, { origin = ORIGIN }))
+      code, out, err = run({ "passkey-challenges", "update", "--body", "-", "--json" }, penv, cjson.encode(assertion))
+      assert.equal(0, code, err)
+      assert.equal("approved", json(out).status)
+      -- the same assertion again: Verify refuses the replay (an API error, exit 1)
+      code, _, err = run({ "passkey-challenges", "update", "--body", "-" }, penv, cjson.encode(assertion))
+      assert.equal(1, code)
+      assert.truthy(err:find("60322", 1, true), err)
+
+      -- a body without id and authenticatorAttachment: the options give them
+      code, out, err = run({ "passkey-challenges", "create", "--identity", id, "--json" }, penv)
+      assert.equal(0, code, err)
+      local a2 = assert(auth:get(json(out).options, { origin = ORIGIN }))
+      local cred_id, attachment = a2.id, a2.authenticatorAttachment
+      a2.id, a2.authenticatorAttachment = nil, nil
+      code, out, err = run({ "passkey-challenges", "update", "--body", "-", "--id", cred_id,
+        "--authenticator-attachment", attachment, "-v", "--json" }, penv, cjson.encode(a2))
+      assert.equal(0, code, err)
+      assert.equal("approved", json(out).status)
+      -- -v logs the request, never the assertion's response
+      assert.truthy(err:find("ApproveChallenge", 1, true), err)
+      assert.is_nil(err:find(a2.response.signature, 1, true))
+      assert.is_nil(err:find(a2.response.authenticatorData, 1, true))
+      -- and whole members from the options alone (no --body)
+      code, out, err = run({ "passkey-challenges", "create", "--identity", id, "--json" }, penv)
+      assert.equal(0, code, err)
+      local a3 = assert(auth:get(json(out).options, { origin = ORIGIN }))
+      code, out, err = run({ "passkey-challenges", "update", "--id", a3.id, "--raw-id", a3.rawId,
+        "--authenticator-attachment", a3.authenticatorAttachment,
+        "--response-authenticator-data", a3.response.authenticatorData,
+        "--response-client-data-json", a3.response.clientDataJSON,
+        "--response-signature", a3.response.signature, "--json" }, penv)
+      assert.equal(0, code, err)
+      assert.equal("approved", json(out).status)
+    end)
+
+    it("refuses bad bodies and missing members with exit 2, sending nothing", function()
+      e:clear_requests()
+      local missing = os.tmpname()
+      os.remove(missing)
+      local cases = {
+        { { "passkey-factors", "update", "--body", missing }, nil, "--body: " },
+        { { "passkey-factors", "update", "--body", "-" }, "[1, 2]", "not a JSON object" },
+        { { "passkey-factors", "update", "--body", "-" }, '{"id": ', "not valid JSON" },
+        { { "passkey-factors", "update", "--body", "-" }, '{"id": "x"} {', "bytes after the JSON value" },
+        { { "passkey-factors", "update", "--body", "-" }, '{"response": "x"}', "response" },
+        { { "passkey-factors", "update", "--body", "-" }, '{"id": "x", "response": {}, "extra": 1}', "extra" },
+        { { "passkey-factors", "update", "--response-client-data-json", "x", "--body", "-" },
+          '{"response": 5}', "response in --body is not an object" },
+        { { "passkey-factors", "update" }, nil, "nothing to update: give at least one parameter option or --body FILE" },
+        { { "passkey-factors", "update", "--id", "x" }, nil,
+          "response is required: give it in --body FILE or with the --response-* options" },
+        { { "passkey-factors", "create", "user-0001" }, nil,
+          "friendly_name is required: give it in --body FILE or as --friendly-name" },
+        { { "passkey-factors", "create", "user-0001", "--friendly-name", "k", "--config-authenticator-attachment",
+            "usb" }, nil, "authenticator_attachment" },
+        { { "passkey-challenges", "update", "--body", "-" }, '{"id": "x"}', "rawId is required" },
+      }
+      for _, c in ipairs(cases) do
+        local code, out, err = run(c[1], penv, c[2])
+        assert.equal(2, code, table.concat(c[1], " ") .. ": " .. err)
+        assert.equal("", out)
+        assert.truthy(err:find(c[3], 1, true), table.concat(c[1], " ") .. ": " .. err)
+      end
+      assert.same({}, e:requests())
     end)
   end)
 

@@ -29,7 +29,11 @@ local M = { groups = {}, loaded = false }
 -- are the positional arguments (the service SID comes from --service,
 -- except in the services commands), each parameter an option named after
 -- it in kebab case, typed from the row (integers, enums, booleans as
--- --[no-]flag, JSON, date-times, repeatable arrays).  The library
+-- --[no-]flag, JSON, date-times, repeatable arrays).  A row with a JSON
+-- body (body = "json") takes the body from --body FILE ('-': standard
+-- input), and each member as an option too, a nested one by its path
+-- (config.relying_party.id: --config-relying-party-id; rawId: --raw-id),
+-- which amends the file's body.  The library
 -- validates the values, so a value the API would reject exits 2 with
 -- nothing sent.  The words of the help (summaries, descriptions, examples,
 -- each parameter's help and placeholder, the list columns) are the rows'
@@ -47,8 +51,10 @@ for _, d in ipairs(join(CLIENT_OPTS, GLOBAL_OPTS, { { "limit" }, { "page" }, { "
 end
 
 local function or_list(t)
-  if #t == 1 then return t[1] end
-  return concat(t, ", ", 1, #t - 1) .. " or " .. t[#t]
+  local shown = {}
+  for i, v in ipairs(t) do shown[i] = v == "" and '""' or v end -- "" (an empty value) as such
+  if #shown == 1 then return shown[1] end
+  return concat(shown, ", ", 1, #shown - 1) .. " or " .. shown[#shown]
 end
 
 local function param_help(p)
@@ -82,13 +88,16 @@ local function pair_converter(keys)
   end
 end
 
--- the --option of parameter p
-local function param_option(p)
-  local name = p.name
+-- the --option of parameter p (of a JSON body: its members' path, camel
+-- case split: config.relying_party.id -> config-relying-party-id, rawId ->
+-- raw-id)
+local function param_option(p, path)
+  local name = path and concat(path, ".") or p.name
   if p.array and name:match("s$") then name = name:sub(1, -2) end -- details_fields -> --details-field
+  if path then name = name:gsub("(%l)(%u)", "%1-%2"):lower():gsub("%.", "-") end
   name = name:gsub("_", "-")
   if RESERVED[name] then name = "param-" .. name end
-  local d = { name, param = p, help = param_help(p), repeatable = p.array or nil }
+  local d = { name, param = p, path = path, help = param_help(p), repeatable = p.array or nil }
   if p.type == "boolean" then
     d.bool = true
   else
@@ -100,6 +109,51 @@ local function param_option(p)
     if p.pairs then d.convert = pair_converter(p.pairs) end
   end
   return d
+end
+
+-- JSON bodies: every member that is not an object, with its path of keys
+local function json_leaves(params, prefix, acc)
+  for _, p in ipairs(params) do
+    if not p.positional then
+      local path = {}
+      for i, k in ipairs(prefix) do path[i] = k end
+      path[#path + 1] = p.key
+      if p.type == "object" and p.fields then json_leaves(p.fields, path, acc)
+      else acc[#acc + 1] = param_option(p, path) end
+    end
+  end
+  return acc
+end
+
+-- the body of --body FILE ('-': standard input): a JSON object, as a table
+local function read_body(file, cmd)
+  local text, why
+  if file == "-" then
+    text = io.stdin:read("*a")
+  else
+    local f, err = io.open(file, "rb")
+    if not f then die_usage("--body: " .. tostring(err), cmd) end
+    text = f:read("*a")
+    f:close()
+  end
+  if type(text) ~= "string" or not text:match("^%s*{") then
+    die_usage("--body " .. file .. ": not a JSON object", cmd)
+  end
+  local t
+  t, why = require("twilio.verify.core").json_decode(text)
+  if type(t) ~= "table" then die_usage("--body " .. file .. ": " .. tostring(why), cmd) end
+  return t
+end
+
+-- t[path[1]][path[2]]... = v, making the objects on the way
+local function set_path(t, path, v, cmd)
+  for i = 1, #path - 1 do
+    local k = path[i]
+    if t[k] == nil then t[k] = {} end
+    if type(t[k]) ~= "table" then die_usage(concat(path, ".", 1, i) .. " in --body is not an object", cmd) end
+    t = t[k]
+  end
+  t[path[#path]] = v
 end
 
 local function list_options(noun)
@@ -155,14 +209,21 @@ local function table_command(ops, op)
     end
   end
   local popts, filters = {}, {}
+  local json_body = op.body == "json"
   for _, p in ipairs(op.params) do
     if p.positional then
       slots[#slots + 1] = "arg"
       args[#args + 1] = p.name:upper()
+    elseif json_body then
+      json_leaves({ p }, {}, popts)
     elseif not (op.returns == "page" and p.paging) then
       popts[#popts + 1] = param_option(p)
       if op.returns == "page" then filters[#filters + 1] = popts[#popts] end
     end
+  end
+  if json_body then
+    table.insert(popts, 1, { "body", value = "FILE", body = true,
+      help = "the JSON body from FILE ('-': standard input); the options below amend it" })
   end
   if op.has_params then slots[#slots + 1] = "params" end
   local client_opts = CLIENT_OPTS
@@ -194,12 +255,31 @@ one (resume with --page-token).]], op.list_key, op.list_key, op.list_key)
   def.run = function(o, ...)
     local pos = { ... }
     local params, any = {}, false
-    for _, d in ipairs(popts) do
-      local v = o[d[1]]
-      if v ~= nil then params[d.param.name] = v any = true end
-    end
-    for _, d in ipairs(popts) do
-      if d.param.required and params[d.param.name] == nil then die_usage("--" .. d[1] .. " is required", o._cmd) end
+    if json_body then
+      -- the body: --body FILE, amended by the member options
+      if o.body then params, any = read_body(o.body, o._cmd), true end
+      for _, d in ipairs(popts) do
+        local v = o[d[1]]
+        if v ~= nil and d.path then set_path(params, d.path, v, o._cmd) any = true end
+      end
+      if op.verb == "update" and not any then
+        die_usage("nothing to update: give at least one parameter option or --body FILE", o._cmd)
+      end
+      for _, p in ipairs(op.params) do
+        if p.required and not p.positional and params[p.key] == nil then
+          die_usage(p.key .. " is required: give it in --body FILE"
+            .. (p.type == "object" and (" or with the --" .. p.key:gsub("_", "-") .. "-* options")
+                or (" or as --" .. param_option(p, { p.key })[1])), o._cmd)
+        end
+      end
+    else
+      for _, d in ipairs(popts) do
+        local v = o[d[1]]
+        if v ~= nil then params[d.param.name] = v any = true end
+      end
+      for _, d in ipairs(popts) do
+        if d.param.required and params[d.param.name] == nil then die_usage("--" .. d[1] .. " is required", o._cmd) end
+      end
     end
     if op.verb == "update" and op.has_params and not any then
       die_usage("nothing to update: give at least one parameter option", o._cmd)
