@@ -39,7 +39,7 @@ send_to_browser(ch.options.publicKey)]],
       doc = [[
 The sign-in's second step (also @{Client:approve_passkey_challenge}): the
 params table is the `PublicKeyCredential` that `navigator.credentials.get()`
-(or @{twilio.verify.passkey}) made from the request options (`id`,
+(or @{twilio.verify.passkey.new}) made from the request options (`id`,
 `rawId`, `authenticatorAttachment`, `response.authenticatorData`,
 `response.clientDataJSON`, `response.signature`, `response.userHandle`,
 base64url). Twilio checks the signature with the factor's key and answers

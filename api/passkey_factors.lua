@@ -31,7 +31,7 @@ and @{Client:delete_factor} reach it by its identity.]],
 The entity is created with its first factor. The answer carries `options`
 (`{ publicKey = PublicKeyCredentialCreationOptions }`), which the API
 returns only here: the browser's `navigator.credentials.create()` (or
-@{twilio.verify.passkey}) makes the credential from them, and
+@{twilio.verify.passkey.new}) makes the credential from them, and
 @{Client:verify_passkey_factor} completes the registration. `config` may
 be left out when the service has its `passkeys_*` settings (codes 60371
 relying party, 60393 authenticator criteria when neither gives them).]],
@@ -76,7 +76,7 @@ send_to_browser(f.options.publicKey)]],
       doc = [[
 The registration's second step (also @{Client:verify_passkey_factor}): the
 params table is the `PublicKeyCredential` that
-`navigator.credentials.create()` (or @{twilio.verify.passkey}) made from
+`navigator.credentials.create()` (or @{twilio.verify.passkey.new}) made from
 the creation options, its binary fields base64url (`id`, `rawId`,
 `response.attestationObject`, `response.clientDataJSON`). Twilio checks the
 attestation and answers the factor, `status = "verified"`; `response` is

@@ -640,7 +640,7 @@
 -- The entity is created with its first factor. The answer carries `options`
 -- (`{ publicKey = PublicKeyCredentialCreationOptions }`), which the API
 -- returns only here: the browser's `navigator.credentials.create()` (or
--- @{twilio.verify.passkey}) makes the credential from them, and
+-- @{twilio.verify.passkey.new}) makes the credential from them, and
 -- @{Client:verify_passkey_factor} completes the registration. `config` may
 -- be left out when the service has its `passkeys_*` settings (codes 60371
 -- relying party, 60393 authenticator criteria when neither gives them).
@@ -666,7 +666,7 @@
 -- Sends `POST /v2/Services/{ServiceSid}/Passkeys/VerifyFactor` with only the parameters given.
 -- The registration's second step (also @{Client:verify_passkey_factor}): the
 -- params table is the `PublicKeyCredential` that
--- `navigator.credentials.create()` (or @{twilio.verify.passkey}) made from
+-- `navigator.credentials.create()` (or @{twilio.verify.passkey.new}) made from
 -- the creation options, its binary fields base64url (`id`, `rawId`,
 -- `response.attestationObject`, `response.clientDataJSON`). Twilio checks the
 -- attestation and answers the factor, `status = "verified"`; `response` is
@@ -709,7 +709,7 @@
 -- Sends `POST /v2/Services/{ServiceSid}/Passkeys/ApproveChallenge` with only the parameters given.
 -- The sign-in's second step (also @{Client:approve_passkey_challenge}): the
 -- params table is the `PublicKeyCredential` that `navigator.credentials.get()`
--- (or @{twilio.verify.passkey}) made from the request options (`id`,
+-- (or @{twilio.verify.passkey.new}) made from the request options (`id`,
 -- `rawId`, `authenticatorAttachment`, `response.authenticatorData`,
 -- `response.clientDataJSON`, `response.signature`, `response.userHandle`,
 -- base64url). Twilio checks the signature with the factor's key and answers

@@ -371,7 +371,7 @@ end
 -- operation table names rows `<verb>_<resource>`, so the row is
 -- `update_passkey_factor` and this is the same call. `credential` is the
 -- `PublicKeyCredential` JSON the browser's `navigator.credentials.create()`
--- (or @{twilio.verify.passkey}) made from the factor's `options`.
+-- (or @{twilio.verify.passkey.new}) made from the factor's `options`.
 -- @string service_sid `VA...`
 -- @tparam table credential `{ id, rawId, authenticatorAttachment, type,
 -- response = { attestationObject, clientDataJSON, transports } }`
@@ -421,7 +421,7 @@ local PASSKEY_NO = { [60376] = true, [60379] = true, [60380] = true, [60381] = t
 -- `nil, err` for any other failure (the network, credentials, a bad
 -- argument).
 -- @string service_sid `VA...`
--- @tparam table assertion what `navigator.credentials.get()` (or @{twilio.verify.passkey}) answered
+-- @tparam table assertion what `navigator.credentials.get()` (or @{twilio.verify.passkey.new}) answered
 -- @tparam[opt] table opts @{call_options}
 -- @treturn[1] boolean `true`: signed in; `false`: refused
 -- @treturn[1] table the challenge, or (`false`) the error

@@ -3,10 +3,10 @@
 --
 -- Like @{twilio.verify.device} for Push, it stands in for the user's side:
 -- `create` answers the `PublicKeyCredentialCreationOptions` that
--- @{Client:create_passkey_factor} returned with the `PublicKeyCredential`
--- JSON that @{Client:verify_passkey_factor} takes, and `get` answers the
--- `PublicKeyCredentialRequestOptions` of @{Client:create_passkey_challenge}
--- with the assertion @{Client:approve_passkey_challenge} takes.  It follows
+-- @{twilio.verify.Client:create_passkey_factor} returned with the `PublicKeyCredential`
+-- JSON that @{twilio.verify.Client:verify_passkey_factor} takes, and `get` answers the
+-- `PublicKeyCredentialRequestOptions` of @{twilio.verify.Client:create_passkey_challenge}
+-- with the assertion @{twilio.verify.Client:approve_passkey_challenge} takes.  It follows
 -- W3C Web Authentication Level 2 (https://www.w3.org/TR/webauthn-2/):
 -- the client's steps of 5.1.3 (create) and 5.1.4.1 (get) -- the RP ID
 -- against the origin, the algorithms offered, excluded and allowed
@@ -154,7 +154,7 @@ local CREATE_OPTS = { origin = true, user_verified = true, attachment = true }
 -- `publicKey`). The answer is the `PublicKeyCredential` as JSON: `id` and
 -- `rawId` (base64url), `type = "public-key"`, `authenticatorAttachment`,
 -- `response = { attestationObject, clientDataJSON, transports }`, ready for
--- @{Client:verify_passkey_factor}. `user_verified` (default true) sets UV.
+-- @{twilio.verify.Client:verify_passkey_factor}. `user_verified` (default true) sets UV.
 -- Refusals are errors with the DOMException `name` a browser would raise
 -- (`SecurityError` for an RP ID the origin may not use, `NotSupportedError`
 -- without ES256, `InvalidStateError` for an excluded credential,
@@ -228,13 +228,13 @@ local GET_OPTS = { origin = true, user_verified = true }
 --
 -- **syntax:** `auth:get(request_options, { origin, user_verified }) -> assertion | nil, err`
 --
--- `request_options` is what @{Client:create_passkey_challenge} answered
+-- `request_options` is what @{twilio.verify.Client:create_passkey_challenge} answered
 -- (`challenge.options`, or its `publicKey`). With `allowCredentials` it
 -- signs with one of those (5.1.4.1 step 17), else with the newest
 -- credential of the RP ID (a discoverable credential). The sign count goes
 -- up by one. The answer: `id`, `rawId`, `type`, `authenticatorAttachment`,
 -- `response = { authenticatorData, clientDataJSON, signature, userHandle }`
--- (base64url), for @{Client:approve_passkey_challenge}.
+-- (base64url), for @{twilio.verify.Client:approve_passkey_challenge}.
 -- @tparam table request_options
 -- @tparam table opts `origin` (required), `user_verified` (default true)
 -- @treturn[1] table the assertion
