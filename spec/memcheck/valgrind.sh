@@ -67,7 +67,7 @@ IFS=$old_ifs
 # shellcheck disable=SC2086
 ${BUSTED:-busted} --lua="$M/lua-valgrind" --helper=spec/support/transport.lua -o plainTerminal "$@" \
   ${VALGRIND_SPECS:-spec} >"$out" 2>&1
-summary=$(grep -aE '[0-9]+ successes? / [0-9]+ failures? / [0-9]+ errors? / [0-9]+ pending' "$out" | tail -n 1)
+summary=$(grep -aE '[0-9]+ success(es)? / [0-9]+ failures? / [0-9]+ errors? / [0-9]+ pending' "$out" | tail -n 1)
 echo "busted under valgrind: ${summary:-no summary (crashed?)}"
 if [ -z "$summary" ] || ! echo "$summary" | grep -qE ' 0 failures / 0 errors / 0 pending'; then
   fail=$((fail + 1))
