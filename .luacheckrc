@@ -15,3 +15,11 @@ ignore = { "581" }
 -- also covers spec/openresty/nginx_test.lua, busted run inside nginx.)
 files["spec"] = { std = "+busted", max_line_length = 160, ignore = { "512", "542" } }
 files["spec/fuzz/gen_corpus.lua"] = { std = "lua54" }
+
+-- api/: the operation data files run with `common` as their only global
+-- (api/load.lua), and their rule sources quote the description's prose in
+-- full; the generator itself keeps the usual width.
+files["api"] = { read_globals = { "common" }, max_line_length = 200 }
+files["api/load.lua"] = { max_line_length = 140 }
+files["api/gen.lua"] = { max_line_length = 140 }
+files["api/gendoc.lua"] = { max_line_length = 140 }

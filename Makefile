@@ -16,7 +16,8 @@
 # Layout of build/ (scripts rely on it):
 #   build/libtwilio_verify.a      the core (csrc/tv_*.c)
 #   build/twilio/verify/core.so   the Lua module twilio.verify.core
-#   build/twilio-verify-emulator  the emulator
+#   build/twilio-verify-emulator  the emulator (build/gen/openapi_json.c: the
+#                                 OpenAPI description it embeds, mk/embed.lua)
 
 LUA        ?= lua5.4
 LUA_PC     ?= $(LUA)
@@ -39,7 +40,13 @@ CORE_OBJ   := $(CORE_SRC:csrc/%.c=$(BUILD)/obj/%.o)
 LUA_SRC    := $(wildcard csrc/lua_*.c)
 LUA_OBJ    := $(LUA_SRC:csrc/%.c=$(BUILD)/obj/%.o)
 EMU_SRC    := $(wildcard csrc/emulator/*.c)
-EMU_OBJ    := $(EMU_SRC:csrc/emulator/%.c=$(BUILD)/obj/emulator/%.o)
+# The OpenAPI description the emulator validates requests against, embedded
+# in its binary (mk/embed.lua writes it as a C string; oapi_load.c parses it).
+OPENAPI    := spec/fixtures/twilio_verify_v2.json
+HOST_LUA   ?= $(LUA)
+EMU_GEN_C  := $(BUILD)/gen/openapi_json.c
+EMU_GEN_OBJ:= $(BUILD)/obj/gen/openapi_json.o
+EMU_OBJ    := $(EMU_SRC:csrc/emulator/%.c=$(BUILD)/obj/emulator/%.o) $(EMU_GEN_OBJ)
 CTEST_SRC  := $(wildcard spec/c/test_*.c)
 CTEST_BIN  := $(CTEST_SRC:spec/c/%.c=$(BUILD)/tests/%)
 
@@ -78,6 +85,14 @@ $(BUILD)/obj/%.o: csrc/%.c csrc/*.h
 $(BUILD)/obj/emulator/%.o: csrc/emulator/%.c csrc/*.h $(wildcard csrc/emulator/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(MHD_CFLAGS) -Icsrc -c $< -o $@
+
+$(EMU_GEN_C): $(OPENAPI) mk/embed.lua
+	@mkdir -p $(dir $@)
+	$(HOST_LUA) mk/embed.lua emu_openapi_json $(OPENAPI) $@
+
+$(EMU_GEN_OBJ): $(EMU_GEN_C)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
 
 $(CORE_LIB): $(CORE_OBJ)
 	@mkdir -p $(dir $@)

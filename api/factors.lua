@@ -131,7 +131,7 @@ print(f.binding.uri)  -- show it as a QR code]],
         { "Config.SdkVersion", "text", min = 1, max = 64, rule = R.SDK, only = "push", required_for = "push",
           metavar = "VERSION", help = "push: the Verify SDK version" },
         TOTP_CONFIG[1], TOTP_CONFIG[2], TOTP_CONFIG[3], TOTP_CONFIG[4],
-        { "Metadata", "json", min = 2, max = 1024, rule = R.META, help = "a JSON object stored with the factor" },
+        { "Metadata", "json", min = 2, max = 1024, string_values = true, rule = R.META, help = "a JSON object stored with the factor" },
       } },
   },
 }

@@ -81,6 +81,7 @@ local function c_table()
     if p.positional then flags[#flags + 1] = "TV_PF_POSITIONAL" end
     if p.paging then flags[#flags + 1] = "TV_PF_PAGING" end
     if p.csv then flags[#flags + 1] = "TV_PF_CSV" end
+    if p.string_values then flags[#flags + 1] = "TV_PF_STRING_MAP" end
     if #flags > 0 then f[#f + 1] = ".flags = " .. concat(flags, " | ") end
     if p.prefix then f[#f + 1] = ".prefix = " .. cstr(p.prefix) end
     if p.max_items then f[#f + 1] = ".max_items = " .. p.max_items end
@@ -91,6 +92,7 @@ local function c_table()
     if p.required_for then f[#f + 1] = ".required_for = " .. cstr(p.required_for) end
     if p.default then f[#f + 1] = ".def = " .. cstr(p.default) end
     if p.pairs then f[#f + 1] = ".pairs = " .. array(p.pairs) end
+    if p.pair_max then f[#f + 1] = format(".pair_max = {%d, %d}", p.pair_max[1], p.pair_max[2]) end
     return "    {" .. concat(f, ", ") .. "},"
   end
   local function spec_list(cname, list)

@@ -8,7 +8,7 @@
 --   README.md            the region "operations": one line per row
 --   doc/emulator.md      the region "routes": what the emulator serves
 local g = ...
-local ops, resources, outputs, read, fail = g.ops, g.resources, g.outputs, g.read, g.fail
+local ops, resources, outputs, fail = g.ops, g.resources, g.outputs, g.fail
 local format, concat = string.format, table.concat
 
 local res_of = {}
@@ -16,8 +16,6 @@ for _, r in ipairs(resources) do res_of[r.resource] = r end
 local fetch_of = {}
 for _, op in ipairs(ops) do if op.verb == "fetch" then fetch_of[op.resource] = fetch_of[op.resource] or op end end
 
--- "a factor" / "an entity"
-local function article(word) return (word:match("^[aeiou]") and "an " or "a ") .. word end
 local function human(name) return (name:gsub("_", " ")) end
 
 -- the words of a path parameter: its help and rule

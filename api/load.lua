@@ -50,7 +50,7 @@ local PARAM_FIELDS = { [1] = "string", [2] = "string", name = "string", min = "n
   enum = "table", prefix = "string", required = "boolean", secret = "boolean", array = "boolean",
   positional = "boolean", paging = "boolean", csv = "boolean", max_items = "number", rule = "string",
   help = "string", metavar = "string", only = "string", required_for = "string", default = "string",
-  pairs = "table" }
+  pairs = "table", pair_max = "table", string_values = "boolean" }
 local OP_FIELDS = { [1] = "string", [2] = "string", [3] = "string", [4] = "string", verb = "string",
   returns = "string", alias = "string", device = "string", path_params = "table", params = "table",
   summary = "string", cli_summary = "string", doc = "string", cli_doc = "string", usage = "string",
@@ -94,6 +94,8 @@ local function param(where, p, in_query)
   if p.only and p.only ~= "push" and p.only ~= "totp" then fail(where, "only must be push or totp") end
   if p.required_for and p.required_for ~= p.only then fail(where, "required_for must match only") end
   if p.pairs and not (p.array and ty == "json" and #p.pairs == 2) then fail(where, "pairs: an array of json, two names") end
+  if p.pair_max and not (p.pairs and #p.pair_max == 2) then fail(where, "pair_max: the two pairs' lengths") end
+  if p.string_values and ty ~= "json" then fail(where, "string_values on a %s", ty) end
   return q
 end
 

@@ -36,9 +36,15 @@ local function params(required)
     { "Passkeys.RelyingParty.Id", "text", help = "passkeys: the relying party id (a domain)" },
     { "Passkeys.RelyingParty.Name", "text", help = "passkeys: the relying party's name" },
     { "Passkeys.RelyingParty.Origins", "text", csv = true, help = "passkeys: the allowed origins, comma-separated" },
-    { "Passkeys.AuthenticatorAttachment", "text", help = "passkeys: platform, cross-platform or any" },
-    { "Passkeys.DiscoverableCredentials", "text", help = "passkeys: required, preferred or discouraged" },
-    { "Passkeys.UserVerification", "text", help = "passkeys: required, preferred or discouraged" },
+    { "Passkeys.AuthenticatorAttachment", "enum", enum = { "platform", "cross-platform", "any", "" },
+      rule = 'description: "It can be empty or it can have the values `platform`, `cross-platform` or `any`"',
+      help = "passkeys: which authenticators" },
+    { "Passkeys.DiscoverableCredentials", "enum", enum = { "required", "preferred", "discouraged", "" },
+      rule = 'description: "It can be empty or it can have the values `required`, `preferred` or `discouraged`"',
+      help = "passkeys: whether the credential must be discoverable" },
+    { "Passkeys.UserVerification", "enum", enum = { "required", "preferred", "discouraged", "" },
+      rule = 'description: "It can be empty or it can have the values `required`, `preferred` or `discouraged`"',
+      help = "passkeys: whether the authenticator must verify the user" },
     { "VerifyEventSubscriptionEnabled", "bool", default = "false", help = "publish Verify events to Event Streams" },
   }
 end

@@ -6,21 +6,23 @@
 --   lua5.4 bench/profile.lua [OUTDIR]                 driver: all paths
 --   lua5.4 bench/profile.lua --child PATH BASE N      one path, N iterations
 --
--- Paths: fetch (client:fetch_factor), plain_fetch (libcurl + lua-cjson),
+-- Paths: fetch (client:fetch_factor), fetch_lua (the same over the Lua-transport
+-- path: transport = verify.curl_transport), plain_fetch (libcurl + lua-cjson),
 -- list (client:factors over 10 x 1,000), plain_list, decode (parse_response
 -- of a 1,000-factor page), cjson_decode.  Per path: OUTDIR/callgrind.PATH.out
 -- and OUTDIR/profile-PATH.txt (callgrind_annotate, inclusive), plus a
 -- summary of instructions per iteration in OUTDIR/profile-summary.txt.
+-- PROFILE_ONLY="fetch,fetch_lua" profiles a subset.
 
 local fixtures = require "fixtures"
 local servers = require "servers"
 local format = string.format
 
-local PATHS = { "fetch", "plain_fetch", "update", "plain_update", "challenge", "plain_challenge", "list", "plain_list",
+local PATHS = { "fetch", "fetch_lua", "plain_fetch", "update", "plain_update", "challenge", "plain_challenge", "list", "plain_list",
                 "decode", "cjson_decode" }
-local ITER = { fetch = 2000, plain_fetch = 2000, update = 2000, plain_update = 2000, challenge = 2000,
+local ITER = { fetch = 2000, fetch_lua = 2000, plain_fetch = 2000, update = 2000, plain_update = 2000, challenge = 2000,
                plain_challenge = 2000, list = 3, plain_list = 3, decode = 10, cjson_decode = 10 }
-local UNIT = { fetch = "call", plain_fetch = "call", update = "call", plain_update = "call", challenge = "call",
+local UNIT = { fetch = "call", fetch_lua = "call", plain_fetch = "call", update = "call", plain_update = "call", challenge = "call",
                plain_challenge = "call", list = "10k list", plain_list = "10k list", decode = "page",
                cjson_decode = "page" }
 
@@ -33,6 +35,8 @@ if arg[1] == "--child" then
   local plaincurl = require "plaincurl"
   local c = assert(verify.new{ account_sid = fixtures.ACCOUNT_SID, auth_token = fixtures.AUTH_TOKEN,
                                base_url = base, max_retries = 0 })
+  local cl = assert(verify.new{ account_sid = fixtures.ACCOUNT_SID, auth_token = fixtures.AUTH_TOKEN,
+                                base_url = base, max_retries = 0, transport = verify.curl_transport })
   local S, ID, SID = fixtures.SERVICE_SID, fixtures.IDENTITY, fixtures.FACTOR_SID
   local hl = {}
   local req = assert(c:_prepare("fetch", S, ID, SID))
@@ -50,6 +54,7 @@ if arg[1] == "--child" then
   local hpost = plaincurl.new(hp)
   local fn = ({
     fetch = function() assert(c:fetch_factor(S, ID, SID)) end,
+    fetch_lua = function() assert(cl:fetch_factor(S, ID, SID)) end,
     update = function() assert(c:update_factor(S, ID, SID, params)) end,
     plain_update = function()
       local _, b = hpost:post(upd.url, upd.body)
@@ -89,12 +94,18 @@ if arg[1] == "--child" then
   for _ = 1, n do fn() end
   clock.callgrind(false)
   c:close()
+  cl:close()
   h:close()
   hpost:close()
   return
 end
 
 local outdir = arg[1] or os.getenv("BENCH_OUT") or "build/bench"
+if os.getenv("PROFILE_ONLY") then
+  local only = {}
+  for p in os.getenv("PROFILE_ONLY"):gmatch("[%w_]+") do only[#only + 1] = p end
+  PATHS = only
+end
 local lua = os.getenv("LUA") or "lua5.4"
 os.execute("mkdir -p " .. servers.shq(outdir))
 local dir = servers.tmpdir()

@@ -128,12 +128,8 @@ static void hook_call(lclient *lc, int fn_ref, hook_ctx *x) {
     if (lua_pcall(L, 1, 0, 0) != 0) stash_hook_error(L, lc);
 }
 
-static int log_protected(lua_State *L) {
-    const hook_ctx *x = (const hook_ctx *)lua_touserdata(L, 1);
-    lclient *lc = x->lc;
-    const tv_event *ev = x->ev;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, lc->ref_log);
-    lua_createtable(L, 0, 6);
+void tv_lua_push_event(lua_State *L, const lclient *lc, const tv_event *ev) {
+    lua_createtable(L, 0, 8);
     lua_pushstring(L, ev->method);
     lua_setfield(L, -2, "method");
     lua_pushstring(L, ev->url);
@@ -163,6 +159,12 @@ static int log_protected(lua_State *L) {
         tv_lua_push_error(L, ev->err);
         lua_setfield(L, -2, "error");
     }
+}
+
+static int log_protected(lua_State *L) {
+    const hook_ctx *x = (const hook_ctx *)lua_touserdata(L, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, x->lc->ref_log);
+    tv_lua_push_event(L, x->lc, x->ev);
     lua_call(L, 1, 0);
     return 0;
 }
@@ -673,15 +675,17 @@ static const luaL_Reg client_methods[] = {
     {"user_agent", l_user_agent}, {"_transport", l_transport}, {"_hooks", l_hooks},
     {"_state", l_state},          {"_set_token", l_set_token}, {NULL, NULL}};
 
-/* Push the methods table (also the metatable's __index) and register the
- * metatable.  The Lua layer may add methods to this table. */
-int tv_lua_open_client(lua_State *L) {
-    tv_lua_error_init(L);
+/* Register the client metatable with the client's own methods in a new
+ * methods table; leaves metatable, methods on the stack (lua_core.c adds
+ * the other files' methods, then tv_lua_client_seal). */
+void tv_lua_client_open(lua_State *L) {
     luaL_newmetatable(L, TV_LUA_CLIENT_MT);
     luaL_newlib(L, client_methods);
-    tv_lua_ops_methods(L);
-    tv_lua_transport_methods(L);
-    tv_lua_batch_methods(L);
+}
+
+/* Finish the metatable below the methods table (on top), which becomes its
+ * __index; pops the metatable, leaves the methods table. */
+void tv_lua_client_seal(lua_State *L) {
     lua_pushvalue(L, -1);
     lua_setfield(L, -3, "__index");
     lua_pushcfunction(L, l_gc);
@@ -693,16 +697,13 @@ int tv_lua_open_client(lua_State *L) {
     lua_pushliteral(L, "twilio.verify.client");
     lua_setfield(L, -3, "__name");
     lua_remove(L, -2);
-    return 1;
 }
 
-/* Add the module-level functions to the table on top. */
+/* Add the module-level functions of this file (new, now, sleep) to the
+ * table on top. */
 void tv_lua_client_funcs(lua_State *L) {
     for (const luaL_Reg *r = module_funcs; r->name; r++) {
         lua_pushcfunction(L, r->func);
         lua_setfield(L, -2, r->name);
     }
-    tv_lua_ops_funcs(L);
-    tv_lua_batch_funcs(L);
-    tv_lua_transport_funcs(L);
 }

@@ -1,4 +1,7 @@
-/* lua_core.c -- luaopen_twilio_verify_core: the module table. */
+/* lua_core.c -- luaopen_twilio_verify_core: the module table, made of the
+ * parts of the binding.  The only file that knows all of them: each other
+ * lua_*.c file depends on those below it (lua_client <- lua_ops <-
+ * lua_transport, lua_batch), never on this one. */
 #include "lua_tv.h"
 #include "tv.h"
 
@@ -13,9 +16,19 @@ int luaopen_twilio_verify_core(lua_State *L) {
     lua_setfield(L, -2, "curl_version");
     lua_pushlightuserdata(L, NULL); /* the JSON null sentinel inside arrays */
     lua_setfield(L, -2, "null");
-    tv_lua_open_client(L);
+    /* the client's methods: its own, then one per row of the operation
+     * table, the Lua-transport steps and the batch */
+    tv_lua_error_init(L);
+    tv_lua_client_open(L);
+    tv_lua_ops_methods(L);
+    tv_lua_transport_methods(L);
+    tv_lua_batch_methods(L);
+    tv_lua_client_seal(L);
     lua_setfield(L, -2, "Client");
     tv_lua_client_funcs(L);
+    tv_lua_ops_funcs(L);
+    tv_lua_batch_funcs(L);
+    tv_lua_transport_funcs(L);
     tv_lua_meta_open(L);
     tv_lua_open_totp(L);
     lua_setfield(L, -2, "totp");

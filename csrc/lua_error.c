@@ -28,17 +28,6 @@ static int box_gc(lua_State *L) {
     return 0;
 }
 
-void *tv_lua_box(lua_State *L, size_t size, const char *mt, lua_CFunction gc) {
-    void *p = lua_newuserdata(L, size);
-    memset(p, 0, size);
-    if (luaL_newmetatable(L, mt)) {
-        lua_pushcfunction(L, gc);
-        lua_setfield(L, -2, "__gc");
-    }
-    lua_setmetatable(L, -2);
-    return p;
-}
-
 static void set_details(lua_State *L, const char *json) {
     if (!json) return;
     cJSON **box = (cJSON **)tv_lua_box(L, sizeof *box, "twilio.verify.jsonbox", box_gc);

@@ -1,12 +1,18 @@
-/* lua_transport.c -- the sans-I/O surface for Lua transports.
+/* lua_transport.c -- the Lua-transport path.
  *
- * A Lua transport may yield (OpenResty cosockets), so the attempt loop for
- * it runs in Lua (lua/twilio/verify.lua) around these C steps; the rules
- * (validation, building, parsing, retry classification, backoff) are the
- * same C functions the libcurl path uses:
+ * A Lua transport may yield (OpenResty cosockets), and so may the hooks and
+ * the sleep inside nginx, so for it the loop runs in Lua
+ * (lua/twilio/verify.lua's lua_execute): a thin driver of the call engine
+ * (tv_engine.c), the same state machine tv_client_execute and tv_batch.c
+ * drive.  Lua does the I/O, the sleeping and the hooks; C builds, parses
+ * and decides every step:
+ *   client:_call(op_name, group, continues, ...) -> call, request, step...
+ *   client:_next(call [, response | nil, transport_error]) -> step...
+ *     steps: "send" | "sleep", seconds | "log", hook, event |
+ *            "retry", hook, next_attempt, delay, err |
+ *            "done", value | nil, err [, hook, event (the last attempt's log)]
+ *   client:_group(fail_fast, max_rps) -> a batch's shared state (tv_group)
  *   client:_prepare(op_name, ...)   validate + build -> request table
- *   client:_finish(request, response | nil, transport_error) -> value | nil, err
- *   client:_backoff(attempt, err)   seconds before the next attempt
  *   client:_http(request)           one libcurl attempt (verify.curl_transport)
  *   core.parse_response(op_name, status, body [, headers])
  *   core.redact(form_body) */
@@ -127,102 +133,279 @@ static int parse_boxed(lua_State *L, pbox *b, const char *body, size_t blen, con
     return 1;
 }
 
-/* client:_finish(request, response | nil, transport_error) -> value | nil, err
- * response = { status = n, body = s, headers = { [name] = value } }.  A nil
- * response means the transport failed: transport_error is a message string
- * or a table { message =, timeout = bool, unsent = bool }. */
-static int l_finish(lua_State *L) {
-    tv_error err = TV_ERROR_INIT;
-    lclient *lc = check_client(L);
-    if (!lc->c) return luaL_error(L, "client is closed");
-    luaL_checktype(L, 2, LUA_TTABLE);
-    const tv_operation *op = request_op(L, 2);
-    lua_getfield(L, 2, "url");
-    size_t ul = 0;
-    const char *url = luaL_checklstring(L, -1, &ul);
-    pbox *b = (pbox *)tv_lua_box(L, sizeof *b, "twilio.verify.pbox", pbox_gc);
-    b->resp.retry_after = -1;
-    b->req.op = op;
-    b->req.method = op->method;
-    if (tv_buf_add(&b->req.url, url, ul)) return luaL_error(L, "out of memory");
-    if (!lua_istable(L, 3)) {
-        const char *msg = "the transport failed";
-        int timed_out = 0, unsent = 0, code = 0;
-        const char *param = NULL;
-        tv_kind kind = TV_ETRANSPORT;
-        if (lua_isstring(L, 4)) {
-            msg = lua_tostring(L, 4);
-        } else if (lua_istable(L, 4)) {
-            lua_getfield(L, 4, "message");
-            if (lua_isstring(L, -1)) msg = lua_tostring(L, -1);
-            lua_getfield(L, 4, "timeout");
-            timed_out = lua_toboolean(L, -1);
-            lua_getfield(L, 4, "unsent");
-            unsent = lua_toboolean(L, -1);
-            lua_getfield(L, 4, "code");
-            code = (int)lua_tointeger(L, -1);
-            lua_getfield(L, 4, "kind");
-            if (lua_isstring(L, -1) && strcmp(lua_tostring(L, -1), "decode") == 0) kind = TV_EDECODE;
-            /* verify.curl_transport's refusal of another origin: nothing was sent */
-            if (lua_isstring(L, -1) && strcmp(lua_tostring(L, -1), "invalid_argument") == 0) {
-                kind = TV_EARG;
-                unsent = 1;
-            }
-            lua_getfield(L, 4, "param");
-            if (lua_isstring(L, -1)) param = lua_tostring(L, -1);
-            lua_pop(L, 5); /* keep message and param on the stack */
-        }
-        tv_error_set(&err, kind, kind == TV_EARG ? param : NULL, "%s", msg);
-        err.timed_out = timed_out;
-        err.unsent = unsent;
-        err.transport_code = code;
-        tv_error_context(&err, &b->req, NULL);
-        tv_classify(b->req.method, &err);
-        return tv_lua_fail(L, &err);
+/* ---- the call engine, driven from Lua ------------------------------------- */
+
+#define TV_LUA_CALL_MT "twilio.verify.call"
+#define TV_LUA_GROUP_MT "twilio.verify.group"
+
+/* One operation on the Lua-transport path: its engine state and everything
+ * C-owned it needs, boxed (__gc lcall_gc) so a raise -- a transport, a
+ * converter out of memory -- leaks nothing. */
+typedef struct lcall {
+    tv_call call;
+    tv_request req;       /* built by _call, owned */
+    tv_response resp;     /* status and headers of the last response (its body is read in place) */
+    cJSON *out;           /* a tree being converted */
+    const lclient *owner; /* the client that made it (_next checks it) */
+    int group_ref;        /* registry ref of its group's userdata (kept alive), or LUA_NOREF */
+} lcall;
+
+static void lcall_drop_group(lua_State *L, lcall *k) {
+    if (k->group_ref != LUA_NOREF) {
+        luaL_unref(L, LUA_REGISTRYINDEX, k->group_ref);
+        k->group_ref = LUA_NOREF;
+        k->call.group = NULL;
     }
-    lua_getfield(L, 3, "status");
-    b->resp.status = (long)luaL_checkinteger(L, -1);
-    lua_getfield(L, 3, "body");
+}
+
+static int lcall_gc(lua_State *L) {
+    lcall *k = (lcall *)lua_touserdata(L, 1);
+    lcall_drop_group(L, k);
+    tv_call_release(&k->call);
+    tv_request_free(&k->req);
+    tv_response_free(&k->resp);
+    cJSON_Delete(k->out);
+    k->out = NULL;
+    return 0;
+}
+
+static double mono(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The transport failed (no response): its error, a message string or a
+ * table { message =, timeout =, unsent =, code =, kind =, param = } at idx,
+ * into err.  The engine adds the request's context and classifies it. */
+static void transport_error(lua_State *L, int idx, tv_error *err) {
+    const char *msg = "the transport failed";
+    int timed_out = 0, unsent = 0, code = 0;
+    const char *param = NULL;
+    tv_kind kind = TV_ETRANSPORT;
+    if (lua_isstring(L, idx)) {
+        msg = lua_tostring(L, idx);
+    } else if (lua_istable(L, idx)) {
+        lua_getfield(L, idx, "message");
+        if (lua_isstring(L, -1)) msg = lua_tostring(L, -1);
+        lua_getfield(L, idx, "timeout");
+        timed_out = lua_toboolean(L, -1);
+        lua_getfield(L, idx, "unsent");
+        unsent = lua_toboolean(L, -1);
+        lua_getfield(L, idx, "code");
+        code = (int)lua_tointeger(L, -1);
+        lua_getfield(L, idx, "kind");
+        if (lua_isstring(L, -1) && strcmp(lua_tostring(L, -1), "decode") == 0) kind = TV_EDECODE;
+        /* verify.curl_transport's refusal of another origin: nothing was sent */
+        if (lua_isstring(L, -1) && strcmp(lua_tostring(L, -1), "invalid_argument") == 0) {
+            kind = TV_EARG;
+            unsent = 1;
+        }
+        lua_getfield(L, idx, "param");
+        if (lua_isstring(L, -1)) param = lua_tostring(L, -1);
+        lua_pop(L, 5); /* keep message and param on the stack */
+    }
+    tv_error_set(err, kind, kind == TV_EARG ? param : NULL, "%s", msg);
+    err->timed_out = timed_out;
+    err->unsent = unsent;
+    err->transport_code = code;
+}
+
+/* The transport's response table at idx ({ status =, body =, headers = }):
+ * parse it against the call's request and feed the engine.  On success the
+ * value is pushed and its index returned; on failure nothing stays pushed
+ * and 0 is returned. */
+static int feed_response(lua_State *L, const lclient *lc, lcall *k, int idx) {
+    tv_error err = TV_ERROR_INIT;
+    int top = lua_gettop(L);
+    tv_response *resp = &k->resp;
+    resp->retry_after = -1;
+    resp->request_id[0] = '\0';
+    lua_getfield(L, idx, "status");
+    resp->status = (long)luaL_checkinteger(L, -1);
+    lua_getfield(L, idx, "body");
     size_t bl = 0;
     const char *body = lua_isstring(L, -1) ? lua_tolstring(L, -1, &bl) : "";
     if (bl > tv_client_max_body(lc->c)) {
         tv_error_set(&err, TV_EDECODE, NULL, "response body exceeds the size cap of %zu bytes (max_body)",
                      tv_client_max_body(lc->c));
-        tv_error_context(&err, &b->req, NULL);
-        return tv_lua_fail(L, &err);
+        tv_error_context(&err, &k->req, NULL);
+        tv_call_feed(&k->call, mono(), resp, &err);
+        lua_settop(L, top);
+        return 0;
     }
-    /* the body string stays on the stack: parse_boxed reads it in place */
-    lua_getfield(L, 3, "headers");
+    /* the body string stays on the stack: it is parsed in place */
+    lua_getfield(L, idx, "headers");
     if (lua_istable(L, -1)) {
         int h = lua_gettop(L);
         get_header(L, h, "Retry-After");
         if (lua_isstring(L, -1)) {
             size_t n;
             const char *v = lua_tolstring(L, -1, &n);
-            b->resp.retry_after = tv_parse_retry_after(v, n, (int64_t)time(NULL));
+            resp->retry_after = tv_parse_retry_after(v, n, (int64_t)time(NULL));
         }
         get_header(L, h, "Twilio-Request-Id");
-        if (lua_isstring(L, -1)) snprintf(b->resp.request_id, sizeof b->resp.request_id, "%s", lua_tostring(L, -1));
+        if (lua_isstring(L, -1)) snprintf(resp->request_id, sizeof resp->request_id, "%s", lua_tostring(L, -1));
         lua_pop(L, 2);
     }
     int hidx = lua_gettop(L); /* the headers (or whatever the transport gave) */
-    int n = parse_boxed(L, b, body, bl, lc->c);
-    if (n == 1) tv_lua_meta_record_headers(L, -1, b->resp.status, hidx);
-    return n;
+    tv_response view = *resp;
+    view.body.data = (char *)body; /* read only: the parsers take const */
+    view.body.len = bl;
+    view.body.cap = 0;
+    if (push_body(L, &k->req, &view, &k->out, &err) < 0) {
+        tv_call_feed(&k->call, mono(), resp, &err);
+        lua_settop(L, top);
+        return 0;
+    }
+    tv_lua_meta_record_headers(L, -1, resp->status, hidx);
+    tv_call_feed(&k->call, mono(), resp, NULL);
+    return lua_gettop(L);
 }
 
-/* client:_backoff(attempt, err) -> seconds to wait before the next attempt */
-static int l_backoff(lua_State *L) {
-    lclient *lc = check_client(L);
-    if (!lc->c) return luaL_error(L, "client is closed");
-    int attempt = (int)luaL_checkinteger(L, 2);
-    double ra = -1;
-    if (lua_istable(L, 3)) {
-        lua_getfield(L, 3, "retry_after");
-        if (lua_isnumber(L, -1)) ra = lua_tonumber(L, -1);
-        lua_pop(L, 1);
+static void push_hook(lua_State *L, int ref) {
+    if (ref == LUA_NOREF) lua_pushnil(L);
+    else lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+}
+
+static void push_event(lua_State *L, const lclient *lc, lcall *k) {
+    tv_event ev;
+    tv_call_event(&k->call, &ev);
+    tv_lua_push_event(L, lc, &ev);
+}
+
+/* Ask the engine and push its step (see the top of the file).  vidx: the
+ * stack index of the value of a success just fed, or 0.  The last
+ * attempt's LOG is folded into DONE (its hook and event come after the
+ * value), so the driver gets the value in the same answer. */
+static int push_step(lua_State *L, const lclient *lc, lcall *k, int vidx) {
+    tv_step st = tv_call_next(&k->call, mono());
+    int logged = 0;
+    if (st == TV_STEP_LOG && tv_call_settled(&k->call)) {
+        logged = 1;
+        st = tv_call_next(&k->call, mono()); /* DONE */
     }
-    lua_pushnumber(L, tv_client_backoff(lc->c, attempt, ra));
+    switch (st) {
+    case TV_STEP_SEND: lua_pushliteral(L, "send"); return 1;
+    case TV_STEP_SLEEP:
+        lua_pushliteral(L, "sleep");
+        lua_pushnumber(L, tv_call_delay(&k->call));
+        return 2;
+    case TV_STEP_LOG:
+        lua_pushliteral(L, "log");
+        push_hook(L, lc->ref_log);
+        push_event(L, lc, k);
+        return 3;
+    case TV_STEP_RETRY:
+        lua_pushliteral(L, "retry");
+        push_hook(L, lc->ref_on_retry);
+        lua_pushinteger(L, tv_call_attempt(&k->call) + 1);
+        lua_pushnumber(L, tv_call_delay(&k->call));
+        tv_lua_push_error(L, tv_call_error(&k->call));
+        return 5;
+    case TV_STEP_DONE: break;
+    }
+    const tv_error *e = tv_call_error(&k->call);
+    lua_pushliteral(L, "done");
+    if (e) {
+        lua_pushnil(L);
+        tv_lua_push_error(L, e);
+    } else {
+        if (vidx) lua_pushvalue(L, vidx);
+        else lua_pushboolean(L, 1);
+        lua_pushnil(L);
+    }
+    if (logged) {
+        push_hook(L, lc->ref_log);
+        push_event(L, lc, k);
+    }
+    /* over: the body may hold AuthPayload (wiped now), the group is let go */
+    tv_buf_reset(&k->req.body, 1);
+    lcall_drop_group(L, k);
+    return logged ? 5 : 3;
+}
+
+/* client:_call(op_name, group | nil, continues, ...) -> call, request, step...
+ * | nil, err.  Validates and builds op_name's request from `...` (the
+ * method's arguments; "list_page_url" takes (url [, opts])) and starts its
+ * engine: `group` (from _group) for a batch's ops, `continues` for a later
+ * page of a list under way in it.  The request table is what the transport
+ * gets for every attempt. */
+static int l_call(lua_State *L) {
+    tv_error err = TV_ERROR_INIT;
+    lclient *lc = open_client(L, &err);
+    if (!lc) return tv_lua_fail(L, &err);
+    const char *name = luaL_checkstring(L, 2);
+    const tv_operation *op = NULL;
+    if (strcmp(name, "list_page_url") != 0 && !(op = tv_operation_by_name(name)))
+        return luaL_argerror(L, 2, "unknown operation");
+    tv_group *g = lua_isnoneornil(L, 3) ? NULL : (tv_group *)luaL_checkudata(L, 3, TV_LUA_GROUP_MT);
+    unsigned flags = lua_toboolean(L, 4) ? TV_CALL_CONTINUES : 0;
+    if (lc->ref_log != LUA_NOREF) flags |= TV_CALL_LOG;
+    if (lc->ref_on_retry != LUA_NOREF) flags |= TV_CALL_ON_RETRY;
+    if (lua_gettop(L) < 4) lua_settop(L, 4);
+    lcall *k = (lcall *)tv_lua_box(L, sizeof *k, TV_LUA_CALL_MT, lcall_gc);
+    k->group_ref = LUA_NOREF;
+    k->owner = lc;
+    k->resp.retry_after = -1;
+    lua_insert(L, 5); /* the box below the operation's arguments (6...) */
+    tv_lua_args a;
+    if (tv_lua_build(L, lc, op, 6, &k->req, &a, &err)) return tv_lua_fail(L, &err);
+    tv_call_init(&k->call, tv_client_env(lc->c), &k->req, &a.co, g, flags);
+    if (g) {
+        lua_pushvalue(L, 3);
+        k->group_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
+    lua_pushvalue(L, 5);
+    push_request(L, lc, &k->req, &a);
+    if (!(flags & TV_CALL_LOG)) tv_buf_reset(&k->req.body, 1); /* no event needs it: wipe it now */
+    return 2 + push_step(L, lc, k, 0);
+}
+
+/* client:_next(call [, response | nil, transport_error]) -> step...
+ * After "send": the transport's two results (fed to the engine); after any
+ * other step: nothing. */
+static int l_next(lua_State *L) {
+    lclient *lc = check_client(L);
+    lcall *k = (lcall *)luaL_checkudata(L, 2, TV_LUA_CALL_MT);
+    if (k->owner != lc || !lc->c) return luaL_error(L, "_next: not a call of this client");
+    k->call.env = tv_client_env(lc->c);
+    int vidx = 0;
+    if (tv_call_in_flight(&k->call)) {
+        if (lua_istable(L, 3)) {
+            vidx = feed_response(L, lc, k, 3);
+        } else {
+            tv_error err = TV_ERROR_INIT;
+            transport_error(L, 4, &err);
+            tv_call_feed(&k->call, mono(), NULL, &err);
+        }
+    }
+    return push_step(L, lc, k, vidx);
+}
+
+/* group:fail(): an op of the batch failed (fail_fast stops the group) */
+static int lg_fail(lua_State *L) {
+    tv_group_fail((tv_group *)luaL_checkudata(L, 1, TV_LUA_GROUP_MT));
+    return 0;
+}
+
+/* group:retries() -> attempts repeated by its calls */
+static int lg_retries(lua_State *L) {
+    const tv_group *g = (const tv_group *)luaL_checkudata(L, 1, TV_LUA_GROUP_MT);
+    lua_pushinteger(L, (lua_Integer)g->retries);
+    return 1;
+}
+
+/* client:_group(fail_fast, max_rps | nil) -> group: what the ops of one
+ * Lua-transport batch share (fail_fast, the 429 pause, max_rps). */
+static int l_group(lua_State *L) {
+    check_client(L);
+    int fail_fast = lua_toboolean(L, 2);
+    double rps = luaL_optnumber(L, 3, 0);
+    tv_group *g = (tv_group *)lua_newuserdata(L, sizeof *g);
+    tv_group_init(g, fail_fast, rps);
+    luaL_getmetatable(L, TV_LUA_GROUP_MT);
+    lua_setmetatable(L, -2);
     return 1;
 }
 
@@ -357,8 +540,18 @@ static int pbox_gc(lua_State *L) {
 }
 
 void tv_lua_transport_methods(lua_State *L) {
-    static const luaL_Reg m[] = {{"_prepare", l_prepare}, {"_finish", l_finish}, {"_backoff", l_backoff},
-                                 {"_http", l_http},       {NULL, NULL}};
+    static const luaL_Reg m[] = {{"_prepare", l_prepare}, {"_call", l_call}, {"_next", l_next},
+                                 {"_group", l_group},     {"_http", l_http},  {NULL, NULL}};
+    if (luaL_newmetatable(L, TV_LUA_GROUP_MT)) {
+        static const luaL_Reg gm[] = {{"fail", lg_fail}, {"retries", lg_retries}, {NULL, NULL}};
+        lua_newtable(L);
+        for (const luaL_Reg *r = gm; r->name; r++) {
+            lua_pushcfunction(L, r->func);
+            lua_setfield(L, -2, r->name);
+        }
+        lua_setfield(L, -2, "__index");
+    }
+    lua_pop(L, 1);
     for (const luaL_Reg *r = m; r->name; r++) {
         lua_pushcfunction(L, r->func);
         lua_setfield(L, -2, r->name);

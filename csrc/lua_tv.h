@@ -120,15 +120,19 @@ lclient *tv_lua_open_client_arg(lua_State *L, tv_error *err);
 /* Run lc->req (built) with per-call options co; push the value (true for
  * nothing) or nil, err.  Raises a hook's error once everything unwound. */
 int tv_lua_run(lua_State *L, lclient *lc, const tv_call_opts *co, tv_error *err);
+/* Push the log hook's event table: method, url, body (redacted), headers
+ * (as sent, the credential redacted), status, duration, attempt, error. */
+void tv_lua_push_event(lua_State *L, const lclient *lc, const tv_event *ev);
 /* Push the Lua value of a response (see lua_client.c); 1, or -1 with err. */
 int tv_lua_push_body(lua_State *L, const tv_request *req, const tv_response *resp, struct cJSON **slot,
                      tv_error *err);
-/* tv_lua_open_client pushes the client methods table (registering the
- * metatable TV_LUA_CLIENT_MT) with every operation of the table and the
- * transport and batch methods; tv_lua_client_funcs adds the module-level
- * functions (new, operations, check_params, parse_response, ...) to the
- * table on top of the stack. */
-int tv_lua_open_client(lua_State *L);
+/* The client's metatable: tv_lua_client_open registers it and pushes it
+ * and a methods table with the client's own methods; lua_core.c adds the
+ * other methods, then tv_lua_client_seal makes the table its __index and
+ * leaves it on top.  tv_lua_client_funcs adds the module-level new, now and
+ * sleep to the table on top. */
+void tv_lua_client_open(lua_State *L);
+void tv_lua_client_seal(lua_State *L);
 void tv_lua_client_funcs(lua_State *L);
 
 /* ---- lua_ops.c ---------------------------------------------------------
@@ -155,8 +159,9 @@ void tv_lua_ops_methods(lua_State *L); /* adds the op methods to the table on to
 void tv_lua_ops_funcs(lua_State *L);   /* operations, check_params, check_page_url, arg_error */
 
 /* ---- lua_transport.c ---------------------------------------------------
- * The sans-I/O surface for Lua transports (_prepare, _finish, _backoff,
- * _http) and core.parse_response / core.redact. */
+ * The Lua-transport path: the call engine (tv_engine.c) driven from Lua
+ * (_call, _next, _group), _prepare, _http, and core.parse_response /
+ * core.redact. */
 void tv_lua_transport_methods(lua_State *L);
 void tv_lua_transport_funcs(lua_State *L);
 

@@ -6,7 +6,10 @@
  *   tv_request.c    sans-I/O request building: validate -> URL, query, form
  *   tv_response.c   sans-I/O response parsing: status + body -> cJSON / tv_error
  *   tv_http.c       the libcurl transport (one reused easy handle per client)
- *   tv_client.c     client configuration, credentials, the execute/retry loop
+ *   tv_engine.c     sans-I/O call engine: the attempt/retry/back-off/hook
+ *                   policy of one operation, written once (tv_call)
+ *   tv_client.c     client configuration, credentials, the blocking adapter
+ *                   over the engine (tv_client_execute)
  *
  * Conventions (hiredis style): functions returning int give 0 on success and
  * -1 on failure with `err` filled; functions returning pointers give NULL on
@@ -203,11 +206,11 @@ void tv_jcursor_init(tv_jcursor *cur, const tv_operation *op, const char *body, 
  * FALLBACK every further call gives FALLBACK. */
 tv_jev tv_jcursor_next(tv_jcursor *cur, struct cJSON **item);
 
-/* Decide err->retryable for a failed request (the retry policy, one place):
- * GET and DELETE: 429 with code 20429 or no code, 502/503/504 and transport
- * failures other than timeouts.  POST (never applied twice): only 429 with
- * code 20429 or a failure before the connection was made -- not a bare 429,
- * not 5xx.  Never 60310/60326. */
+/* Decide err->retryable for a failed request (the retry policy, one place:
+ * tv_engine.c): GET and DELETE: 429 with code 20429 or no code, 502/503/504
+ * and transport failures other than timeouts.  POST (never applied twice):
+ * only 429 with code 20429 or a failure before the connection was made --
+ * not a bare 429, not 5xx.  Never 60310/60326. */
 void tv_classify(tv_method method, tv_error *err);
 /* Record the request's method and URL (and the response's request id and
  * Retry-After when resp != NULL) in err. */
@@ -296,8 +299,8 @@ const char *tv_client_user_agent(const tv_client *c);
  *    TWILIO_API_KEY / TWILIO_API_SECRET)".
  * The original message is shortened (at a UTF-8 boundary) when both do not
  * fit.  Anything else, and an error already explained, is left as it is.
- * Called by tv_client_execute and the batch engine; transports that run
- * their own attempt loop (the Lua binding's _finish) call it too. */
+ * Called by the call engine (tv_call_feed) for every failed attempt, on
+ * every path. */
 void tv_client_explain(const tv_client *c, tv_error *err);
 /* The constant headers of a request: Authorization (secret!), Accept,
  * User-Agent and, for POST, Content-Type.  Lines "Name: value" into out[];
@@ -341,10 +344,16 @@ typedef struct tv_call_opts {
 int tv_client_execute(tv_client *c, const tv_request *req, const tv_call_opts *co, tv_response *resp,
                       struct cJSON **out, tv_error *err);
 
-/* Backoff before attempt `attempt + 1` after a failure: the server's
- * Retry-After (`retry_after` >= 0, capped) or full-jitter exponential. */
+/* Backoff before attempt `attempt + 1` after a failure: tv_backoff with the
+ * client's policy. */
 double tv_client_backoff(tv_client *c, int attempt, double retry_after);
 int tv_client_max_retries(const tv_client *c);
+/* The client's retry policy (its jitter state changes with every backoff).
+ * Never NULL for a client. */
+struct tv_policy *tv_client_policy(tv_client *c);
+/* What the call engine needs of the client (tv_call_init); lives as long
+ * as the client. */
+const struct tv_call_env *tv_client_env(tv_client *c);
 long tv_client_timeout_ms(const tv_client *c);         /* the client's default */
 long tv_client_connect_timeout_ms(const tv_client *c);
 size_t tv_client_max_body(const tv_client *c);
@@ -360,6 +369,158 @@ int tv_client_http(tv_client *c, const tv_request *req, long timeout_ms, tv_resp
  * engine's connection pool): the client knows only how to free it. */
 void *tv_client_pool(const tv_client *c);
 void tv_client_set_pool(tv_client *c, void *pool, void (*free_pool)(void *));
+
+/* ---- the call engine (tv_engine.c) ---------------------------------------
+ * The attempt policy of one operation, written once as a sans-I/O state
+ * machine (the way hiredis' reader is fed bytes and asked for replies):
+ * the adapter -- the blocking libcurl loop (tv_client_execute), the batch
+ * engine over curl_multi (tv_batch.c, one tv_call per op), the Lua-transport
+ * driver (lua_transport.c + lua/twilio/verify.lua) -- asks tv_call_next what
+ * to do, does it, feeds what happened back with tv_call_feed, and asks
+ * again.  The engine decides everything else: attempt counting against
+ * max_retries (the client's, or the call's override), which outcomes are
+ * retried (tv_classify: a POST that may have been applied is never resent,
+ * a bare 429 only for idempotent methods, timeouts never), Retry-After
+ * (capped) or full-jitter exponential back-off (tv_backoff), the hooks'
+ * events (TV_STEP_LOG after every attempt, TV_STEP_RETRY before a retry's
+ * sleep), a closed client, and -- for a call in a tv_group -- the batch's
+ * fail_fast stop, its shared 429 pause and its max_rps spacing.  No I/O, no
+ * clock (the adapter passes `now`, monotonic seconds), no libcurl, no Lua;
+ * it allocates only for a log event's redacted body and for errors.
+ *
+ *   tv_call k;
+ *   tv_call_init(&k, tv_client_env(client), &req, &opts, NULL, TV_CALL_LOG | TV_CALL_ON_RETRY);
+ *   for (;;) switch (tv_call_next(&k, now())) {
+ *   case TV_STEP_SEND:  rc = send(&req, &resp, &e);  (then parse into value / e)
+ *                       tv_call_feed(&k, now(), rc ? NULL : &resp, failed ? &e : NULL); break;
+ *   case TV_STEP_SLEEP: sleep(tv_call_delay(&k)); break;
+ *   case TV_STEP_LOG:   tv_call_event(&k, &ev); log(&ev); break;
+ *   case TV_STEP_RETRY: on_retry(tv_call_attempt(&k) + 1, tv_call_delay(&k), tv_call_error(&k)); break;
+ *   case TV_STEP_DONE:  rc = tv_call_take_error(&k, err); tv_call_release(&k); return rc;
+ *   }
+ */
+typedef enum tv_step {
+    TV_STEP_SEND,  /* send the request now, then tv_call_feed what came of it */
+    TV_STEP_SLEEP, /* wait tv_call_delay() seconds (or poll), then ask again */
+    TV_STEP_LOG,   /* the attempt's log event (tv_call_event) for the log hook; then ask again */
+    TV_STEP_RETRY, /* before the retry's sleep: on_retry(tv_call_attempt() + 1, tv_call_delay(),
+                    * tv_call_error()); then ask again (a hook may close the client) */
+    TV_STEP_DONE   /* finished: tv_call_error() is NULL (success) or the outcome */
+} tv_step;
+
+/* The retry settings of a client (tv_options) and its jitter state. */
+typedef struct tv_policy {
+    int max_retries;
+    long retry_base_ms, retry_cap_ms, retry_after_cap_ms;
+    uint64_t rng; /* xorshift64* state; 0 = seeded (RAND_bytes) at the first jitter */
+} tv_policy;
+
+/* Seconds to wait before attempt `attempt + 1` after a failure: the
+ * server's Retry-After (`retry_after` >= 0) capped at retry_after_cap, or
+ * full jitter in [0, min(retry_cap, retry_base * 2^(attempt-1))). */
+double tv_backoff(tv_policy *p, int attempt, double retry_after);
+
+/* What a call needs of its client, handed in (the engine depends on no
+ * client code): the retry policy, the client's closed flag (read before
+ * every send and after every hook), and the explanation of a 401 (which
+ * credential, from where).  The client owns it (tv_client_env). */
+typedef struct tv_call_env {
+    tv_policy *policy;
+    const int *closed;
+    void (*explain)(const void *ud, tv_error *err);
+    const void *ud;
+} tv_call_env;
+
+/* What the calls of one batch share.  Plain data: zero it or
+ * tv_group_init it; it owns nothing. */
+typedef struct tv_group {
+    int fail_fast;      /* the first failed call stops the group */
+    int stopped;        /* set: no call starts (skipped) or retries */
+    double max_rps;     /* > 0: sends at least 1/max_rps apart */
+    double last_start;  /* when a call of the group last sent (0: never) */
+    double pause_until; /* a 429 with Retry-After: nothing sends before */
+    size_t retries;     /* attempts repeated, over all its calls */
+} tv_group;
+
+void tv_group_init(tv_group *g, int fail_fast, double max_rps);
+/* An operation of the group failed outside its calls (e.g. a list whose
+ * next_page_url loops): with fail_fast, the group stops.  Calls ending in
+ * an error do this themselves. */
+void tv_group_fail(tv_group *g);
+
+enum {
+    TV_CALL_LOG = 1,       /* answer TV_STEP_LOG after every attempt */
+    TV_CALL_ON_RETRY = 2,  /* answer TV_STEP_RETRY before every retry */
+    TV_CALL_CONTINUES = 4  /* a later request of an operation already under way (the
+                            * next page of a list): a stopped group lets it start */
+};
+
+/* One operation's state.  Caller-allocated (on the stack, in a batch op, in
+ * a Lua userdata); fields are private.  tv_call_release frees what it holds;
+ * a zeroed tv_call may be released. */
+typedef struct tv_call {
+    const tv_call_env *env; /* borrowed: policy, closed state, 401 explanations */
+    const tv_request *req; /* borrowed: method (classification), url and body (events, errors) */
+    tv_group *group;       /* borrowed, or NULL */
+    unsigned flags;
+    int max_retries;
+    int state, attempt, ok, settled, has_err;
+    long status;           /* of the last attempt, for its event (0: no HTTP status) */
+    double sent_at, duration, delay, wake;
+    tv_error err;          /* the last attempt's error, then the outcome (when has_err) */
+    tv_buf redacted;       /* the log event's body */
+} tv_call;
+
+/* Start the policy of one operation for `req` (which must stay valid and
+ * unchanged while the call runs, except through tv_call_restart).  co may
+ * be NULL (the client's max_retries); g may be NULL; flags TV_CALL_*. */
+void tv_call_init(tv_call *k, const tv_call_env *env, const tv_request *req, const tv_call_opts *co, tv_group *g,
+                  unsigned flags);
+/* What to do now (`now`: monotonic seconds).  SEND starts an attempt: the
+ * next result fed is its result.  Asked again while an attempt is in flight
+ * it answers SEND again (feed first).  SLEEP may be asked again at any time
+ * (a poller): it answers SLEEP with the time left until the wait is over.
+ * Before a request is sent: a closed client ends the call with TV_ECLOSED,
+ * a stopped group with TV_ESKIPPED (not for TV_CALL_CONTINUES); before a
+ * retry, either ends it with the last attempt's error. */
+tv_step tv_call_next(tv_call *k, double now);
+/* The result of the attempt in flight: `resp` the response when the
+ * transport got one (any status; NULL when it failed), `err` NULL for a
+ * success or the failure (moved into the call: *err is left empty) as the
+ * parser or the transport filled it.  A transport failure gets its kind
+ * (TV_ETRANSPORT when unset) and the request's method and URL; every
+ * failure is classified (tv_classify) and a 401 explained
+ * (tv_client_explain).  Ignored (and *err cleared) when nothing is in
+ * flight. */
+void tv_call_feed(tv_call *k, double now, const tv_response *resp, tv_error *err);
+/* 1 between a SEND and its feed. */
+int tv_call_in_flight(const tv_call *k);
+/* 1 when the attempt fed last ended the call whatever its hooks do (a
+ * success, or a failure that is not retried): after its LOG comes DONE. */
+int tv_call_settled(const tv_call *k);
+/* The next request of the same operation (a list's next page: req now
+ * holds it), after a DONE with success: attempts count from 0 again, and
+ * the call continues (TV_CALL_CONTINUES). */
+void tv_call_restart(tv_call *k);
+/* The wait of the last SLEEP, or the delay a RETRY announces (seconds). */
+double tv_call_delay(const tv_call *k);
+/* Attempts of the current request so far (1 after the first SEND). */
+int tv_call_attempt(const tv_call *k);
+/* NULL after a success; else the last attempt's error (at RETRY, DONE and
+ * while waiting for a retry) -- owned by the call. */
+const tv_error *tv_call_error(const tv_call *k);
+/* At DONE: 0 on success (err untouched), or -1 with the outcome moved into
+ * *err (which is cleared first). */
+int tv_call_take_error(tv_call *k, tv_error *err);
+/* The last attempt's event (at LOG; valid until the call is asked again):
+ * method, url, the form body with secrets redacted ("" when none, or when
+ * redacting ran out of memory), status (0 when the attempt got no HTTP
+ * status or failed to decode), duration, attempt, error. */
+void tv_call_event(tv_call *k, tv_event *ev);
+/* Free what the call holds (its error, the event buffer).  Accepts a
+ * zeroed call; the call may be tv_call_init'ed again.  tv_call_init does
+ * not release: an initialised call is released before it is reused. */
+void tv_call_release(tv_call *k);
 
 /* ---- batches (tv_batch.c) -------------------------------------------------
  * Many operations at once over libcurl's multi interface: at most

@@ -1,10 +1,15 @@
 /* tv_batch.c -- many operations at once over libcurl's multi interface:
  * bounded concurrency on keep-alive connections (one curl_multi and a pool
- * of easy handles per client, reused across batches), retries by the same
- * rules as single calls, a shared pause when the server rate-limits, an
- * optional requests-per-second cap.  No threads; the caller drives it with
- * tv_batch_step() and may run its own code (progress) between steps. */
+ * of easy handles per client, reused across batches).  An adapter over the
+ * call engine (tv_engine.c): every op has its own tv_call, all in one
+ * tv_group, so retries follow the single-call rules and the group holds the
+ * fail_fast stop, the shared pause when the server rate-limits and the
+ * requests-per-second cap; this file only starts what the engine says may
+ * start, and feeds it what libcurl brought back.  No threads; the caller
+ * drives it with tv_batch_step() and may run its own code (progress)
+ * between steps. */
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -30,12 +35,11 @@ enum { OP_QUEUED = 0, OP_RUNNING, OP_DONE };
 
 typedef struct bop {
     tv_request req;
+    tv_call call;  /* its attempts (tv_engine.c); holds the last attempt's error while a retry waits */
     int list_all;
     int state;
-    int attempt;   /* attempts of the current request (0: not sent yet) */
-    double not_before;
     cJSON *result; /* ok value (list_all: array of factors) */
-    tv_error err;  /* the outcome when failed; while waiting for a retry, the last attempt's error */
+    tv_error err;  /* the outcome when failed */
     int failed;
     size_t pages;  /* list_all: pages received */
     char **seen;   /* list_all: page URLs met (meta.url, next_page_url followed) */
@@ -52,13 +56,12 @@ struct tv_batch {
     tv_client *c;
     struct tv_multi *m; /* NULL once the client closed (aborted) */
     bop *ops;
-    size_t n, done, errors, retries;
+    size_t n, done, errors;
     size_t *queue; /* ring of op indices waiting to start */
     size_t qhead, qlen;
     slot *slots;
     int concurrency, running, peak;
-    double max_rps, last_start, pause_until;
-    int fail_fast, stopped;
+    tv_group group; /* fail_fast, the 429 pause, max_rps, retries: the engine's */
     size_t max_pages; /* the most pages one list follows (tv_batch_set_max_pages) */
     tv_http_conf conf; /* header lines and limits: the client's, for the whole batch */
 };
@@ -169,8 +172,7 @@ tv_batch *tv_batch_new(tv_client *c, size_t n, const tv_batch_opts *o, tv_error 
     b->m = m;
     b->n = n;
     b->concurrency = conc;
-    b->max_rps = o ? o->max_rps : 0;
-    b->fail_fast = o ? o->fail_fast : 0;
+    tv_group_init(&b->group, o ? o->fail_fast : 0, o ? o->max_rps : 0);
     b->max_pages = TV_BATCH_DEFAULT_MAX_PAGES;
     m->active = b;
     return b;
@@ -189,11 +191,12 @@ void tv_batch_set_request(tv_batch *b, size_t i, tv_request *req, int list_all) 
     op->req = *req;
     memset(req, 0, sizeof *req);
     op->list_all = list_all;
+    tv_call_init(&op->call, tv_client_env(b->c), &op->req, NULL, &b->group, 0); /* no hooks: the libcurl batch runs none */
     enqueue(b, i);
 }
 
 static void finish_error(tv_batch *b, bop *op, tv_error *err) {
-    tv_error_clear(&op->err); /* a kept retry error */
+    tv_error_clear(&op->err);
     op->err = *err;
     tv_error init = TV_ERROR_INIT;
     *err = init;
@@ -220,32 +223,12 @@ static void stop_queued(tv_batch *b, tv_kind kind, const char *why) {
     }
 }
 
-/* fail_fast: what has not started stops.  "skipped" means never sent: an
- * op waiting for a retry was sent, and ends with its last attempt's error
- * (the 503 the server answered); a list between two pages has started and
- * goes on with its pages (a retry of one of them is not made). */
-static void stop_fail_fast(tv_batch *b) {
-    size_t len = b->qlen;
-    for (size_t k = 0; k < len; k++) {
-        size_t i = b->queue[b->qhead];
-        b->qhead = (b->qhead + 1) % b->n;
-        b->qlen--;
-        bop *op = &b->ops[i];
-        if (op->attempt > 0) { /* waiting for a retry: its kept error */
-            tv_error kept = op->err;
-            tv_error init = TV_ERROR_INIT;
-            op->err = init;
-            finish_error(b, op, &kept);
-        } else if (op->list_all && op->pages > 0) { /* a list under way: keep it */
-            b->queue[(b->qhead + b->qlen) % b->n] = i;
-            b->qlen++;
-        } else {
-            tv_error e = TV_ERROR_INIT;
-            tv_error_set(&e, TV_ESKIPPED, NULL, "%s", "not run: an earlier operation failed (fail_fast)");
-            tv_error_context(&e, &op->req, NULL);
-            finish_error(b, op, &e);
-        }
-    }
+/* The engine ended op's call with an error (its last attempt's, or
+ * skipped / closed before it was sent). */
+static void finish_call(tv_batch *b, bop *op) {
+    tv_error e = TV_ERROR_INIT;
+    tv_call_take_error(&op->call, &e);
+    finish_error(b, op, &e);
 }
 
 static void abort_batch(tv_batch *b) {
@@ -283,6 +266,7 @@ void tv_batch_free(tv_batch *b) {
     if (b->ops)
         for (size_t i = 0; i < b->n; i++) {
             tv_request_free(&b->ops[i].req);
+            tv_call_release(&b->ops[i].call);
             cJSON_Delete(b->ops[i].result);
             tv_error_clear(&b->ops[i].err);
             for (size_t k = 0; k < b->ops[i].nseen; k++) free(b->ops[i].seen[k]);
@@ -296,23 +280,29 @@ void tv_batch_free(tv_batch *b) {
     free(b);
 }
 
-/* Pop the first queued op that may start now (rotating the others). */
-static int pick(tv_batch *b, double now, size_t *out) {
-    for (size_t k = 0; k < b->qlen; k++) {
+/* Pop the first queued op whose engine says SEND (rotating the others to
+ * the back).  Ops the engine ends on the way (fail_fast: skipped, or a
+ * waiting retry given up) are finished; the soonest wait among the others
+ * lowers *wait (seconds). */
+static int pick(tv_batch *b, double now, size_t *out, double *wait) {
+    for (size_t k = 0, len = b->qlen; k < len; k++) {
         size_t i = b->queue[b->qhead];
         b->qhead = (b->qhead + 1) % b->n;
         b->qlen--;
-        if (b->ops[i].not_before <= now) {
-            *out = i;
-            return 1;
+        bop *op = &b->ops[i];
+        switch (tv_call_next(&op->call, now)) {
+        case TV_STEP_SEND: *out = i; return 1;
+        case TV_STEP_DONE: finish_call(b, op); break;
+        default: /* SLEEP: a retry's back-off, the group's 429 pause or max_rps */
+            if (tv_call_delay(&op->call) < *wait) *wait = tv_call_delay(&op->call);
+            b->queue[(b->qhead + b->qlen) % b->n] = i; /* back of the line */
+            b->qlen++;
         }
-        b->queue[(b->qhead + b->qlen) % b->n] = i; /* back of the line */
-        b->qlen++;
     }
     return 0;
 }
 
-static void start(tv_batch *b, int s, size_t i, double now) {
+static void start(tv_batch *b, int s, size_t i) {
     slot *sl = &b->slots[s];
     tv_easy *x = &b->m->easy[s];
     bop *op = &b->ops[i];
@@ -324,7 +314,6 @@ static void start(tv_batch *b, int s, size_t i, double now) {
     curl_multi_add_handle(b->m->multi, x->easy);
     b->running++;
     if (b->running > b->peak) b->peak = b->running;
-    b->last_start = now;
 }
 
 static int seen_url(const bop *op, const char *url) {
@@ -411,53 +400,30 @@ static void complete(tv_batch *b, int s, CURLcode code, double now) {
     b->running--;
     tv_error e = TV_ERROR_INIT;
     cJSON *out = NULL;
-    int rc = tv_easy_finish(x, code, &e);
-    if (rc == 0) {
-        rc = tv_parse_response(&op->req, &sl->resp, &out, &e);
-        if (rc) tv_client_explain(b->c, &e); /* a 401: which credential, from where */
-    } else {
-        tv_error_context(&e, &op->req, NULL);
-        tv_classify(op->req.method, &e);
-    }
+    if (tv_easy_finish(x, code, &e) != 0)
+        tv_call_feed(&op->call, now, NULL, &e);
+    else
+        tv_call_feed(&op->call, now, &sl->resp, tv_parse_response(&op->req, &sl->resp, &out, &e) ? &e : NULL);
     tv_buf_reset(&sl->resp.body, 0);
-    op->attempt++;
-    if (rc) {
-        if (e.kind == TV_EHTTP && e.status == 429 && e.retry_after >= 0) {
-            /* the server asked everyone to wait: pause the whole batch */
-            double until = now + tv_client_backoff(b->c, op->attempt, e.retry_after);
-            if (until > b->pause_until) b->pause_until = until;
-        }
-        if (e.retryable && op->attempt <= tv_client_max_retries(b->c) && !b->stopped) {
-            op->not_before = now + tv_client_backoff(b->c, op->attempt, e.retry_after);
-            tv_error_clear(&op->err);
-            op->err = e; /* kept: the outcome if fail_fast stops the batch before the retry */
-            b->retries++;
-            enqueue(b, i);
-            return;
-        }
-        finish_error(b, op, &e);
-        if (b->fail_fast && !b->stopped) {
-            b->stopped = 1;
-            stop_fail_fast(b);
-        }
+    if (tv_call_next(&op->call, now) != TV_STEP_DONE) { /* SLEEP: a retry, back in the queue */
+        enqueue(b, i);
         return;
     }
-    tv_error_clear(&op->err); /* a retry error kept from an earlier attempt */
+    if (tv_call_error(&op->call)) {
+        finish_call(b, op);
+        return;
+    }
     if (op->list_all) {
         int more = next_page(b, op, out, &e);
         cJSON_Delete(out);
         if (more < 0) {
             tv_error_context(&e, &op->req, NULL);
             finish_error(b, op, &e);
-            if (b->fail_fast && !b->stopped) {
-                b->stopped = 1;
-                stop_fail_fast(b);
-            }
+            tv_group_fail(&b->group);
             return;
         }
-        if (more) {
-            op->attempt = 0;
-            op->not_before = 0;
+        if (more) { /* its next page: the same op, under way */
+            tv_call_restart(&op->call);
             enqueue(b, i);
             return;
         }
@@ -469,22 +435,25 @@ static void complete(tv_batch *b, int s, CURLcode code, double now) {
     b->done++;
 }
 
+/* Start what the engine lets start, while there are free slots; *wait:
+ * the soonest a queued op that had to wait may start (seconds). */
+static void start_ready(tv_batch *b, double now, double *wait) {
+    while (b->running < b->concurrency && b->qlen) {
+        size_t i;
+        if (!pick(b, now, &i, wait)) break;
+        int s = 0;
+        while (b->slots[s].busy) s++;
+        start(b, s, i);
+    }
+}
+
 int tv_batch_step(tv_batch *b, int wait_ms, tv_error *err) {
     if (!b->m) {
         stop_queued(b, TV_ECLOSED, "the client was closed during the batch");
         return 1;
     }
-    double now = mono();
-    /* start what may start */
-    /* after a fail_fast stop only lists under way are queued (stop_fail_fast) */
-    while (b->running < b->concurrency && b->qlen && now >= b->pause_until) {
-        if (b->max_rps > 0 && b->last_start > 0 && now < b->last_start + 1.0 / b->max_rps) break;
-        size_t i;
-        if (!pick(b, now, &i)) break;
-        int s = 0;
-        while (b->slots[s].busy) s++;
-        start(b, s, i, now);
-    }
+    double wait = wait_ms / 1000.0;
+    start_ready(b, mono(), &wait);
     int still = 0;
     if (curl_multi_perform(b->m->multi, &still) != CURLM_OK)
         return tv_error_set(err, TV_ETRANSPORT, NULL, "curl_multi_perform failed");
@@ -498,16 +467,14 @@ int tv_batch_step(tv_batch *b, int wait_ms, tv_error *err) {
         complete(b, (int)(x - b->m->easy), msg->data.result, mono());
     }
     if (b->done == b->n) return 1;
-    /* wait for sockets, but not past the next moment something may start */
-    now = mono();
-    double wake = now + wait_ms / 1000.0;
-    if (b->qlen) {
-        double t = b->pause_until;
-        if (b->max_rps > 0 && b->last_start + 1.0 / b->max_rps > t) t = b->last_start + 1.0 / b->max_rps;
-        if (t < wake) wake = t > now ? t : now;
-    }
-    int ms = (int)((wake - now) * 1000.0);
-    if (ms < 0) ms = 0;
+    /* what the completions freed or queued (a next page, a retry) starts
+     * now; then wait for sockets, but not past the next moment something
+     * may start (a new transfer's timeout ends curl_multi_poll at once) */
+    wait = wait_ms / 1000.0;
+    start_ready(b, mono(), &wait);
+    if (b->done == b->n) return 1;
+    int ms = wait > 0 ? (int)ceil(wait * 1000.0) : 0;
+    if (ms > wait_ms) ms = wait_ms;
     if (b->running) {
         curl_multi_poll(b->m->multi, NULL, 0, ms, NULL);
     } else if (ms > 0) {
@@ -531,4 +498,4 @@ int tv_batch_result(const tv_batch *b, size_t i, const cJSON **out, const tv_err
 }
 
 int tv_batch_peak(const tv_batch *b) { return b->peak; }
-size_t tv_batch_retries(const tv_batch *b) { return b->retries; }
+size_t tv_batch_retries(const tv_batch *b) { return b->group.retries; }

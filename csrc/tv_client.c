@@ -1,12 +1,13 @@
-/* tv_client.c -- client configuration, credentials and the execute/retry
- * loop.  The only place that ever holds a credential (inside the
- * Authorization header line, wiped on close). */
+/* tv_client.c -- client configuration, credentials and the blocking
+ * adapter over the call engine (tv_client_execute: libcurl or a C
+ * transport, sleeping in the calling thread).  The only place that ever
+ * holds a credential (inside the Authorization header line, wiped on
+ * close). */
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,12 +27,11 @@ struct tv_client {
     char *auth_header; /* "Authorization: Basic ..." -- secret */
     char ua_header[256];
     long timeout_ms, connect_timeout_ms;
-    int max_retries;
-    long retry_base_ms, retry_cap_ms, retry_after_cap_ms;
+    tv_policy policy; /* retries and their jitter (tv_engine.c) */
+    tv_call_env env;  /* what the call engine needs of it: &policy, &closed, explain */
     size_t max_body;
     char *proxy, *no_proxy; /* copies of the options (NULL: not set); proxy may hold credentials */
     char *ca_file, *ca_path; /* copies of the options (NULL: libcurl's defaults) */
-    uint64_t rng; /* jitter; seeded on first use (0 = not yet) */
     tv_share *share; /* a reference, or NULL (tv_options.share) */
     tv_http *http;
     void *pool;                     /* the batch engine's, freed by close */
@@ -43,7 +43,6 @@ struct tv_client {
     void *hook_ud;
     tv_consume_fn consume; /* the success path's body consumer, or NULL */
     void *consume_ud;
-    tv_buf redacted; /* scratch for the log event's body */
 };
 
 static const char accept_header[] = "Accept: application/json";
@@ -170,6 +169,8 @@ int tv_client_set_token(tv_client *c, const char *token, tv_error *err) {
     return 0;
 }
 
+static void explain_401(const void *ud, tv_error *err) { tv_client_explain((const tv_client *)ud, err); }
+
 tv_client *tv_client_new(const tv_options *opt, tv_error *err) {
     tv_client *c = calloc(1, sizeof *c);
     if (!c) {
@@ -220,10 +221,15 @@ tv_client *tv_client_new(const tv_options *opt, tv_error *err) {
     c->timeout_ms = opt->timeout_ms > 0 ? opt->timeout_ms : TV_DEFAULT_TIMEOUT_MS;
     c->connect_timeout_ms = opt->connect_timeout_ms > 0 ? opt->connect_timeout_ms : TV_DEFAULT_CONNECT_TIMEOUT_MS;
     if (c->connect_timeout_ms > c->timeout_ms) c->connect_timeout_ms = c->timeout_ms;
-    c->max_retries = opt->max_retries >= 0 ? opt->max_retries : TV_DEFAULT_MAX_RETRIES;
-    c->retry_base_ms = opt->retry_base_ms > 0 ? opt->retry_base_ms : TV_DEFAULT_RETRY_BASE_MS;
-    c->retry_cap_ms = opt->retry_cap_ms > 0 ? opt->retry_cap_ms : TV_DEFAULT_RETRY_CAP_MS;
-    c->retry_after_cap_ms = opt->retry_after_cap_ms > 0 ? opt->retry_after_cap_ms : TV_DEFAULT_RETRY_AFTER_CAP_MS;
+    c->env.policy = &c->policy;
+    c->env.closed = &c->closed;
+    c->env.explain = explain_401;
+    c->env.ud = c;
+    c->policy.max_retries = opt->max_retries >= 0 ? opt->max_retries : TV_DEFAULT_MAX_RETRIES;
+    c->policy.retry_base_ms = opt->retry_base_ms > 0 ? opt->retry_base_ms : TV_DEFAULT_RETRY_BASE_MS;
+    c->policy.retry_cap_ms = opt->retry_cap_ms > 0 ? opt->retry_cap_ms : TV_DEFAULT_RETRY_CAP_MS;
+    c->policy.retry_after_cap_ms =
+        opt->retry_after_cap_ms > 0 ? opt->retry_after_cap_ms : TV_DEFAULT_RETRY_AFTER_CAP_MS;
     c->max_body = opt->max_body > 0 ? opt->max_body : TV_DEFAULT_MAX_BODY;
     if (opt->credential_source != TV_CRED_OPTIONS && opt->credential_source != TV_CRED_ENVIRONMENT) {
         tv_error_set(err, TV_EARG, "credential_source", "credential_source must be TV_CRED_OPTIONS or "
@@ -252,9 +258,8 @@ tv_client *tv_client_new(const tv_options *opt, tv_error *err) {
              is_set(opt->ua_suffix) ? opt->ua_suffix : "");
     for (char *p = c->ua_header; *p; p++)
         if ((unsigned char)*p < 0x20) *p = ' ';
-    /* c->rng is seeded at the first backoff: RAND_bytes' first call sets
-     * up OpenSSL's DRBG (~0.6 ms), which a client that never retries
-     * should not pay in verify.new */
+    /* c->policy.rng is seeded at the first backoff (tv_engine.c): not in
+     * verify.new */
     return c;
 fail:
     tv_client_free(c);
@@ -280,7 +285,6 @@ int tv_client_closed(const tv_client *c) { return !c || c->closed; }
 void tv_client_free(tv_client *c) {
     if (!c) return;
     tv_client_close(c);
-    tv_buf_free(&c->redacted);
     free(c->ca_file);
     free(c->ca_path);
     free(c);
@@ -354,31 +358,13 @@ static double now_s(void) {
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static uint64_t next_rand(tv_client *c) { /* xorshift64*, per client */
-    if (c->rng == 0 && (RAND_bytes((unsigned char *)&c->rng, sizeof c->rng) != 1 || c->rng == 0))
-        c->rng = (uint64_t)time(NULL) * 2654435761u + (uint64_t)(uintptr_t)c;
-    uint64_t x = c->rng;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    c->rng = x;
-    return x * 2685821657736338717ull;
-}
-
-/* Full-jitter exponential backoff, or the server's Retry-After (capped). */
 double tv_client_backoff(tv_client *c, int attempt, double retry_after) {
-    if (retry_after >= 0) {
-        double cap = c->retry_after_cap_ms / 1000.0;
-        return retry_after < cap ? retry_after : cap;
-    }
-    double ceil_ms = (double)c->retry_base_ms;
-    for (int i = 1; i < attempt && ceil_ms < c->retry_cap_ms; i++) ceil_ms *= 2;
-    if (ceil_ms > c->retry_cap_ms) ceil_ms = (double)c->retry_cap_ms;
-    double u = (double)(next_rand(c) >> 11) / 9007199254740992.0; /* [0,1) */
-    return u * ceil_ms / 1000.0;
+    return tv_backoff(&c->policy, attempt, retry_after);
 }
 
-int tv_client_max_retries(const tv_client *c) { return c->max_retries; }
+tv_policy *tv_client_policy(tv_client *c) { return &c->policy; }
+const tv_call_env *tv_client_env(tv_client *c) { return &c->env; }
+int tv_client_max_retries(const tv_client *c) { return c->policy.max_retries; }
 
 void tv_client_http_conf(const tv_client *c, long timeout_ms, tv_http_conf *out) {
     out->nget = tv_client_headers(c, TV_GET, out->get_lines);
@@ -415,43 +401,50 @@ static void sleep_s(double s) {
     }
 }
 
+/* The blocking adapter over the call engine: each SEND is one attempt over
+ * the client's transport (libcurl, or a C transport), parsed -- or handed
+ * to the consumer -- here; the engine decides the rest. */
 int tv_client_execute(tv_client *c, const tv_request *req, const tv_call_opts *co, tv_response *resp,
                       cJSON **out, tv_error *err) {
     *out = NULL;
-    if (c->closed) return tv_error_set(err, TV_ECLOSED, NULL, "the client is closed");
-    int max = co && co->max_retries >= 0 ? co->max_retries : c->max_retries;
     long timeout_ms = co && co->timeout_ms > 0 ? co->timeout_ms : 0; /* this call only */
-    for (int attempt = 1;; attempt++) {
-        tv_error_clear(err);
-        tv_response_reset(resp);
-        double t0 = now_s();
-        int rc = c->transport ? c->transport(c->transport_ud, c, req, resp, err)
-                              : tv_client_http(c, req, timeout_ms, resp, err);
-        if (rc == 0) {
+    tv_call k;
+    tv_call_init(&k, &c->env, req, co, NULL, (c->on_event ? TV_CALL_LOG : 0) | (c->on_retry ? TV_CALL_ON_RETRY : 0));
+    double now = now_s();
+    for (;;) {
+        switch (tv_call_next(&k, now)) {
+        case TV_STEP_SEND: { /* err is the attempt's scratch: a failure is moved into the call */
+            tv_error_clear(err);
+            tv_response_reset(resp);
+            int rc = c->transport ? c->transport(c->transport_ud, c, req, resp, err)
+                                  : tv_client_http(c, req, timeout_ms, resp, err);
+            if (rc != 0) {
+                tv_call_feed(&k, now = now_s(), NULL, err);
+                continue; /* the engine's next step, at the same time */
+            }
             if (c->consume && resp->status >= 200 && resp->status <= 299 && req->op->returns != TV_RET_NONE)
                 rc = c->consume(c->consume_ud, req, resp, err);
             else
                 rc = tv_parse_response(req, resp, out, err);
-            if (rc) tv_client_explain(c, err);
-        } else {
-            if (err->kind == TV_OK) tv_error_set(err, TV_ETRANSPORT, NULL, "the transport failed");
-            tv_error_context(err, req, NULL);
-            tv_classify(req->method, err);
+            tv_call_feed(&k, now = now_s(), resp, rc ? err : NULL);
+            continue;
         }
-        if (c->on_event) {
-            const char *body = "";
-            if (req->body.len && tv_redact_form(req->body.data, req->body.len, &c->redacted) == 0)
-                body = c->redacted.data;
-            tv_event ev = {tv_method_name(req->method), req->url.data, body,
-                           rc == 0 || err->kind == TV_EHTTP ? resp->status : 0, now_s() - t0, attempt,
-                           rc == 0 ? NULL : err};
-            c->on_event(c->hook_ud, &ev);
+        case TV_STEP_LOG: {
+            tv_event ev;
+            tv_call_event(&k, &ev);
+            if (c->on_event) c->on_event(c->hook_ud, &ev);
+            break;
         }
-        if (rc == 0) return 0;
-        if (!err->retryable || attempt > max || c->closed) return -1;
-        double delay = tv_client_backoff(c, attempt, err->retry_after);
-        if (c->on_retry) c->on_retry(c->hook_ud, attempt + 1, delay, err);
-        if (c->closed) return -1;
-        sleep_s(delay);
+        case TV_STEP_RETRY:
+            if (c->on_retry) c->on_retry(c->hook_ud, tv_call_attempt(&k) + 1, tv_call_delay(&k), tv_call_error(&k));
+            break;
+        case TV_STEP_SLEEP: sleep_s(tv_call_delay(&k)); break;
+        case TV_STEP_DONE: {
+            int rc = tv_call_take_error(&k, err);
+            tv_call_release(&k);
+            return rc;
+        }
+        }
+        now = now_s(); /* after a hook or a sleep */
     }
 }

@@ -8,50 +8,52 @@ static const char *const S3[] = {"ES256", NULL};
 static const char *const S4[] = {"label", "value", NULL};
 static const char *const S5[] = {"pending", "expired", "approved", "denied", NULL};
 static const char *const S6[] = {"asc", "desc", NULL};
-static const char *const S7[] = {"push", NULL};
-static const char *const S8[] = {"*", "factor.deleted", "factor.created", "factor.verified", "challenge.approved", "challenge.denied", NULL};
-static const char *const S9[] = {"enabled", "disabled", NULL};
-static const char *const S10[] = {"v1", "v2", NULL};
-static const char *const S11[] = {"form-push", NULL};
-static const char *const S12[] = {"factors fetch user-0001 YF0123456789abcdef0123456789abcdef --json", NULL};
-static const char *const S13[] = {"factors delete user-0001 YF0123456789abcdef0123456789abcdef", NULL};
-static const char *const S14[] = {"factors update user-0001 YF... --friendly-name 'Work phone'", "factors update user-0001 YF... --auth-payload 123456", NULL};
-static const char *const S15[] = {"factors list user-0001", "factors list user-0001 --limit 10 --json", "factors list user-0001 --page --page-size 20", NULL};
-static const char *const S16[] = {"factors create user-0001 --factor-type totp --friendly-name \"Ann's phone\"", "factors create user-0001 --factor-type totp --friendly-name app --json | jq -r .binding.uri", NULL};
-static const char *const S17[] = {"entities create user-0001", NULL};
-static const char *const S18[] = {"entities fetch user-0001 --json", NULL};
-static const char *const S19[] = {"entities list", "entities list --page --page-size 20 --json", NULL};
-static const char *const S20[] = {"entities delete user-0001", NULL};
-static const char *const S21[] = {"challenges create user-0001 --factor-sid YF... --auth-payload 123456", "challenges create user-0001 --factor-sid YF... --details-message 'Log in?' --details-field 'IP=192.0.2.1' --json", NULL};
-static const char *const S22[] = {"challenges fetch user-0001 YC0123456789abcdef0123456789abcdef", NULL};
-static const char *const S23[] = {"challenges list user-0001 --status pending", "challenges list user-0001 --factor-sid YF... --order desc --limit 5 --json", NULL};
-static const char *const S24[] = {"challenges update user-0001 YC... --auth-payload 123456", NULL};
-static const char *const S25[] = {"services create --friendly-name 'My app' --totp-issuer 'My app'", "services create --friendly-name Bank --psd2-enabled --json | jq -r .sid", NULL};
-static const char *const S26[] = {"services fetch VA0123456789abcdef0123456789abcdef", NULL};
-static const char *const S27[] = {"services list", "services list --limit 10 --json", NULL};
-static const char *const S28[] = {"services update VA... --totp-skew 0 --no-psd2-enabled", NULL};
-static const char *const S29[] = {"services delete VA0123456789abcdef0123456789abcdef", NULL};
-static const char *const S30[] = {"access-tokens create user-0001 --factor-type push --ttl 300 --json", NULL};
-static const char *const S31[] = {"access-tokens fetch YK0123456789abcdef0123456789abcdef", NULL};
-static const char *const S32[] = {"notifications create user-0001 YC0123456789abcdef0123456789abcdef --ttl 120", NULL};
-static const char *const S33[] = {"webhooks create --friendly-name app --event-type challenge.approved --event-type challenge.denied --webhook-url https://example.com/twilio", NULL};
-static const char *const S34[] = {"webhooks fetch YW0123456789abcdef0123456789abcdef", NULL};
-static const char *const S35[] = {"webhooks list --json", NULL};
-static const char *const S36[] = {"webhooks update YW0123456789abcdef0123456789abcdef --status disabled", NULL};
-static const char *const S37[] = {"webhooks delete YW0123456789abcdef0123456789abcdef", NULL};
-static const char *const S38[] = {"forms fetch form-push --json", NULL};
-static const char *const S39[] = {"factor_type", "status", NULL};
-static const char *const S40[] = {"SID", "sid", "TYPE", "factor_type", "STATUS", "status", "CREATED", "date_created", "NAME", "friendly_name", NULL};
-static const char *const S41[] = {"identity", NULL};
-static const char *const S42[] = {"SID", "sid", "IDENTITY", "identity", "CREATED", "date_created", NULL};
-static const char *const S43[] = {"status", NULL};
-static const char *const S44[] = {"SID", "sid", "STATUS", "status", "FACTOR", "factor_sid", "CREATED", "date_created", "EXPIRES", "expiration_date", NULL};
-static const char *const S45[] = {"friendly_name", NULL};
-static const char *const S46[] = {"SID", "sid", "CREATED", "date_created", "NAME", "friendly_name", NULL};
-static const char *const S47[] = {"entity_identity", "ttl", NULL};
-static const char *const S48[] = {NULL};
-static const char *const S49[] = {"status", "webhook_url", NULL};
-static const char *const S50[] = {"SID", "sid", "STATUS", "status", "URL", "webhook_url", "NAME", "friendly_name", NULL};
+static const char *const S7[] = {"platform", "cross-platform", "any", "", NULL};
+static const char *const S8[] = {"required", "preferred", "discouraged", "", NULL};
+static const char *const S9[] = {"push", NULL};
+static const char *const S10[] = {"*", "factor.deleted", "factor.created", "factor.verified", "challenge.approved", "challenge.denied", NULL};
+static const char *const S11[] = {"enabled", "disabled", NULL};
+static const char *const S12[] = {"v1", "v2", NULL};
+static const char *const S13[] = {"form-push", NULL};
+static const char *const S14[] = {"factors fetch user-0001 YF0123456789abcdef0123456789abcdef --json", NULL};
+static const char *const S15[] = {"factors delete user-0001 YF0123456789abcdef0123456789abcdef", NULL};
+static const char *const S16[] = {"factors update user-0001 YF... --friendly-name 'Work phone'", "factors update user-0001 YF... --auth-payload 123456", NULL};
+static const char *const S17[] = {"factors list user-0001", "factors list user-0001 --limit 10 --json", "factors list user-0001 --page --page-size 20", NULL};
+static const char *const S18[] = {"factors create user-0001 --factor-type totp --friendly-name \"Ann's phone\"", "factors create user-0001 --factor-type totp --friendly-name app --json | jq -r .binding.uri", NULL};
+static const char *const S19[] = {"entities create user-0001", NULL};
+static const char *const S20[] = {"entities fetch user-0001 --json", NULL};
+static const char *const S21[] = {"entities list", "entities list --page --page-size 20 --json", NULL};
+static const char *const S22[] = {"entities delete user-0001", NULL};
+static const char *const S23[] = {"challenges create user-0001 --factor-sid YF... --auth-payload 123456", "challenges create user-0001 --factor-sid YF... --details-message 'Log in?' --details-field 'IP=192.0.2.1' --json", NULL};
+static const char *const S24[] = {"challenges fetch user-0001 YC0123456789abcdef0123456789abcdef", NULL};
+static const char *const S25[] = {"challenges list user-0001 --status pending", "challenges list user-0001 --factor-sid YF... --order desc --limit 5 --json", NULL};
+static const char *const S26[] = {"challenges update user-0001 YC... --auth-payload 123456", NULL};
+static const char *const S27[] = {"services create --friendly-name 'My app' --totp-issuer 'My app'", "services create --friendly-name Bank --psd2-enabled --json | jq -r .sid", NULL};
+static const char *const S28[] = {"services fetch VA0123456789abcdef0123456789abcdef", NULL};
+static const char *const S29[] = {"services list", "services list --limit 10 --json", NULL};
+static const char *const S30[] = {"services update VA... --totp-skew 0 --no-psd2-enabled", NULL};
+static const char *const S31[] = {"services delete VA0123456789abcdef0123456789abcdef", NULL};
+static const char *const S32[] = {"access-tokens create user-0001 --factor-type push --ttl 300 --json", NULL};
+static const char *const S33[] = {"access-tokens fetch YK0123456789abcdef0123456789abcdef", NULL};
+static const char *const S34[] = {"notifications create user-0001 YC0123456789abcdef0123456789abcdef --ttl 120", NULL};
+static const char *const S35[] = {"webhooks create --friendly-name app --event-type challenge.approved --event-type challenge.denied --webhook-url https://example.com/twilio", NULL};
+static const char *const S36[] = {"webhooks fetch YW0123456789abcdef0123456789abcdef", NULL};
+static const char *const S37[] = {"webhooks list --json", NULL};
+static const char *const S38[] = {"webhooks update YW0123456789abcdef0123456789abcdef --status disabled", NULL};
+static const char *const S39[] = {"webhooks delete YW0123456789abcdef0123456789abcdef", NULL};
+static const char *const S40[] = {"forms fetch form-push --json", NULL};
+static const char *const S41[] = {"factor_type", "status", NULL};
+static const char *const S42[] = {"SID", "sid", "TYPE", "factor_type", "STATUS", "status", "CREATED", "date_created", "NAME", "friendly_name", NULL};
+static const char *const S43[] = {"identity", NULL};
+static const char *const S44[] = {"SID", "sid", "IDENTITY", "identity", "CREATED", "date_created", NULL};
+static const char *const S45[] = {"status", NULL};
+static const char *const S46[] = {"SID", "sid", "STATUS", "status", "FACTOR", "factor_sid", "CREATED", "date_created", "EXPIRES", "expiration_date", NULL};
+static const char *const S47[] = {"friendly_name", NULL};
+static const char *const S48[] = {"SID", "sid", "CREATED", "date_created", "NAME", "friendly_name", NULL};
+static const char *const S49[] = {"entity_identity", "ttl", NULL};
+static const char *const S50[] = {NULL};
+static const char *const S51[] = {"status", "webhook_url", NULL};
+static const char *const S52[] = {"SID", "sid", "STATUS", "status", "URL", "webhook_url", "NAME", "friendly_name", NULL};
 static const tv_param_spec PATH_fetch_factor[] = {
     {.name = "service_sid", .key = "ServiceSid", .type = TV_PT_SID, .prefix = "VA", .help = "the Verify service"},
     {.name = "identity", .key = "Identity", .type = TV_PT_IDENTITY, .rule = "seed: \"length between 8 and 64 characters ... dash (-) separated alphanumeric characters\"", .help = "the entity's identity, 8..64 characters of dash-separated alphanumerics"},
@@ -118,7 +120,7 @@ static const tv_param_spec PARAMS_create_factor[] = {
     {.name = "config_skew", .key = "Config.Skew", .type = TV_PT_INT, .min = 0L, .max = 2L, .rule = "description: \"Must be between 0 and 2, inclusive\"", .help = "TOTP: steps accepted either side", .only = "totp"},
     {.name = "config_code_length", .key = "Config.CodeLength", .type = TV_PT_INT, .min = 3L, .max = 8L, .rule = "description: \"Must be between 3 and 8, inclusive\"", .help = "TOTP: code length", .only = "totp"},
     {.name = "config_alg", .key = "Config.Alg", .type = TV_PT_ENUM, .enums = S0, .help = "TOTP: the HMAC algorithm", .only = "totp"},
-    {.name = "metadata", .key = "Metadata", .type = TV_PT_JSON, .min = 2L, .max = 1024L, .rule = "description: \"stringified JSON ... Can be up to 1024 characters in length\"", .help = "a JSON object stored with the factor"},
+    {.name = "metadata", .key = "Metadata", .type = TV_PT_JSON, .min = 2L, .max = 1024L, .flags = TV_PF_STRING_MAP, .rule = "description: \"a stringified JSON with only strings values ... Can be up to 1024 characters in length\"", .help = "a JSON object stored with the factor"},
     {.name = NULL},
 };
 static const tv_param_spec PATH_create_entity[] = {
@@ -164,8 +166,8 @@ static const tv_param_spec PARAMS_create_challenge[] = {
     {.name = "factor_sid", .key = "FactorSid", .type = TV_PT_SID, .flags = TV_PF_REQUIRED, .prefix = "YF", .help = "the factor to challenge"},
     {.name = "expiration_date", .key = "ExpirationDate", .type = TV_PT_DATE, .help = "when the challenge expires: RFC 3339 (2030-01-01T00:00:00Z) or unix seconds"},
     {.name = "details_message", .key = "Details.Message", .type = TV_PT_TEXT, .min = 1L, .max = 256L, .rule = "description: \"Can be up to 256 characters in length\"", .help = "push: the message shown on the device"},
-    {.name = "details_fields", .key = "Details.Fields", .type = TV_PT_JSON, .min = 2L, .max = 1024L, .flags = TV_PF_ARRAY, .max_items = 20, .rule = "description: \"There can be up to 20 details fields\" (each a {label, value} object of at most 36 + 128 characters: 1024 bounds its JSON)", .help = "push: a detail shown with the message", .metavar = "LABEL=VALUE|JSON", .pairs = S4},
-    {.name = "hidden_details", .key = "HiddenDetails", .type = TV_PT_JSON, .min = 2L, .max = 1024L, .rule = "description: \"stringified JSON ... Can be up to 1024 characters in length\"", .help = "a JSON object kept with the challenge, not shown to the user"},
+    {.name = "details_fields", .key = "Details.Fields", .type = TV_PT_JSON, .min = 2L, .max = 1024L, .flags = TV_PF_ARRAY, .max_items = 20, .rule = "description: \"There can be up to 20 details fields\" (each a {label, value} object of at most 36 + 128 characters: 1024 bounds its JSON)", .help = "push: a detail shown with the message", .metavar = "LABEL=VALUE|JSON", .pairs = S4, .pair_max = {36, 128}},
+    {.name = "hidden_details", .key = "HiddenDetails", .type = TV_PT_JSON, .min = 2L, .max = 1024L, .flags = TV_PF_STRING_MAP, .rule = "description: \"a stringified JSON with only strings values ... Can be up to 1024 characters in length\"", .help = "a JSON object kept with the challenge, not shown to the user"},
     {.name = "auth_payload", .key = "AuthPayload", .type = TV_PT_TEXT, .min = 3L, .max = 8L, .flags = TV_PF_SECRET, .rule = "description: \"For TOTP this value must be between 3 and 8 characters long\"", .help = "the TOTP code: the challenge is approved at once when it is right", .metavar = "CODE"},
     {.name = NULL},
 };
@@ -200,7 +202,7 @@ static const tv_param_spec PATH_update_challenge[] = {
 };
 static const tv_param_spec PARAMS_update_challenge[] = {
     {.name = "auth_payload", .key = "AuthPayload", .type = TV_PT_TEXT, .min = 1L, .max = 5456L, .flags = TV_PF_SECRET, .rule = "description: \"For Push this value can be up to 5456 characters in length\"", .help = "the TOTP code or the push signature that approves the challenge", .metavar = "CODE"},
-    {.name = "metadata", .key = "Metadata", .type = TV_PT_JSON, .min = 2L, .max = 1024L, .rule = "description: \"stringified JSON ... Can be up to 1024 characters in length\"", .help = "a JSON object stored with it"},
+    {.name = "metadata", .key = "Metadata", .type = TV_PT_JSON, .min = 2L, .max = 1024L, .flags = TV_PF_STRING_MAP, .rule = "description: \"a stringified JSON with only strings values ... Can be up to 1024 characters in length\"", .help = "a JSON object stored with it"},
     {.name = NULL},
 };
 static const tv_param_spec PATH_create_service[] = {
@@ -229,9 +231,9 @@ static const tv_param_spec PARAMS_create_service[] = {
     {.name = "passkeys_relying_party_id", .key = "Passkeys.RelyingParty.Id", .type = TV_PT_TEXT, .help = "passkeys: the relying party id (a domain)"},
     {.name = "passkeys_relying_party_name", .key = "Passkeys.RelyingParty.Name", .type = TV_PT_TEXT, .help = "passkeys: the relying party's name"},
     {.name = "passkeys_relying_party_origins", .key = "Passkeys.RelyingParty.Origins", .type = TV_PT_TEXT, .flags = TV_PF_CSV, .help = "passkeys: the allowed origins, comma-separated"},
-    {.name = "passkeys_authenticator_attachment", .key = "Passkeys.AuthenticatorAttachment", .type = TV_PT_TEXT, .help = "passkeys: platform, cross-platform or any"},
-    {.name = "passkeys_discoverable_credentials", .key = "Passkeys.DiscoverableCredentials", .type = TV_PT_TEXT, .help = "passkeys: required, preferred or discouraged"},
-    {.name = "passkeys_user_verification", .key = "Passkeys.UserVerification", .type = TV_PT_TEXT, .help = "passkeys: required, preferred or discouraged"},
+    {.name = "passkeys_authenticator_attachment", .key = "Passkeys.AuthenticatorAttachment", .type = TV_PT_ENUM, .enums = S7, .rule = "description: \"It can be empty or it can have the values `platform`, `cross-platform` or `any`\"", .help = "passkeys: which authenticators"},
+    {.name = "passkeys_discoverable_credentials", .key = "Passkeys.DiscoverableCredentials", .type = TV_PT_ENUM, .enums = S8, .rule = "description: \"It can be empty or it can have the values `required`, `preferred` or `discouraged`\"", .help = "passkeys: whether the credential must be discoverable"},
+    {.name = "passkeys_user_verification", .key = "Passkeys.UserVerification", .type = TV_PT_ENUM, .enums = S8, .rule = "description: \"It can be empty or it can have the values `required`, `preferred` or `discouraged`\"", .help = "passkeys: whether the authenticator must verify the user"},
     {.name = "verify_event_subscription_enabled", .key = "VerifyEventSubscriptionEnabled", .type = TV_PT_BOOL, .help = "publish Verify events to Event Streams", .def = "false"},
     {.name = NULL},
 };
@@ -278,9 +280,9 @@ static const tv_param_spec PARAMS_update_service[] = {
     {.name = "passkeys_relying_party_id", .key = "Passkeys.RelyingParty.Id", .type = TV_PT_TEXT, .help = "passkeys: the relying party id (a domain)"},
     {.name = "passkeys_relying_party_name", .key = "Passkeys.RelyingParty.Name", .type = TV_PT_TEXT, .help = "passkeys: the relying party's name"},
     {.name = "passkeys_relying_party_origins", .key = "Passkeys.RelyingParty.Origins", .type = TV_PT_TEXT, .flags = TV_PF_CSV, .help = "passkeys: the allowed origins, comma-separated"},
-    {.name = "passkeys_authenticator_attachment", .key = "Passkeys.AuthenticatorAttachment", .type = TV_PT_TEXT, .help = "passkeys: platform, cross-platform or any"},
-    {.name = "passkeys_discoverable_credentials", .key = "Passkeys.DiscoverableCredentials", .type = TV_PT_TEXT, .help = "passkeys: required, preferred or discouraged"},
-    {.name = "passkeys_user_verification", .key = "Passkeys.UserVerification", .type = TV_PT_TEXT, .help = "passkeys: required, preferred or discouraged"},
+    {.name = "passkeys_authenticator_attachment", .key = "Passkeys.AuthenticatorAttachment", .type = TV_PT_ENUM, .enums = S7, .rule = "description: \"It can be empty or it can have the values `platform`, `cross-platform` or `any`\"", .help = "passkeys: which authenticators"},
+    {.name = "passkeys_discoverable_credentials", .key = "Passkeys.DiscoverableCredentials", .type = TV_PT_ENUM, .enums = S8, .rule = "description: \"It can be empty or it can have the values `required`, `preferred` or `discouraged`\"", .help = "passkeys: whether the credential must be discoverable"},
+    {.name = "passkeys_user_verification", .key = "Passkeys.UserVerification", .type = TV_PT_ENUM, .enums = S8, .rule = "description: \"It can be empty or it can have the values `required`, `preferred` or `discouraged`\"", .help = "passkeys: whether the authenticator must verify the user"},
     {.name = "verify_event_subscription_enabled", .key = "VerifyEventSubscriptionEnabled", .type = TV_PT_BOOL, .help = "publish Verify events to Event Streams", .def = "false"},
     {.name = NULL},
 };
@@ -297,7 +299,7 @@ static const tv_param_spec PATH_create_access_token[] = {
 };
 static const tv_param_spec PARAMS_create_access_token[] = {
     {.name = "identity", .key = "Identity", .type = TV_PT_IDENTITY, .flags = TV_PF_REQUIRED | TV_PF_POSITIONAL, .rule = "seed: \"length between 8 and 64 characters ... dash (-) separated alphanumeric characters\"", .help = "the entity's identity"},
-    {.name = "factor_type", .key = "FactorType", .type = TV_PT_ENUM, .enums = S7, .flags = TV_PF_REQUIRED, .help = "the kind of factor", .metavar = "TYPE"},
+    {.name = "factor_type", .key = "FactorType", .type = TV_PT_ENUM, .enums = S9, .flags = TV_PF_REQUIRED, .help = "the kind of factor", .metavar = "TYPE"},
     {.name = "factor_friendly_name", .key = "FactorFriendlyName", .type = TV_PT_TEXT, .min = 1L, .max = 64L, .rule = "library: the factor's FriendlyName to come (\"up to 64 characters\")", .help = "the friendly name of the factor to come", .metavar = "NAME"},
     {.name = "ttl", .key = "Ttl", .type = TV_PT_INT, .min = 60L, .max = 300L, .rule = "description: \"Can be an integer between 60 and 300\"", .help = "how long the token is valid", .metavar = "SECONDS"},
     {.name = NULL},
@@ -326,10 +328,10 @@ static const tv_param_spec PATH_create_webhook[] = {
 };
 static const tv_param_spec PARAMS_create_webhook[] = {
     {.name = "friendly_name", .key = "FriendlyName", .type = TV_PT_TEXT, .min = 1L, .max = 64L, .flags = TV_PF_REQUIRED, .rule = "library: friendly names are bounded at 64 characters, as the Factor's", .help = "a name for the webhook", .metavar = "NAME"},
-    {.name = "event_types", .key = "EventTypes", .type = TV_PT_ENUM, .enums = S8, .flags = TV_PF_REQUIRED | TV_PF_ARRAY, .rule = "description: \"Possible event types: `*, factor.deleted, factor.created, factor.verified, challenge.approved, challenge.denied`\"", .help = "an event to send (repeat for more)", .metavar = "EVENT"},
+    {.name = "event_types", .key = "EventTypes", .type = TV_PT_ENUM, .enums = S10, .flags = TV_PF_REQUIRED | TV_PF_ARRAY, .rule = "description: \"Possible event types: `*, factor.deleted, factor.created, factor.verified, challenge.approved, challenge.denied`\"", .help = "an event to send (repeat for more)", .metavar = "EVENT"},
     {.name = "webhook_url", .key = "WebhookUrl", .type = TV_PT_TEXT, .min = 1L, .max = 2048L, .flags = TV_PF_REQUIRED, .rule = "library: an absolute http(s) URL, bounded at 2048 characters", .help = "where the events are sent", .metavar = "URL"},
-    {.name = "status", .key = "Status", .type = TV_PT_ENUM, .enums = S9, .help = "whether events are sent"},
-    {.name = "version", .key = "Version", .type = TV_PT_ENUM, .enums = S10, .help = "the payload version"},
+    {.name = "status", .key = "Status", .type = TV_PT_ENUM, .enums = S11, .help = "whether events are sent"},
+    {.name = "version", .key = "Version", .type = TV_PT_ENUM, .enums = S12, .help = "the payload version"},
     {.name = NULL},
 };
 static const tv_param_spec PATH_fetch_webhook[] = {
@@ -357,10 +359,10 @@ static const tv_param_spec PATH_update_webhook[] = {
 };
 static const tv_param_spec PARAMS_update_webhook[] = {
     {.name = "friendly_name", .key = "FriendlyName", .type = TV_PT_TEXT, .min = 1L, .max = 64L, .rule = "library: friendly names are bounded at 64 characters, as the Factor's", .help = "a name for the webhook", .metavar = "NAME"},
-    {.name = "event_types", .key = "EventTypes", .type = TV_PT_ENUM, .enums = S8, .flags = TV_PF_ARRAY, .rule = "description: \"Possible event types: `*, factor.deleted, factor.created, factor.verified, challenge.approved, challenge.denied`\"", .help = "an event to send (repeat for more)", .metavar = "EVENT"},
+    {.name = "event_types", .key = "EventTypes", .type = TV_PT_ENUM, .enums = S10, .flags = TV_PF_ARRAY, .rule = "description: \"Possible event types: `*, factor.deleted, factor.created, factor.verified, challenge.approved, challenge.denied`\"", .help = "an event to send (repeat for more)", .metavar = "EVENT"},
     {.name = "webhook_url", .key = "WebhookUrl", .type = TV_PT_TEXT, .min = 1L, .max = 2048L, .rule = "library: an absolute http(s) URL, bounded at 2048 characters", .help = "where the events are sent", .metavar = "URL"},
-    {.name = "status", .key = "Status", .type = TV_PT_ENUM, .enums = S9, .help = "whether events are sent"},
-    {.name = "version", .key = "Version", .type = TV_PT_ENUM, .enums = S10, .help = "the payload version"},
+    {.name = "status", .key = "Status", .type = TV_PT_ENUM, .enums = S11, .help = "whether events are sent"},
+    {.name = "version", .key = "Version", .type = TV_PT_ENUM, .enums = S12, .help = "the payload version"},
     {.name = NULL},
 };
 static const tv_param_spec PATH_delete_webhook[] = {
@@ -372,7 +374,7 @@ static const tv_param_spec PARAMS_delete_webhook[] = {
     {.name = NULL},
 };
 static const tv_param_spec PATH_fetch_form[] = {
-    {.name = "form_type", .key = "FormType", .type = TV_PT_ENUM, .enums = S11, .help = "the factor type's form"},
+    {.name = "form_type", .key = "FormType", .type = TV_PT_ENUM, .enums = S13, .help = "the factor type's form"},
     {.name = NULL},
 };
 static const tv_param_spec PARAMS_fetch_form[] = {
@@ -386,200 +388,200 @@ const tv_operation tv_operations[] = {
      .list_key = NULL, .id_key = "sid", .alias = "fetch", .parent = NULL, .nargs = 3, .flags = TV_OPF_DEVICE_JWT,
      .summary = "show one factor",
      .description = NULL,
-     .examples = S12},
+     .examples = S14},
     {.name = "delete_factor", .verb = "delete", .resource = "factor", .openapi_id = "DeleteFactor",
      .method = TV_DELETE, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}/Factors/{Sid}",
      .path_params = PATH_delete_factor, .npath = 3, .params = PARAMS_delete_factor, .returns = TV_RET_NONE,
      .list_key = NULL, .id_key = NULL, .alias = "delete", .parent = NULL, .nargs = 3, .flags = TV_OPF_DEVICE_JWT,
      .summary = "delete a factor",
      .description = NULL,
-     .examples = S13},
+     .examples = S15},
     {.name = "update_factor", .verb = "update", .resource = "factor", .openapi_id = "UpdateFactor",
      .method = TV_POST, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}/Factors/{Sid}",
      .path_params = PATH_update_factor, .npath = 3, .params = PARAMS_update_factor, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = "update", .parent = NULL, .nargs = 4, .flags = TV_OPF_DEVICE_JWT | TV_OPF_PARAMS,
      .summary = "update (or verify, with --auth-payload) a factor",
      .description = "With --auth-payload the exit status is 3 when the factor is not \"verified\"\nafterwards (a wrong code: the API answers 200 and leaves it unverified).",
-     .examples = S14},
+     .examples = S16},
     {.name = "list_factor", .verb = "list", .resource = "factor", .openapi_id = "ListFactor",
      .method = TV_GET, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}/Factors",
      .path_params = PATH_list_factor, .npath = 2, .params = PARAMS_list_factor, .returns = TV_RET_PAGE,
      .list_key = "factors", .id_key = NULL, .alias = "list", .parent = "entity", .nargs = 3, .flags = TV_OPF_DEVICE_JWT | TV_OPF_PARAMS,
      .summary = "list an identity's factors (every page, lazily; --limit stops early)",
      .description = NULL,
-     .examples = S15},
+     .examples = S17},
     {.name = "create_factor", .verb = "create", .resource = "factor", .openapi_id = "CreateNewFactor",
      .method = TV_POST, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}/Factors",
      .path_params = PATH_create_factor, .npath = 2, .params = PARAMS_create_factor, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = "create", .parent = "entity", .nargs = 3, .flags = TV_OPF_DEVICE_TOKEN | TV_OPF_PARAMS,
      .summary = "create a factor (the answer includes a TOTP factor's secret and otpauth URI, once)",
      .description = "The entity is created with its first factor. The answer carries `binding`\n(a TOTP factor's `secret` and otpauth `uri`), which the API returns only\nhere. The new factor is `\"unverified\"` until Factor:verify confirms it.\nPer entity the API allows 20 push and 100 TOTP factors (code 60315) and\n100 creations a day (code 60326).",
-     .examples = S16},
+     .examples = S18},
     {.name = "create_entity", .verb = "create", .resource = "entity", .openapi_id = "CreateEntity",
      .method = TV_POST, .path = "/v2/Services/{ServiceSid}/Entities",
      .path_params = PATH_create_entity, .npath = 1, .params = PARAMS_create_entity, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = "service", .nargs = 2, .flags = 0,
      .summary = "create an entity (a user of the service) by its identity",
      .description = "(Creating the first factor of an identity creates its entity too.)",
-     .examples = S17},
+     .examples = S19},
     {.name = "fetch_entity", .verb = "fetch", .resource = "entity", .openapi_id = "FetchEntity",
      .method = TV_GET, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}",
      .path_params = PATH_fetch_entity, .npath = 2, .params = PARAMS_fetch_entity, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 2, .flags = 0,
      .summary = "show one entity",
      .description = NULL,
-     .examples = S18},
+     .examples = S20},
     {.name = "list_entity", .verb = "list", .resource = "entity", .openapi_id = "ListEntity",
      .method = TV_GET, .path = "/v2/Services/{ServiceSid}/Entities",
      .path_params = PATH_list_entity, .npath = 1, .params = PARAMS_list_entity, .returns = TV_RET_PAGE,
      .list_key = "entities", .id_key = NULL, .alias = NULL, .parent = "service", .nargs = 2, .flags = TV_OPF_PARAMS,
      .summary = "list the service's entities (every page, lazily; --limit stops early)",
      .description = NULL,
-     .examples = S19},
+     .examples = S21},
     {.name = "delete_entity", .verb = "delete", .resource = "entity", .openapi_id = "DeleteEntity",
      .method = TV_DELETE, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}",
      .path_params = PATH_delete_entity, .npath = 2, .params = PARAMS_delete_entity, .returns = TV_RET_NONE,
      .list_key = NULL, .id_key = NULL, .alias = NULL, .parent = NULL, .nargs = 2, .flags = 0,
      .summary = "delete an entity, with its factors and challenges",
      .description = NULL,
-     .examples = S20},
+     .examples = S22},
     {.name = "create_challenge", .verb = "create", .resource = "challenge", .openapi_id = "CreateChallenge",
      .method = TV_POST, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}/Challenges",
      .path_params = PATH_create_challenge, .npath = 2, .params = PARAMS_create_challenge, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = "entity", .nargs = 3, .flags = TV_OPF_PARAMS,
      .summary = "create a challenge for a factor (exit 3 when --auth-payload does not approve it)",
      .description = "With --auth-payload (a TOTP factor's code) the challenge is checked at once:\nthe exit status is 3 when it is not \"approved\" afterwards (a wrong code: the\nAPI answers 201 and the challenge stays pending).  `sign-in` does this and\nsays yes or no.  Without it, a push challenge waits for the device.",
-     .examples = S21},
+     .examples = S23},
     {.name = "fetch_challenge", .verb = "fetch", .resource = "challenge", .openapi_id = "FetchChallenge",
      .method = TV_GET, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}/Challenges/{Sid}",
      .path_params = PATH_fetch_challenge, .npath = 3, .params = PARAMS_fetch_challenge, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 3, .flags = TV_OPF_DEVICE_JWT,
      .summary = "show one challenge",
      .description = NULL,
-     .examples = S22},
+     .examples = S24},
     {.name = "list_challenge", .verb = "list", .resource = "challenge", .openapi_id = "ListChallenge",
      .method = TV_GET, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}/Challenges",
      .path_params = PATH_list_challenge, .npath = 2, .params = PARAMS_list_challenge, .returns = TV_RET_PAGE,
      .list_key = "challenges", .id_key = NULL, .alias = NULL, .parent = "entity", .nargs = 3, .flags = TV_OPF_DEVICE_JWT | TV_OPF_PARAMS,
      .summary = "list an identity's challenges (every page, lazily; --limit stops early)",
      .description = NULL,
-     .examples = S23},
+     .examples = S25},
     {.name = "update_challenge", .verb = "update", .resource = "challenge", .openapi_id = "UpdateChallenge",
      .method = TV_POST, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}/Challenges/{Sid}",
      .path_params = PATH_update_challenge, .npath = 3, .params = PARAMS_update_challenge, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 4, .flags = TV_OPF_DEVICE_JWT | TV_OPF_PARAMS,
      .summary = "update (or approve, with --auth-payload) a challenge",
      .description = "Sends only the parameters given.  With --auth-payload the exit status is 3\nwhen the challenge is not \"approved\" afterwards.",
-     .examples = S24},
+     .examples = S26},
     {.name = "create_service", .verb = "create", .resource = "service", .openapi_id = "CreateService",
      .method = TV_POST, .path = "/v2/Services",
      .path_params = PATH_create_service, .npath = 0, .params = PARAMS_create_service, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 1, .flags = TV_OPF_PARAMS,
      .summary = "create a Verify service (--friendly-name NAME)",
      .description = "Booleans are Lua booleans (sent as `true`/`false`).",
-     .examples = S25},
+     .examples = S27},
     {.name = "fetch_service", .verb = "fetch", .resource = "service", .openapi_id = "FetchService",
      .method = TV_GET, .path = "/v2/Services/{Sid}",
      .path_params = PATH_fetch_service, .npath = 1, .params = PARAMS_fetch_service, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 1, .flags = 0,
      .summary = "show one service",
      .description = NULL,
-     .examples = S26},
+     .examples = S28},
     {.name = "list_service", .verb = "list", .resource = "service", .openapi_id = "ListService",
      .method = TV_GET, .path = "/v2/Services",
      .path_params = PATH_list_service, .npath = 0, .params = PARAMS_list_service, .returns = TV_RET_PAGE,
      .list_key = "services", .id_key = NULL, .alias = NULL, .parent = NULL, .nargs = 1, .flags = TV_OPF_PARAMS,
      .summary = "list the account's services (every page, lazily; --limit stops early)",
      .description = NULL,
-     .examples = S27},
+     .examples = S29},
     {.name = "update_service", .verb = "update", .resource = "service", .openapi_id = "UpdateService",
      .method = TV_POST, .path = "/v2/Services/{Sid}",
      .path_params = PATH_update_service, .npath = 1, .params = PARAMS_update_service, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 2, .flags = TV_OPF_PARAMS,
      .summary = "update a service (only the parameters given are sent)",
      .description = NULL,
-     .examples = S28},
+     .examples = S30},
     {.name = "delete_service", .verb = "delete", .resource = "service", .openapi_id = "DeleteService",
      .method = TV_DELETE, .path = "/v2/Services/{Sid}",
      .path_params = PATH_delete_service, .npath = 1, .params = PARAMS_delete_service, .returns = TV_RET_NONE,
      .list_key = NULL, .id_key = NULL, .alias = NULL, .parent = NULL, .nargs = 1, .flags = 0,
      .summary = "delete a service, with everything in it",
      .description = NULL,
-     .examples = S29},
+     .examples = S31},
     {.name = "create_access_token", .verb = "create", .resource = "access_token", .openapi_id = "CreateAccessToken",
      .method = TV_POST, .path = "/v2/Services/{ServiceSid}/AccessTokens",
      .path_params = PATH_create_access_token, .npath = 1, .params = PARAMS_create_access_token, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = "service", .nargs = 3, .flags = TV_OPF_PARAMS,
      .summary = "create an access token: the mobile SDK (or a device) enrols a push factor with it",
      .description = "The answer's `token` is a short-lived JWT (--ttl 60-300 s) that lets its\nholder create one push factor for IDENTITY: hand it to that user's device\nonly.  It is printed because that is what the command is for.",
-     .examples = S30},
+     .examples = S32},
     {.name = "fetch_access_token", .verb = "fetch", .resource = "access_token", .openapi_id = "FetchAccessToken",
      .method = TV_GET, .path = "/v2/Services/{ServiceSid}/AccessTokens/{Sid}",
      .path_params = PATH_fetch_access_token, .npath = 2, .params = PARAMS_fetch_access_token, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 2, .flags = 0,
      .summary = "show an access token (its metadata and token)",
      .description = NULL,
-     .examples = S31},
+     .examples = S33},
     {.name = "create_notification", .verb = "create", .resource = "notification", .openapi_id = "CreateNotification",
      .method = TV_POST, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}/Challenges/{ChallengeSid}/Notifications",
      .path_params = PATH_create_notification, .npath = 3, .params = PARAMS_create_notification, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = "challenge", .nargs = 4, .flags = TV_OPF_PARAMS,
      .summary = "send a pending push challenge's notification to the device again",
      .description = NULL,
-     .examples = S32},
+     .examples = S34},
     {.name = "create_webhook", .verb = "create", .resource = "webhook", .openapi_id = "CreateWebhook",
      .method = TV_POST, .path = "/v2/Services/{ServiceSid}/Webhooks",
      .path_params = PATH_create_webhook, .npath = 1, .params = PARAMS_create_webhook, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = "service", .nargs = 2, .flags = TV_OPF_PARAMS,
      .summary = "subscribe a URL to the service's events (factor.*, challenge.*)",
      .description = "`event_types` goes as repeated `EventTypes` keys.",
-     .examples = S33},
+     .examples = S35},
     {.name = "fetch_webhook", .verb = "fetch", .resource = "webhook", .openapi_id = "FetchWebhook",
      .method = TV_GET, .path = "/v2/Services/{ServiceSid}/Webhooks/{Sid}",
      .path_params = PATH_fetch_webhook, .npath = 2, .params = PARAMS_fetch_webhook, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 2, .flags = 0,
      .summary = "show one webhook",
      .description = NULL,
-     .examples = S34},
+     .examples = S36},
     {.name = "list_webhook", .verb = "list", .resource = "webhook", .openapi_id = "ListWebhook",
      .method = TV_GET, .path = "/v2/Services/{ServiceSid}/Webhooks",
      .path_params = PATH_list_webhook, .npath = 1, .params = PARAMS_list_webhook, .returns = TV_RET_PAGE,
      .list_key = "webhooks", .id_key = NULL, .alias = NULL, .parent = "service", .nargs = 2, .flags = TV_OPF_PARAMS,
      .summary = "list the service's webhooks (every page, lazily; --limit stops early)",
      .description = NULL,
-     .examples = S35},
+     .examples = S37},
     {.name = "update_webhook", .verb = "update", .resource = "webhook", .openapi_id = "UpdateWebhook",
      .method = TV_POST, .path = "/v2/Services/{ServiceSid}/Webhooks/{Sid}",
      .path_params = PATH_update_webhook, .npath = 2, .params = PARAMS_update_webhook, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 3, .flags = TV_OPF_PARAMS,
      .summary = "update a webhook (only the parameters given are sent)",
      .description = NULL,
-     .examples = S36},
+     .examples = S38},
     {.name = "delete_webhook", .verb = "delete", .resource = "webhook", .openapi_id = "DeleteWebhook",
      .method = TV_DELETE, .path = "/v2/Services/{ServiceSid}/Webhooks/{Sid}",
      .path_params = PATH_delete_webhook, .npath = 2, .params = PARAMS_delete_webhook, .returns = TV_RET_NONE,
      .list_key = NULL, .id_key = NULL, .alias = NULL, .parent = NULL, .nargs = 2, .flags = 0,
      .summary = "delete a webhook",
      .description = NULL,
-     .examples = S37},
+     .examples = S39},
     {.name = "fetch_form", .verb = "fetch", .resource = "form", .openapi_id = "FetchForm",
      .method = TV_GET, .path = "/v2/Forms/{FormType}",
      .path_params = PATH_fetch_form, .npath = 1, .params = PARAMS_fetch_form, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "form_type", .alias = NULL, .parent = NULL, .nargs = 1, .flags = 0,
      .summary = "show the forms (JSON Schemas) of a factor type's operations",
      .description = NULL,
-     .examples = S38},
+     .examples = S40},
 };
 const size_t tv_noperations = 27;
 
 const tv_resource tv_resources[] = {
-    {.name = "factor", .class_name = "Factor", .list_key = "factors", .describe = S39, .columns = S40},
-    {.name = "entity", .class_name = "Entity", .list_key = "entities", .describe = S41, .columns = S42},
-    {.name = "challenge", .class_name = "Challenge", .list_key = "challenges", .describe = S43, .columns = S44},
-    {.name = "service", .class_name = "Service", .list_key = "services", .describe = S45, .columns = S46},
-    {.name = "access_token", .class_name = "AccessToken", .list_key = NULL, .describe = S47, .columns = NULL},
-    {.name = "notification", .class_name = "Notification", .list_key = NULL, .describe = S48, .columns = NULL},
-    {.name = "webhook", .class_name = "Webhook", .list_key = "webhooks", .describe = S49, .columns = S50},
-    {.name = "form", .class_name = "Form", .list_key = NULL, .describe = S48, .columns = NULL},
+    {.name = "factor", .class_name = "Factor", .list_key = "factors", .describe = S41, .columns = S42},
+    {.name = "entity", .class_name = "Entity", .list_key = "entities", .describe = S43, .columns = S44},
+    {.name = "challenge", .class_name = "Challenge", .list_key = "challenges", .describe = S45, .columns = S46},
+    {.name = "service", .class_name = "Service", .list_key = "services", .describe = S47, .columns = S48},
+    {.name = "access_token", .class_name = "AccessToken", .list_key = NULL, .describe = S49, .columns = NULL},
+    {.name = "notification", .class_name = "Notification", .list_key = NULL, .describe = S50, .columns = NULL},
+    {.name = "webhook", .class_name = "Webhook", .list_key = "webhooks", .describe = S51, .columns = S52},
+    {.name = "form", .class_name = "Form", .list_key = NULL, .describe = S50, .columns = NULL},
 };
 const size_t tv_nresources = 8;

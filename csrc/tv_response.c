@@ -218,8 +218,7 @@ static int http_error(const tv_request *req, const tv_response *resp, tv_error *
     cJSON_Delete(j);
     if (blen) tv_error_set_body(err, b, blen);
     tv_error_context(err, req, resp);
-    tv_classify(req->method, err);
-    return -1;
+    return -1; /* retryable: the call engine classifies it (tv_classify) */
 }
 
 static int decode_error(const tv_request *req, const tv_response *resp, tv_error *err, const char *why) {
@@ -268,30 +267,8 @@ int tv_parse_response(const tv_request *req, const tv_response *resp, cJSON **ou
     return 0;
 }
 
-void tv_classify(tv_method method, tv_error *err) {
-    int r = 0;
-    switch (err->kind) {
-    case TV_EHTTP:
-        /* 429: 20429 ("Too Many Requests": the request was not processed)
-         * is retried for every method.  A bare 429 (no Twilio code: a
-         * proxy's, a gateway's, anything that may sit behind the request
-         * having been handled) only when the method is idempotent -- a POST
-         * must never be applied twice.  Verify's own limits (60310,
-         * 60326, other codes) never. */
-        if (err->code == 60310 || err->code == 60326) r = 0;
-        else if (err->status == 429 && err->code == 20429) r = 1;
-        else if (err->status == 429 && err->code == 0) r = method != TV_POST;
-        else if (err->status == 502 || err->status == 503 || err->status == 504) r = method != TV_POST;
-        break;
-    case TV_ETRANSPORT:
-        /* Timeouts are the caller's budget: not retried.  POST only when the
-         * request provably never left (connect/DNS failure). */
-        r = !err->timed_out && (method != TV_POST || err->unsent);
-        break;
-    default: r = 0;
-    }
-    err->retryable = r;
-}
+/* tv_classify, the retry policy's half of a failed response, lives with the
+ * rest of the policy in tv_engine.c. */
 
 /* ---- streaming 2xx bodies (tv_jcursor, see tv.h) -------------------------
  * The grammar mirrors cJSON 1.7's parse_object/parse_array byte for byte

@@ -71,6 +71,43 @@ static int parse_long(const char *s, size_t len, long *out) {
     return 0;
 }
 
+/* A JSON parameter: one JSON object and nothing after it but whitespace;
+ * with TV_PF_STRING_MAP only string values; with `pairs`, exactly those two
+ * string members, each within its pair_max characters. */
+static int check_json(const tv_param_spec *p, const char *val, size_t len, tv_error *err) {
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(val, len, &end, 0);
+    int ok = j && cJSON_IsObject(j);
+    for (const char *e = end; ok && e && e < val + len; e++) ok = *e == ' ' || *e == '\t' || *e == '\n' || *e == '\r';
+    int rc = 0;
+    if (!ok) {
+        rc = tv_error_set(err, TV_EARG, p->name, "%s must be a JSON object", p->name);
+    } else if (p->flags & TV_PF_STRING_MAP) {
+        for (const cJSON *c = j->child; c && rc == 0; c = c->next)
+            if (!cJSON_IsString(c))
+                rc = tv_error_set(err, TV_EARG, p->name, "%s must be a JSON object of string values", p->name);
+    }
+    if (ok && rc == 0 && p->pairs) {
+        int n = 0;
+        for (const cJSON *c = j->child; c; c = c->next) n++;
+        for (int k = 0; k < 2 && rc == 0; k++) {
+            const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, p->pairs[k]);
+            if (!cJSON_IsString(m) || n != 2) {
+                rc = tv_error_set(err, TV_EARG, p->name, "%s must be a JSON object of two strings, %s and %s", p->name,
+                                  p->pairs[0], p->pairs[1]);
+                break;
+            }
+            long chars = tv_check_text(p->name, m->valuestring, strlen(m->valuestring), err);
+            if (chars < 0) rc = -1;
+            else if (p->pair_max[k] && chars > p->pair_max[k])
+                rc = tv_error_set(err, TV_EARG, p->name, "%s: %s must be at most %d characters, got %ld", p->name,
+                                  p->pairs[k], p->pair_max[k], chars);
+        }
+    }
+    cJSON_Delete(j);
+    return rc;
+}
+
 static int check_identity(const char *name, const char *s, size_t len, tv_error *err);
 
 int tv_param_check(const tv_param_spec *p, const char *val, size_t len, tv_error *err) {
@@ -129,13 +166,7 @@ int tv_param_check(const tv_param_spec *p, const char *val, size_t len, tv_error
                                 "%s must be between %ld and %ld characters, got %ld", p->name, p->min,
                                 p->max, chars);
         }
-        if (p->type == TV_PT_JSON) {
-            cJSON *j = cJSON_ParseWithLength(val, len);
-            int ok = j && cJSON_IsObject(j);
-            cJSON_Delete(j);
-            if (!ok)
-                return tv_error_set(err, TV_EARG, p->name, "%s must be a JSON object", p->name);
-        }
+        if (p->type == TV_PT_JSON) return check_json(p, val, len, err);
         return 0;
     }
     }

@@ -39,6 +39,7 @@ typedef enum tv_ptype {
 #define TV_PF_POSITIONAL 0x10u /* Lua: a positional argument after the path ones */
 #define TV_PF_PAGING 0x20u    /* PageSize, Page, PageToken: a list's paging       */
 #define TV_PF_CSV 0x40u       /* a comma-separated list (Lua: a string or a sequence) */
+#define TV_PF_STRING_MAP 0x80u /* JSON: an object whose values are all strings      */
 
 typedef struct tv_param_spec {
     const char *name;             /* Lua-side name, e.g. "friendly_name"       */
@@ -66,6 +67,7 @@ typedef struct tv_param_spec {
     const char *def;             /* the value the API answers when never given */
     const char *const *pairs;    /* JSON array items that are two-field objects:
                                     their names ({"label", "value"})          */
+    int pair_max[2];             /* their lengths in characters (0: unbounded) */
 } tv_param_spec;
 
 /* Look a parameter up by Lua name / by wire key; NULL when not in the set. */

@@ -515,8 +515,8 @@
 -- returns a @{transport_response}, or `nil, err` where `err` is a message or
 -- `{ message =, timeout = true|nil, unsent = true|nil }` (a transport error
 -- on GET/DELETE is retried; on POST only with `unsent = true`; timeouts are
--- not). The attempt loop runs in Lua, so the function may yield (OpenResty
--- cosockets).
+-- not). It is called from Lua (a thin loop over the C call engine, which
+-- decides the retries), so the function may yield (OpenResty cosockets).
 -- @string op the operation's name, as in @{operations} (`"update_factor"`,
 -- `"create_challenge"`, ...; for @{Client:list_page} and page navigation, the
 -- list operation the URL belongs to)

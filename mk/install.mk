@@ -57,6 +57,7 @@ uninstall:
 	rm -f '$(DESTDIR)$(INST_LIBDIR)/twilio/verify/core.so' \
 	    '$(DESTDIR)$(INST_BINDIR)/twilio-verify' '$(DESTDIR)$(INST_BINDIR)/twilio-verify-emulator'
 	-rmdir '$(DESTDIR)$(INST_LIBDIR)/twilio/verify' '$(DESTDIR)$(INST_LIBDIR)/twilio' \
+	    '$(DESTDIR)$(INST_LUADIR)/twilio/verify/cli' \
 	    '$(DESTDIR)$(INST_LUADIR)/twilio/verify' '$(DESTDIR)$(INST_LUADIR)/twilio' 2>/dev/null
 
 # LDoc (Debian lua-ldoc) with the discount Markdown processor (lua-discount):

@@ -6,8 +6,9 @@
 -- or from TWILIO_* environment variables (the internal option
 -- `_credential_source`, which verify.new sets).  The explanation is made
 -- in C (tv_client_explain) on every path that produces an http error: a
--- single call over libcurl, the Lua attempt loop (client:_finish) with
--- verify.curl_transport or any transport, and both batch engines.
+-- single call over libcurl, the Lua-transport loop over the call engine
+-- (client:_next) with verify.curl_transport or any transport, and both batch
+-- engines.
 local verify = require "twilio.verify"
 local core = require "twilio.verify.core"
 local emulator = require "support.emulator"

@@ -82,20 +82,45 @@ describe("errors", function()
       end)
     end)
 
-    it("are looked up among the last 64 raised strings only; error_of(anything else) is nil", function()
+    it("are remembered per coroutine: one request (an nginx coroutine) never sees another's", function()
+      as_in_nginx(function()
+        -- two coroutines raise errors of the same text (the same bad parameter)
+        local function request(k)
+          return coroutine.create(function()
+            local it = client:factors(SVC, ID, { [k] = 1 })
+            local raised = raised_by(it)
+            coroutine.yield(raised, it.error)
+            coroutine.yield(verify.error_of(raised))
+          end)
+        end
+        local a, b = request("same"), request("same")
+        local _, ra, ea = coroutine.resume(a)
+        local _, rb, eb = coroutine.resume(b)
+        assert.equal(ra, rb) -- the same text
+        assert.are_not.equal(ea, eb) -- two error objects
+        assert.equal(ea, select(2, coroutine.resume(a))) -- each finds its own
+        assert.equal(eb, select(2, coroutine.resume(b)))
+        -- one that raised nothing finds neither, even by the same text
+        local c = coroutine.create(function() return verify.error_of(ra) end)
+        assert.is_nil(select(2, coroutine.resume(c)))
+        assert.is_nil(verify.error_of(ra)) -- nor the main thread
+      end)
+    end)
+
+    it("are looked up among the last 16 raised strings only; error_of(anything else) is nil", function()
       as_in_nginx(function()
         local function raise_unknown(k) return raised_by((client:factors(SVC, ID, { [k] = 1 }))) end
         local first = raise_unknown("k0")
         local first_err = verify.error_of(first)
         assert.equal("k0", first_err.param)
         local last
-        for i = 1, 63 do last = raise_unknown("k" .. i) end
-        assert.equal(first_err, verify.error_of(first)) -- 64 remembered
-        assert.equal("k63", verify.error_of(last).param)
-        raise_unknown("k64")
+        for i = 1, 15 do last = raise_unknown("k" .. i) end
+        assert.equal(first_err, verify.error_of(first)) -- 16 remembered
+        assert.equal("k15", verify.error_of(last).param)
+        raise_unknown("k16")
         assert.is_nil(verify.error_of(first)) -- the oldest went
         -- the same text raised twice: the later error
-        local a = client:factors(SVC, ID, { k64 = 1 })
+        local a = client:factors(SVC, ID, { k16 = 1 })
         local s = raised_by(a)
         assert.equal(a.error, verify.error_of(s))
       end)

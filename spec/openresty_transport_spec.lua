@@ -88,6 +88,11 @@ describe("twilio.verify.openresty", function()
     return assert(verify.new(o))
   end
 
+  it("has the library's version (the core's), not one of its own", function()
+    assert.equal(require("twilio.verify.core")._VERSION, openresty._VERSION)
+    assert.equal(verify._VERSION, openresty._VERSION)
+  end)
+
   describe("selection by verify.new", function()
     it("picks the OpenResty transport when ngx.location.capture exists", function()
       rawset(_G, "ngx", fake_ngx("content", api(200, FACTOR)))

@@ -17,4 +17,22 @@ describe("rockspec", function()
     assert.is_true(#found > 10)
     assert.same(found, listed)
   end)
+
+  it("installs every Lua module under lua/ by its module name", function()
+    local env = {}
+    assert(loadfile("twilio-verify-scm-1.rockspec", "t", env))()
+    local listed = {}
+    for name, src in pairs(env.build.modules) do
+      if type(src) == "string" then listed[#listed + 1] = name .. "=" .. src end
+    end
+    table.sort(listed)
+    local found = {}
+    local p = assert(io.popen("find lua -name '*.lua' | sort"))
+    for line in p:lines() do
+      found[#found + 1] = line:gsub("^lua/", ""):gsub("%.lua$", ""):gsub("/", ".") .. "=" .. line
+    end
+    p:close()
+    table.sort(found)
+    assert.same(found, listed)
+  end)
 end)

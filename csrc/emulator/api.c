@@ -1,13 +1,14 @@
 /*
- * api.c -- authentication, routing by the operation table, the checks
- * every request goes through, paging, and the Factor operations.
+ * api.c -- authentication, the checks every request goes through, and the
+ * dispatch to the handler of its row.
  *
- * Routing reads tv_operations (csrc/tv_ops.c): a request matches the row
- * whose method and path template fit; its path parameters are checked
- * with the row's rules (tv_check_sid / tv_check_identity) and its query or
- * form parameters with the row's parameter set (tv_param_check).  TOTP
- * codes, Base32 and otpauth URIs come from tv_totp.  The other resources
- * (entities, challenges, services) are in resources.c.
+ * Every request is first checked against the OpenAPI description itself
+ * (emu_oracle_check, oapi_check.c: routing, path, query and form
+ * parameters), never with the client's rules.  It is then dispatched by
+ * tv_operations (csrc/tv_ops.c): the row whose method and path template
+ * fit, with the validated values indexed by the row's parameter set
+ * (emu_val), to the row's handler (the generated list, ops_handlers.h):
+ * factors.c, resources.c, webhooks.c, push.c, forms.c.
  */
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -179,50 +180,33 @@ int emu_ival(const emu_kv *kv, int def) {
 }
 #define ival emu_ival
 
-/* Validate every pair against `set`: unknown keys, repeats (unless an
- * array), values, array sizes and required keys.  vals[i] is the first pair
- * of set[i] (NULL when absent).  0, or -1 with out set. */
-static int collect(const tv_param_spec *set, const emu_kvlist *l, const emu_kv **vals, emu_response *out) {
-    size_t nset = 0, count[MAX_PARAMS];
+/* The handlers' view of the validated parameters: vals[i] is the first pair
+ * of set[i] in l (NULL when absent or l is NULL).  The oracle has already
+ * refused unknown and repeated keys.  0, or -1 with out set. */
+static int row_values(const tv_param_spec *set, const emu_kvlist *l, const emu_kv **vals, emu_response *out) {
+    size_t nset = 0;
     while (set[nset].name) nset++;
     if (nset > MAX_PARAMS) {
         emu_response_error(out, 500, 20500, "Internal Server Error (parameter set too large)", NULL);
         return -1;
     }
-    for (size_t i = 0; i < nset; i++) vals[i] = NULL, count[i] = 0;
-    for (size_t i = 0; i < l->n; i++) {
+    for (size_t i = 0; i < nset; i++) vals[i] = NULL;
+    for (size_t i = 0; l && i < l->n; i++) {
         const emu_kv *kv = &l->items[i];
         const tv_param_spec *p = strlen(kv->key) == kv->klen ? tv_param_by_key(set, kv->key) : NULL;
-        if (!p) {
-            param_error(out, kv->key, "unknown parameter %s", kv->key);
-            return -1;
-        }
-        size_t idx = (size_t)(p - set);
-        if (vals[idx] && !(p->flags & TV_PF_ARRAY)) {
-            param_error(out, kv->key, "%s is given more than once", kv->key);
-            return -1;
-        }
-        if ((p->flags & TV_PF_ARRAY) && p->max_items > 0 && count[idx] >= (size_t)p->max_items) {
-            char why[96];
-            snprintf(why, sizeof why, "%s takes at most %d elements", kv->key, p->max_items);
-            param_error(out, kv->key, "%s", why);
-            return -1;
-        }
-        tv_error err = TV_ERROR_INIT;
-        if (tv_param_check(p, kv->val, kv->vlen, &err) != 0) {
-            param_error(out, kv->key, "%s", err.message);
-            tv_error_clear(&err);
-            return -1;
-        }
-        if (!vals[idx]) vals[idx] = kv;
-        count[idx]++;
+        if (p && !vals[p - set]) vals[p - set] = kv;
     }
-    for (size_t i = 0; i < nset; i++)
-        if ((set[i].flags & TV_PF_REQUIRED) && !vals[i]) {
-            param_error(out, set[i].key, "%s is required", set[i].key);
-            return -1;
-        }
     return 0;
+}
+
+/* An operation of the description the emulator has no row for (yet). */
+static void not_implemented(emu_response *out, const char *raw_path, const char *op_id) {
+    char msg[600];
+    const char *p = raw_path;
+    if (strncmp(p, "/v2/", 4) == 0) p += 3;
+    snprintf(msg, sizeof msg, "The requested resource %.400s was not found (%.64s: not implemented by the emulator)",
+             p, op_id);
+    emu_response_error(out, 404, 20404, msg, NULL);
 }
 
 static int authenticated(const emu_server *srv, const char *h) {
@@ -282,54 +266,19 @@ void emu_api_handle(emu_server *srv, const emu_call *c, int commit, const char *
         emu_response_error(out, 413, 20413, "Request body too large", NULL);
         return;
     }
-    if (c->route == EMU_ROUTE_NONE) {
-        emu_not_found(out, c->raw_path);
-        return;
-    }
-    if (c->route == EMU_ROUTE_METHOD) {
-        char msg[96];
-        snprintf(msg, sizeof msg, "Method %.16s not allowed on this resource", c->method);
-        emu_response_error(out, 405, 20004, msg, NULL);
-        emu_response_header(out, "Allow", c->allow);
-        return;
-    }
-    const tv_operation *row = c->row;
-    if (c->bad_escape) {
-        emu_response_error(out, 400, 60200, "Invalid percent-encoding in the request path", NULL);
-        return;
-    }
-    for (size_t k = 0; k < c->npv; k++) {
-        const tv_param_spec *pp = &row->path_params[k];
-        tv_error err = TV_ERROR_INIT;
-        int bad = tv_param_check(pp, c->pv[k], c->pvlen[k], &err);
-        if (bad) {
-            param_error(out, pp->key, "%s", err.message);
-            tv_error_clear(&err);
-            return;
-        }
-    }
-    if (c->bad_query) {
-        emu_response_error(out, 400, 60200, "Invalid percent-encoding in the query string", NULL);
+    /* Routing and every parameter against the OpenAPI description itself
+     * (oapi_check.c), not with the client's rules: 404, 405 and 400 are
+     * answered there. */
+    const char *op_id = NULL;
+    if (emu_oracle_check(srv->oracle, c, &op_id, out) != 0) return;
+    const tv_operation *row = c->route == EMU_ROUTE_MATCH ? c->row : NULL;
+    if (!row || strcmp(row->openapi_id, op_id) != 0) {
+        not_implemented(out, c->raw_path, op_id);
         return;
     }
     int get = row->method == TV_GET, post = row->method == TV_POST;
-    if ((!get || !row->params[0].name) && c->query.n > 0) {
-        param_error(out, c->query.items[0].key, "unknown query parameter %s", c->query.items[0].key);
-        return;
-    }
-    if (post) {
-        if (!c->form_type_ok) {
-            emu_response_error(out, 400, 60200, "Content-Type must be application/x-www-form-urlencoded", NULL);
-            return;
-        }
-        if (c->bad_form) {
-            emu_response_error(out, 400, 60200, "Invalid percent-encoding in the form body", NULL);
-            return;
-        }
-    }
     const emu_kv *v[MAX_PARAMS];
-    if ((get || post) && collect(row->params, get ? &c->query : &c->form, v, out) != 0) return;
-    if (!get && !post) v[0] = NULL;
+    if (row_values(row->params, get ? &c->query : post ? &c->form : NULL, v, out) != 0) return;
     /* Requests on a service removed by DeleteService are 404, whatever they are. */
     const char *svc_sid = c->service_sid ? c->service_sid : strcmp(row->resource, "service") == 0 ? c->sid : NULL;
     pthread_mutex_lock(&srv->lock);

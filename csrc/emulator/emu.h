@@ -3,11 +3,12 @@
  *
  * The emulator is a local, stateful stand-in for the Services, Entities,
  * Factors and Challenges endpoints of verify.twilio.com (see
- * doc/emulator.md).  It reuses the core's rules: the operation table
- * (tv_ops: routing, path and parameter rules), tv_validate (what the API
- * accepts), tv_error (error records) and tv_totp
- * (TOTP codes, Base32, otpauth URIs).  It never uses the client's request
- * path or transport.
+ * doc/emulator.md).  It validates every request against the OpenAPI
+ * description itself, embedded at build time (oapi_*.c, oapi.h): never with
+ * the client's rules, so it is an independent oracle for them.  It reuses the
+ * operation table (tv_ops) to dispatch valid requests to its handlers,
+ * tv_error (error records) and tv_totp (TOTP codes, Base32, otpauth URIs).
+ * It never uses the client's request path or transport.
  *
  * Threading: libmicrohttpd runs one thread per connection.  All mutable
  * state lives in one emu_server and is guarded by emu_server.lock; functions
@@ -25,6 +26,7 @@
 #include <cjson/cJSON.h>
 #include <pthread.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -417,6 +419,7 @@ typedef struct emu_server {
     unsigned bound_port;
     struct MHD_Daemon *daemon;
     struct emu_hooks *hooks;   /* webhooks and their delivery (webhooks.c) */
+    struct emu_oracle *oracle; /* the OpenAPI description, compiled (oapi_*.c); read-only */
 } emu_server;
 
 /* Initialise srv from cfg (ownership of cfg's strings moves to srv).  The
@@ -466,6 +469,9 @@ typedef struct emu_call {
     emu_kvlist form;
     int bad_form;                       /* body is not valid form encoding */
     int form_type_ok;                   /* Content-Type is form-urlencoded (or no body) */
+    const char *content_type;           /* the Content-Type header, may be NULL */
+    const char *body;                   /* the raw body (NUL-terminated), may be NULL */
+    size_t body_len;
     const char *host;                   /* sanitised Host header, never NULL */
     const char *authorization;          /* may be NULL */
     int too_big;                        /* body over EMU_BODY_MAX */
@@ -616,5 +622,25 @@ void emu_hooks_control(emu_server *srv, const char *method, const char *body, si
  * challenge event's type follows its status (approved / denied). */
 void emu_webhook_factor_event(emu_server *srv, const char *type, const emu_factor *f);
 void emu_webhook_challenge_event(emu_server *srv, const emu_challenge *ch);
+
+/* ------------------------------------------------ oapi_*.c (the oracle) */
+
+/* Every API request is checked against Twilio's OpenAPI description itself,
+ * embedded in the binary and compiled once at start-up (oapi.h has the
+ * details; doc/emulator.md "How requests are validated"). */
+typedef struct emu_oracle emu_oracle;
+/* Parse and compile the embedded description.  NULL with a message in
+ * errbuf (out of memory, or a construct the oracle does not support). */
+emu_oracle *emu_oracle_new(char *errbuf, size_t errlen);
+void emu_oracle_free(emu_oracle *o); /* accepts NULL */
+/* Check request c against the description: routing (404, 405 with Allow),
+ * path parameters, the query, the body (form or JSON).  0: valid, *op_id is
+ * the operation's operationId; -1: refused (400 60200 with details.parameter
+ * and details.rule, or 404 / 405) or out of memory, out holds the answer.
+ * Needs no lock (the oracle is read-only). */
+int emu_oracle_check(const emu_oracle *o, const emu_call *c, const char **op_id, emu_response *out);
+/* Every rule of every operation, then the prose left unenforced, as JSON
+ * lines (twilio-verify-emulator --oracle-rules).  0, -1 on a write error. */
+int emu_oracle_dump(const emu_oracle *o, FILE *out);
 
 #endif

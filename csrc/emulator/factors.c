@@ -60,7 +60,7 @@ int emu_string_map_param(const emu_kv *kv, const char *key, cJSON **res, emu_res
     if (!kv) return 0;
     cJSON *j = cJSON_ParseWithLength(kv->val, kv->vlen);
     if (!j) {
-        oom(out); /* tv_param_check accepted it as a JSON object */
+        oom(out); /* the oracle accepted it as a JSON object (its description says so) */
         return -1;
     }
     if (!emu_string_map(j)) {

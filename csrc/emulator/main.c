@@ -4,6 +4,7 @@
  *   twilio-verify-emulator --port N --account-sid AC... --auth-token TOKEN
  *                          [--api-key SK... --api-secret S] [--seed FILE]
  *                          [--no-limits] [--verbose] [--help]
+ *   twilio-verify-emulator --oracle-rules
  *
  * Prints the bound port alone on stdout's first line, then serves on
  * 127.0.0.1 until SIGTERM or SIGINT (received with sigwait: no handler, no
@@ -21,6 +22,7 @@ static void usage(FILE *out) {
     fputs("usage: twilio-verify-emulator [--port N] [--account-sid AC...] [--auth-token TOKEN]\n"
           "                              [--api-key SK... --api-secret SECRET] [--seed FILE]\n"
           "                              [--no-limits] [--verbose] [--help]\n"
+          "       twilio-verify-emulator --oracle-rules\n"
           "\n"
           "A local, stateful stand-in for the Twilio Verify v2 Factor API on 127.0.0.1.\n"
           "  --port N          TCP port (default 0: pick a free one); the bound port is\n"
@@ -33,8 +35,23 @@ static void usage(FILE *out) {
           "  --seed FILE       preload factors from a JSON file (see doc/emulator.md)\n"
           "  --no-limits       lift the per-entity limits (60315, 60326)\n"
           "  --verbose         log libmicrohttpd errors on stderr\n"
+          "  --oracle-rules    print the rules requests are checked against (from the\n"
+          "                    embedded OpenAPI description), one JSON object a line\n"
           "SIGTERM or SIGINT stops it.  Control endpoints live under /__emulator/.\n",
           out);
+}
+
+/* --oracle-rules: what the embedded description compiles to. */
+static int print_rules(void) {
+    char err[512];
+    emu_oracle *o = emu_oracle_new(err, sizeof err);
+    if (!o) {
+        fprintf(stderr, "twilio-verify-emulator: %s\n", err);
+        return 1;
+    }
+    int rc = emu_oracle_dump(o, stdout) == 0 && fflush(stdout) == 0 ? 0 : 1;
+    emu_oracle_free(o);
+    return rc;
 }
 
 /* Parse argv into cfg.  Returns 0, 1 for --help, -1 on a usage error. */
@@ -127,6 +144,7 @@ static int parse_args(int argc, char **argv, emu_config *cfg) {
 }
 
 int main(int argc, char **argv) {
+    if (argc == 2 && strcmp(argv[1], "--oracle-rules") == 0) return print_rules();
     emu_config cfg;
     memset(&cfg, 0, sizeof cfg);
     int rc = parse_args(argc, argv, &cfg);

@@ -254,6 +254,9 @@ static enum MHD_Result api_final(emu_req *rq, struct MHD_Connection *con) {
     if (rc == -1) goto oom;
     c.bad_query = rc == -2;
     c.form_type_ok = rq->blen == 0 || is_form_type(ctype);
+    c.content_type = ctype;
+    c.body = rq->body;
+    c.body_len = rq->too_big ? 0 : rq->blen;
     if (rq->blen > 0 && is_form_type(ctype) && !rq->too_big) {
         rc = emu_form_parse(rq->body, rq->blen, &c.form);
         if (rc == -1) goto oom;
@@ -482,6 +485,12 @@ int emu_server_init(emu_server *srv, const emu_config *cfg) {
         emu_server_free(srv);
         return -1;
     }
+    char oerr[512];
+    if (!(srv->oracle = emu_oracle_new(oerr, sizeof oerr))) { /* the OpenAPI description (oapi_load.c) */
+        fprintf(stderr, "twilio-verify-emulator: %s\n", oerr);
+        emu_server_free(srv);
+        return -1;
+    }
     if (cfg->seed_path) {
         char errbuf[512];
         srv->seed = emu_seed_read(cfg->seed_path, errbuf, sizeof errbuf);
@@ -564,6 +573,8 @@ void emu_server_stop(emu_server *srv) {
 }
 
 void emu_server_free(emu_server *srv) {
+    emu_oracle_free(srv->oracle);
+    srv->oracle = NULL;
     emu_hooks_free(srv);
     emu_store_free(&srv->store);
     for (size_t i = 0; i < srv->nfaults; i++) emu_fault_free(&srv->faults[i]);

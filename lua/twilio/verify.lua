@@ -143,9 +143,10 @@ end
 
 -------------------------------------------------------------------------------
 -- Transports.  Without `transport`, each operation is one C call: validate,
--- build, libcurl with retries, parse.  With `transport = fn`, the attempt
--- loop runs here (fn may yield, e.g. OpenResty cosockets) around the same C
--- steps: _prepare (validate + build), _finish (parse + classify), _backoff.
+-- build, libcurl with retries, parse.  With `transport = fn`, a thin loop
+-- here (fn may yield, e.g. OpenResty cosockets) drives the same C call
+-- engine: _call (validate + build + the first step), _next (parse, then
+-- the engine's next step: send, sleep, a hook to run, done).
 -- fn(request, client) -> response | nil, err
 --   request  = { op, method, url, headers = {...}, body?, timeout, connect_timeout, max_body }
 --   response = { status = n, headers = { [name] = value }, body = s }
@@ -153,7 +154,7 @@ end
 -- (Reference: @{transport_request}, @{transport_response}.)
 -- @section end
 -------------------------------------------------------------------------------
-local now, blocking_sleep, redact = core.now, core.sleep, core.redact
+local blocking_sleep = core.sleep
 local pcall, unpack = pcall, table.unpack or unpack
 
 local function sleeper()
@@ -179,13 +180,6 @@ end
 -- end }
 function _M.curl_transport(request, client) return client:_http(request) end
 
-local redacted_headers = function(req)
-    local h = {}
-    for k, v in pairs(req.headers) do h[k] = v end
-    h.Authorization = "[REDACTED]"
-    return h
-end
-
 -- The error objects' metatable (for the errors made here: skipped, loops)
 local err_mt = getmetatable(core.arg_error("x", "x"))
 local function make_error(kind, message, fields)
@@ -194,15 +188,18 @@ local function make_error(kind, message, fields)
     return setmetatable(e, err_mt)
 end
 
--- One operation over a Lua transport: the attempt loop of tv_client_execute.
--- `ctl` (a batch's control, or nil): once ctl.stopped (fail_fast), no retry
--- is made -- the op ends with its last attempt's error, as in the libcurl
--- batch.  A hook that raises never throws the result away (see the Client
--- doc): value, nil, hook_error on success; nil, err (err.hook_error) on
--- failure.
+-- One operation over a Lua transport: a thin driver of the C call engine
+-- (csrc/tv_engine.c, the state machine under tv_client_execute and the
+-- libcurl batch too).  The engine decides every step -- attempts,
+-- max_retries, what is retried, Retry-After and back-off, the hooks' events,
+-- a closed client, a batch's fail_fast / 429 pause / max_rps (`group`, from
+-- client:_group; `cont`: a later page of a batch list under way).  Lua only
+-- does what may yield: the transport, the sleep, the hooks.  A hook that
+-- raises never throws the result away (see the Client doc): value, nil,
+-- hook_error on success; nil, err (err.hook_error) on failure.
 -- The hot path (one attempt that succeeds, no hooks) makes no closure and
--- no table of its own: the hook runner, the sleeper and the result table
--- exist only on the paths that need them.
+-- no table of its own: the hook state and the sleeper exist only on the
+-- paths that need them.
 local function run_hook(state, fn, ...)
     if fn and not state.failed then
         local ok, e = pcall(fn, ...)
@@ -210,54 +207,47 @@ local function run_hook(state, fn, ...)
     end
 end
 
-local function lua_execute(self, transport, op, ctl, ...)
-    local req, err = self:_prepare(op, ...)
-    if not req then return nil, err end
-    local on_retry, log = self:_hooks()
-    local hooks -- { failed =, err = } once a hook runs
-    local sleep
-    local attempt, v, e = 0
-    while true do
-        attempt = attempt + 1
-        local t0 = log and now()
-        local resp, terr = transport(req, self)
-        v, e = self:_finish(req, resp, terr)
-        if log then
+local call_next = Client._next
+
+local function lua_execute(self, transport, op, group, cont, ...)
+    local k, req, step, a, b, c, d = self:_call(op, group, cont, ...)
+    if not k then return nil, req end
+    local hooks, sleep -- { failed =, err = } once a hook runs; the sleeper once needed
+    while step ~= "done" do
+        if step == "send" then
+            step, a, b, c, d = call_next(self, k, transport(req, self))
+        elseif step == "sleep" then
+            sleep = sleep or sleeper()
+            sleep(a)
+            step, a, b, c, d = call_next(self, k)
+        else -- "log" (a: the hook, b: the event) or "retry" (a: the hook; b, c, d: attempt, delay, err)
             hooks = hooks or {}
-            run_hook(hooks, log, { method = req.method, url = req.url, body = req.body and redact(req.body) or "",
-                                   headers = redacted_headers(req), status = resp and resp.status or 0,
-                                   duration = now() - t0, attempt = attempt, error = e })
+            run_hook(hooks, a, b, c, d)
+            step, a, b, c, d = call_next(self, k)
         end
-        if v ~= nil then break end
-        if not e.retryable or attempt > req.max_retries or self:is_closed() then break end
-        local delay = self:_backoff(attempt, e)
-        if on_retry then
-            hooks = hooks or {}
-            run_hook(hooks, on_retry, attempt + 1, delay, e)
-        end
-        if self:is_closed() or (ctl and ctl.stopped) then break end
-        sleep = sleep or sleeper()
-        sleep(delay)
-        if ctl and ctl.stopped then break end
+    end
+    -- done: a = the value or nil, b = nil or the error; c, d = the last attempt's log hook and event
+    if c then
+        hooks = hooks or {}
+        run_hook(hooks, c, d)
     end
     if hooks and hooks.failed then
-        if v ~= nil then return v, nil, hooks.err end
-        if type(e) == "table" then e.hook_error = hooks.err end
-        return nil, e
+        if a ~= nil then return a, nil, hooks.err end
+        if type(b) == "table" then b.hook_error = hooks.err end
+        return nil, b
     end
-    if v ~= nil then return v, nil end
-    return nil, e
+    return a, b
 end
 
 local C = { list_page_url = Client.list_page_url }
 local OPS = core.operations() -- the operation table, as data (one row per operation)
 for _, op in ipairs(OPS) do C[op.name] = Client[op.name] end
 
--- call(client, name, ctl, ...): operation `name` on whichever transport
--- (ctl: a batch's control, for the Lua transport's retries)
-local function call(self, name, ctl, ...)
+-- call(client, name, group, cont, ...): operation `name` on whichever
+-- transport (group, cont: a Lua-transport batch's, see lua_execute)
+local function call(self, name, group, cont, ...)
     local transport = self:_transport()
-    if transport then return lua_execute(self, transport, name, ctl, ...) end
+    if transport then return lua_execute(self, transport, name, group, cont, ...) end
     return C[name](self, ...)
 end
 
@@ -266,7 +256,7 @@ local function dispatch(name)
         if type(self) ~= "userdata" then
             error(name .. ": call it as a method, client:" .. name .. "(...) (with a colon)", 2)
         end
-        return call(self, name, nil, ...)
+        return call(self, name, nil, nil, ...)
     end
 end
 
@@ -771,7 +761,7 @@ end
 -- one page of the listing, through the client's transport; a hook's error
 -- is kept in it.hook_error (the page is used all the same)
 function Iter:_fetch(name, ...)
-    local page, err, hook_err = call(self.client, name, self.ctl, ...)
+    local page, err, hook_err = call(self.client, name, self.group, self.pages > 0, ...)
     if hook_err ~= nil then self.hook_error = hook_err end
     return page, err
 end
@@ -859,11 +849,11 @@ function Iter:_take(page)
 end
 
 -- an iterator over list row `op` (no checks: the callers made them)
-local function new_iter(client, op, path, params, opts, limit, start_url, ctl)
+local function new_iter(client, op, path, params, opts, limit, start_url, group)
     return setmetatable({
         client = client, op = op, np = #op.path_params, path = path, params = params, opts = opts,
         limit = limit, yielded = 0, pages = 0, i = 0, start_url = start_url, done = limit == 0,
-        seen = {}, max_pages = client:_state().max_pages or 10000, ctl = ctl,
+        seen = {}, max_pages = client:_state().max_pages or 10000, group = group,
     }, Iter)
 end
 
@@ -875,8 +865,25 @@ end
 -- (Lua 5.2+, LuaJIT outside nginx: both print __tostring) it is the error
 -- object itself.  Either way verify.error_of(raised) gives the object back,
 -- and the iterator keeps it in it.error.
-local RAISED_MAX = 64
-local raised_ring, raised_by_msg, raised_n = {}, {}, 0 -- the last RAISED_MAX strings raised
+--
+-- The errors raised as strings are remembered per coroutine (each nginx
+-- request runs in its own), the last RAISED_MAX of each, in a table weakly
+-- keyed by the coroutine: a request never sees another's errors, and a
+-- finished request's go with its coroutine.
+local RAISED_MAX = 16
+local raised_by_co = setmetatable({}, { __mode = "k" })
+local MAIN = {} -- the key of the main thread on Lua 5.1 (coroutine.running() is nil there)
+local co_running = coroutine.running
+
+local function raised_of(create)
+    local co = co_running() or MAIN
+    local r = raised_by_co[co]
+    if not r and create then
+        r = { ring = {}, by_msg = {}, n = 0 }
+        raised_by_co[co] = r
+    end
+    return r
+end
 
 local function raises_strings()
     return rawget(_G, "ngx") ~= nil or (_VERSION == "Lua 5.1" and rawget(_G, "jit") == nil)
@@ -885,11 +892,12 @@ end
 local function raise(err)
     if getmetatable(err) ~= err_mt or not raises_strings() then error(err, 2) end
     local msg = tostring(err)
-    raised_n = raised_n % RAISED_MAX + 1
-    local old = raised_ring[raised_n]
-    if old and raised_by_msg[old[1]] == old[2] then raised_by_msg[old[1]] = nil end
-    raised_ring[raised_n] = { msg, err }
-    raised_by_msg[msg] = err
+    local r = raised_of(true)
+    r.n = r.n % RAISED_MAX + 1
+    local old = r.ring[r.n]
+    if old and r.by_msg[old[1]] == old[2] then r.by_msg[old[1]] = nil end
+    r.ring[r.n] = { msg, err }
+    r.by_msg[msg] = err
     error(msg, 0)
 end
 
@@ -906,7 +914,8 @@ end
 -- For what `pcall` caught from a `for` loop over an iterator: the @{error}
 -- object, whether the loop raised the object itself (Lua 5.2+, LuaJIT) or
 -- its message string (inside nginx, and on Lua 5.1). A string is looked up
--- among the last 64 errors raised as strings, by its text (a position
+-- among the last 16 errors raised as strings in the same coroutine (inside
+-- nginx: the same request), by its text (a position
 -- prefix added by re-raising it with `error(e)` is allowed); `nil` for
 -- anything else. An error object is returned as it is. (The iterator also
 -- keeps the error in `it.error`.)
@@ -925,10 +934,12 @@ function _M.error_of(raised)
         return nil
     end
     if type(raised) ~= "string" then return nil end
-    local err = raised_by_msg[raised]
+    local r = raised_of(false)
+    if not r then return nil end
+    local err = r.by_msg[raised]
     if err == nil then
         local i = raised:find("twilio.verify: ", 1, true)
-        if i and i > 1 then err = raised_by_msg[raised:sub(i)] end
+        if i and i > 1 then err = r.by_msg[raised:sub(i)] end
     end
     return err
 end
@@ -1031,11 +1042,11 @@ local function batch_plan(self, o, i)
 end
 
 -- a list op of a batch: every item from the page its params name to the last
-local function gather(self, op, a, ctl)
+local function gather(self, op, a, group)
     local np = #op.path_params
     local path = {}
     for k = 1, np do path[k] = a[k] end
-    local it = new_iter(self, op, path, a[np + 1], nil, nil, nil, ctl)
+    local it = new_iter(self, op, path, a[np + 1], nil, nil, nil, group)
     local all = {}
     while true do
         local f, err = it:next()
@@ -1053,7 +1064,6 @@ local function lua_batch(self, ops, opts)
     local conc = opts.concurrency or 8
     local n = rawlen(ops)
     local results, plans, done, errors = {}, {}, 0, 0
-    local sleep, gap, next_start = sleeper(), opts.max_rps and 1 / opts.max_rps, 0
     -- every op is read and validated before anything is sent (as lua_batch.c)
     for i = 1, n do
         local plan, err = batch_plan(self, rawget(ops, i), i)
@@ -1065,26 +1075,21 @@ local function lua_batch(self, ops, opts)
         end
     end
     if done > 0 and opts.on_progress then opts.on_progress(done, n, errors) end
-    local ctl = { stopped = false } -- fail_fast: set on the first failure of an op that ran
+    -- what the ops share, in the C call engine (as the libcurl batch's ops
+    -- do): fail_fast (a stopped group skips what was never sent, retries
+    -- nothing, lets a list under way finish its pages), the pause after a
+    -- 429 with Retry-After, max_rps spacing
+    local group = self:_group(opts.fail_fast, opts.max_rps)
     local function run(i)
         local plan = plans[i]
         if not plan then return end -- invalid: its result is set
         local v, err, hook_err
-        if ctl.stopped then
-            err = make_error("skipped", "not run: an earlier operation failed (fail_fast)")
+        if plan.op.returns == "page" then
+            v, err, hook_err = gather(self, plan.op, plan.a, group)
         else
-            if gap then
-                local t = now()
-                if t < next_start then sleep(next_start - t) end
-                next_start = math.max(t, next_start) + gap
-            end
-            if plan.op.returns == "page" then
-                v, err, hook_err = gather(self, plan.op, plan.a, ctl)
-            else
-                v, err, hook_err = call(self, plan.op.name, ctl, unpack(plan.a, 1, plan.na))
-            end
-            if err and opts.fail_fast then ctl.stopped = true end
+            v, err, hook_err = call(self, plan.op.name, group, false, unpack(plan.a, 1, plan.na))
         end
+        if err then group:fail() end -- the op failed (a list's loop included): fail_fast stops the rest
         local r = v ~= nil and { ok = v } or { err = err }
         if hook_err ~= nil then r.hook_error = hook_err end
         results[i] = bind_result(self, plan.op, r)
@@ -1107,7 +1112,7 @@ local function lua_batch(self, ops, opts)
     else
         for i = 1, n do run(i) end
     end
-    return results, { done = done, total = n, errors = errors, peak = 1, retries = 0 }
+    return results, { done = done, total = n, errors = errors, peak = 1, retries = group:retries() }
 end
 
 --- @type Client

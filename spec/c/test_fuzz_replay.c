@@ -44,6 +44,9 @@
 #define LLVMFuzzerTestOneInput fz_one_jwt
 #include "../fuzz/fuzz_jwt.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fz_one_oracle
+#include "../fuzz/fuzz_oracle.c"
+#undef LLVMFuzzerTestOneInput
 
 #include "ctest.h"
 
@@ -58,6 +61,7 @@ static const struct {
     {"page_url", fz_one_page_url}, {"params", fz_one_params},     {"lua_pages", fz_one_lua_pages},
     {"webhook", fz_one_webhook},
     {"jwt", fz_one_jwt},
+    {"oracle", fz_one_oracle},
 };
 
 static int cmp_names(const void *a, const void *b) {

@@ -88,8 +88,10 @@ static void expected_url(const tv_operation *op, char *out, size_t size) {
 /* A valid value for each required parameter. */
 static size_t required_for(const tv_operation *op, tv_kv *kv, const tv_param_spec *skip) {
     size_t n = 0;
-    for (const tv_param_spec *p = op->params; p->name; p++) {
-        if (!(p->flags & TV_PF_REQUIRED) || p == skip) continue;
+    size_t skip_at = skip ? (size_t)(skip - op->params) : (size_t)-1;
+    for (size_t i = 0; op->params[i].name; i++) {
+        const tv_param_spec *p = &op->params[i];
+        if (!(p->flags & TV_PF_REQUIRED) || i == skip_at) continue;
         const char *v = p->type == TV_PT_ENUM       ? p->enums[0]
                         : p->type == TV_PT_SID      ? YF
                         : p->type == TV_PT_IDENTITY ? "user-0002-xyz"
@@ -201,13 +203,32 @@ static void test_array_bool_date_sid(void) {
     /* at most 20 elements; each element by its rule */
     tv_kv many[22];
     many[0] = (tv_kv){fsid, S(YF)};
-    for (int i = 1; i < 22; i++) many[i] = (tv_kv){df, S("{}")};
+    for (int i = 1; i < 22; i++) many[i] = (tv_kv){df, S("{\"label\":\"l\",\"value\":\"v\"}")};
     CHECK(tv_build(&o, cc, path, many, 21, &req, &err) == 0);
     CHECK_INT(tv_build(&o, cc, path, many, 22, &req, &err), -1);
     CHECK_STR(err.param, "details_fields");
-    tv_kv notobj[] = {{fsid, S(YF)}, {df, S("{}")}, {df, S("[1]")}};
+    tv_kv notobj[] = {{fsid, S(YF)}, {df, S("{\"label\":\"l\",\"value\":\"v\"}")}, {df, S("[1]")}};
     CHECK_INT(tv_build(&o, cc, path, notobj, 3, &req, &err), -1);
     CHECK_STR(err.param, "details_fields");
+    /* the description's shape of each element: a label (<= 36) and a value
+     * (<= 128), strings, nothing else; and nothing after the JSON text */
+    static const char *const bad_fields[] = {
+        "{}", "{\"label\":\"l\"}", "{\"label\":\"l\",\"value\":1}", "{\"label\":\"l\",\"value\":\"v\",\"x\":\"y\"}",
+        "{\"label\":\"0123456789012345678901234567890123456\",\"value\":\"v\"}", "{\"label\":\"l\",\"value\":\"v\"} x",
+    };
+    for (size_t i = 0; i < sizeof bad_fields / sizeof bad_fields[0]; i++) {
+        tv_kv bf[] = {{fsid, S(YF)}, {df, bad_fields[i], strlen(bad_fields[i])}};
+        CHECK_INT(tv_build(&o, cc, path, bf, 2, &req, &err), -1);
+        CHECK_STR(err.param, "details_fields");
+    }
+    tv_kv okf[] = {{fsid, S(YF)}, {df, S("{\"value\":\"v\",\"label\":\"012345678901234567890123456789012345\"}  ")}};
+    CHECK(tv_build(&o, cc, path, okf, 2, &req, &err) == 0);
+    /* HiddenDetails: only string values */
+    const tv_param_spec *hd = PRM("create_challenge", "hidden_details");
+    tv_kv hd1[] = {{fsid, S(YF)}, {hd, S("{\"ip\":1}")}};
+    CHECK_INT(tv_build(&o, cc, path, hd1, 2, &req, &err), -1);
+    CHECK_STR(err.param, "hidden_details");
+    CHECK(strstr(err.message, "string values") != NULL);
     /* a non-array parameter given twice */
     tv_kv twice[] = {{fsid, S(YF)}, {dm, S("a")}, {dm, S("b")}};
     CHECK_INT(tv_build(&o, cc, path, twice, 3, &req, &err), -1);
@@ -527,12 +548,12 @@ static void test_redaction(void) {
     CHECK(tv_redact_form(req.body.data, req.body.len, &red) == 0);
     CHECK_STR(red.data, "FactorSid=" YF "&Details.Message=hi&AuthPayload=[REDACTED]");
     CHECK(strstr(red.data, "918273") == NULL);
-    tv_kv uc[] = {{PRM("update_challenge", "metadata"), S("{\"k\":1}")},
+    tv_kv uc[] = {{PRM("update_challenge", "metadata"), S("{\"k\":\"1\"}")},
                   {PRM("update_challenge", "auth_payload"), S("s3cr3t-push-payload")}};
     CHECK(tv_build(&o, OP("update_challenge"), p3, uc, 2, &req, &err) == 0);
     CHECK_STR(req.url.data, BASE C "/" YC);
     CHECK(tv_redact_form(req.body.data, req.body.len, &red) == 0);
-    CHECK_STR(red.data, "AuthPayload=[REDACTED]&Metadata=%7B%22k%22%3A1%7D");
+    CHECK_STR(red.data, "AuthPayload=[REDACTED]&Metadata=%7B%22k%22%3A%221%22%7D");
     CHECK(strstr(red.data, "s3cr3t") == NULL);
     /* secrets of every row are secret wire keys */
     for (size_t i = 0; i < tv_noperations; i++)

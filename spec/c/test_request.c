@@ -158,6 +158,7 @@ static int parse(const char *opname, tv_method m, long status, const char *body,
     resp.status = status;
     tv_buf_adds(&resp.body, body);
     int rc = tv_parse_response(&req, &resp, out, err);
+    if (rc) tv_classify(m, err); /* as the call engine does with every failed answer */
     tv_request_free(&req);
     tv_response_free(&resp);
     return rc;

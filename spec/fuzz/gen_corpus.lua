@@ -294,4 +294,51 @@ write("emu_form", "bad-escape", string.char(POST | AUTH | FORM | CANNED) .. fiel
 write("emu_form", "control-faults", string.char(0x80 | POST | (0 << 3))
   .. '{"faults":[{"action":"status","status":503,"times":2,"match":{"op":"fetch"}}]}')
 write("emu_form", "control-clock", string.char(0x80 | POST | (1 << 3)) .. '{"time":1700000000}')
+
+-- ------------------------------------------------------------ oracle
+-- fuzz_oracle: byte 0 = mode | method << 2 | 0x10 (form); see its header
+local REQ, VALUE, PATTERN, PROSE = 0, 1, 2, 3
+local M_GET, M_POST, M_DELETE, M_PUT, OFORM = 0 << 2, 1 << 2, 2 << 2, 3 << 2, 0x10
+local FACTORS = "/v2/Services/" .. SVC .. "/Entities/" .. IDN .. "/Factors"
+local oracle_requests = {
+  { "list-factors", REQ | M_GET, FACTORS, "PageSize=50&Page=0", "" },
+  { "create-totp", REQ | M_POST | OFORM, FACTORS, "",
+    "FriendlyName=phone&FactorType=totp&Config.TimeStep=30&Config.Alg=sha256&Metadata=%7B%22os%22%3A%22x%22%7D" },
+  { "create-bad-step", REQ | M_POST | OFORM, FACTORS, "", "FriendlyName=x&FactorType=totp&Config.TimeStep=61" },
+  { "create-repeated", REQ | M_POST | OFORM, FACTORS, "", "FriendlyName=x&FriendlyName=y&FactorType=totp" },
+  { "create-unknown", REQ | M_POST | OFORM, FACTORS, "", "FriendlyName=x&FactorType=totp&Colour=red" },
+  { "challenge-fields", REQ | M_POST | OFORM, "/v2/Services/" .. SVC .. "/Entities/" .. IDN .. "/Challenges", "",
+    "FactorSid=YF" .. SID:sub(3) .. "&Details.Message=hi&Details.Fields=%7B%22label%22%3A%22a%22%2C%22value%22%3A"
+    .. "%22b%22%7D&ExpirationDate=2030-01-01T00%3A00%3A00Z" },
+  { "passkeys-json", REQ | M_POST, "/v2/Services/" .. SVC .. "/Passkeys/Factors", "",
+    '{"friendly_name":"x","identity":"user-0001","config":{"relying_party":{"id":"example.com","origins":["a"]},'
+    .. '"authenticator_attachment":"platform"}}' },
+  { "passkeys-bad", REQ | M_POST, "/v2/Services/" .. SVC .. "/Passkeys/ApproveChallenge", "",
+    '{"id":"x","rawId":"y","authenticatorAttachment":"usb","response":{"clientDataJSON":1}}' },
+  { "forms", REQ | M_GET, "/v2/Forms/form-push", "", "" },
+  { "attempts-summary", REQ | M_GET, "/v2/Attempts/Summary", "Channel=sms&DateCreatedAfter=2024-02-29T00%3A00%3A00Z", "" },
+  { "put", REQ | M_PUT, FACTORS .. "/" .. SID, "", "" },
+  { "delete-query", REQ | M_DELETE, "/v2/Services/" .. SVC, "x=1", "" },
+  { "bad-escapes", REQ | M_POST | OFORM, "/v2/Services/VA%zz/Entities", "a=%4", "Identity=%" },
+}
+for _, r in ipairs(oracle_requests) do
+  write("oracle", "request-" .. r[1], string.char(r[2]) .. field(r[3]) .. field(r[4]) .. r[5])
+end
+local oracle_values = {
+  { "date", 33, 1, "2030-01-01T00:00:00.5+02:00" }, { "int", 18, 3, "9223372036854775808" },
+  { "json", 19, 4, '{"label":"a","value":"b"}' }, { "utf8", 20, 0, "\237\160\128" }, { "bool", 34, 2, "TRUE" },
+  { "enum", 3, 2, "cross-platform" }, { "json-body", 54, 0, '{"response":{"transports":["usb","x"]}}' },
+}
+for _, v in ipairs(oracle_values) do
+  write("oracle", "value-" .. v[1], string.char(VALUE, v[2], v[3]) .. v[4])
+end
+write("oracle", "pattern-sid", string.char(PATTERN) .. field("^VA[0-9a-fA-F]{32}$") .. "VA" .. SID:sub(3))
+write("oracle", "pattern-quantifiers", string.char(PATTERN) .. field("a{2,3}b?c*d+[x-z_\\.]{1,}$") .. "aacddd.z")
+write("oracle", "pattern-bad", string.char(PATTERN) .. field("(a|b)\\d[^x].") .. "ab")
+write("oracle", "prose-limits", string.char(PROSE) .. "The new friendly name. It can be up to 64 characters. "
+  .. "Must be between 20 and 60 seconds, inclusive. Can be `apn`, `fcm` or `none`.")
+write("oracle", "prose-cases", string.char(PROSE) .. "For `TOTP` this value must be between 3 and 8 characters long. "
+  .. "For `Push` this value can be up to 5456 characters in length eg. `{\"a\": \"b.c\"}`")
+write("oracle", "prose-events", string.char(PROSE) .. "Possible event types: `*, factor.deleted, challenge.denied`\n\n"
+  .. "It can be empty or it can have the values `a`, `b` or `c`.")
 print("corpus written under " .. OUT)

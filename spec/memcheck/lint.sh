@@ -24,8 +24,8 @@ cpp() { # label, defines...
 cpp "Lua 5.4" -DLUA_VERSION_NUM=504 -ULUAJIT_VERSION
 cpp "LuaJIT" -DLUA_VERSION_NUM=501 '-DLUAJIT_VERSION="LuaJIT 2.1"'
 rm -f "$out"
-echo "luacheck: lua spec examples bin/twilio-verify .luacheckrc"
-luacheck --no-color --codes -q lua spec examples bin/twilio-verify .luacheckrc || fail=1
+echo "luacheck: lua spec examples api bin/twilio-verify .luacheckrc"
+luacheck --no-color --codes -q lua spec examples api bin/twilio-verify .luacheckrc || fail=1
 if [ "$fail" -ne 0 ]; then
   echo "lint: FAILED"
   exit 1

@@ -32,9 +32,9 @@
 local type, error, pairs, tostring, rawget = type, error, pairs, tostring, rawget
 local string_char, tonumber = string.char, tonumber
 
-local _M = { _VERSION = "0.1.0", LOCATION = "/_twilio_verify" }
+local _M = { _VERSION = require("twilio.verify.core")._VERSION, LOCATION = "/_twilio_verify" }
 
---- The module version (a string such as `"0.1.0"`).
+--- The module version: the library's (`twilio.verify.core`), a string such as `"0.1.0"`.
 -- @usage print(require("twilio.verify.openresty")._VERSION)
 -- @field _VERSION
 
