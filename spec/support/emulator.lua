@@ -382,7 +382,8 @@ local function socket_request(self, method, host, port, target, body, headers, o
       sock, false)
   end
   -- status line and headers, past any 1xx block
-  local status, rh, got_any = 0, {}, false
+  local status, rh
+  local got_any = false
   local function recv(pattern)
     sock:settimeout(left())
     local data, err, partial = sock:receive(pattern)
