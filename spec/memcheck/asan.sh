@@ -65,7 +65,7 @@ export TV_LIFETIME_CURL_CLIENTS=${TV_LIFETIME_CURL_CLIENTS:-300}
 out=$M/asan-run.log
 BUSTED="${BUSTED:-busted} --lua=$M/bin/$lua" CTESTS="$CTESTS" sh spec/run >"$out" 2>&1
 rc=$?
-grep -E '^[a-z_]+: [0-9]+ passed|successes /|^[0-9]+ passed, [0-9]+ failed$' "$out"
+grep -aE '^[a-z_]+: [0-9]+ passed|^-- spec/|success(es)? /|^[0-9]+ passed, [0-9]+ failed$' "$out"
 found=$(ls "$LOGS" | wc -l)
 if [ "$found" -ne 0 ]; then
   echo "asan: $found sanitizer report(s):"
