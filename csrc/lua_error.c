@@ -102,6 +102,13 @@ int tv_lua_fail(lua_State *L, tv_error *err) {
     return 2;
 }
 
+/* s without control characters (each becomes a space): an error's fields
+ * may have been set by Lua code (a transport's message, a caller's edit),
+ * and tostring(err) goes into log lines. */
+static void add_clean(luaL_Buffer *b, const char *s) {
+    for (; s && *s; s++) luaL_addchar(b, ((unsigned char)*s < 0x20 || *s == 0x7f) ? ' ' : *s);
+}
+
 static int error_tostring(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     luaL_Buffer b;
@@ -114,7 +121,7 @@ static int error_tostring(lua_State *L) {
     luaL_buffinit(L, &b);
     luaL_addstring(&b, "twilio.verify: ");
     const char *kind = lua_tostring(L, 2);
-    luaL_addstring(&b, kind ? kind : "error");
+    add_clean(&b, kind ? kind : "error");
     luaL_addstring(&b, " error");
     if (lua_isnumber(L, 4)) {
         lua_pushfstring(L, " %d", (int)lua_tointeger(L, 4));
@@ -125,11 +132,13 @@ static int error_tostring(lua_State *L) {
         luaL_addvalue(&b);
     }
     luaL_addstring(&b, ": ");
-    const char *msg = lua_tostring(L, 3);
-    luaL_addstring(&b, msg ? msg : "");
+    add_clean(&b, lua_tostring(L, 3));
     if (lua_isstring(L, 6) && lua_isstring(L, 7)) {
-        lua_pushfstring(L, " [%s %s]", lua_tostring(L, 6), lua_tostring(L, 7));
-        luaL_addvalue(&b);
+        luaL_addstring(&b, " [");
+        add_clean(&b, lua_tostring(L, 6));
+        luaL_addchar(&b, ' ');
+        add_clean(&b, lua_tostring(L, 7));
+        luaL_addchar(&b, ']');
     }
     luaL_pushresult(&b);
     return 1;

@@ -74,43 +74,75 @@ void tv_lua_meta_record(lua_State *L, int vidx, const tv_response *resp) {
     store(L, vidx, &b);
 }
 
-void tv_lua_meta_record_headers(lua_State *L, int vidx, long status, int hidx) {
-    vidx = tvL_absindex(L, vidx);
+/* A hostile transport (or upstream: ngx.location.capture keeps the case of
+ * the names it received) may send any number of spellings of one name.
+ * One fixed stack slot per tracked name holds the winning key while the
+ * table is walked -- of several spellings, the smallest in byte order, so
+ * the choice does not depend on lua_next's order -- and then its value. */
+int tv_lua_headers_collect(lua_State *L, int hidx) {
     hidx = tvL_absindex(L, hidx);
-    if (!lua_istable(L, vidx)) return;
-    /* collect first (the buffer must own the stack top while it is built) */
-    const char *val[TV_NMETA_HEADERS] = {0};
-    size_t vlen[TV_NMETA_HEADERS] = {0};
-    int top0 = lua_gettop(L), base = top0;
-    if (lua_istable(L, hidx)) {
-        lua_pushnil(L);
-        while (lua_next(L, hidx)) {
-            int idx = -1;
-            if (lua_type(L, -2) == LUA_TSTRING) {
-                size_t kl;
-                const char *k = lua_tolstring(L, -2, &kl);
-                idx = tv_meta_header_index(k, kl);
-            }
-            int t = lua_type(L, -1);
-            if (idx >= 0 && t == LUA_TTABLE) { /* a repeated header (ngx): its last value */
-                lua_rawgeti(L, -1, (lua_Integer)tvL_rawlen(L, -1));
-                lua_remove(L, -2);
-                t = lua_type(L, -1);
-            }
-            if (idx >= 0 && (t == LUA_TSTRING || t == LUA_TNUMBER)) {
-                lua_pushvalue(L, -1);
-                val[idx] = lua_tolstring(L, -1, &vlen[idx]); /* the copy stays on the stack: alive */
-                lua_insert(L, base + 1);                     /* below the iteration's key */
-                base++;
-            }
-            lua_pop(L, 1);
+    luaL_checkstack(L, TV_NMETA_HEADERS + 6, "response headers");
+    int base = lua_gettop(L) + 1;
+    for (int i = 0; i < TV_NMETA_HEADERS; i++) lua_pushnil(L);
+    if (!lua_istable(L, hidx)) return base;
+    int seen = 0, over = 0;
+    lua_pushnil(L);
+    while (lua_next(L, hidx)) {
+        if (++seen > TV_LUA_MAX_HEADERS) { /* too many: none of them is read */
+            lua_pop(L, 2);
+            over = 1;
+            break;
         }
+        if (lua_type(L, -2) == LUA_TSTRING) {
+            size_t kl;
+            const char *k = lua_tolstring(L, -2, &kl);
+            int idx = tv_meta_header_index(k, kl); /* exact length: "Retry-After\0x" is no match */
+            if (idx >= 0) {
+                int slot = base + idx;
+                size_t ol = 0;
+                const char *old = lua_isnil(L, slot) ? NULL : lua_tolstring(L, slot, &ol);
+                if (!old || (ol == kl && memcmp(k, old, kl) < 0)) {
+                    lua_pushvalue(L, -2);
+                    lua_replace(L, slot);
+                }
+            }
+        }
+        lua_pop(L, 1); /* the value; the key stays for lua_next */
     }
+    for (int i = 0; i < TV_NMETA_HEADERS; i++) {
+        int slot = base + i;
+        if (over || lua_isnil(L, slot)) {
+            lua_pushnil(L);
+            lua_replace(L, slot);
+            continue;
+        }
+        lua_pushvalue(L, slot);
+        lua_rawget(L, hidx);
+        if (lua_type(L, -1) == LUA_TTABLE) { /* a repeated header (ngx): its last value */
+            lua_rawgeti(L, -1, (lua_Integer)tvL_rawlen(L, -1));
+            lua_remove(L, -2);
+        }
+        int t = lua_type(L, -1);
+        if (t == LUA_TNUMBER) (void)lua_tostring(L, -1); /* a copy: converted in place */
+        else if (t != LUA_TSTRING) {
+            lua_pop(L, 1);
+            lua_pushnil(L);
+        }
+        lua_replace(L, slot);
+    }
+    return base;
+}
+
+void tv_lua_meta_record_slots(lua_State *L, int vidx, long status, int base) {
+    vidx = tvL_absindex(L, vidx);
+    if (!lua_istable(L, vidx)) return;
     luaL_Buffer b;
     luaL_buffinit(L, &b);
     add_status(&b, status);
-    for (int i = 0; i < TV_NMETA_HEADERS; i++)
-        if (val[i]) add_header(&b, i, val[i], vlen[i]);
+    for (int i = 0; i < TV_NMETA_HEADERS; i++) {
+        size_t vl = 0;
+        const char *v = lua_isstring(L, base + i) ? lua_tolstring(L, base + i, &vl) : NULL;
+        if (v) add_header(&b, i, v, vl);
+    }
     store(L, vidx, &b);
-    lua_settop(L, top0); /* drop the kept copies */
 }

@@ -90,19 +90,19 @@ static int l_prepare(lua_State *L) {
     return 1;
 }
 
-/* Case-insensitive header lookup in the table at idx; pushes value or nil. */
-static void get_header(lua_State *L, int idx, const char *name) {
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-        if (lua_type(L, -2) == LUA_TSTRING && strcasecmp(lua_tostring(L, -2), name) == 0 &&
-            (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER)) {
-            lua_remove(L, -2);
-            if (lua_type(L, -1) == LUA_TNUMBER) (void)lua_tostring(L, -1); /* in place */
-            return;
-        }
-        lua_pop(L, 1);
+/* Retry-After and Twilio-Request-Id from the slots tv_lua_headers_collect
+ * pushed at base. */
+static void read_core_headers(lua_State *L, int base, tv_response *resp) {
+    size_t n;
+    const char *v;
+    if (lua_isstring(L, base + TV_META_RETRY_AFTER)) {
+        v = lua_tolstring(L, base + TV_META_RETRY_AFTER, &n);
+        resp->retry_after = tv_parse_retry_after(v, n, (int64_t)time(NULL));
     }
-    lua_pushnil(L);
+    if (lua_isstring(L, base + TV_META_REQUEST_ID)) {
+        v = lua_tolstring(L, base + TV_META_REQUEST_ID, &n);
+        tv_response_set_request_id(resp, v, n);
+    }
 }
 
 static int pbox_gc(lua_State *L);
@@ -118,7 +118,8 @@ typedef struct pbox {
 
 /* Parse `body` (a Lua string the caller keeps on the stack: read in place,
  * not copied) with the status and headers in b->resp, and push the value
- * (true for DELETE) or nil, err (push_body).  With a client `c`, a 401 is
+ * (true for DELETE) or nil, err (push_body; the error classified as the
+ * call engine classifies it).  With a client `c`, a 401 is
  * explained as tv_client_execute explains it (tv_client_explain). */
 static int parse_boxed(lua_State *L, pbox *b, const char *body, size_t blen, const tv_client *c) {
     tv_error err = TV_ERROR_INIT;
@@ -127,6 +128,7 @@ static int parse_boxed(lua_State *L, pbox *b, const char *body, size_t blen, con
     view.body.len = blen;
     view.body.cap = 0;
     if (push_body(L, &b->req, &view, &b->out, &err) < 0) {
+        tv_classify(b->req.method, &err); /* retryable, as the call engine would say */
         tv_client_explain(c, &err);
         return tv_lua_fail(L, &err);
     }
@@ -235,20 +237,9 @@ static int feed_response(lua_State *L, const lclient *lc, lcall *k, int idx) {
         return 0;
     }
     /* the body string stays on the stack: it is parsed in place */
-    lua_getfield(L, idx, "headers");
-    if (lua_istable(L, -1)) {
-        int h = lua_gettop(L);
-        get_header(L, h, "Retry-After");
-        if (lua_isstring(L, -1)) {
-            size_t n;
-            const char *v = lua_tolstring(L, -1, &n);
-            resp->retry_after = tv_parse_retry_after(v, n, (int64_t)time(NULL));
-        }
-        get_header(L, h, "Twilio-Request-Id");
-        if (lua_isstring(L, -1)) snprintf(resp->request_id, sizeof resp->request_id, "%s", lua_tostring(L, -1));
-        lua_pop(L, 2);
-    }
-    int hidx = lua_gettop(L); /* the headers (or whatever the transport gave) */
+    lua_getfield(L, idx, "headers"); /* whatever the transport gave: only a table is read */
+    int base = tv_lua_headers_collect(L, -1);
+    read_core_headers(L, base, resp);
     tv_response view = *resp;
     view.body.data = (char *)body; /* read only: the parsers take const */
     view.body.len = bl;
@@ -258,7 +249,7 @@ static int feed_response(lua_State *L, const lclient *lc, lcall *k, int idx) {
         lua_settop(L, top);
         return 0;
     }
-    tv_lua_meta_record_headers(L, -1, resp->status, hidx);
+    tv_lua_meta_record_slots(L, -1, resp->status, base);
     tv_call_feed(&k->call, mono(), resp, NULL);
     return lua_gettop(L);
 }
@@ -510,17 +501,7 @@ static int l_parse_response(lua_State *L) {
     b->req.op = op;
     b->req.method = op->method;
     b->resp.status = (long)status;
-    if (lua_istable(L, 4)) {
-        lua_getfield(L, 4, "Retry-After");
-        if (lua_isstring(L, -1)) {
-            size_t n;
-            const char *v = lua_tolstring(L, -1, &n);
-            b->resp.retry_after = tv_parse_retry_after(v, n, (int64_t)time(NULL));
-        }
-        lua_getfield(L, 4, "Twilio-Request-Id");
-        if (lua_isstring(L, -1)) snprintf(b->resp.request_id, sizeof b->resp.request_id, "%s", lua_tostring(L, -1));
-        lua_pop(L, 2);
-    }
+    read_core_headers(L, tv_lua_headers_collect(L, 4), &b->resp); /* headers: any case */
     if (tv_buf_add(&b->req.url, "", 0)) return luaL_error(L, "out of memory");
     return parse_boxed(L, b, body, blen, NULL); /* body: argument 3, alive for the call */
 }

@@ -173,8 +173,20 @@ void tv_lua_transport_funcs(lua_State *L);
  * the Lua layer expands it on demand.  Only tables are recorded. */
 void tv_lua_meta_open(lua_State *L); /* sets core._responses and core.response_headers on the table on top */
 void tv_lua_meta_record(lua_State *L, int vidx, const tv_response *resp);
-/* the same from a Lua transport's response headers table at hidx */
-void tv_lua_meta_record_headers(lua_State *L, int vidx, long status, int hidx);
+/* The headers of tv_meta_header_names in a Lua transport's response
+ * headers table at hidx (anything: only a table is read), pushed as
+ * TV_NMETA_HEADERS stack slots in that order, each a string or nil.  A
+ * name matches any key of the same length, case-insensitively; of several
+ * spellings the smallest key in byte order wins (deterministic, whatever
+ * lua_next's order); a number value is converted, a table (a repeated
+ * header) gives its last element, any other value counts as absent.  A
+ * table with more than TV_LUA_MAX_HEADERS entries is not read at all (all
+ * nil).  Uses a bounded number of stack slots (luaL_checkstack: raises
+ * only a memory error).  Returns the index of the first slot. */
+#define TV_LUA_MAX_HEADERS 256
+int tv_lua_headers_collect(lua_State *L, int hidx);
+/* tv_lua_meta_record from the slots tv_lua_headers_collect pushed at base */
+void tv_lua_meta_record_slots(lua_State *L, int vidx, long status, int base);
 
 /* ---- lua_batch.c -------------------------------------------------------
  * client:_batch over tv_batch (libcurl multi). */

@@ -146,6 +146,9 @@ typedef struct tv_response {
 /* Keep header `idx`'s value (trimmed, controls dropped; the last one wins).
  * -1 on OOM (the response is still usable). */
 int tv_response_meta_set(tv_response *resp, int idx, const char *v, size_t len);
+/* Set request_id from a Twilio-Request-Id value: printable ASCII without
+ * spaces only (CR, LF and other controls dropped), truncated to fit. */
+void tv_response_set_request_id(tv_response *resp, const char *v, size_t len);
 /* Forget the kept headers (a new response, e.g. after a 100). */
 void tv_response_meta_reset(tv_response *resp);
 /* The value of header `idx`, or NULL when the response had none. */
@@ -316,6 +319,11 @@ void tv_client_set_transport(tv_client *c, tv_transport_fn fn, void *ud);
  * for an enrolment access token or a factor-signed JWT -- instead of the
  * account's credentials, which are wiped.  Like every credential it only
  * goes to the client's base URL and never appears in errors or events.
+ * The single-request handle (whose header list held the old credential)
+ * is freed at once; the batch pool holds the credential only while a
+ * batch runs (tv_batch.c builds its header lists from the client's when a
+ * batch starts and wipes them when it ends), so the next batch carries the
+ * new one and a batch running now finishes with the one it started with.
  * 0, -1 (err: TV_EARG, TV_ENOMEM; the previous credential stays). */
 int tv_client_set_token(tv_client *c, const char *token, tv_error *err);
 void tv_client_set_hooks(tv_client *c, void (*on_event)(void *ud, const tv_event *ev),

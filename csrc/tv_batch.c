@@ -89,6 +89,30 @@ static void tv_multi_free(struct tv_multi *m) {
 
 static void free_pool(void *m) { tv_multi_free((struct tv_multi *)m); }
 
+/* The credential is in the pool's header lists only while a batch runs:
+ * they are built from the client's headers of the moment when a batch
+ * starts -- so a credential changed since (tv_client_set_token) reaches
+ * every handle -- and wiped when it ends (issue 23 item 5). */
+static void pool_headers_drop(struct tv_multi *m) {
+    for (int i = 0; i < m->n_easy; i++) {
+        m->easy[i].h_get = m->easy[i].h_post = NULL;
+        if (m->easy[i].easy) curl_easy_setopt(m->easy[i].easy, CURLOPT_HTTPHEADER, NULL);
+    }
+    tv_curl_headers_free(m->h_get); /* wipes the lines */
+    tv_curl_headers_free(m->h_post);
+    m->h_get = m->h_post = NULL;
+}
+
+static int pool_headers_attach(struct tv_multi *m, const tv_http_conf *conf, tv_error *err) {
+    pool_headers_drop(m);
+    if (tv_curl_headers(conf, &m->h_get, &m->h_post, err)) return -1;
+    for (int i = 0; i < m->n_easy; i++) {
+        m->easy[i].h_get = m->h_get;
+        m->easy[i].h_post = m->h_post;
+    }
+    return 0;
+}
+
 static struct tv_multi *pool(tv_client *c, const tv_http_conf *conf, int want, tv_error *err) {
     struct tv_multi *m = (struct tv_multi *)tv_client_pool(c);
     if (!m) {
@@ -97,7 +121,7 @@ static struct tv_multi *pool(tv_client *c, const tv_http_conf *conf, int want, t
             return NULL;
         }
         m = calloc(1, sizeof *m);
-        if (!m || !(m->multi = curl_multi_init()) || tv_curl_headers(conf, &m->h_get, &m->h_post, err)) {
+        if (!m || !(m->multi = curl_multi_init())) {
             if (err->kind == TV_OK) tv_error_set(err, TV_ENOMEM, NULL, "out of memory");
             tv_multi_free(m);
             return NULL;
@@ -131,6 +155,7 @@ static struct tv_multi *pool(tv_client *c, const tv_http_conf *conf, int want, t
             m->n_easy++;
         }
     }
+    if (!m->active && pool_headers_attach(m, conf, err)) return NULL;
     return m;
 }
 
@@ -262,6 +287,7 @@ void tv_batch_free(tv_batch *b) {
                 b->m->easy[s].resp = NULL;
             }
         b->m->active = NULL;
+        pool_headers_drop(b->m);
     }
     if (b->ops)
         for (size_t i = 0; i < b->n; i++) {

@@ -70,6 +70,28 @@ void tv_ec_free(tv_ec_key *k) {
 
 int tv_ec_has_private(const tv_ec_key *k) { return k && k->priv; }
 
+/* Without a callback, PEM_read_bio_PrivateKey asks for a passphrase on
+ * the terminal (it blocked under a tty and read stdin otherwise): a
+ * library must never prompt.  This one refuses, and notes that it was
+ * asked (issue 23 item 4). */
+static int refuse_passphrase(char *buf, int size, int rwflag, void *u) {
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    *(int *)u = 1;
+    return -1;
+}
+
+static int pem_encrypted(const unsigned char *in, size_t len) {
+    static const char *const marks[] = {"-----BEGIN ENCRYPTED PRIVATE KEY-----", "Proc-Type: 4,ENCRYPTED", NULL};
+    for (const char *const *m = marks; *m; m++) {
+        size_t ml = strlen(*m);
+        for (size_t i = 0; i + ml <= len; i++)
+            if (memcmp(in + i, *m, ml) == 0) return 1;
+    }
+    return 0;
+}
+
 tv_ec_key *tv_ec_private_import(const unsigned char *in, size_t len, tv_error *err) {
     EVP_PKEY *pkey = NULL;
     if (!in || len == 0 || len > 16384) {
@@ -77,13 +99,20 @@ tv_ec_key *tv_ec_private_import(const unsigned char *in, size_t len, tv_error *e
         return NULL;
     }
     if (len > 10 && memcmp(in, "-----BEGIN", 10) == 0) {
-        BIO *b = BIO_new_mem_buf(in, (int)len);
-        if (!b) {
+        int asked = pem_encrypted(in, len);
+        BIO *b = asked ? NULL : BIO_new_mem_buf(in, (int)len);
+        if (!asked && !b) {
             oom(err);
             return NULL;
         }
-        pkey = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+        if (b) pkey = PEM_read_bio_PrivateKey(b, NULL, refuse_passphrase, &asked);
         BIO_free(b);
+        if (asked) {
+            EVP_PKEY_free(pkey);
+            crypto_fail(err, "private key: an encrypted PEM is not supported (nothing prompts for a passphrase): "
+                             "decrypt it first, e.g. openssl pkey -in key.pem -out plain.pem");
+            return NULL;
+        }
     } else {
         const unsigned char *p = in;
         pkey = d2i_AutoPrivateKey(NULL, &p, (long)len);

@@ -28,7 +28,9 @@ typedef struct tv_ec_key tv_ec_key;
 
 /* A fresh P-256 key pair.  NULL on failure (err set). */
 tv_ec_key *tv_ec_generate(tv_error *err);
-/* Import a private key: PKCS#8 or SEC1 DER, or PEM of either.  NULL on failure. */
+/* Import a private key: PKCS#8 or SEC1 DER, or PEM of either.  NULL on
+ * failure.  An encrypted key (PEM or DER) is refused with a clear error:
+ * nothing ever prompts for a passphrase (no terminal, no stdin). */
 tv_ec_key *tv_ec_private_import(const unsigned char *in, size_t len, tv_error *err);
 /* Import a public P-256 key from DER SubjectPublicKeyInfo; anything else
  * (other curve, other algorithm, trailing bytes, point not on the curve) is

@@ -25,7 +25,13 @@ int tv_error_set(tv_error *err, tv_kind kind, const char *param, const char *fmt
     va_start(ap, fmt);
     vsnprintf(err->message, sizeof err->message, fmt, ap);
     va_end(ap);
+    tv_error_clean(err->message); /* a server's or transport's text may be in it */
     return -1;
+}
+
+void tv_error_clean(char *s) {
+    for (; s && *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) *s = ' ';
 }
 
 int tv_error_set_str(char **dst, const char *src) {

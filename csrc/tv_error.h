@@ -65,6 +65,12 @@ int tv_error_set(tv_error *err, tv_kind kind, const char *param, const char *fmt
  * become '?').  Returns 0, or -1 on out of memory (err->body stays NULL). */
 int tv_error_set_body(tv_error *err, const char *body, size_t len);
 
+/* Replace every control character (0x00-0x1f, 0x7f) of the NUL-terminated
+ * s with a space, in place: what a server or a transport said cannot put a
+ * CR/LF into an error message, a log line or tostring(err).  Accepts NULL.
+ * tv_error_set applies it to the message it formats. */
+void tv_error_clean(char *s);
+
 /* strdup into *dst (freeing what was there); -1 on out of memory. */
 int tv_error_set_str(char **dst, const char *src);
 

@@ -58,6 +58,13 @@ int tv_response_meta_set(tv_response *resp, int idx, const char *v, size_t len) 
     return 0;
 }
 
+void tv_response_set_request_id(tv_response *resp, const char *v, size_t len) {
+    size_t k = 0;
+    for (size_t i = 0; i < len && k + 1 < sizeof resp->request_id; i++)
+        if ((unsigned char)v[i] > 0x20 && (unsigned char)v[i] < 0x7f) resp->request_id[k++] = v[i];
+    resp->request_id[k] = '\0';
+}
+
 const char *tv_response_meta(const tv_response *resp, int idx) {
     if (idx < 0 || idx >= TV_NMETA_HEADERS || !resp->meta_off[idx] || !resp->meta.data) return NULL;
     return resp->meta.data + resp->meta_off[idx] - 1;
@@ -175,6 +182,7 @@ void tv_error_context(tv_error *err, const tv_request *req, const tv_response *r
     if (req->url.data) tv_error_set_str(&err->url, req->url.data); /* OOM: url stays NULL */
     if (resp) {
         snprintf(err->request_id, sizeof err->request_id, "%s", resp->request_id);
+        tv_error_clean(err->request_id); /* kept printable by both transports; once more here */
         err->retry_after = resp->retry_after;
     }
 }
@@ -210,8 +218,10 @@ static int http_error(const tv_request *req, const tv_response *resp, tv_error *
         if (msg && *msg) snprintf(err->message, sizeof err->message, "%s", msg);
         else if (detail && *detail) snprintf(err->message, sizeof err->message, "%s", detail);
         else if (title && *title) snprintf(err->message, sizeof err->message, "%s", title);
+        tv_error_clean(err->message); /* the server's text: no CR/LF into logs or tostring */
         if (more) tv_error_set_str(&err->more_info, more);
         else if (type) tv_error_set_str(&err->more_info, type);
+        tv_error_clean(err->more_info);
         const cJSON *details = cJSON_GetObjectItemCaseSensitive(j, "details");
         if (details && !cJSON_IsNull(details)) err->details = cJSON_PrintUnformatted(details);
     }

@@ -447,7 +447,7 @@ int tv_webhook_validate(const tv_webhook_input *in, const char **reason, tv_erro
     memset(cand, 0, sizeof cand);
     char *hash = NULL;
     size_t hashlen = 0;
-    int rc = -1, body_ok = 1, json = 0;
+    int rc = -1, body_ok = 1, json = 0, no_body = 0;
     const tv_webhook_param *params = in->params;
     size_t n = in->n;
 
@@ -465,6 +465,17 @@ int tv_webhook_validate(const tv_webhook_input *in, const char **reason, tv_erro
             if (tv_webhook_parse_form(in->body, in->blen, &form, err)) goto done;
             params = form.params;
             n = form.n;
+        }
+    } else {
+        /* A URL carrying bodySHA256 was signed for a body: without one
+         * there is nothing the hash vouches for, so it cannot validate
+         * (twilio-python would say true: issue 23 item 7). */
+        int got = tv_webhook_query_get(in->url, in->ulen, "bodySHA256", &hash, &hashlen);
+        if (got < 0) goto oom;
+        if (got) {
+            json = 1;
+            body_ok = 0;
+            no_body = 1;
         }
     }
     if (params_data(params, n, &data)) goto oom;
@@ -522,7 +533,7 @@ int tv_webhook_validate(const tv_webhook_input *in, const char **reason, tv_erro
         if (reason) *reason = "missing signature";
     } else if (!body_ok) {
         rc = 0;
-        if (reason) *reason = "bodySHA256 does not match the body";
+        if (reason) *reason = no_body ? "the URL has a bodySHA256 but no body was given" : "bodySHA256 does not match the body";
     } else if (!match) {
         rc = 0;
         if (reason) *reason = json ? "signature mismatch (the URL, with its bodySHA256, was not signed with this token)"

@@ -90,7 +90,9 @@ typedef struct tv_webhook_input {
      *     must equal bodySHA256 (hex, compared in constant time);
      *   body without bodySHA256: parsed as application/x-www-form-urlencoded
      *     (tv_webhook_parse_form);
-     *   no body: params[0..n) are the form parameters (n may be 0). */
+     *   no body: params[0..n) are the form parameters (n may be 0); a url
+     *     with a (non-empty) bodySHA256 then never validates ("the URL has
+     *     a bodySHA256 but no body was given"). */
     const char *body;
     size_t blen;
     const tv_webhook_param *params;

@@ -67,7 +67,9 @@ describe("credentials", function()
 
   setup(function()
     e = emulator.start{ no_limits = true }
-    p = emulator.start{ no_limits = true } -- the "proxy"
+    -- the "proxy": it sees the target's Host, which it must accept (it
+    -- refuses other names against DNS rebinding)
+    p = emulator.start{ no_limits = true, args = { "--allow-host", "127.0.0.1:" .. e.port } }
   end)
 
   teardown(function()

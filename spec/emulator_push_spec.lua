@@ -219,6 +219,10 @@ describe("emulator push", function()
         pushkeys.factor_jwt("j2-other", cr, e.account_sid, T),                  -- another key
         pushkeys.factor_jwt("j2", cr, e.account_sid, T - 700),                  -- expired
         pushkeys.factor_jwt("j2", cr, e.account_sid, T + 3600),                 -- nbf far ahead
+        pushkeys.factor_jwt("j2", cr, e.account_sid, T, 601),                   -- lives longer than 10 min
+        pushkeys.factor_jwt("j2", cr, e.account_sid, T, 7258118400 - T),        -- exp in the year 2200
+        pushkeys.jwt("j2", '{"cty":"twilio-pba;v=1","kid":"' .. cr .. '","typ":"JWT","alg":"ES256"}', -- no nbf,
+          '{"sub":"' .. e.account_sid .. '","exp":7258118400}'),                --   exp in 2200
         pushkeys.factor_jwt("j2", cr, "AC" .. string.rep("1", 32), T),          -- other account
         pushkeys.factor_jwt("j2", "CR" .. string.rep("2", 32), e.account_sid, T), -- unknown credential
         pushkeys.jwt("j2", '{"kid":"' .. cr .. '","typ":"JWT","alg":"ES256"}',  -- no cty

@@ -90,8 +90,7 @@ describe("fetch_form", function()
     local env = ("TWILIO_VERIFY_BASE_URL=%s TWILIO_ACCOUNT_SID=%s TWILIO_AUTH_TOKEN=%s"):format(e.base_url,
       e.account_sid, e.auth_token)
     local function cli(args)
-      -- the CLI finds lua/ and build/ (Lua 5.4) itself: not the LUA_CPATH of
-      -- a suite run on another VM (make spec-luajit)
+      -- the CLI finds the checkout's build itself (whatever Lua runs this spec)
       local p = assert(io.popen("env -u LUA_PATH -u LUA_CPATH " .. env .. " lua5.4 bin/twilio-verify " .. args
         .. " 2>&1; echo \"rc=$?\""))
       local out = p:read("a")

@@ -50,7 +50,7 @@ describe("resources", function()
         { { "FactorSid", YF }, { "ExpirationDate", "2030-01-02T03:04:05Z" }, { "Details.Message", "Sign in?" },
           { "Details.Fields", '{"label":"Action","value":"Login"}' },
           { "Details.Fields", '{"label":"Where","value":"Paris"}' },
-          { "HiddenDetails", '{"ip":"10.0.0.1"}' }, { "AuthPayload", "123456" } } },
+          { "HiddenDetails", '{"ip":"10.0.0.1"}' }, { "AuthPayload", "[REDACTED]" } } }, -- the log keeps no secret
       { "create_challenge", { SVC, ID, { factor_sid = YF, expiration_date = 1893553445 } },
         "POST", "/v2/Services/" .. SVC .. "/Entities/" .. ID .. "/Challenges", "",
         { { "FactorSid", YF }, { "ExpirationDate", "2030-01-02T03:04:05Z" } } },
@@ -61,7 +61,7 @@ describe("resources", function()
         "FactorSid=" .. YF .. "&Status=pending&Order=desc&PageSize=3", {} },
       { "update_challenge", { SVC, ID, YC, { auth_payload = "654321", metadata = { os = "Android" } } }, "POST",
         "/v2/Services/" .. SVC .. "/Entities/" .. ID .. "/Challenges/" .. YC, "",
-        { { "AuthPayload", "654321" }, { "Metadata", '{"os":"Android"}' } } },
+        { { "AuthPayload", "[REDACTED]" }, { "Metadata", '{"os":"Android"}' } } },
       { "create_service", { { friendly_name = "Acme", totp_issuer = "Acme Inc", totp_time_step = 30,
           totp_code_length = 6, totp_skew = 1, psd2_enabled = true, lookup_enabled = false,
           push_include_date = false, code_length = 6 } },

@@ -231,6 +231,10 @@ describe("verify.webhook", function()
       valid(TOKEN, u, BODY, s)
       invalid("bodySHA256 does not match the body", TOKEN, u, BODY .. " ", s)
       invalid("bodySHA256 does not match the body", TOKEN, u, "", s)
+      -- no body at all: the hash vouches for nothing (issue 23 item 7; twilio-python says true)
+      invalid("the URL has a bodySHA256 but no body was given", TOKEN, u, nil, s)
+      invalid("the URL has a bodySHA256 but no body was given", TOKEN, u, {}, s)
+      invalid("the URL has a bodySHA256 but no body was given", TOKEN, u, { property = "value" }, s)
       -- the hash in the URL changed to match a forged body: the URL signature fails
       local forged = '{"property": "evil"}'
       invalid("signature mismatch (the URL, with its bodySHA256, was not signed with this token)", TOKEN,
@@ -320,8 +324,16 @@ describe("verify.webhook", function()
       raises("opts must be a table (got string)", webhook.validate_request, SECRET, "https://x")
       raises("unknown option 'host'", webhook.validate_request, SECRET, { host = "x" })
       raises("opts.url must not be empty", webhook.validate_request, SECRET, { url = "" })
+      -- the URL must be pinned: a Host header is the client's to choose (issue 23 item 6)
+      raises("pass opts.url (the URL you registered with Twilio) or opts.hosts", webhook.validate_request, SECRET)
+      raises("pass opts.url (the URL you registered with Twilio) or opts.hosts", webhook.validate_request, SECRET, {})
+      raises("opts.hosts must be a non-empty array", webhook.validate_request, SECRET, { hosts = {} })
+      raises("opts.hosts must be a non-empty array", webhook.validate_request, SECRET, { hosts = "x" })
+      raises("opts.hosts[2] must be a non-empty string", webhook.validate_request, SECRET, { hosts = { "a", "" } })
+      raises("give opts.url or opts.hosts, not both", webhook.validate_request, SECRET, { url = URL, hosts = { "a" } })
       if not rawget(_G, "ngx") then
         raises("only inside OpenResty", webhook.validate_request, SECRET, { url = URL })
+        raises("only inside OpenResty", webhook.validate_request, SECRET, { hosts = { "example.com" } })
       end
     end)
     it("the core functions check too (no token in their errors either)", function()

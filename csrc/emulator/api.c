@@ -130,54 +130,12 @@ void emu_call_free(emu_call *c) {
 
 /* ---------------------------------------------------------- helpers */
 
-void emu_param_error(emu_response *out, const char *key, const char *fmt, const char *arg) {
-    char why[TV_ERR_MESSAGE_MAX + 64], msg[TV_ERR_MESSAGE_MAX + 160];
-    snprintf(why, sizeof why, fmt, arg);
-    snprintf(msg, sizeof msg, "Invalid parameter %s: %s", key, why);
-    cJSON *details = cJSON_CreateObject();
-    if (details && !cJSON_AddStringToObject(details, "parameter", key)) {
-        cJSON_Delete(details);
-        details = NULL;
-    }
-    emu_response_error(out, 400, 60200, msg, details);
-}
 #define param_error emu_param_error
 
-void emu_oom(emu_response *out) {
-    emu_response_error(out, 500, 20500, "Internal Server Error (out of memory)", NULL);
-}
 #define oom emu_oom
 
-void emu_not_found(emu_response *out, const char *raw_path) {
-    char msg[512];
-    const char *p = raw_path;
-    if (strncmp(p, "/v2/", 4) == 0) p += 3;
-    snprintf(msg, sizeof msg, "The requested resource %.400s was not found", p);
-    emu_response_error(out, 404, 20404, msg, NULL);
-}
-
-void emu_note_applied(emu_server *srv, const emu_call *c) {
-    srv->applied[c->op]++;
-    if (c->opidx >= 0 && c->opidx < EMU_MAX_OPS) srv->op_applied[c->opidx]++;
-}
-
-int emu_string_map(const cJSON *j) {
-    if (!cJSON_IsObject(j)) return 0;
-    for (const cJSON *c = j->child; c; c = c->next)
-        if (!cJSON_IsString(c)) return 0;
-    return 1;
-}
-
-const emu_kv *emu_val(const emu_ctx *x, const char *key) {
-    const tv_param_spec *set = x->c->row->params;
-    const tv_param_spec *p = tv_param_by_key(set, key);
-    return p ? x->v[p - set] : NULL;
-}
 #define val(x, key) emu_val(x, key)
 
-int emu_ival(const emu_kv *kv, int def) {
-    return kv ? (int)strtol(kv->val, NULL, 10) : def;
-}
 #define ival emu_ival
 
 /* The handlers' view of the validated parameters: vals[i] is the first pair

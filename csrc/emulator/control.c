@@ -9,24 +9,29 @@
 #include "emu.h"
 #include "tv_ops.h"
 
-void emu_log_append(emu_server *srv, cJSON *rec) {
+static void log_drop_oldest(emu_server *srv) {
+    cJSON_Delete(srv->log[srv->log_head]);
+    srv->log[srv->log_head] = NULL;
+    srv->log_bytes -= srv->log_cost[srv->log_head];
+    srv->log_head = (srv->log_head + 1) % EMU_LOG_MAX;
+    srv->log_n--;
+}
+
+void emu_log_append(emu_server *srv, cJSON *rec, size_t cost) {
     if (!rec) return;
-    if (srv->log_n == EMU_LOG_MAX) {
-        cJSON_Delete(srv->log[srv->log_head]);
-        srv->log[srv->log_head] = rec;
-        srv->log_head = (srv->log_head + 1) % EMU_LOG_MAX;
-        return;
-    }
-    srv->log[(srv->log_head + srv->log_n) % EMU_LOG_MAX] = rec;
+    while (srv->log_n > 0 && (srv->log_n == EMU_LOG_MAX || srv->log_bytes + cost > EMU_LOG_BYTES))
+        log_drop_oldest(srv);
+    size_t at = (srv->log_head + srv->log_n) % EMU_LOG_MAX;
+    srv->log[at] = rec;
+    srv->log_cost[at] = cost;
+    srv->log_bytes += cost;
     srv->log_n++;
 }
 
 static void log_clear(emu_server *srv) {
-    for (size_t i = 0; i < srv->log_n; i++) {
-        cJSON_Delete(srv->log[(srv->log_head + i) % EMU_LOG_MAX]);
-        srv->log[(srv->log_head + i) % EMU_LOG_MAX] = NULL;
-    }
-    srv->log_head = srv->log_n = 0;
+    while (srv->log_n > 0) log_drop_oldest(srv);
+    srv->log_head = 0;
+    srv->log_bytes = 0;
 }
 
 static void faults_clear(emu_server *srv) {

@@ -40,6 +40,15 @@
 #define EMU_DEFAULT_AUTH_TOKEN "emulator-auth-token"
 #define EMU_BODY_MAX (1024u * 1024u) /* largest request body accepted       */
 #define EMU_LOG_MAX 200              /* requests kept by /__emulator/requests */
+/* The request log is budgeted in bytes too (issue 23 item 2: every request
+ * is logged before authentication, so its size is the sender's choice). */
+#define EMU_LOG_BYTES (8u * 1024u * 1024u) /* all records together, at most   */
+#define EMU_LOG_BODY_MAX (64u * 1024u)     /* bytes of one body kept             */
+#define EMU_LOG_PAIRS 64                   /* form pairs kept per record         */
+#define EMU_LOG_VALUE_MAX (8u * 1024u)     /* bytes of one key or value kept     */
+/* Request bodies being received, all connections together: past it a body
+ * is answered 413 like one over EMU_BODY_MAX. */
+#define EMU_BODY_BUDGET (64u * 1024u * 1024u)
 #define EMU_MAX_PUSH 20              /* live push factors per entity  (60315) */
 #define EMU_MAX_TOTP 100             /* live TOTP factors per entity  (60315) */
 #define EMU_DAILY_CREATES 100        /* creations per entity per day  (60326) */
@@ -61,10 +70,20 @@ typedef struct emu_kv {
     size_t vlen;
 } emu_kv;
 
+/* The pairs' strings live in blocks, one per emu_form_parse call, each
+ * sized from its input (never more than twice it): the memory of a parse
+ * is proportional to what was received, not one malloc per string. */
+typedef struct emu_kvblock emu_kvblock;
+
 typedef struct emu_kvlist {
     emu_kv *items;
     size_t n, cap;
+    emu_kvblock *blocks;
 } emu_kvlist;
+
+/* The most pairs one form or query string may hold: more is refused before
+ * anything is allocated (the API's largest operation takes a few dozen). */
+#define EMU_FORM_MAX_PAIRS 1024
 
 /* Percent-decode in[0..len) into a malloc'd NUL-terminated *out ('+' is a
  * space when plus_is_space).  0, -1 on out of memory, -2 on a bad escape. */
@@ -72,7 +91,9 @@ int emu_pct_decode(const char *in, size_t len, int plus_is_space, char **out, si
 
 /* Parse application/x-www-form-urlencoded text (also used for query
  * strings), appending pairs in received order.  Empty pieces ("a=1&&b=2")
- * are skipped; a key without '=' has the value "".  0, -1 OOM, -2 bad escape. */
+ * are skipped; a key without '=' has the value "".  0, -1 OOM, -2 bad
+ * escape, -3 more than EMU_FORM_MAX_PAIRS pairs (nothing appended).  On
+ * -1/-2 the list may hold part of the pairs: free it. */
 int emu_form_parse(const char *s, size_t len, emu_kvlist *out);
 
 void emu_kvlist_free(emu_kvlist *l); /* frees the pairs; the list is reusable */
@@ -340,7 +361,7 @@ uint64_t emu_stream_size(const emu_stream *st);
 ssize_t emu_stream_read(void *cls, uint64_t pos, char *buf, size_t max);
 void emu_stream_free(void *cls);
 
-/* ---------------------------------------------------------- render.c */
+/* ------------------------------------------------- response.c, render.c */
 
 typedef struct emu_header {
     const char *name;
@@ -394,6 +415,7 @@ typedef struct emu_config {
     const char *seed_path;
     int no_limits;
     int verbose;
+    char allow_host[256];      /* --allow-host: one more Host value accepted ("" none) */
 } emu_config;
 
 struct emu_hooks;
@@ -415,7 +437,9 @@ typedef struct emu_server {
     unsigned long op_applied[EMU_MAX_OPS];
     long in_flight, peak;
     cJSON *log[EMU_LOG_MAX];   /* ring of request records */
-    size_t log_head, log_n;
+    size_t log_cost[EMU_LOG_MAX]; /* their sizes, as emu_log_append was told */
+    size_t log_head, log_n, log_bytes;
+    size_t body_bytes;         /* request body buffers allocated now (EMU_BODY_BUDGET) */
     unsigned bound_port;
     struct MHD_Daemon *daemon;
     struct emu_hooks *hooks;   /* webhooks and their delivery (webhooks.c) */
@@ -429,9 +453,9 @@ int emu_server_start(emu_server *srv);   /* bind 127.0.0.1:cfg.port; -1 on failu
 void emu_server_stop(emu_server *srv);   /* stop MHD, wake delayed handlers */
 void emu_server_free(emu_server *srv);   /* after stop; frees everything */
 
-/* Emulator clock (lock held). */
+/* util.c: the emulator clock (lock held). */
 int64_t emu_now(const emu_server *srv);
-/* Sleep up to ms, returning early when the server stops (lock NOT held). */
+/* util.c: sleep up to ms, returning early when the server stops (lock NOT held). */
 void emu_sleep_ms(emu_server *srv, long ms);
 
 /* ------------------------------------------------------------ seed.c */
@@ -487,7 +511,7 @@ void emu_call_free(emu_call *c);
  * not NULL, replaces meta.next_page_url of a list answer. */
 void emu_api_handle(emu_server *srv, const emu_call *c, int commit, const char *next_url, emu_response *out);
 
-/* ------------------------------------------------------ resources.c */
+/* ------------------------------------------------ handler.c, the handlers */
 
 /* The per-operation context handed to a handler by emu_api_handle: the
  * validated parameters (v[i] is the first pair of row->params[i], NULL
@@ -521,7 +545,7 @@ int emu_service_gone(emu_server *srv, const char *sid);
 int emu_row_url(char *buf, size_t size, const char *host, const char *op_name, const char *const *vals);
 void emu_answer(const emu_ctx *x, emu_response *out, int found, int status, cJSON *j);
 
-/* Shared helpers (api.c). */
+/* The common answers (response.c) and the call's values (handler.c). */
 void emu_param_error(emu_response *out, const char *key, const char *fmt, const char *arg);
 void emu_oom(emu_response *out);
 void emu_not_found(emu_response *out, const char *raw_path);
@@ -571,8 +595,15 @@ typedef struct emu_access_token {
 } emu_access_token;
 
 #define EMU_JWT_LEEWAY 300   /* seconds a device JWT's nbf may be ahead of the emulator clock */
+/* The longest a device JWT may live: the Verify SDKs make exp = nbf + 10
+ * minutes (twilio-verify-android eac791e9
+ * verify/src/main/java/com/twilio/verify/networking/AuthenticationProvider.kt
+ * jwtValidFor = 10L, TimeUnit.MINUTES; twilio-verify-ios 18aba1ed
+ * TwilioVerifySDK/TwilioVerify/Sources/Networking/Authentication.swift
+ * jwtValidFor = 10 * 60).  A longer one (exp in 2200) is refused. */
+#define EMU_JWT_MAX_TTL 600
 
-void emu_access_token_free(void *p);
+void emu_access_token_free(void *p); /* store.c */
 /* Device credentials (Basic "token:<jwt>").  1: the Authorization is not
  * one (the caller answers 20003), 0: authenticated for this call, -1:
  * rejected (out set: 401 20003).  Lock NOT held. */
@@ -580,7 +611,7 @@ int emu_push_authenticate(emu_server *srv, const emu_call *c, emu_response *out)
 /* Binding.PublicKey must be the base64 of a P-256 SubjectPublicKeyInfo:
  * 0, or -1 with out set (400 60306). */
 int emu_push_check_key(const emu_kv *pk, emu_response *out);
-/* config.credential_sid of a push factor ("CR" + the hex of its sid). */
+/* config.credential_sid of a push factor ("CR" + the hex of its sid; store.c). */
 void emu_push_credential_sid(const emu_factor *f, char out[35]);
 /* Factor verification: AuthPayload = base64 of the DER ECDSA signature of
  * the factor sid.  1 valid, 0 not.  Lock held or not (reads f only). */
@@ -597,12 +628,15 @@ int emu_push_challenge_payload(const emu_server *srv, const emu_challenge *ch, c
 /* Handle /__emulator/...; fills out. */
 void emu_control_handle(emu_server *srv, const char *method, const char *path, const char *body,
                         size_t len, emu_response *out);
-/* Record a request to an API route in the log (lock held; takes ownership of rec). */
-void emu_log_append(emu_server *srv, cJSON *rec);
+/* Record a request to an API route in the log (lock held; takes ownership
+ * of rec, which takes about `cost` bytes).  The oldest records go first
+ * while there are EMU_LOG_MAX of them or they would take more than
+ * EMU_LOG_BYTES. */
+void emu_log_append(emu_server *srv, cJSON *rec, size_t cost);
 /* Clear faults, counters, log, clock and store, then re-apply the seed (lock held). */
 void emu_reset(emu_server *srv);
 
-/* -------------------------------------------------------- webhooks.c */
+/* ------------------------------------------------ hooks.c, webhooks.c */
 
 #define EMU_HOOK_QUEUE_MAX 64        /* deliveries waiting (default; a full queue drops) */
 #define EMU_HOOK_TIMEOUT_MS 5000     /* per delivery (default)                           */

@@ -53,27 +53,6 @@ static int factor_type_params(const emu_ctx *x, const char *type, emu_response *
     return 0;
 }
 
-/* Parse a Metadata-like value: a JSON object whose values are strings.
- * *out NULL when kv is NULL.  0, or -1 with out set. */
-int emu_string_map_param(const emu_kv *kv, const char *key, cJSON **res, emu_response *out) {
-    *res = NULL;
-    if (!kv) return 0;
-    cJSON *j = cJSON_ParseWithLength(kv->val, kv->vlen);
-    if (!j) {
-        oom(out); /* the oracle accepted it as a JSON object (its description says so) */
-        return -1;
-    }
-    if (!emu_string_map(j)) {
-        cJSON_Delete(j);
-        char why[96];
-        snprintf(why, sizeof why, "%s values must be strings", key);
-        param_error(out, key, "%s", why);
-        return -1;
-    }
-    *res = j;
-    return 0;
-}
-
 /* Build the push part of a new factor; binding out.  0, -1 (out set). */
 static int create_push(const emu_ctx *x, emu_factor *f, cJSON **binding, emu_response *out) {
     const emu_kv *alg = val(x, "Binding.Alg"), *plat = val(x, "Config.NotificationPlatform");
@@ -291,8 +270,7 @@ void emu_h_fetch_factor(const emu_ctx *x, emu_response *out) {
     emu_factor *f = find_factor(srv, x->c);
     cJSON *j = f ? emu_render_factor(f, srv->cfg.account_sid, x->c->host, NULL) : NULL;
     pthread_mutex_unlock(&srv->lock);
-    if (!f) emu_not_found(out, x->c->raw_path);
-    else emu_response_json(out, 200, j);
+    emu_answer(x, out, f != NULL, 200, j);
 }
 
 void emu_h_delete_factor(const emu_ctx *x, emu_response *out) {

@@ -3,7 +3,7 @@
  *
  *   twilio-verify-emulator --port N --account-sid AC... --auth-token TOKEN
  *                          [--api-key SK... --api-secret S] [--seed FILE]
- *                          [--no-limits] [--verbose] [--help]
+ *                          [--no-limits] [--allow-host HOST[:PORT]] [--verbose] [--help]
  *   twilio-verify-emulator --oracle-rules
  *
  * Prints the bound port alone on stdout's first line, then serves on
@@ -21,7 +21,7 @@
 static void usage(FILE *out) {
     fputs("usage: twilio-verify-emulator [--port N] [--account-sid AC...] [--auth-token TOKEN]\n"
           "                              [--api-key SK... --api-secret SECRET] [--seed FILE]\n"
-          "                              [--no-limits] [--verbose] [--help]\n"
+          "                              [--no-limits] [--allow-host HOST[:PORT]] [--verbose] [--help]\n"
           "       twilio-verify-emulator --oracle-rules\n"
           "\n"
           "A local, stateful stand-in for the Twilio Verify v2 Factor API on 127.0.0.1.\n"
@@ -34,6 +34,9 @@ static void usage(FILE *out) {
           "  --api-secret S    ... with this secret as password\n"
           "  --seed FILE       preload factors from a JSON file (see doc/emulator.md)\n"
           "  --no-limits       lift the per-entity limits (60315, 60326)\n"
+          "  --allow-host H    also accept this Host header value (e.g. a forwarded\n"
+          "                    port: localhost:9000); by default only 127.0.0.1,\n"
+          "                    localhost and [::1] on the bound port are (DNS rebinding)\n"
           "  --verbose         log libmicrohttpd errors on stderr\n"
           "  --oracle-rules    print the rules requests are checked against (from the\n"
           "                    embedded OpenAPI description), one JSON object a line\n"
@@ -72,7 +75,7 @@ static int parse_args(int argc, char **argv, emu_config *cfg) {
         if (!strcmp(name, "--no-limits")) { cfg->no_limits = 1; continue; }
         if (!strcmp(name, "--verbose")) { cfg->verbose = 1; continue; }
         static const char *const valued[] = {"--port", "--account-sid", "--auth-token", "--api-key",
-                                             "--api-secret", "--seed", NULL};
+                                             "--api-secret", "--seed", "--allow-host", NULL};
         int known = 0;
         for (const char *const *k = valued; *k; k++) known |= !strcmp(name, *k);
         if (!known) {
@@ -108,6 +111,14 @@ static int parse_args(int argc, char **argv, emu_config *cfg) {
             key = v;
         } else if (!strcmp(name, "--api-secret")) {
             secret = v;
+        } else if (!strcmp(name, "--allow-host")) {
+            int ok = *v && strlen(v) < sizeof cfg->allow_host;
+            for (const char *p = v; ok && *p; p++) ok = *p > 0x20 && *p < 0x7f && *p != '/' && *p != '@';
+            if (!ok) {
+                fprintf(stderr, "twilio-verify-emulator: --allow-host must be a host name[:port]\n");
+                return -1;
+            }
+            snprintf(cfg->allow_host, sizeof cfg->allow_host, "%s", v);
         } else {
             cfg->seed_path = v;
         }

@@ -22,18 +22,6 @@
 
 /* ------------------------------------------------------ access tokens */
 
-void emu_access_token_free(void *p) {
-    emu_access_token *t = p;
-    if (!t) return;
-    free(t->identity);
-    free(t->friendly_name);
-    if (t->token) {
-        OPENSSL_cleanse(t->token, strlen(t->token));
-        free(t->token);
-    }
-    free(t);
-}
-
 static cJSON *render_token(const emu_access_token *t, const char *account_sid, const char *host) {
     char url[512], created[21];
     const char *vals[] = {t->service_sid, t->sid};
@@ -136,16 +124,10 @@ void emu_h_fetch_access_token(const emu_ctx *x, emu_response *out) {
     if (t && strcmp(t->service_sid, x->c->service_sid) != 0) t = NULL;
     cJSON *j = t ? render_token(t, srv->cfg.account_sid, x->c->host) : NULL;
     pthread_mutex_unlock(&srv->lock);
-    if (!t) emu_not_found(out, x->c->raw_path);
-    else if (!j) emu_oom(out);
-    else emu_response_json(out, 200, j);
+    emu_answer(x, out, t != NULL, 200, j);
 }
 
 /* ---------------------------------------------------- binding keys */
-
-void emu_push_credential_sid(const emu_factor *f, char out[35]) {
-    snprintf(out, 35, "CR%s", f->sid[0] ? f->sid + 2 : "00000000000000000000000000000000");
-}
 
 int emu_push_check_key(const emu_kv *pk, emu_response *out) {
     tv_error err = TV_ERROR_INIT;
@@ -269,7 +251,15 @@ static int same(const char *a, const char *b, size_t blen) {
     return a && b && strlen(a) == blen && memcmp(a, b, blen) == 0;
 }
 
-/* create_factor with an enrolment access token (lock NOT held). */
+/* create_factor with an enrolment access token (lock NOT held).  The token
+ * may be used more than once while it lives: Twilio documents a lifetime
+ * ("How long, in seconds, the access token is valid. Can be an integer
+ * between 60 and 300. Default is 60.": CreateAccessToken's Ttl in the
+ * vendored spec/fixtures/twilio_verify_v2.json and
+ * https://www.twilio.com/docs/verify/api/access-token), not a single use,
+ * so the emulator does not invent one; the short TTL is the bound.  Its
+ * exp is the emulator's own (HS256 with the auth token), so it cannot be
+ * stretched. */
 static int access_token_auth(emu_server *srv, const emu_call *c, const tv_jwt *j, emu_response *out) {
     tv_error err = TV_ERROR_INIT;
     const char *tok = srv->cfg.auth_token;
@@ -331,8 +321,12 @@ static int factor_jwt_auth(emu_server *srv, const emu_call *c, const tv_jwt *j, 
     if (v != 1) return deny(out, "the JWT's signature does not verify with the factor's key");
     if (!sub || strcmp(sub, srv->cfg.account_sid) != 0) return deny(out, "the JWT's sub is not the account");
     if (exp <= now) return deny(out, "the JWT has expired");
-    if (tv_jwt_time(j->payload, "nbf", &nbf) == 0 && nbf > now + EMU_JWT_LEEWAY)
-        return deny(out, "the JWT is not valid yet");
+    int has_nbf = tv_jwt_time(j->payload, "nbf", &nbf) == 0;
+    if (has_nbf && nbf > now + EMU_JWT_LEEWAY) return deny(out, "the JWT is not valid yet");
+    /* no longer-lived than the SDKs make it (EMU_JWT_MAX_TTL): a leaked
+     * JWT is good for 10 minutes, not for ever */
+    if (exp > now + EMU_JWT_MAX_TTL + EMU_JWT_LEEWAY || (has_nbf && exp - nbf > EMU_JWT_MAX_TTL))
+        return deny(out, "the JWT lives longer than the 10 minutes the Verify SDKs give it (exp - nbf <= 600)");
     if (!scope) return deny(out, "the factor may not act on this resource");
     return 0;
 }

@@ -69,8 +69,7 @@ void emu_h_fetch_entity(const emu_ctx *x, emu_response *out) {
     emu_entity *e = emu_store_entity(&srv->store, x->c->service_sid, x->c->identity);
     cJSON *j = e ? emu_render_entity(e, srv->cfg.account_sid, x->c->host) : NULL;
     pthread_mutex_unlock(&srv->lock);
-    if (!e) emu_not_found(out, x->c->raw_path);
-    else emu_response_json(out, 200, j);
+    emu_answer(x, out, e != NULL, 200, j);
 }
 
 void emu_h_delete_entity(const emu_ctx *x, emu_response *out) {
@@ -336,9 +335,7 @@ void emu_h_fetch_challenge(const emu_ctx *x, emu_response *out) {
     cJSON *j = ch ? emu_render_challenge(ch, srv->cfg.account_sid, x->c->host, emu_now(srv)) : NULL;
     pthread_mutex_unlock(&srv->lock);
     int push = ch && ch->factor_type == EMU_PUSH;
-    if (!ch) emu_not_found(out, x->c->raw_path);
-    else if (!j) emu_oom(out);
-    else emu_response_json(out, 200, j);
+    emu_answer(x, out, ch != NULL, 200, j);
     if (push && j) emu_response_header(out, "Twilio-Verify-Signature-Fields", emu_push_signature_fields);
 }
 
@@ -527,9 +524,7 @@ void emu_h_fetch_service(const emu_ctx *x, emu_response *out) {
     emu_service *svc = find_service(srv, x->c);
     cJSON *j = svc ? emu_render_service(svc, srv->cfg.account_sid, x->c->host) : NULL;
     pthread_mutex_unlock(&srv->lock);
-    if (!svc) emu_not_found(out, x->c->raw_path);
-    else if (!j) emu_oom(out);
-    else emu_response_json(out, 200, j);
+    emu_answer(x, out, svc != NULL, 200, j);
 }
 
 static const emu_seqlist *services_all(emu_server *srv, const emu_call *c) {
@@ -572,9 +567,7 @@ void emu_h_update_service(const emu_ctx *x, emu_response *out) {
     }
     pthread_mutex_unlock(&srv->lock);
     for (size_t i = 0; i < EMU_SERVICE_NVALS; i++) free(vals[i]);
-    if (!svc) emu_not_found(out, x->c->raw_path);
-    else if (!j) emu_oom(out);
-    else emu_response_json(out, 200, j);
+    emu_answer(x, out, svc != NULL, 200, j);
 }
 
 void emu_h_delete_service(const emu_ctx *x, emu_response *out) {

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "emu.h"
+#include "tv.h"
 #include "tv_ops.h"
 
 static const char oom_body[] =
@@ -38,31 +39,13 @@ typedef struct emu_req {
     char method[16];
     int started, control, inflight;
     char *body;          /* NUL-terminated */
-    size_t blen, bcap;
+    size_t blen, bcap;   /* bcap is counted in srv->body_bytes */
     int too_big;
+    int refused;         /* a status: Host, Origin or Content-Type refused (refuse()) */
+    const char *refused_why;
 } emu_req;
 
 /* ------------------------------------------------------------ clock */
-
-int64_t emu_now(const emu_server *srv) {
-    return srv->clock_fixed ? srv->clock_time : (int64_t)time(NULL);
-}
-
-void emu_sleep_ms(emu_server *srv, long ms) {
-    if (ms <= 0) return;
-    struct timespec dl;
-    clock_gettime(CLOCK_MONOTONIC, &dl);
-    dl.tv_sec += ms / 1000;
-    dl.tv_nsec += (ms % 1000) * 1000000L;
-    if (dl.tv_nsec >= 1000000000L) {
-        dl.tv_sec++;
-        dl.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&srv->lock);
-    while (!srv->stopping)
-        if (pthread_cond_timedwait(&srv->wake, &srv->lock, &dl) == ETIMEDOUT) break;
-    pthread_mutex_unlock(&srv->lock);
-}
 
 /* ------------------------------------------------------ MHD helpers */
 
@@ -123,32 +106,96 @@ static void set_body(emu_response *r, int status, const char *ctype, const char 
 
 /* ------------------------------------------------------ request log */
 
+/* The record of a request, within budget (EMU_LOG_*: its size is the
+ * sender's choice, and it is made before authentication) and without the
+ * secret values (AuthPayload, Binding.Secret, Config.NotificationToken:
+ * tv_secret_wire_key), in the form pairs and in the body.  *cost: about
+ * the bytes it takes. */
+
+/* s[0..n) cut at max bytes, as a JSON string under name (a NUL ends it). */
+static int add_cut(cJSON *obj, const char *name, const char *s, size_t n, size_t max, size_t *cost) {
+    if (n > max) n = max;
+    char *t = emu_strndup(s, n);
+    cJSON *v = t ? cJSON_CreateString(t) : NULL;
+    free(t);
+    *cost += n + 96; /* the node and its copy */
+    return emu_json_add(obj, name, v);
+}
+
+static int secret_raw_key(const char *k, size_t n) {
+    if (n == 0 || n > 192) return 0;
+    char *d = NULL;
+    size_t dl = 0;
+    int secret = emu_pct_decode(k, n, 1, &d, &dl) == 0 && tv_secret_wire_key(d, dl);
+    free(d);
+    return secret;
+}
+
+/* The body with every secret value "[REDACTED]" (keys decoded to tell),
+ * cut at EMU_LOG_BODY_MAX.  0 / -1 OOM. */
+static int redacted_body(const char *b, size_t len, tv_buf *out, int *cut) {
+    size_t i = 0;
+    *cut = 0;
+    if (tv_buf_add(out, "", 0)) return -1;
+    while (i < len && out->len < EMU_LOG_BODY_MAX) {
+        const char *amp = memchr(b + i, '&', len - i);
+        size_t end = amp ? (size_t)(amp - b) : len;
+        const char *eq = memchr(b + i, '=', end - i);
+        if (i && tv_buf_add(out, "&", 1)) return -1;
+        if (eq && secret_raw_key(b + i, (size_t)(eq - (b + i)))) {
+            if (tv_buf_add(out, b + i, (size_t)(eq - (b + i)) + 1) || tv_buf_adds(out, "[REDACTED]")) return -1;
+        } else if (tv_buf_add(out, b + i, end - i)) {
+            return -1;
+        }
+        i = end + 1;
+    }
+    int clamped = out->len > EMU_LOG_BODY_MAX;
+    if (clamped) out->len = EMU_LOG_BODY_MAX;
+    if (out->data) out->data[out->len] = '\0';
+    *cut = i < len || clamped;
+    return 0;
+}
+
 static cJSON *make_record(const emu_req *rq, const emu_call *c, const char *ctype, const char *ua,
-                          const char *authz) {
+                          const char *authz, size_t *cost) {
     cJSON *j = cJSON_CreateObject(), *form = NULL;
     if (!j) return NULL;
+    *cost = 512;
     char scheme[33] = "";
     if (authz) {
         size_t n = strcspn(authz, " ");
         snprintf(scheme, sizeof scheme, "%.*s", (int)(n < 32 ? n : 32), authz);
     }
-    int ok = cJSON_AddStringToObject(j, "method", rq->method) && cJSON_AddStringToObject(j, "path", rq->path) &&
-             cJSON_AddStringToObject(j, "query", rq->query) &&
-             (ctype ? cJSON_AddStringToObject(j, "content_type", ctype) : cJSON_AddNullToObject(j, "content_type")) &&
-             (ua ? cJSON_AddStringToObject(j, "user_agent", ua) : cJSON_AddNullToObject(j, "user_agent")) &&
-             (authz ? cJSON_AddStringToObject(j, "authorization_scheme", scheme)
-                    : cJSON_AddNullToObject(j, "authorization_scheme")) &&
-             (form = cJSON_AddArrayToObject(j, "form")) &&
-             cJSON_AddStringToObject(j, "body", rq->body ? rq->body : "") &&
-             cJSON_AddStringToObject(j, "op", emu_op_name(c->op)) &&
-             (c->row ? cJSON_AddStringToObject(j, "operation", c->row->name) != NULL
-                     : cJSON_AddNullToObject(j, "operation") != NULL);
-    for (size_t i = 0; ok && i < c->form.n; i++) {
+    tv_buf body = {0};
+    int cut = 0;
+    int ok = redacted_body(rq->body ? rq->body : "", rq->blen, &body, &cut) == 0;
+    ok = ok && cJSON_AddStringToObject(j, "method", rq->method) &&
+         add_cut(j, "path", rq->path, strlen(rq->path), EMU_LOG_VALUE_MAX, cost) == 0 &&
+         add_cut(j, "query", rq->query, strlen(rq->query), EMU_LOG_VALUE_MAX, cost) == 0 &&
+         (ctype ? add_cut(j, "content_type", ctype, strlen(ctype), 256, cost) == 0
+                : cJSON_AddNullToObject(j, "content_type") != NULL) &&
+         (ua ? add_cut(j, "user_agent", ua, strlen(ua), 512, cost) == 0
+             : cJSON_AddNullToObject(j, "user_agent") != NULL) &&
+         (authz ? cJSON_AddStringToObject(j, "authorization_scheme", scheme)
+                : cJSON_AddNullToObject(j, "authorization_scheme")) &&
+         (form = cJSON_AddArrayToObject(j, "form")) &&
+         add_cut(j, "body", body.data, body.len, EMU_LOG_BODY_MAX, cost) == 0 &&
+         cJSON_AddStringToObject(j, "op", emu_op_name(c->op)) &&
+         (c->row ? cJSON_AddStringToObject(j, "operation", c->row->name) != NULL
+                 : cJSON_AddNullToObject(j, "operation") != NULL);
+    tv_buf_free(&body);
+    if (ok && cut) ok = cJSON_AddTrueToObject(j, "body_truncated") && cJSON_AddNumberToObject(j, "body_bytes", (double)rq->blen);
+    for (size_t i = 0; ok && i < c->form.n && i < EMU_LOG_PAIRS; i++) {
+        const emu_kv *kv = &c->form.items[i];
         cJSON *pair = cJSON_CreateArray();
-        ok = emu_json_add(form, NULL, pair) == 0 &&
-             emu_json_add(pair, NULL, cJSON_CreateString(c->form.items[i].key)) == 0 &&
-             emu_json_add(pair, NULL, cJSON_CreateString(c->form.items[i].val)) == 0;
+        int secret = tv_secret_wire_key(kv->key, kv->klen);
+        ok = emu_json_add(form, NULL, pair) == 0 && add_cut(pair, NULL, kv->key, kv->klen, EMU_LOG_VALUE_MAX, cost) == 0 &&
+             (secret ? add_cut(pair, NULL, "[REDACTED]", 10, 10, cost)
+                     : add_cut(pair, NULL, kv->val, kv->vlen, EMU_LOG_VALUE_MAX, cost)) == 0;
+        *cost += 64;
     }
+    if (ok && c->form.n > EMU_LOG_PAIRS)
+        ok = cJSON_AddTrueToObject(j, "form_truncated") && cJSON_AddNumberToObject(j, "form_pairs", (double)c->form.n);
     if (!ok) {
         cJSON_Delete(j);
         return NULL;
@@ -253,24 +300,26 @@ static enum MHD_Result api_final(emu_req *rq, struct MHD_Connection *con) {
     int rc = emu_form_parse(rq->query, strlen(rq->query), &c.query);
     if (rc == -1) goto oom;
     c.bad_query = rc == -2;
+    if (rc == -3) c.too_big = 1; /* more than EMU_FORM_MAX_PAIRS pairs: 413 */
+    if (rc != 0) emu_kvlist_free(&c.query);
     c.form_type_ok = rq->blen == 0 || is_form_type(ctype);
     c.content_type = ctype;
     c.body = rq->body;
     c.body_len = rq->too_big ? 0 : rq->blen;
-    if (rq->blen > 0 && is_form_type(ctype) && !rq->too_big) {
+    if (rq->blen > 0 && is_form_type(ctype) && !c.too_big) {
         rc = emu_form_parse(rq->body, rq->blen, &c.form);
         if (rc == -1) goto oom;
-        if (rc == -2) {
-            c.bad_form = 1;
-            emu_kvlist_free(&c.form);
-        }
+        if (rc == -2) c.bad_form = 1;
+        if (rc == -3) c.too_big = 1;
+        if (rc != 0) emu_kvlist_free(&c.form);
     }
 
-    cJSON *rec = make_record(rq, &c, ctype, ua, authz);
+    size_t cost = 0;
+    cJSON *rec = make_record(rq, &c, ctype, ua, authz, &cost);
     pthread_mutex_lock(&srv->lock);
     srv->requests[c.op]++;
     if (c.opidx >= 0 && c.opidx < EMU_MAX_OPS) srv->op_requests[c.opidx]++;
-    emu_log_append(srv, rec);
+    emu_log_append(srv, rec, cost);
     has_fault = take_fault(srv, &c, &fault);
     pthread_mutex_unlock(&srv->lock);
 
@@ -371,10 +420,119 @@ done:
     return ret;
 }
 
+/* ------------------------------------------------------ who may ask */
+
+/* DNS rebinding (issue 23 item 3): a web page whose host name an attacker
+ * points at 127.0.0.1 reaches the emulator from the browser with its own
+ * name in Host.  Accepted: the loopback names on the bound port (without a
+ * port only when it is 80), and --allow-host's value.  No Host at all
+ * (HTTP/1.0) is accepted: a browser always sends one. */
+static int host_ok(const emu_server *srv, const char *h, size_t n) {
+    if (srv->cfg.allow_host[0] && strlen(srv->cfg.allow_host) == n && strncasecmp(h, srv->cfg.allow_host, n) == 0)
+        return 1;
+    static const char *const names[] = {"127.0.0.1", "localhost", "[::1]", NULL};
+    char port[8];
+    snprintf(port, sizeof port, "%u", srv->bound_port);
+    for (const char *const *name = names; *name; name++) {
+        size_t nl = strlen(*name);
+        if (n < nl || strncasecmp(h, *name, nl) != 0) continue;
+        if (n == nl) return srv->bound_port == 80;
+        if (h[nl] == ':' && n - nl - 1 == strlen(port) && memcmp(h + nl + 1, port, n - nl - 1) == 0) return 1;
+    }
+    return 0;
+}
+
+/* CSRF (issue 23 item 3): the control API has no authentication, so a page
+ * of another origin must not drive it.  Browsers send Origin (and
+ * Sec-Fetch-Site) on cross-origin requests; a POST or DELETE must also be
+ * JSON or bodiless, which no cross-origin form or "simple" fetch can be
+ * without a CORS preflight the emulator never grants. */
+static int control_ok(emu_req *rq, struct MHD_Connection *con) {
+    const emu_server *srv = rq->srv;
+    const char *origin = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Origin");
+    if (origin) {
+        int same = strncasecmp(origin, "http://", 7) == 0 && host_ok(srv, origin + 7, strlen(origin + 7));
+        if (!same) {
+            rq->refused_why = "cross-origin request to the control API (Origin is not this emulator)";
+            return 0;
+        }
+    }
+    const char *site = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Sec-Fetch-Site");
+    if (site && strcasecmp(site, "same-origin") != 0 && strcasecmp(site, "none") != 0) {
+        rq->refused_why = "cross-site request to the control API (Sec-Fetch-Site)";
+        return 0;
+    }
+    if (strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "HEAD") != 0) {
+        const char *ct = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Type");
+        const char *len = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Length");
+        const char *te = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Transfer-Encoding");
+        int bodiless = !te && (!len || strcmp(len, "0") == 0);
+        static const char json[] = "application/json";
+        int is_json = ct && strncasecmp(ct, json, sizeof json - 1) == 0 &&
+                      (ct[sizeof json - 1] == '\0' || ct[sizeof json - 1] == ';' || ct[sizeof json - 1] == ' ');
+        if (!is_json && (ct || !bodiless)) {
+            rq->refused_why = "control requests with a body must be Content-Type: application/json";
+            rq->refused = 415;
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The answer to a refused request: Twilio's error shape, nothing run. */
+static enum MHD_Result refuse(emu_req *rq, struct MHD_Connection *con) {
+    emu_response r = {0};
+    emu_response_error(&r, rq->refused, rq->refused == 415 ? 20415 : 20403, rq->refused_why, NULL);
+    return queue(con, &r, NULL);
+}
+
 /* ------------------------------------------------------ MHD callbacks */
 
-static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con) {
+/* The request context is made in the URI log callback (the raw URI is only
+ * seen there), but libmicrohttpd calls the completion callback only for a
+ * request that reached the access handler: one refused earlier (a request
+ * line or headers too big for the connection's memory, a malformed one)
+ * leaked its context and its URI copy -- 100 KiB a request with a long
+ * query (found by make emulator-soak, issue 23).  So each connection parks
+ * the context it has not handed over yet in its socket context, and the
+ * connection's close frees what is still parked. */
+typedef struct emu_conn {
+    emu_req *pending; /* made by on_uri, not yet seen by on_completed */
+} emu_conn;
+
+static emu_conn *conn_of(struct MHD_Connection *con) {
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? (emu_conn *)ci->socket_context : NULL;
+}
+
+static void req_free(emu_server *srv, emu_req *rq) {
+    if (rq->inflight || rq->bcap) {
+        pthread_mutex_lock(&srv->lock);
+        if (rq->inflight) srv->in_flight--;
+        srv->body_bytes -= rq->bcap;
+        pthread_mutex_unlock(&srv->lock);
+    }
+    free(rq->uri);
+    free(rq->path);
+    free(rq->body);
+    free(rq);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *con, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe) {
     (void)con;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        *socket_context = calloc(1, sizeof(emu_conn)); /* NULL on OOM: nothing parked, as before */
+        return;
+    }
+    emu_conn *c = *socket_context;
+    if (!c) return;
+    if (c->pending) req_free(cls, c->pending);
+    free(c);
+    *socket_context = NULL;
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con) {
     emu_req *rq = calloc(1, sizeof *rq);
     if (!rq) return NULL;
     rq->srv = cls;
@@ -382,29 +540,27 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con) {
         free(rq);
         return NULL;
     }
+    emu_conn *c = conn_of(con);
+    if (c) {
+        if (c->pending) req_free(cls, c->pending); /* the last request never completed */
+        c->pending = rq;
+    }
     return rq;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls, enum MHD_RequestTerminationCode toe) {
-    (void)con;
     (void)toe;
     emu_server *srv = cls;
     emu_req *rq = *con_cls;
     if (!rq) return;
-    if (rq->inflight) {
-        pthread_mutex_lock(&srv->lock);
-        srv->in_flight--;
-        pthread_mutex_unlock(&srv->lock);
-    }
-    free(rq->uri);
-    free(rq->path);
-    free(rq->body);
-    free(rq);
+    emu_conn *c = conn_of(con);
+    if (c && c->pending == rq) c->pending = NULL;
+    req_free(srv, rq);
     *con_cls = NULL;
 }
 
 static int body_append(emu_req *rq, const char *data, size_t n) {
-    if (rq->too_big) return 0;
+    if (rq->too_big || rq->refused) return 0; /* read and dropped */
     if (rq->blen + n > EMU_BODY_MAX) {
         rq->too_big = 1;
         return 0;
@@ -412,8 +568,24 @@ static int body_append(emu_req *rq, const char *data, size_t n) {
     if (rq->blen + n + 1 > rq->bcap) {
         size_t cap = rq->bcap ? rq->bcap : 1024;
         while (cap < rq->blen + n + 1) cap *= 2;
+        if (cap > EMU_BODY_MAX + 1) cap = EMU_BODY_MAX + 1;
+        /* all connections' bodies together stay within EMU_BODY_BUDGET */
+        emu_server *srv = rq->srv;
+        pthread_mutex_lock(&srv->lock);
+        int over = srv->body_bytes + (cap - rq->bcap) > EMU_BODY_BUDGET;
+        if (!over) srv->body_bytes += cap - rq->bcap;
+        pthread_mutex_unlock(&srv->lock);
+        if (over) {
+            rq->too_big = 1;
+            return 0;
+        }
         char *b = realloc(rq->body, cap);
-        if (!b) return -1;
+        if (!b) {
+            pthread_mutex_lock(&srv->lock);
+            srv->body_bytes -= cap - rq->bcap;
+            pthread_mutex_unlock(&srv->lock);
+            return -1;
+        }
         rq->body = b;
         rq->bcap = cap;
     }
@@ -439,7 +611,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
         rq->query = q ? q + 1 : "";
         if (!rq->path) return MHD_NO;
         rq->control = strncmp(rq->path, "/__emulator/", 12) == 0;
-        if (!rq->control) {
+        const char *host = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Host");
+        if (host && !host_ok(srv, host, strlen(host))) {
+            rq->refused = 403;
+            rq->refused_why = "the Host header is not this emulator's (127.0.0.1, localhost or [::1] on its port; "
+                              "--allow-host adds one): refused against DNS rebinding";
+        } else if (rq->control && !control_ok(rq, con)) {
+            if (!rq->refused) rq->refused = 403;
+        }
+        if (!rq->control && !rq->refused) {
             pthread_mutex_lock(&srv->lock);
             if (++srv->in_flight > srv->peak) srv->peak = srv->in_flight;
             pthread_mutex_unlock(&srv->lock);
@@ -452,6 +632,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
         *upload_data_size = 0;
         return MHD_YES;
     }
+    if (rq->refused) return refuse(rq, con);
     if (!rq->control) return api_final(rq, con);
     emu_response r = {0};
     r.status = 200;
@@ -544,6 +725,7 @@ int emu_server_start(emu_server *srv) {
                                    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
                                    MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
                                    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+                                   MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
                                    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
                                    MHD_OPTION_CONNECTION_LIMIT, (unsigned)2000,
                                    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),

@@ -485,3 +485,19 @@ int emu_factor_note_challenge(emu_factor *f, int64_t now) {
     f->ch_head = (f->ch_head + 1) % EMU_CH_DAILY;
     return 0;
 }
+
+void emu_access_token_free(void *p) {
+    emu_access_token *t = p;
+    if (!t) return;
+    free(t->identity);
+    free(t->friendly_name);
+    if (t->token) {
+        OPENSSL_cleanse(t->token, strlen(t->token));
+        free(t->token);
+    }
+    free(t);
+}
+
+void emu_push_credential_sid(const emu_factor *f, char out[35]) {
+    snprintf(out, 35, "CR%s", f->sid[0] ? f->sid + 2 : "00000000000000000000000000000000");
+}

@@ -1,4 +1,5 @@
-/* util.c -- sids, dates and strings. */
+/* util.c -- sids, dates, strings, the clock. */
+#include <errno.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,15 +43,6 @@ char *emu_strdup(const char *s) {
     return s ? emu_strndup(s, strlen(s)) : NULL;
 }
 
-char *emu_kvdup(const emu_kv *kv) {
-    return emu_strndup(kv->val, kv->vlen);
-}
-
-int emu_service_gone(emu_server *srv, const char *sid) {
-    const emu_service *svc = sid ? emu_store_service(&srv->store, sid) : NULL;
-    return svc && svc->deleted;
-}
-
 int emu_row_url(char *buf, size_t size, const char *host, const char *op_name, const char *const *vals) {
     const tv_operation *op = tv_operation_by_name(op_name);
     size_t used = 0;
@@ -75,11 +67,24 @@ int emu_row_url(char *buf, size_t size, const char *host, const char *op_name, c
     return 0;
 }
 
-void emu_answer(const emu_ctx *x, emu_response *out, int found, int status, cJSON *j) {
-    if (!found) {
-        cJSON_Delete(j);
-        emu_not_found(out, x->c->raw_path);
-    } else {
-        emu_response_json(out, status, j); /* NULL j: out of memory */
+/* The emulator's clock (fixed by POST /__emulator/clock, else real time),
+ * and a sleep that SIGTERM (srv->stopping) cuts short. */
+int64_t emu_now(const emu_server *srv) {
+    return srv->clock_fixed ? srv->clock_time : (int64_t)time(NULL);
+}
+
+void emu_sleep_ms(emu_server *srv, long ms) {
+    if (ms <= 0) return;
+    struct timespec dl;
+    clock_gettime(CLOCK_MONOTONIC, &dl);
+    dl.tv_sec += ms / 1000;
+    dl.tv_nsec += (ms % 1000) * 1000000L;
+    if (dl.tv_nsec >= 1000000000L) {
+        dl.tv_sec++;
+        dl.tv_nsec -= 1000000000L;
     }
+    pthread_mutex_lock(&srv->lock);
+    while (!srv->stopping)
+        if (pthread_cond_timedwait(&srv->wake, &srv->lock, &dl) == ETIMEDOUT) break;
+    pthread_mutex_unlock(&srv->lock);
 }

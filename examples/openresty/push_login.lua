@@ -19,7 +19,8 @@
 --   POST /push/webhook  (from Twilio)
 --       The challenge.approved / challenge.denied events of the webhook
 --       run.sh registers. The X-Twilio-Signature is checked with the auth
---       token (twilio.verify.webhook.validate_request) before anything else:
+--       token against the registered URL ($push_webhook_url in nginx.conf;
+--       twilio.verify.webhook.validate_request) before anything else:
 --       invalid                -> 403, nothing recorded
 --       valid                  -> 200; the answer is kept in the shared dict
 --                                 `push_challenges`, by challenge SID, when
@@ -139,9 +140,15 @@ function _M.webhook()
     ngx.log(ngx.ERR, "push webhook: no TWILIO_AUTH_TOKEN in the environment (env TWILIO_AUTH_TOKEN;)")
     return reply(500, { error = "not configured" })
   end
-  -- the URL Twilio called, rebuilt from this request (behind a proxy: pass
-  -- the public one as { url = ... })
-  local ok, why = webhook.validate_request(AUTH_TOKEN)
+  -- the URL the webhook is registered with (nginx.conf's $push_webhook_url),
+  -- never one rebuilt from the Host header: a webhook Twilio signed for
+  -- another of the account's hosts would validate here too
+  local url = ngx.var.push_webhook_url
+  if type(url) ~= "string" or url == "" then
+    ngx.log(ngx.ERR, "push webhook: set $push_webhook_url in the location (the URL registered with Twilio)")
+    return reply(500, { error = "not configured" })
+  end
+  local ok, why = webhook.validate_request(AUTH_TOKEN, { url = url })
   if not ok then
     ngx.log(ngx.WARN, "push webhook refused: ", why, " (from ", ngx.var.remote_addr, ")")
     return reply(403, { error = "invalid signature" })

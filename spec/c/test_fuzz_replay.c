@@ -47,6 +47,9 @@
 #define LLVMFuzzerTestOneInput fz_one_oracle
 #include "../fuzz/fuzz_oracle.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fz_one_lua_transport
+#include "../fuzz/fuzz_lua_transport.c"
+#undef LLVMFuzzerTestOneInput
 
 #include "ctest.h"
 
@@ -59,9 +62,8 @@ static const struct {
     {"response", fz_one_response}, {"request", fz_one_request},   {"totp", fz_one_totp},
     {"json_lua", fz_one_json_lua}, {"emu_form", fz_one_emu_form}, {"jcursor", fz_one_jcursor},
     {"page_url", fz_one_page_url}, {"params", fz_one_params},     {"lua_pages", fz_one_lua_pages},
-    {"webhook", fz_one_webhook},
-    {"jwt", fz_one_jwt},
-    {"oracle", fz_one_oracle},
+    {"webhook", fz_one_webhook},   {"jwt", fz_one_jwt},           {"oracle", fz_one_oracle},
+    {"lua_transport", fz_one_lua_transport},
 };
 
 static int cmp_names(const void *a, const void *b) {

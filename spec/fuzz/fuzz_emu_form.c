@@ -146,18 +146,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         c.host = "127.0.0.1:8080";
         c.authorization = authz ? authz : fz_authz;
         rc = emu_form_parse(query, qlen, &c.query);
-        FZ_ASSERT(rc == 0 || rc == -2);
+        FZ_ASSERT(rc == 0 || rc == -2 || rc == -3);
+        FZ_ASSERT(rc != -3 || c.query.n == 0); /* too many pairs: nothing appended */
+        FZ_ASSERT(c.query.n <= EMU_FORM_MAX_PAIRS);
         fz_check_kvlist(&c.query);
         c.bad_query = rc == -2;
+        if (rc == -3) c.too_big = 1;
         c.form_type_ok = blen == 0 || (flags & 0x08);
         if (blen > 0 && (flags & 0x08)) {
             rc = emu_form_parse(body, blen, &c.form);
-            FZ_ASSERT(rc == 0 || rc == -2);
+            FZ_ASSERT(rc == 0 || rc == -2 || rc == -3);
+            FZ_ASSERT(rc != -3 || c.form.n == 0);
+            FZ_ASSERT(c.form.n <= EMU_FORM_MAX_PAIRS);
             fz_check_kvlist(&c.form);
-            if (rc == -2) {
-                c.bad_form = 1;
-                emu_kvlist_free(&c.form);
-            }
+            if (rc == -3) c.too_big = 1;
+            if (rc == -2) c.bad_form = 1;
+            if (rc != 0) emu_kvlist_free(&c.form);
         }
         emu_response r;
         memset(&r, 0, sizeof r);

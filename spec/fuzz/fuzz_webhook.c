@@ -14,6 +14,8 @@
  *   - a form body (url without a non-empty bodySHA256) validates against
  *     sign(url, parsed body), and not against that signature with a
  *     character changed, nor against another token;
+ *   - with bodySHA256 in url, no body (nil or a parameter table) never
+ *     validates, whatever the signature;
  *   - with bodySHA256 in url, sign(url, no params) validates iff the
  *     body's SHA-256 is that value;
  *   - validate answers 0 or 1 with a reason on 0, never -1 (no OOM here).
@@ -141,6 +143,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         FZ_ASSERT(tv_webhook_sign(token, tl, url, ul, NULL, 0, sig2, &err) == 0);
         int match = hl == TV_WEBHOOK_SHA256_HEX && memcmp(h, hex, TV_WEBHOOK_SHA256_HEX) == 0;
         FZ_ASSERT(fz_wh_validate(token, tl, url, ul, body, bl, NULL, 0, sig2, TV_WEBHOOK_SIG_LEN) == match);
+        /* no body: nothing the hash vouches for, never valid (issue 23 item 7) */
+        FZ_ASSERT(fz_wh_validate(token, tl, url, ul, NULL, 0, NULL, 0, sig2, TV_WEBHOOK_SIG_LEN) == 0);
+        FZ_ASSERT(fz_wh_validate(token, tl, url, ul, NULL, 0, f.params, f.n, sig, TV_WEBHOOK_SIG_LEN) == 0);
     }
     free(h);
     /* whatever the signature: an answer */

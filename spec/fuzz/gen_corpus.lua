@@ -341,4 +341,19 @@ write("oracle", "prose-cases", string.char(PROSE) .. "For `TOTP` this value must
   .. "For `Push` this value can be up to 5456 characters in length eg. `{\"a\": \"b.c\"}`")
 write("oracle", "prose-events", string.char(PROSE) .. "Possible event types: `*, factor.deleted, challenge.denied`\n\n"
   .. "It can be empty or it can have the values `a`, `b` or `c`.")
+-- ------------------------------------------------------------ Lua transport
+-- fuzz_lua_transport: mode byte, status index, header count, data (see the harness)
+local LT_VALID, LT_AMP, LT_LONG = 0x04, 0x08, 0x10
+local lt_data = "Twilio-Request-Id: RQ\r\n\0x" .. string.rep("abcXYZ\1\127", 4) .. "retry-after 7"
+for mode = 0, 3 do
+  for op = 0, 3 do
+    write("lua_transport", "mode" .. mode .. "-op" .. op, string.char(mode | LT_VALID | (op << 5), 0, 40) .. lt_data)
+    write("lua_transport", "mode" .. mode .. "-op" .. op .. "-error", string.char(mode | (op << 5), 8, 12) .. lt_data)
+  end
+end
+write("lua_transport", "variants-255", string.char(LT_VALID, 0, 255) .. "\0\1\2\3\4")
+write("lua_transport", "amplified", string.char(LT_VALID | LT_AMP, 0, 255) .. lt_data)
+write("lua_transport", "long-values", string.char(LT_VALID | LT_LONG, 1, 30) .. lt_data)
+write("lua_transport", "openresty-amplified", string.char(1 | LT_VALID | LT_AMP, 0, 200) .. lt_data)
+write("lua_transport", "openresty-nginx-error", string.char(1 | LT_VALID, 1, 20) .. lt_data)
 print("corpus written under " .. OUT)

@@ -14,12 +14,12 @@ trap 'rm -rf "$tmp"' EXIT
 cpp() { # name, label, defines...: output in $tmp/NAME.out, status in $tmp/NAME.rc
   name=$1 label=$2
   shift 2
-  echo "cppcheck ($label): csrc spec/fuzz spec/c" >"$tmp/$name.out"
+  echo "cppcheck ($label): csrc spec/fuzz spec/c spec/soak" >"$tmp/$name.out"
   cppcheck --enable=warning,style,performance,portability --std=c11 --error-exitcode=1 --quiet \
     --inline-suppr --suppressions-list=spec/memcheck/cppcheck.supp \
     --library=posix,gnu,libcurl,openssl,lua -I csrc -I csrc/emulator -D__GNUC__ "$@" \
     --template='{file}:{line}:{column}: {severity}({id}): {message}' \
-    csrc spec/fuzz spec/c >>"$tmp/$name.out" 2>&1
+    csrc spec/fuzz spec/c spec/soak >>"$tmp/$name.out" 2>&1
   echo $? >"$tmp/$name.rc"
 }
 # the two configurations at once (one a core), luacheck meanwhile

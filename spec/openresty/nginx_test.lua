@@ -570,13 +570,14 @@ describe("examples/openresty: sign-in with a TOTP second factor", function()
       assert.equal("Basic", q.authorization_scheme)
     end
     assert.equal(2, #posts)
-    for i, code in ipairs{ right, wrong } do
+    for i = 1, 2 do
       local q = posts[i]
       assert.matches("^/v2/Services/" .. SVC .. "/Entities/[^/]+/Challenges$", q.path)
       assert.equal("application/x-www-form-urlencoded", q.content_type)
       local form = {}
       for _, kv in ipairs(q.form) do form[kv[1]] = kv[2] end
-      assert.same({ FactorSid = factor_sid, AuthPayload = code }, form)
+      -- the emulator's log keeps no AuthPayload (the answers above show which code went)
+      assert.same({ FactorSid = factor_sid, AuthPayload = "[REDACTED]" }, form)
     end
     local challenges = assert(c:list_challenge(SVC, "user-ann-0001")).challenges
     local statuses = {}

@@ -68,13 +68,22 @@ http {
     server {
         listen 127.0.0.1:%d;
         location = /__ready { return 200 "ok"; }
-        # the receiver: the URL rebuilt from the request
+        # the receiver: the URL rebuilt from the request, for the Host
+        # values it serves webhooks on
         location /hook {
             client_body_buffer_size 1k;   # bigger bodies go to a file
             content_by_lua_block {
-                local ok, why = require("twilio.verify.webhook").validate_request("%s")
+                local ok, why = require("twilio.verify.webhook").validate_request("%s",
+                    { hosts = { "127.0.0.1:%d", "receiver.example", "Receiver.Example:80" } })
                 ngx.status = ok and 200 or 403
                 ngx.say(ok and "valid" or why)
+            }
+        }
+        # neither url nor hosts: a configuration error, raised
+        location /unpinned {
+            content_by_lua_block {
+                local ok, err = pcall(require("twilio.verify.webhook").validate_request, "%s")
+                ngx.say(ok and "no error" or tostring(err))
             }
         }
         # behind a proxy: the public URL Twilio was configured with
@@ -94,7 +103,7 @@ http {
         }
     }
 }
-]], MODULES, MODULES, ROOT, ROOT, BUILD, port, TOKEN, TOKEN, PUBLIC)
+]], MODULES, MODULES, ROOT, ROOT, BUILD, port, TOKEN, port, TOKEN, TOKEN, PUBLIC)
 end
 
 local function start()
@@ -179,7 +188,7 @@ describe("verify.webhook.validate_request in a real nginx", function()
     assert.are.equal(403, code)
   end)
 
-  it("rebuilds the URL from the Host header as sent (a default port or none both work)", function()
+  it("rebuilds the URL from an allowed Host header as sent (a default port or none both work)", function()
     local body = "A=1"
     local sig = webhook.sign(TOKEN, "http://receiver.example/hook", body)
     local code, text = post(n, "/hook", body, { FORM, "X-Twilio-Signature: " .. sig }, "receiver.example")
@@ -188,6 +197,18 @@ describe("verify.webhook.validate_request in a real nginx", function()
     assert.are.equal(200, code, text)
     code = post(n, "/hook", body, { FORM, "X-Twilio-Signature: " .. sig }, "evil.example")
     assert.are.equal(403, code)
+  end)
+
+  it("a webhook signed for another host of the account, replayed with that Host, is refused (issue 23 item 6)", function()
+    local body = "type=challenge.approved&challenge_sid=YC0123"
+    local sig = webhook.sign(TOKEN, "http://staging.example/hook", body)
+    local code, text = post(n, "/hook", body, { FORM, "X-Twilio-Signature: " .. sig }, "staging.example")
+    assert.are.equal(403, code)
+    assert.are.equal("Host header not among opts.hosts", text)
+    -- and a receiver that pins neither the URL nor the hosts does not run at all
+    code, text = post(n, "/unpinned", "", {})
+    assert.are.equal(200, code)
+    assert.is_truthy(text:find("pass opts.url", 1, true), text)
   end)
 
   it("JSON bodies: bodySHA256 in the URL, the body must match it", function()

@@ -17,6 +17,12 @@
 --         ...
 --     }
 --
+-- TLS: nginx verifies Twilio's certificate only with `proxy_ssl_verify on`
+-- (plus proxy_ssl_trusted_certificate, proxy_ssl_server_name on and
+-- proxy_ssl_name) in that location -- nginx's default is off, and nothing
+-- here can see the directive.  The libcurl transport's "verification always
+-- on" does not extend to this one: copy doc/openresty.md's location as is.
+--
 -- The credentials travel from the transport to rewrite() in the
 -- subrequest's ngx.ctx, never in the URI or a variable, and rewrite() drops
 -- every header the subrequest inherited from the client's request before

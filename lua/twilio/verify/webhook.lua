@@ -30,6 +30,10 @@
 --   without '=' has an empty value, repeated keys kept);
 -- * nil: no parameters (a GET webhook: everything is in the URL).
 --
+-- A `url` carrying a non-empty `bodySHA256` needs the body string: with nil
+-- or a table it never validates (`false, "the URL has a bodySHA256 but no
+-- body was given"`).
+--
 -- Wrong argument types raise an error naming the parameter, before any
 -- work; an invalid signature returns `false, reason`. The auth token never
 -- appears in an error, a log line or a return value.
@@ -132,27 +136,35 @@ end
 
 --- OpenResty: validate the current nginx request in one call.
 --
--- **syntax:** `ok, reason = webhook.validate_request(auth_token [, opts])`
+-- **syntax:** `ok, reason = webhook.validate_request(auth_token, { url = PUBLIC_URL } | { hosts = { HOST, ... } })`
 --
 -- Reads the `X-Twilio-Signature` header (several of them: `false`), the
 -- request body (`ngx.req.read_body()`, from memory or from the temporary
--- file nginx buffered it to), and the URL: `opts.url` when given, else
--- `ngx.var.scheme .. "://" .. Host header .. ngx.var.request_uri` (the Host
--- header as the client sent it, so a non-default port is kept;
--- `ngx.var.host:ngx.var.server_port` when there is none).
+-- file nginx buffered it to), and checks the signature against the URL
+-- Twilio called, which you must pin, one way or the other:
 --
--- **Behind a proxy or load balancer** (TLS terminated in front of nginx, a
--- rewritten Host or path) the rebuilt URL is not the one Twilio signed:
--- pass the public URL you configured in Twilio as `opts.url` (with the
--- query string of the request, when Twilio adds one). X-Forwarded-* headers
--- are not read: a client can send them.
+-- * `opts.url`: that URL exactly as you registered it with Twilio (add the
+--   request's query string when Twilio's URL has one). The right choice
+--   behind a proxy or a TLS terminator.
+-- * `opts.hosts`: the `Host` header values you serve webhooks on
+--   (`"hooks.example.com"`, `"hooks.example.com:8443"`, compared without
+--   case). The URL is then `ngx.var.scheme .. "://" .. Host ..
+--   ngx.var.request_uri`; a request whose Host is not listed is `false`.
+--
+-- Why one of them is required: the Host header is the client's to choose. A
+-- webhook signed for `https://staging.example.com/hook`, replayed to prod
+-- with `Host: staging.example.com`, would validate there if the URL were
+-- rebuilt from any Host (the same account auth token signs both).
+-- X-Forwarded-* headers are never read: a client can send them.
 --
 -- Works in the rewrite, access and content phases.
 -- @tparam string auth_token the account's auth token
--- @tparam[opt] table opts `url` (string): the URL Twilio requested
+-- @tparam table opts `url` (string): the URL Twilio requested; or `hosts`
+-- (array of strings): the Host values accepted
 -- @treturn[1] boolean `true`
 -- @treturn[2] boolean `false`
 -- @treturn[2] string why
+-- @raise when neither `opts.url` nor `opts.hosts` is given (a configuration error)
 function _M.validate_request(auth_token, opts)
     check_str("validate_request", "auth_token", auth_token)
     if opts ~= nil and type(opts) ~= "table" then
@@ -160,11 +172,29 @@ function _M.validate_request(auth_token, opts)
     end
     opts = opts or {}
     for k in pairs(opts) do
-        if k ~= "url" then
+        if k ~= "url" and k ~= "hosts" then
             error("twilio.verify.webhook.validate_request: unknown option '" .. tostring(k) .. "'", 2)
         end
     end
     if opts.url ~= nil then check_str("validate_request", "opts.url", opts.url) end
+    local hosts = opts.hosts
+    if hosts ~= nil then
+        if opts.url ~= nil then
+            error("twilio.verify.webhook.validate_request: give opts.url or opts.hosts, not both", 2)
+        end
+        if type(hosts) ~= "table" or hosts[1] == nil then
+            error("twilio.verify.webhook.validate_request: opts.hosts must be a non-empty array of Host values", 2)
+        end
+        for i, h in ipairs(hosts) do
+            if type(h) ~= "string" or h == "" then
+                error("twilio.verify.webhook.validate_request: opts.hosts[" .. i .. "] must be a non-empty string", 2)
+            end
+        end
+    elseif opts.url == nil then
+        error("twilio.verify.webhook.validate_request: pass opts.url (the URL you registered with Twilio) or "
+            .. "opts.hosts (the Host values you serve webhooks on): a URL rebuilt from any Host header lets a "
+            .. "webhook signed for another of your hosts validate here", 2)
+    end
     local ngx = _G.ngx
     if type(ngx) ~= "table" or not ngx.req then
         error("twilio.verify.webhook.validate_request: only inside OpenResty / ngx_lua", 2)
@@ -176,7 +206,12 @@ function _M.validate_request(auth_token, opts)
     if not url then
         local var = ngx.var
         local host = var.http_host
-        if not host or host == "" then host = var.host .. ":" .. var.server_port end
+        if type(host) ~= "string" or host == "" then return false, "no Host header" end
+        local lhost, allowed = host:lower(), false
+        for _, h in ipairs(hosts) do
+            if h:lower() == lhost then allowed = true end
+        end
+        if not allowed then return false, "Host header not among opts.hosts" end
         url = var.scheme .. "://" .. host .. var.request_uri
     end
     ngx.req.read_body()
