@@ -2,7 +2,7 @@
 -- through the library, the virtual authenticator twilio.verify.passkey as
 -- the browser, and every refusal of doc/emulator.md's Passkeys section --
 -- each answered with Twilio's code and nothing changed.
-local emulator = require "support.emulator"
+local fixture = require "support.fixture"
 local passkey = require "twilio.verify.passkey"
 local core = require "twilio.verify.core"
 local cjson = require "cjson"
@@ -25,17 +25,13 @@ describe("passkeys", function()
     return string.format("pk-user-%04d", n)
   end
 
+  -- one emulator for the file (no reset: the service below is made once)
+  fixture.emulator({ reset = false }, {}, function(em, c) e, client = em, c end)
   setup(function()
-    e = emulator.start()
-    client = e:client()
     svc = assert(client:create_service{ friendly_name = "Passkeys", passkeys_relying_party_id = "localhost",
       passkeys_relying_party_name = "Example", passkeys_relying_party_origins = ORIGIN .. ",http://app.localhost:8080",
       passkeys_authenticator_attachment = "platform", passkeys_discoverable_credentials = "preferred",
       passkeys_user_verification = "required" }).sid
-  end)
-  teardown(function()
-    if client then client:close() end
-    if e then e:stop() end
   end)
 
   -- a registered passkey: the authenticator, the factor, the identity
