@@ -226,7 +226,8 @@ static int factor_config(emu_passkey *pk, const cJSON *config, const svc_pk *s, 
         if (!(pk->origins = cJSON_CreateArray())) goto oom;
         char buf[sizeof s->origins];
         snprintf(buf, sizeof buf, "%s", s->origins);
-        for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        char *save = NULL; /* strtok_r: the emulator answers on several threads */
+        for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
             while (*tok == ' ') tok++;
             if (*tok && emu_json_add(pk->origins, NULL, cJSON_CreateString(tok)) != 0) goto oom;
         }

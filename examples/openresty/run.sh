@@ -237,6 +237,10 @@ start() {
     echo $! >"$PREFIX/nginx.pid"
     echo "$port" >"$PREFIX/nginx.port"
     pid=$(pid_of nginx.pid)
+    # until the background job has exec'd env and nginx, its cmdline is this
+    # script's: wait for that (at most 1 s) before reading "not alive" as an end
+    i=0
+    while [ $i -lt 20 ] && [ -r "/proc/$pid/cmdline" ] && ! alive "$pid" nginx; do sleep 0.05; i=$((i + 1)); done
     i=0
     while alive "$pid" nginx && [ $i -lt 200 ]; do
       code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$port/__ready" 2>/dev/null)
