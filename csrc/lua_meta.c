@@ -3,9 +3,12 @@
  *
  * Recorded per value in a weak-keyed table (the registry's META_KEY, also
  * core._responses) as one string, so a call that nobody asks about costs
- * one short string and one table slot.  Format: "<status>\n" then one
- * "<letter>:<value>\n" per header present ('a' + its index). */
+ * one string and one table slot.  Format: "<status>\n" then one
+ * "<letter>:<value>\n" per header present ('a' + its index); or, for a
+ * 2xx answer of the libcurl transport, its raw header lines (status line
+ * first), turned into that form only when asked (core._meta_expand). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -13,6 +16,8 @@
 #include "tv.h"
 
 static const char META_KEY[] = "twilio.verify.responses";
+
+static int l_meta_expand(lua_State *L);
 
 void tv_lua_meta_open(lua_State *L) {
     lua_newtable(L); /* the weak table */
@@ -29,6 +34,8 @@ void tv_lua_meta_open(lua_State *L) {
         lua_rawseti(L, -2, i + 1);
     }
     lua_setfield(L, -2, "response_headers");
+    lua_pushcfunction(L, l_meta_expand);
+    lua_setfield(L, -2, "_meta_expand");
 }
 
 /* the buffer holds the string being built; store it under the value */
@@ -56,9 +63,8 @@ static void add_header(luaL_Buffer *b, int i, const char *v, size_t len) {
     luaL_addchar(b, '\n');
 }
 
-void tv_lua_meta_record(lua_State *L, int vidx, const tv_response *resp) {
-    vidx = tvL_absindex(L, vidx);
-    if (!lua_istable(L, vidx)) return;
+/* The compact form of resp's tracked headers, pushed */
+static void push_compact(lua_State *L, const tv_response *resp) {
     luaL_Buffer b;
     luaL_buffinit(L, &b);
     add_status(&b, resp->status);
@@ -71,7 +77,47 @@ void tv_lua_meta_record(lua_State *L, int vidx, const tv_response *resp) {
         luaL_addstring(&b, v);
         luaL_addchar(&b, '\n');
     }
-    store(L, vidx, &b);
+    luaL_pushresult(&b);
+}
+
+/* A 2xx answer of the libcurl transport keeps its header lines raw
+ * (tv_response.raw, starting with the status line): they are stored as
+ * they are, one string, and parsed only if verify.response_of asks
+ * (l_meta_expand).  Otherwise the compact form. */
+void tv_lua_meta_record(lua_State *L, int vidx, const tv_response *resp) {
+    vidx = tvL_absindex(L, vidx);
+    if (!lua_istable(L, vidx)) return;
+    lua_getfield(L, LUA_REGISTRYINDEX, META_KEY);
+    lua_pushvalue(L, vidx);
+    if (resp->raw.len) lua_pushlstring(L, resp->raw.data, resp->raw.len);
+    else push_compact(L, resp);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+}
+
+static int rbox_gc(lua_State *L) {
+    tv_response_free((tv_response *)lua_touserdata(L, 1));
+    return 0;
+}
+
+/* core._meta_expand(s) -> the compact form of a raw block that
+ * tv_lua_meta_record stored ("HTTP/..." first), parsed by the libcurl
+ * transport's own header rules (tv_http_meta_load); s itself otherwise. */
+static int l_meta_expand(lua_State *L) {
+    size_t n;
+    const char *s = luaL_checklstring(L, 1, &n);
+    if (n < 5 || memcmp(s, "HTTP/", 5) != 0) {
+        lua_settop(L, 1);
+        return 1;
+    }
+    tv_response *r = (tv_response *)tv_lua_box(L, sizeof *r, "twilio.verify.rbox", rbox_gc);
+    r->retry_after = -1;
+    const char *sp = memchr(s, ' ', n);
+    r->status = sp ? strtol(sp + 1, NULL, 10) : 0;
+    if (tv_buf_add(&r->raw, s, n) || tv_http_meta_load(r)) return luaL_error(L, "out of memory");
+    push_compact(L, r);
+    tv_response_free(r);
+    return 1;
 }
 
 /* A hostile transport (or upstream: ngx.location.capture keeps the case of

@@ -141,6 +141,11 @@ typedef struct tv_response {
     char request_id[72]; /* Twilio-Request-Id, "" when absent */
     tv_buf meta;         /* values of tv_meta_header_names, NUL-separated */
     unsigned meta_off[TV_NMETA_HEADERS]; /* offset + 1 in meta; 0 = absent */
+    /* The libcurl transport keeps a 2xx answer's header lines raw (its
+     * status line, then the lines that may be tracked ones, as received):
+     * nothing is parsed unless asked -- verify.response_of, or
+     * tv_http_meta_load for the fields above.  Empty otherwise. */
+    tv_buf raw;
 } tv_response;
 
 /* Keep header `idx`'s value (trimmed, controls dropped; the last one wins).
@@ -154,6 +159,14 @@ void tv_response_meta_reset(tv_response *resp);
 /* The value of header `idx`, or NULL when the response had none. */
 const char *tv_response_meta(const tv_response *resp, int idx);
 
+/* Parse the header lines kept raw in resp->raw (tv_http.c: a 2xx answer
+ * of the libcurl transport, or a block recorded for verify.response_of)
+ * into the tracked headers (meta, retry_after, request_id) exactly as the
+ * header callback parses any other answer's, then forget them.  Nothing
+ * to do when resp->raw is empty.  0, or -1 on OOM. */
+int tv_http_meta_load(tv_response *resp);
+/* The same parse of `len` bytes of header lines into resp (raw untouched). */
+int tv_http_headers_parse(const char *raw, size_t len, tv_response *resp);
 void tv_response_reset(tv_response *resp); /* keep capacity */
 void tv_response_free(tv_response *resp);
 /* Parse a Retry-After value (delta-seconds or IMF-fixdate relative to

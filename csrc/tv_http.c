@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,35 +229,93 @@ static int header_is(const char *line, size_t len, const char *name, const char 
     return 1;
 }
 
-static size_t on_header(char *line, size_t size, size_t n, void *ud) {
-    tv_easy *h = ud;
-    size_t len = size * n;
+/* One header line of an answer into resp's tracked headers (the names of
+ * tv_meta_header_names; the rest is ignored).  0, or -1 on OOM. */
+static int take_header(tv_response *resp, const char *line, size_t len) {
     const char *v;
     size_t vlen;
     /* the names that matter (tv_meta_header_names) start with R, T or X: skip the rest cheaply */
     char c0 = len ? (char)(line[0] | 0x20) : 0;
-    if (len >= 5 && memcmp(line, "HTTP/", 5) == 0) { /* a new response (e.g. after 100) */
-        h->resp->retry_after = -1;
-        h->resp->request_id[0] = '\0';
-        tv_response_meta_reset(h->resp);
-        return len;
-    }
-    if (c0 != 'r' && c0 != 't' && c0 != 'x') return len;
+    if (c0 != 'r' && c0 != 't' && c0 != 'x') return 0;
     const char *colon = memchr(line, ':', len);
-    if (!colon) return len;
+    if (!colon) return 0;
     int idx = tv_meta_header_index(line, (size_t)(colon - line));
-    if (idx < 0) return len;
-    if (!header_is(line, len, tv_meta_header_names[idx], &v, &vlen)) return len;
-    if (tv_response_meta_set(h->resp, idx, v, vlen)) return 0; /* out of memory: fail the transfer */
+    if (idx < 0) return 0;
+    if (!header_is(line, len, tv_meta_header_names[idx], &v, &vlen)) return 0;
+    if (tv_response_meta_set(resp, idx, v, vlen)) return -1;
     if (idx == TV_META_RETRY_AFTER) {
-        h->resp->retry_after = tv_parse_retry_after(v, vlen, (int64_t)time(NULL));
+        resp->retry_after = tv_parse_retry_after(v, vlen, (int64_t)time(NULL));
     } else if (idx == TV_META_REQUEST_ID) {
-        if (vlen >= sizeof h->resp->request_id) vlen = sizeof h->resp->request_id - 1;
+        if (vlen >= sizeof resp->request_id) vlen = sizeof resp->request_id - 1;
         size_t k = 0;
         for (size_t i = 0; i < vlen; i++)
-            if (v[i] > 0x20 && v[i] < 0x7f) h->resp->request_id[k++] = v[i];
-        h->resp->request_id[k] = '\0';
+            if (v[i] > 0x20 && v[i] < 0x7f) resp->request_id[k++] = v[i];
+        resp->request_id[k] = '\0';
     }
+    return 0;
+}
+
+/* Name lengths of tv_meta_header_names, as a bit set (all < 64): a line
+ * whose name has none of them cannot be a tracked header. */
+static uint64_t tracked_lengths(void) {
+    uint64_t m = 0;
+    for (int i = 0; i < TV_NMETA_HEADERS; i++) m |= (uint64_t)1 << (strlen(tv_meta_header_names[i]) & 63);
+    return m;
+}
+
+/* A 2xx answer's raw block stays below this; past it, what was kept is
+ * parsed and the rest of the answer's lines are parsed as they come (a
+ * hostile server cannot grow it, and the result is the same). */
+#define TV_RAW_HEADERS_MAX 65536
+
+int tv_http_headers_parse(const char *raw, size_t len, tv_response *resp) {
+    const char *p = raw, *end = raw + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *e = nl ? nl + 1 : end;
+        if (((size_t)(e - p) < 5 || memcmp(p, "HTTP/", 5) != 0) && take_header(resp, p, (size_t)(e - p))) return -1;
+        p = e;
+    }
+    return 0;
+}
+
+int tv_http_meta_load(tv_response *resp) {
+    if (!resp->raw.len) return 0;
+    int rc = tv_http_headers_parse(resp->raw.data, resp->raw.len, resp);
+    tv_buf_reset(&resp->raw, 0);
+    return rc;
+}
+
+/* The header callback.  An answer that is a 2xx (most of them) keeps its
+ * status line and the lines that may be tracked headers in resp->raw, as
+ * they are: parsing waits until someone asks (verify.response_of,
+ * tv_http_meta_load).  Any other answer -- where the call engine reads
+ * Retry-After and the request id -- is parsed line by line. */
+static size_t on_header(char *line, size_t size, size_t n, void *ud) {
+    tv_easy *h = ud;
+    size_t len = size * n;
+    tv_response *resp = h->resp;
+    if (len >= 5 && memcmp(line, "HTTP/", 5) == 0) { /* a new response (e.g. after 100) */
+        resp->retry_after = -1;
+        resp->request_id[0] = '\0';
+        tv_response_meta_reset(resp);
+        tv_buf_reset(&resp->raw, 0);
+        const char *sp = memchr(line, ' ', len); /* "HTTP/1.1 200 OK", "HTTP/2 200" */
+        h->raw_headers = sp && (size_t)(sp - line) + 1 < len && sp[1] == '2';
+        if (h->raw_headers && tv_buf_add(&resp->raw, line, len)) return 0; /* out of memory: fail the transfer */
+        return len;
+    }
+    if (!h->raw_headers) return take_header(resp, line, len) ? 0 : len;
+    char c0 = len ? (char)(line[0] | 0x20) : 0;
+    if (c0 != 'r' && c0 != 't' && c0 != 'x') return len;
+    const char *colon = memchr(line, ':', len);
+    if (!colon || (size_t)(colon - line) >= 64 || !((h->tracked_lengths >> (colon - line)) & 1)) return len;
+    if (resp->raw.len + len > TV_RAW_HEADERS_MAX) { /* parse what was kept, then the rest as it comes */
+        h->raw_headers = 0;
+        if (tv_http_meta_load(resp)) return 0;
+        return take_header(resp, line, len) ? 0 : len;
+    }
+    if (tv_buf_add(&resp->raw, line, len)) return 0;
     return len;
 }
 
@@ -269,6 +328,7 @@ int tv_easy_init(tv_easy *x, const tv_http_conf *conf, struct curl_slist *h_get,
     x->h_post = h_post;
     CURL *e = x->easy;
     x->max_body = conf->max_body;
+    x->tracked_lengths = tracked_lengths();
     x->applied_timeout_ms = conf->timeout_ms;
     int bad = 0;
     bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;

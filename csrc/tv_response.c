@@ -81,12 +81,14 @@ void tv_response_reset(tv_response *resp) {
     resp->retry_after = -1;
     resp->request_id[0] = '\0';
     tv_response_meta_reset(resp);
+    tv_buf_reset(&resp->raw, 0);
 }
 
 void tv_response_free(tv_response *resp) {
     if (!resp) return;
     tv_buf_free(&resp->body);
     tv_buf_free(&resp->meta);
+    tv_buf_free(&resp->raw);
     memset(resp->meta_off, 0, sizeof resp->meta_off);
     resp->status = 0;
 }
@@ -182,6 +184,14 @@ void tv_error_context(tv_error *err, const tv_request *req, const tv_response *r
     if (req->url.data) tv_error_set_str(&err->url, req->url.data); /* OOM: url stays NULL */
     if (resp) {
         snprintf(err->request_id, sizeof err->request_id, "%s", resp->request_id);
+        if (resp->raw.len && !err->request_id[0]) { /* a 2xx whose headers were kept raw (a decode error) */
+            tv_response t;
+            memset(&t, 0, sizeof t);
+            t.retry_after = -1;
+            if (tv_http_headers_parse(resp->raw.data, resp->raw.len, &t) == 0)
+                snprintf(err->request_id, sizeof err->request_id, "%s", t.request_id);
+            tv_response_free(&t);
+        }
         tv_error_clean(err->request_id); /* kept printable by both transports; once more here */
         err->retry_after = resp->retry_after;
     }

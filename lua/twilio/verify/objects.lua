@@ -83,12 +83,17 @@ local function refresh(dst, src)
 end
 
 local header_names = core.response_headers
+local expand = core._meta_expand
 _M.response_headers = header_names
 
 -- verify.response_of (documented in twilio/verify.lua)
 function _M.response_of(value)
     local s = value ~= nil and responses[value]
     if not s then return nil end
+    if s:byte(1) == 72 then -- "HTTP/...": a libcurl answer's raw header lines, parsed on the first ask
+        s = expand(s)
+        responses[value] = s
+    end
     local status, rest = s:match("^(%d+)\n(.*)$")
     local r = { status = tonumber(status), headers = {} }
     for c, v in rest:gmatch("(%l):([^\n]*)\n") do
