@@ -47,8 +47,17 @@ for _, r in ipairs(RESOURCES) do describe[r.name] = describer(r) end
 local mt_key = {} -- resource -> its key in the client's state (made once, not per call)
 for r in pairs(kinds) do mt_key[r] = r .. "_mt" end
 
+-- The last client's state table, remembered without a C call per object
+-- (weak values: it keeps neither the client nor its state alive)
+local last = setmetatable({}, { __mode = "v" })
 local function kind_mt(client, resource)
-    local st = client:_state() -- per-client table owned by the client userdata
+    local st -- per-client table owned by the client userdata
+    if last.c == client then
+        st = last.st
+    else
+        st = client:_state()
+        last.c, last.st = client, st
+    end
     local key = mt_key[resource] or (resource .. "_mt")
     local mt = st[key]
     if not mt then
