@@ -635,6 +635,15 @@ static int l_base_url(lua_State *L) {
     return 1;
 }
 
+/* client:account_sid() -> the account SID (AC...): not a secret; what a
+ * shared rate-limit budget is keyed by (twilio.verify.openresty) */
+static int l_account_sid(lua_State *L) {
+    lclient *lc = check_client(L);
+    if (!lc->c) return 0;
+    lua_pushstring(L, tv_client_account_sid(lc->c));
+    return 1;
+}
+
 static int l_user_agent(lua_State *L) {
     lclient *lc = check_client(L);
     if (tv_client_closed(lc->c)) return 0;
@@ -672,7 +681,7 @@ static const luaL_Reg module_funcs[] = {{"now", l_now}, {"sleep", l_sleep}, {"ne
 
 static const luaL_Reg client_methods[] = {
     {"close", l_close},           {"is_closed", l_is_closed}, {"base_url", l_base_url},
-    {"user_agent", l_user_agent}, {"_transport", l_transport}, {"_hooks", l_hooks},
+    {"user_agent", l_user_agent}, {"account_sid", l_account_sid}, {"_transport", l_transport}, {"_hooks", l_hooks},
     {"_state", l_state},          {"_set_token", l_set_token}, {NULL, NULL}};
 
 /* Register the client metatable with the client's own methods in a new

@@ -178,11 +178,13 @@ static double mono(void) {
 }
 
 /* The transport failed (no response): its error, a message string or a
- * table { message =, timeout =, unsent =, code =, kind =, param = } at idx,
+ * table { message =, timeout =, unsent =, code =, kind =, param =,
+ * retry_after = } at idx,
  * into err.  The engine adds the request's context and classifies it. */
 static void transport_error(lua_State *L, int idx, tv_error *err) {
     const char *msg = "the transport failed";
     int timed_out = 0, unsent = 0, code = 0;
+    double retry_after = -1;
     const char *param = NULL;
     tv_kind kind = TV_ETRANSPORT;
     if (lua_isstring(L, idx)) {
@@ -205,9 +207,12 @@ static void transport_error(lua_State *L, int idx, tv_error *err) {
         }
         lua_getfield(L, idx, "param");
         if (lua_isstring(L, -1)) param = lua_tostring(L, -1);
-        lua_pop(L, 5); /* keep message and param on the stack */
+        lua_getfield(L, idx, "retry_after"); /* a shared budget's wait left (twilio.verify.openresty) */
+        if (lua_type(L, -1) == LUA_TNUMBER) retry_after = lua_tonumber(L, -1);
+        lua_pop(L, 6); /* keep message and param on the stack */
     }
     tv_error_set(err, kind, kind == TV_EARG ? param : NULL, "%s", msg);
+    if (retry_after >= 0 && retry_after < 86400) err->retry_after = retry_after;
     err->timed_out = timed_out;
     err->unsent = unsent;
     err->transport_code = code;
