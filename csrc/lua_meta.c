@@ -6,7 +6,9 @@
  * one string and one table slot.  Format: "<status>\n" then one
  * "<letter>:<value>\n" per header present ('a' + its index); or, for a
  * 2xx answer of the libcurl transport, its raw header lines (status line
- * first), turned into that form only when asked (core._meta_expand). */
+ * first), and for a Lua transport's, { status, the headers table it
+ * returned }: turned into that form only when asked (core._meta_expand),
+ * by the same rules and bounds. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,7 @@
 static const char META_KEY[] = "twilio.verify.responses";
 
 static int l_meta_expand(lua_State *L);
+static void push_compact_slots(lua_State *L, long status, int base);
 
 void tv_lua_meta_open(lua_State *L) {
     lua_newtable(L); /* the weak table */
@@ -36,16 +39,6 @@ void tv_lua_meta_open(lua_State *L) {
     lua_setfield(L, -2, "response_headers");
     lua_pushcfunction(L, l_meta_expand);
     lua_setfield(L, -2, "_meta_expand");
-}
-
-/* the buffer holds the string being built; store it under the value */
-static void store(lua_State *L, int vidx, luaL_Buffer *b) {
-    luaL_pushresult(b);
-    lua_getfield(L, LUA_REGISTRYINDEX, META_KEY);
-    lua_pushvalue(L, vidx);
-    lua_pushvalue(L, -3);
-    lua_rawset(L, -3);
-    lua_pop(L, 2);
 }
 
 static void add_status(luaL_Buffer *b, long status) {
@@ -104,6 +97,15 @@ static int rbox_gc(lua_State *L) {
  * tv_lua_meta_record stored ("HTTP/..." first), parsed by the libcurl
  * transport's own header rules (tv_http_meta_load); s itself otherwise. */
 static int l_meta_expand(lua_State *L) {
+    if (lua_istable(L, 1)) { /* { status, headers }: a Lua transport's 2xx (tv_lua_meta_record_lazy) */
+        lua_settop(L, 1);
+        lua_rawgeti(L, 1, 1);
+        long status = (long)lua_tointeger(L, 2);
+        lua_rawgeti(L, 1, 2);
+        int base = tv_lua_headers_collect(L, 3);
+        push_compact_slots(L, status, base);
+        return 1;
+    }
     size_t n;
     const char *s = luaL_checklstring(L, 1, &n);
     if (n < 5 || memcmp(s, "HTTP/", 5) != 0) {
@@ -179,9 +181,8 @@ int tv_lua_headers_collect(lua_State *L, int hidx) {
     return base;
 }
 
-void tv_lua_meta_record_slots(lua_State *L, int vidx, long status, int base) {
-    vidx = tvL_absindex(L, vidx);
-    if (!lua_istable(L, vidx)) return;
+/* The compact form from the slots tv_lua_headers_collect pushed at base, pushed */
+static void push_compact_slots(lua_State *L, long status, int base) {
     luaL_Buffer b;
     luaL_buffinit(L, &b);
     add_status(&b, status);
@@ -190,5 +191,30 @@ void tv_lua_meta_record_slots(lua_State *L, int vidx, long status, int base) {
         const char *v = lua_isstring(L, base + i) ? lua_tolstring(L, base + i, &vl) : NULL;
         if (v) add_header(&b, i, v, vl);
     }
-    store(L, vidx, &b);
+    luaL_pushresult(&b);
+}
+
+void tv_lua_meta_record_slots(lua_State *L, int vidx, long status, int base) {
+    vidx = tvL_absindex(L, vidx);
+    if (!lua_istable(L, vidx)) return;
+    lua_getfield(L, LUA_REGISTRYINDEX, META_KEY);
+    lua_pushvalue(L, vidx);
+    push_compact_slots(L, status, base);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+}
+
+void tv_lua_meta_record_lazy(lua_State *L, int vidx, long status, int hidx) {
+    vidx = tvL_absindex(L, vidx);
+    hidx = tvL_absindex(L, hidx);
+    if (!lua_istable(L, vidx)) return;
+    lua_getfield(L, LUA_REGISTRYINDEX, META_KEY);
+    lua_pushvalue(L, vidx);
+    lua_createtable(L, 2, 0);
+    lua_pushinteger(L, (lua_Integer)status);
+    lua_rawseti(L, -2, 1);
+    lua_pushvalue(L, hidx);
+    lua_rawseti(L, -2, 2);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
 }

@@ -99,7 +99,9 @@ _M.response_headers = header_names
 function _M.response_of(value)
     local s = value ~= nil and responses[value]
     if not s then return nil end
-    if s:byte(1) == 72 then -- "HTTP/...": a libcurl answer's raw header lines, parsed on the first ask
+    -- a success's headers are kept as they came (a libcurl answer's raw
+    -- lines, "HTTP/..."; a Lua transport's { status, headers }): read on the first ask
+    if type(s) == "table" or s:byte(1) == 72 then
         s = expand(s)
         responses[value] = s
     end

@@ -37,6 +37,7 @@
 -- local ok, err = client:verify_factor(SVC, USER, SID, code)
 local type, error, pairs, tostring, rawget = type, error, pairs, tostring, rawget
 local string_char, tonumber = string.char, tonumber
+local byte, find, sub = string.byte, string.find, string.sub
 
 local _M = { _VERSION = require("twilio.verify.core")._VERSION, LOCATION = "/_twilio_verify" }
 
@@ -104,7 +105,7 @@ local warned_phases = {}
 -- Before each attempt a request waits (ngx.sleep) or fails fast
 -- (on_limit = "fail", or the wait would pass max_wait) while the account
 -- is in a Retry-After window or all its slots are taken.  Keyed by the
--- account SID (client:account_sid()): never a token or a credential.
+-- account SID (client:_account_sid()): never a token or a credential.
 -- Costs, when it is not configured: nothing (a nil test).  Configured: one
 -- dict:get per attempt, and with max_in_flight one dict:add, get and
 -- delete.
@@ -319,7 +320,7 @@ function _M.new(opts)
         local ngx = rawget(_G, "ngx")
         local account = accounts[client]
         if not account then
-            account = client:account_sid()
+            account = client:_account_sid()
             accounts[client] = account
         end
         local slot, token = budget.acquire(ngx, account)
@@ -346,10 +347,20 @@ function _M.new(opts)
             end
             return client:_http(req)
         end
-        local path, query = req.url:match("^https?://[^/?#]+(/[^?#]*)(%??[^#]*)$")
-        path = path and normalize_path(path)
-        if not path then
-            return nil, { message = "cannot proxy " .. req.method .. " " .. req.url .. " through nginx", unsent = true }
+        local url = req.url
+        local uri
+        -- what the C core builds: "http(s)://host/path?query", no "%" or "#"
+        -- (the path's start found without a pattern); anything else the long way
+        local slash = byte(url, 1) == 104 and find(url, "/", 9, true)
+        if slash and not find(url, "[%%#]", slash) and (byte(url, 5) == 58 or byte(url, 6) == 58) then
+            uri = location .. sub(url, slash)
+        else
+            local path, query = url:match("^https?://[^/?#]+(/[^?#]*)(%??[^#]*)$")
+            path = path and normalize_path(path)
+            if not path then
+                return nil, { message = "cannot proxy " .. req.method .. " " .. url .. " through nginx", unsent = true }
+            end
+            uri = location .. path .. query
         end
         local t = { headers = req.headers }
         local method = req.method
@@ -359,7 +370,7 @@ function _M.new(opts)
         else
             copts = { method = method == "GET" and HTTP_GET or ngx[METHODS[method]], ctx = { twilio_verify = t } }
         end
-        local res = ngx.location.capture(location .. path .. query, copts)
+        local res = ngx.location.capture(uri, copts)
         if not t.hooked then
             -- the subrequest did not reach a location running rewrite(): no
             -- credentials were added to it, and nothing can be said about it
@@ -367,8 +378,7 @@ function _M.new(opts)
                   "/ did not run rewrite_by_lua_block { require(\"twilio.verify.openresty\").rewrite() }"
                   .. " (got status " .. tostring(res.status) .. "); add the internal location of doc/openresty.md", 0)
         end
-        local header_time = t.filtered and last(t.upstream_header_time)
-        if not header_time or header_time == "-" then
+        if not t.answered then
             -- nginx answered by itself: the Verify API sent no response header
             local status = res.status
             -- sent for sure only when nginx never connected (without the
@@ -437,6 +447,41 @@ function _M.rewrite()
     for name, value in pairs(t.headers) do set(name, value) end
 end
 
+--- The internal location's credentials, for `set_by_lua_block`.
+--
+-- **syntax:** `set_by_lua_block $twilio_verify_authorization {`
+-- `return require("twilio.verify.openresty").authorization() }`
+--
+-- The faster form of @{rewrite} (no Lua thread of its own, no header
+-- copied): answers the Authorization value the C core built for this
+-- subrequest, for `proxy_set_header Authorization
+-- $twilio_verify_authorization;`, and sets `$twilio_verify_user_agent`
+-- (declare it first: `set $twilio_verify_user_agent "";`).  With
+-- `proxy_pass_request_headers off;` none of the client's headers reach
+-- Twilio.  A request that is not one of this transport's subrequests gets
+-- `""`: `if ($twilio_verify_authorization = "") { return 403; }`.
+-- @treturn string the Authorization header's value, or `""`
+-- @usage
+-- location /_twilio_verify/ {
+--     internal;
+--     set $twilio_verify_user_agent "";
+--     set_by_lua_block $twilio_verify_authorization { return require("twilio.verify.openresty").authorization() }
+--     if ($twilio_verify_authorization = "") { return 403; }
+--     proxy_pass_request_headers off;
+--     proxy_set_header Authorization $twilio_verify_authorization;
+--     proxy_set_header User-Agent $twilio_verify_user_agent;
+--     ...
+-- }
+function _M.authorization()
+    local ngx = rawget(_G, "ngx")
+    local t = ngx.ctx.twilio_verify
+    if type(t) ~= "table" or t.hooked or type(t.headers) ~= "table" then return "" end
+    t.hooked = true
+    local h = t.headers
+    ngx.var.twilio_verify_user_agent = h["User-Agent"] or ""
+    return h.Authorization or ""
+end
+
 --- The internal location's header filter.
 --
 -- **syntax:** `header_filter_by_lua_block { require("twilio.verify.openresty").header_filter() }`
@@ -453,14 +498,18 @@ function _M.header_filter()
     local var = ngx.var
     t.filtered = true
     local ht = var.upstream_header_time
-    t.upstream_header_time = ht
+    -- one upstream try ("0.012": no list to take the last of) or several
+    local lt = ht
+    if type(ht) ~= "string" or find(ht, "[,:]") then lt = last(ht) end
+    if lt ~= nil and lt ~= "-" then
+        t.answered = true -- the Verify API sent the response header
+        return
+    end
     -- the rest only matters when the Verify API sent no header (the
     -- transport's error path): not read on the way of every answer
-    local lt = last(ht)
-    if lt == nil or lt == "-" then
-        t.upstream_status = var.upstream_status
-        t.upstream_connect_time = var.upstream_connect_time
-    end
+    t.upstream_header_time = ht
+    t.upstream_status = var.upstream_status
+    t.upstream_connect_time = var.upstream_connect_time
 end
 
 return _M
