@@ -36,7 +36,7 @@ local _M = {}
 
 -- -> { [op] = { ours = Ir/request, bare = Ir/request, ratio = bare/ours } }
 function _M.run(outdir, seconds)
-  seconds = seconds or 2
+  seconds = seconds or tonumber(os.getenv("PROFILE_NGINX_SECONDS") or "") or 3
   os.execute("mkdir -p " .. servers.shq(outdir))
   local dir = servers.tmpdir()
   local up, front
@@ -60,7 +60,7 @@ function _M.run(outdir, seconds)
         local url = front.base_url .. "/" .. side .. "/" .. op
         local o = cmd_out("curl -s " .. servers.shq(url))
         if o ~= "ok" then error("nginx handler " .. url .. " answered: " .. o) end
-        cmd_out(format("wrk -t1 -c1 -d1s %s", servers.shq(url))) -- warm up: JIT traces, connections
+        cmd_out(format("wrk -t1 -c1 -d%ds %s", seconds, servers.shq(url))) -- warm up: JIT traces, connections
         cmd_out("callgrind_control -z " .. front.pid)
         local w = cmd_out(format("wrk -t1 -c1 -d%ds %s", seconds, servers.shq(url)))
         local n = tonumber(w:match("(%d+) requests in"))
@@ -75,6 +75,7 @@ function _M.run(outdir, seconds)
         r[side .. "_requests"] = n
       end
       r.ratio = r.bare / r.ours
+      r.jit_aborts = cmd_out("curl -s " .. servers.shq(front.base_url .. "/jit/")):gsub("%s+$", "")
       res[op] = r
       print(format("  nginx %-10s ours %9.0f Ir/request  bare %9.0f Ir/request  bare/ours %.3f", op, r.ours, r.bare,
         r.ratio))

@@ -82,6 +82,7 @@ http {
     lua_shared_dict tv_up 1m;
     lua_package_path  "%s/lua/?.lua;%s/spec/openresty/?.lua;;";
     lua_package_cpath "%s/%s/?.so;;";
+
     upstream tv_budget_up {
         server 127.0.0.1:%d;
         keepalive 64;
@@ -91,9 +92,17 @@ http {
         location = /__ready { return 200 "ok"; }
         location /_twilio_verify/ {
             internal;
-            rewrite_by_lua_block       { require("twilio.verify.openresty").rewrite() }
+            set $twilio_verify_user_agent "";
+            set $twilio_verify_content_type "";
+            set_by_lua_block $twilio_verify_authorization { return require("twilio.verify.openresty").authorization() }
+            if ($twilio_verify_authorization = "") { return 403; }
             header_filter_by_lua_block { require("twilio.verify.openresty").header_filter() }
             proxy_pass http://tv_budget_up/up/;
+            proxy_pass_request_headers off;
+            proxy_set_header Authorization $twilio_verify_authorization;
+            proxy_set_header User-Agent $twilio_verify_user_agent;
+            proxy_set_header Accept application/json;
+            proxy_set_header Content-Type $twilio_verify_content_type;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_set_header Host 127.0.0.1:%d;
@@ -104,6 +113,7 @@ http {
         location = /call  { content_by_lua_block { require("tv_budget_app").call() } }
         location = /state { content_by_lua_block { require("tv_budget_app").state() } }
         location = /reset { content_by_lua_block { require("tv_budget_app").reset() } }
+        location = /foreign { content_by_lua_block { require("tv_budget_app").foreign() } }
     }
 }
 ]], MODULES, MODULES, ROOT, ROOT, ROOT, BUILD, port, port, port)
@@ -117,6 +127,7 @@ local function start()
   local last
   for _ = 1, 8 do
     local port = math.random(20000, 59999)
+    os.remove(dir .. "/logs/error.log") -- a try that found its port taken logged [emerg]: not this one's
     write_file(dir .. "/nginx.conf", conf(port))
     local base = "http://127.0.0.1:" .. port
     local pipe = io.popen(format("TV_BUDGET_BASE=%s %s -p %s -c %s %s >%s 2>&1 </dev/null & echo $!; wait", base,
@@ -229,6 +240,7 @@ describe("the OpenResty transport's shared rate-limit budget (4 nginx workers)",
       .. "at most, answered %d requests, %d of them 429; %d workers served the %d calls", K, s.max_in_flight,
       s.tv_up.requests or 0, s.tv_up.limited or 0, t.npids, N)
     assert.equal(N, t.ok, error_log())
+    assert.is_true(t.npids > 1, "one worker served every call: the budget was not shared") -- reuseport spreads them
     assert.is_true(s.max_in_flight <= K, cjson.encode(s))
     assert.is_true(s.max_in_flight >= 1)
     assert.is_nil(s.tv_up.limited)
@@ -238,6 +250,12 @@ describe("the OpenResty transport's shared rate-limit budget (4 nginx workers)",
       assert.is_nil(tostring(v):find(app.TOKEN, 1, true))
       assert.truthy(key:find(app.ACCOUNT, 1, true), key)
     end
+  end)
+
+  it("answers 403 to a subrequest of the internal location that the transport did not make", function()
+    assert.equal("ok\n", get(n, "/reset"))
+    assert.equal("403\n", get(n, "/foreign"))
+    assert.is_nil(state(n).tv_up.requests)
   end)
 
   -- one 429 with Retry-After: 2, then 31 fetches once the caller's worker saw it
@@ -272,6 +290,7 @@ describe("the OpenResty transport's shared rate-limit budget (4 nginx workers)",
       .. "Retry-After window; %d of %d succeeded after it", s.tv_up.in_window or 0, t.ok, N - 1)
     assert.is_nil(s.tv_up.in_window, cjson.encode(s))
     assert.equal(N - 1, t.ok, error_log())
+    assert.is_true(t.npids > 1, "one worker served every call: the budget was not shared")
     assert.equal(1, first.ok) -- the one that got the 429 retried after the window
     assert.equal(1, s.tv_up.limited)
   end)
@@ -283,6 +302,7 @@ describe("the OpenResty transport's shared rate-limit budget (4 nginx workers)",
     assert.is_nil(s.tv_up.in_window, cjson.encode(s))
     assert.equal(N - 1, t.err, error_log())
     assert.equal(N - 1, t.kinds.transport)
+    assert.is_true(t.npids > 1, "one worker served every call: the budget was not shared")
     for _, ra in ipairs(t.retry_after) do assert.is_true(ra > 0 and ra <= 2, tostring(ra)) end
     -- the one that got the 429, and its own retry once the window passed
     assert.is_true(s.tv_up.requests <= 2, cjson.encode(s))

@@ -11,6 +11,8 @@
 --                  "none" (no budget), "wait" or "fail" (the shared budget
 --                  in lua_shared_dict tv_budget, max_in_flight = K)
 --   /state         both dicts as JSON;  /reset?...  a new round's settings
+--   /foreign       a subrequest to the internal location not made by the
+--                  transport (doc/openresty.md's form answers it 403)
 local verify = require "twilio.verify"
 local openresty = require "twilio.verify.openresty"
 local cjson = require "cjson.safe"
@@ -86,6 +88,12 @@ function _M.call()
   else
     ngx.say("err ", err.kind, " ", ngx.worker.pid(), " ", tostring(err.retry_after), " ", tostring(err))
   end
+end
+
+-- a subrequest to the internal location that is not the transport's: 403, nothing sent
+function _M.foreign()
+  local res = ngx.location.capture("/_twilio_verify/v2/Services")
+  ngx.say(res.status)
 end
 
 function _M.state()

@@ -47,6 +47,15 @@ for _, r in ipairs(RESOURCES) do describe[r.name] = describer(r) end
 local mt_key = {} -- resource -> its key in the client's state (made once, not per call)
 for r in pairs(kinds) do mt_key[r] = r .. "_mt" end
 
+-- Its closures are made here, not in kind_mt: a function that makes one
+-- closes upvalues on return (UCLO), which LuaJIT does not compile, and
+-- kind_mt is on every call's path.
+local function new_mt(client, resource)
+    local d = describe[resource] or function(o) return tostring(o.sid) end
+    return { __index = kinds[resource], __client = client, __name = "twilio.verify." .. resource,
+             __tostring = function(o) return "twilio.verify." .. resource .. " " .. d(o) end }
+end
+
 -- The last client's state table, remembered without a C call per object
 -- (weak values: it keeps neither the client nor its state alive)
 local last = setmetatable({}, { __mode = "v" })
@@ -61,9 +70,7 @@ local function kind_mt(client, resource)
     local key = mt_key[resource] or (resource .. "_mt")
     local mt = st[key]
     if not mt then
-        local d = describe[resource] or function(o) return tostring(o.sid) end
-        mt = { __index = kinds[resource], __client = client, __name = "twilio.verify." .. resource,
-               __tostring = function(o) return "twilio.verify." .. resource .. " " .. d(o) end }
+        mt = new_mt(client, resource)
         st[key] = mt
     end
     return mt

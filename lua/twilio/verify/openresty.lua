@@ -333,6 +333,9 @@ function _M.new(opts)
     end
 
     local HTTP_GET, HTTP_POST
+    -- url -> the subrequest's URI, for the last 256 URLs (a string made
+    -- per call costs more on LuaJIT than a table hit)
+    local uris, nuris = {}, 0
     send = function(req, client)
         local ngx = rawget(_G, "ngx")
         if not HTTP_GET then HTTP_GET, HTTP_POST = ngx.HTTP_GET, ngx.HTTP_POST end
@@ -348,19 +351,24 @@ function _M.new(opts)
             return client:_http(req)
         end
         local url = req.url
-        local uri
-        -- what the C core builds: "http(s)://host/path?query", no "%" or "#"
-        -- (the path's start found without a pattern); anything else the long way
-        local slash = byte(url, 1) == 104 and find(url, "/", 9, true)
-        if slash and not find(url, "[%%#]", slash) and (byte(url, 5) == 58 or byte(url, 6) == 58) then
-            uri = location .. sub(url, slash)
-        else
-            local path, query = url:match("^https?://[^/?#]+(/[^?#]*)(%??[^#]*)$")
-            path = path and normalize_path(path)
-            if not path then
-                return nil, { message = "cannot proxy " .. req.method .. " " .. url .. " through nginx", unsent = true }
+        local uri = uris[url] -- a URL met lately: its subrequest URI is known
+        if not uri then
+            -- what the C core builds: "http(s)://host/path?query", no "%" or "#"
+            -- (the path's start found without a pattern); anything else the long way
+            local slash = byte(url, 1) == 104 and find(url, "/", 9, true)
+            if slash and not find(url, "[%%#]", slash) and (byte(url, 5) == 58 or byte(url, 6) == 58) then
+                uri = location .. sub(url, slash)
+                if nuris >= 256 then uris, nuris = {}, 0 end
+                uris[url], nuris = uri, nuris + 1
+            else
+                local path, query = url:match("^https?://[^/?#]+(/[^?#]*)(%??[^#]*)$")
+                path = path and normalize_path(path)
+                if not path then
+                    return nil, { message = "cannot proxy " .. req.method .. " " .. url .. " through nginx",
+                                  unsent = true }
+                end
+                uri = location .. path .. query
             end
-            uri = location .. path .. query
         end
         local t = { headers = req.headers }
         local method = req.method
@@ -455,8 +463,9 @@ end
 -- The faster form of @{rewrite} (no Lua thread of its own, no header
 -- copied): answers the Authorization value the C core built for this
 -- subrequest, for `proxy_set_header Authorization
--- $twilio_verify_authorization;`, and sets `$twilio_verify_user_agent`
--- (declare it first: `set $twilio_verify_user_agent "";`).  With
+-- $twilio_verify_authorization;`, and sets `$twilio_verify_user_agent` and,
+-- for a POST, `$twilio_verify_content_type` (declare both first:
+-- `set $twilio_verify_user_agent ""; set $twilio_verify_content_type "";`).  With
 -- `proxy_pass_request_headers off;` none of the client's headers reach
 -- Twilio.  A request that is not one of this transport's subrequests gets
 -- `""`: `if ($twilio_verify_authorization = "") { return 403; }`.
@@ -465,11 +474,14 @@ end
 -- location /_twilio_verify/ {
 --     internal;
 --     set $twilio_verify_user_agent "";
+--     set $twilio_verify_content_type "";
 --     set_by_lua_block $twilio_verify_authorization { return require("twilio.verify.openresty").authorization() }
 --     if ($twilio_verify_authorization = "") { return 403; }
 --     proxy_pass_request_headers off;
 --     proxy_set_header Authorization $twilio_verify_authorization;
 --     proxy_set_header User-Agent $twilio_verify_user_agent;
+--     proxy_set_header Content-Type $twilio_verify_content_type;
+--     proxy_set_header Accept application/json;
 --     ...
 -- }
 function _M.authorization()
@@ -478,7 +490,12 @@ function _M.authorization()
     if type(t) ~= "table" or t.hooked or type(t.headers) ~= "table" then return "" end
     t.hooked = true
     local h = t.headers
-    ngx.var.twilio_verify_user_agent = h["User-Agent"] or ""
+    local var = ngx.var
+    var.twilio_verify_user_agent = h["User-Agent"] or ""
+    -- a POST's form type; nothing for GET and DELETE ($request_method is
+    -- the main request's method, not the subrequest's: no map can say it)
+    local ct = h["Content-Type"]
+    if ct then var.twilio_verify_content_type = ct end
     return h.Authorization or ""
 end
 
