@@ -95,7 +95,7 @@ static int rbox_gc(lua_State *L) {
 
 /* core._meta_expand(s) -> the compact form of a raw block that
  * tv_lua_meta_record stored ("HTTP/..." first), parsed by the libcurl
- * transport's own header rules (tv_http_meta_load); s itself otherwise. */
+ * transport's own header rules (tv_response_meta_load); s itself otherwise. */
 static int l_meta_expand(lua_State *L) {
     if (lua_istable(L, 1)) { /* { status, headers }: a Lua transport's 2xx (tv_lua_meta_record_lazy) */
         lua_settop(L, 1);
@@ -116,7 +116,7 @@ static int l_meta_expand(lua_State *L) {
     r->retry_after = -1;
     const char *sp = memchr(s, ' ', n);
     r->status = sp ? strtol(sp + 1, NULL, 10) : 0;
-    if (tv_buf_add(&r->raw, s, n) || tv_http_meta_load(r)) return luaL_error(L, "out of memory");
+    if (tv_buf_add(&r->raw, s, n) || tv_response_meta_load(r)) return luaL_error(L, "out of memory");
     push_compact(L, r);
     tv_response_free(r);
     return 1;

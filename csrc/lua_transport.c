@@ -506,7 +506,7 @@ static int l_http(lua_State *L) {
     lua_setfield(L, -2, "status");
     lua_pushlstring(L, lc->resp.body.data ? lc->resp.body.data : "", lc->resp.body.len);
     lua_setfield(L, -2, "body");
-    if (tv_http_meta_load(&lc->resp)) return luaL_error(L, "out of memory");
+    if (tv_response_meta_load(&lc->resp)) return luaL_error(L, "out of memory");
     lua_createtable(L, 0, 2);
     for (int i = 0; i < TV_NMETA_HEADERS; i++) { /* the headers the library keeps, as received */
         const char *v = tv_response_meta(&lc->resp, i);

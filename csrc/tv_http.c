@@ -217,44 +217,6 @@ static int on_seek(void *ud, curl_off_t offset, int origin) {
     return CURL_SEEKFUNC_CANTSEEK;
 }
 
-static int header_is(const char *line, size_t len, const char *name, const char **val, size_t *vlen) {
-    size_t n = strlen(name);
-    if (len <= n || line[n] != ':' || strncasecmp(line, name, n) != 0) return 0;
-    const char *v = line + n + 1;
-    const char *e = line + len;
-    while (v < e && (*v == ' ' || *v == '\t')) v++;
-    while (e > v && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' ')) e--;
-    *val = v;
-    *vlen = (size_t)(e - v);
-    return 1;
-}
-
-/* One header line of an answer into resp's tracked headers (the names of
- * tv_meta_header_names; the rest is ignored).  0, or -1 on OOM. */
-static int take_header(tv_response *resp, const char *line, size_t len) {
-    const char *v;
-    size_t vlen;
-    /* the names that matter (tv_meta_header_names) start with R, T or X: skip the rest cheaply */
-    char c0 = len ? (char)(line[0] | 0x20) : 0;
-    if (c0 != 'r' && c0 != 't' && c0 != 'x') return 0;
-    const char *colon = memchr(line, ':', len);
-    if (!colon) return 0;
-    int idx = tv_meta_header_index(line, (size_t)(colon - line));
-    if (idx < 0) return 0;
-    if (!header_is(line, len, tv_meta_header_names[idx], &v, &vlen)) return 0;
-    if (tv_response_meta_set(resp, idx, v, vlen)) return -1;
-    if (idx == TV_META_RETRY_AFTER) {
-        resp->retry_after = tv_parse_retry_after(v, vlen, (int64_t)time(NULL));
-    } else if (idx == TV_META_REQUEST_ID) {
-        if (vlen >= sizeof resp->request_id) vlen = sizeof resp->request_id - 1;
-        size_t k = 0;
-        for (size_t i = 0; i < vlen; i++)
-            if (v[i] > 0x20 && v[i] < 0x7f) resp->request_id[k++] = v[i];
-        resp->request_id[k] = '\0';
-    }
-    return 0;
-}
-
 /* Name lengths of tv_meta_header_names, as a bit set (all < 64): a line
  * whose name has none of them cannot be a tracked header. */
 static uint64_t tracked_lengths(void) {
@@ -268,28 +230,10 @@ static uint64_t tracked_lengths(void) {
  * hostile server cannot grow it, and the result is the same). */
 #define TV_RAW_HEADERS_MAX 65536
 
-int tv_http_headers_parse(const char *raw, size_t len, tv_response *resp) {
-    const char *p = raw, *end = raw + len;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *e = nl ? nl + 1 : end;
-        if (((size_t)(e - p) < 5 || memcmp(p, "HTTP/", 5) != 0) && take_header(resp, p, (size_t)(e - p))) return -1;
-        p = e;
-    }
-    return 0;
-}
-
-int tv_http_meta_load(tv_response *resp) {
-    if (!resp->raw.len) return 0;
-    int rc = tv_http_headers_parse(resp->raw.data, resp->raw.len, resp);
-    tv_buf_reset(&resp->raw, 0);
-    return rc;
-}
-
 /* The header callback.  An answer that is a 2xx (most of them) keeps its
  * status line and the lines that may be tracked headers in resp->raw, as
  * they are: parsing waits until someone asks (verify.response_of,
- * tv_http_meta_load).  Any other answer -- where the call engine reads
+ * tv_response_meta_load).  Any other answer -- where the call engine reads
  * Retry-After and the request id -- is parsed line by line. */
 static size_t on_header(char *line, size_t size, size_t n, void *ud) {
     tv_easy *h = ud;
@@ -305,15 +249,15 @@ static size_t on_header(char *line, size_t size, size_t n, void *ud) {
         if (h->raw_headers && tv_buf_add(&resp->raw, line, len)) return 0; /* out of memory: fail the transfer */
         return len;
     }
-    if (!h->raw_headers) return take_header(resp, line, len) ? 0 : len;
+    if (!h->raw_headers) return tv_response_header_line(resp, line, len) ? 0 : len;
     char c0 = len ? (char)(line[0] | 0x20) : 0;
     if (c0 != 'r' && c0 != 't' && c0 != 'x') return len;
     const char *colon = memchr(line, ':', len);
     if (!colon || (size_t)(colon - line) >= 64 || !((h->tracked_lengths >> (colon - line)) & 1)) return len;
     if (resp->raw.len + len > TV_RAW_HEADERS_MAX) { /* parse what was kept, then the rest as it comes */
         h->raw_headers = 0;
-        if (tv_http_meta_load(resp)) return 0;
-        return take_header(resp, line, len) ? 0 : len;
+        if (tv_response_meta_load(resp)) return 0;
+        return tv_response_header_line(resp, line, len) ? 0 : len;
     }
     if (tv_buf_add(&resp->raw, line, len)) return 0;
     return len;
