@@ -1,8 +1,8 @@
 -- bench/openresty_app.lua -- handlers of bench/openresty.conf.in (the nginx
 -- rows of `make bench`).  /ours/<op>: the client through the OpenResty
 -- transport; /bare/<op>: ngx.location.capture of the same request +
--- cjson.decode.  <op>: fetch, update, list (one 1,000-factor page,
--- iterated).  /jit/: LuaJIT trace aborts seen so far (jit.v-like), to keep
+-- cjson.decode.  <op>: fetch, update, challenge (create_challenge with
+-- auth_payload: a TOTP sign-in), list (one 1,000-factor page, iterated).  /jit/: LuaJIT trace aborts seen so far (jit.v-like), to keep
 -- the hot path free of NYI.
 -- luacheck: globals ngx BENCH_BASE
 local verify = require "twilio.verify"
@@ -15,7 +15,9 @@ local UPDATE = { friendly_name = "Pixel 8 (work)", auth_payload = "bench-signed-
 local LIST = { page_size = fixtures.PAGE_SIZE }
 local FACTOR = fixtures.factors_path(S, ID) .. "/" .. SID
 local LIST_URL = fixtures.factors_path(S, ID) .. "?PageSize=" .. fixtures.PAGE_SIZE
-local UPDATE_BODY -- the form body the client sends (from _prepare)
+local CHALLENGE = { factor_sid = SID, auth_payload = "123456" }
+local CHALLENGES = fixtures.challenges_path(S, ID)
+local UPDATE_BODY, CHALLENGE_BODY -- the form bodies the client sends (from _prepare)
 
 local client
 local function get_client()
@@ -23,6 +25,7 @@ local function get_client()
     client = assert(verify.new{ account_sid = fixtures.ACCOUNT_SID, auth_token = fixtures.AUTH_TOKEN,
                                 base_url = BENCH_BASE, max_retries = 0 })
     UPDATE_BODY = assert(client:_prepare("update", S, ID, SID, UPDATE)).body
+    CHALLENGE_BODY = assert(client:_prepare("create_challenge", S, ID, CHALLENGE)).body
   end
   return client
 end
@@ -38,6 +41,9 @@ function _M.ours()
   elseif op == "update" then
     local f, err = c:update_factor(S, ID, SID, UPDATE)
     if not f then return fail(tostring(err)) end
+  elseif op == "challenge" then
+    local ch, err = c:create_challenge(S, ID, CHALLENGE)
+    if not ch then return fail(tostring(err)) end
   elseif op == "list" then
     local p, err = c:list_factor(S, ID, LIST)
     if not p then return fail(tostring(err)) end
@@ -63,6 +69,9 @@ function _M.bare()
   elseif op == "update" then
     res = capture("/_bare" .. FACTOR, { method = POST, body = UPDATE_BODY })
     if res.status ~= 200 or not decode(res.body).sid then return fail("bare update") end
+  elseif op == "challenge" then
+    res = capture("/_bare" .. CHALLENGES, { method = POST, body = CHALLENGE_BODY })
+    if res.status ~= 200 or not decode(res.body).sid then return fail("bare challenge") end
   elseif op == "list" then
     res = capture("/_bare" .. LIST_URL, get_opts)
     if res.status ~= 200 then return fail("bare list") end

@@ -137,7 +137,9 @@ end
 -- A second nginx (one worker) with the lua module (Debian
 -- libnginx-mod-http-lua, LuaJIT) in front of `upstream` (a started
 -- server): bench/openresty.conf.in, handlers in bench/openresty_app.lua.
-function _M.start_openresty(dir, template, upstream, vars)
+-- prefix: a command the nginx runs under (e.g. valgrind's), which also
+-- gives it longer to start
+function _M.start_openresty(dir, template, upstream, vars, prefix)
   local tpl = assert(read(template), "cannot read " .. template)
   os.execute(format("mkdir -p %s/tmp %s/logs", shq(dir), shq(dir)))
   local root = (io.popen("pwd"):read("l"))
@@ -151,9 +153,9 @@ function _M.start_openresty(dir, template, upstream, vars)
       local conf = tpl:gsub("@(%u+_?%u*)@", v)
       fixtures.write(dir .. "/openresty.conf", conf)
       os.remove(dir .. "/openresty.pid")
-      local pid = spawn(format("nginx -p %s -c %s -e %s", shq(dir), shq(dir .. "/openresty.conf"),
+      local pid = spawn(format("%snginx -p %s -c %s -e %s", prefix or "", shq(dir), shq(dir .. "/openresty.conf"),
         shq(dir .. "/openresty-start.log")), dir .. "/openresty.out", dir .. "/openresty.err")
-      for _ = 1, 100 do
+      for _ = 1, prefix and 1200 or 100 do
         if not alive(pid) then break end
         if read(dir .. "/openresty.pid") and answers(port) then
           return { name = "openresty", pid = pid, port = port, base_url = "http://127.0.0.1:" .. port, dir = dir }

@@ -57,17 +57,46 @@ static int lb_progress(lua_State *L) {
     return 5;
 }
 
-/* batch:results() -> { {ok = value} | {err = err}, ... } in input order */
+/* batch:take(results) -> n: each op that succeeded since the last take
+ * into results[i] = {ok = value}, its parsed answer freed in C (the batch
+ * then holds only what it has not handed over).  The result stays the
+ * batch's until it is in the table: a memory error raised meanwhile loses
+ * nothing. */
+static int lb_take(lua_State *L) {
+    tv_batch *b = open_batch(L);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    size_t i;
+    const cJSON *out;
+    lua_Integer n = 0;
+    while (tv_batch_peek_done(b, &i, &out)) {
+        lua_createtable(L, 0, 1);
+        if (out) tv_lua_push_json(L, out);
+        else lua_pushboolean(L, 1); /* delete */
+        lua_setfield(L, -2, "ok");
+        lua_rawseti(L, 2, (lua_Integer)i + 1);
+        tv_batch_drop_done(b);
+        n++;
+    }
+    lua_pushinteger(L, n);
+    return 1;
+}
+
+/* batch:results([results]) -> { {ok = value} | {err = err}, ... } in input
+ * order: into `results` when given (what batch:take put there stays),
+ * else a new table */
 static int lb_results(lua_State *L) {
     tv_batch *b = open_batch(L);
     size_t d, t, e;
     tv_batch_progress(b, &d, &t, &e);
-    lua_createtable(L, (int)t, 0);
+    if (lua_istable(L, 2)) lua_settop(L, 2);
+    else lua_createtable(L, (int)t, 0);
     for (size_t i = 0; i < t; i++) {
         const cJSON *out;
         const tv_error *err;
+        int rc = tv_batch_result(b, i, &out, &err);
+        if (rc == 1) continue; /* taken: already in the table */
         lua_createtable(L, 0, 1);
-        if (tv_batch_result(b, i, &out, &err) == 0) {
+        if (rc == 0) {
             if (out) tv_lua_push_json(L, out);
             else lua_pushboolean(L, 1); /* delete */
             lua_setfield(L, -2, "ok");
@@ -254,7 +283,7 @@ static int l_batch(lua_State *L) {
 
 void tv_lua_batch_methods(lua_State *L) {
     if (luaL_newmetatable(L, TV_LUA_BATCH_MT)) {
-        static const luaL_Reg bm[] = {{"step", lb_step}, {"progress", lb_progress}, {"results", lb_results},
+        static const luaL_Reg bm[] = {{"step", lb_step}, {"progress", lb_progress}, {"results", lb_results}, {"take", lb_take},
                                       {"close", lb_close}, {NULL, NULL}};
         lua_newtable(L);
         for (const luaL_Reg *r = bm; r->name; r++) {

@@ -46,6 +46,14 @@ static void release(lua_State *L, lclient *lc) {
     luaL_unref(L, LUA_REGISTRYINDEX, lc->ref_consume_fn);
     lc->ref_on_retry = lc->ref_log = lc->hook_err = lc->ref_transport = LUA_NOREF;
     lc->ref_log_fn = lc->ref_retry_fn = lc->ref_consume_fn = LUA_NOREF;
+    tv_lua_drop_headers(L, lc);
+}
+
+void tv_lua_drop_headers(lua_State *L, lclient *lc) {
+    for (int i = 0; i < 2; i++) {
+        luaL_unref(L, LUA_REGISTRYINDEX, lc->ref_hdrs[i]);
+        lc->ref_hdrs[i] = LUA_NOREF;
+    }
 }
 
 /* close and __close: idempotent; wipes credentials and frees the
@@ -54,6 +62,7 @@ static void release(lua_State *L, lclient *lc) {
 static int l_close(lua_State *L) {
     lclient *lc = check_client(L);
     if (lc->c) tv_client_close(lc->c);
+    tv_lua_drop_headers(L, lc); /* they hold the credential */
     if (!lc->busy) {
         drop_pending(lc);
         tv_request_free(&lc->req);
@@ -82,6 +91,7 @@ static int l_set_token(lua_State *L) {
     if (!lc) return tv_lua_fail(L, &err);
     const char *tok = luaL_checkstring(L, 2);
     if (tv_client_set_token(lc->c, tok, &err) != 0) return tv_lua_fail(L, &err);
+    tv_lua_drop_headers(L, lc); /* the Authorization changed */
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -494,6 +504,7 @@ static int l_new(lua_State *L) {
     memset(lc, 0, sizeof *lc);
     lc->ref_on_retry = lc->ref_log = lc->hook_err = lc->ref_transport = LUA_NOREF;
     lc->ref_log_fn = lc->ref_retry_fn = lc->ref_consume_fn = LUA_NOREF;
+    lc->ref_hdrs[0] = lc->ref_hdrs[1] = LUA_NOREF;
     luaL_getmetatable(L, TV_LUA_CLIENT_MT);
     lua_setmetatable(L, -2);
     /* a per-client table for the Lua layer (factor/page metatables that
@@ -635,6 +646,15 @@ static int l_base_url(lua_State *L) {
     return 1;
 }
 
+/* client:_account_sid() -> the account SID (AC...): not a secret; what a
+ * shared rate-limit budget is keyed by (twilio.verify.openresty) */
+static int l_account_sid(lua_State *L) {
+    lclient *lc = check_client(L);
+    if (!lc->c) return 0;
+    lua_pushstring(L, tv_client_account_sid(lc->c));
+    return 1;
+}
+
 static int l_user_agent(lua_State *L) {
     lclient *lc = check_client(L);
     if (tv_client_closed(lc->c)) return 0;
@@ -672,7 +692,7 @@ static const luaL_Reg module_funcs[] = {{"now", l_now}, {"sleep", l_sleep}, {"ne
 
 static const luaL_Reg client_methods[] = {
     {"close", l_close},           {"is_closed", l_is_closed}, {"base_url", l_base_url},
-    {"user_agent", l_user_agent}, {"_transport", l_transport}, {"_hooks", l_hooks},
+    {"user_agent", l_user_agent}, {"_account_sid", l_account_sid}, {"_transport", l_transport}, {"_hooks", l_hooks},
     {"_state", l_state},          {"_set_token", l_set_token}, {NULL, NULL}};
 
 /* Register the client metatable with the client's own methods in a new

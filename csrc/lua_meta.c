@@ -3,9 +3,14 @@
  *
  * Recorded per value in a weak-keyed table (the registry's META_KEY, also
  * core._responses) as one string, so a call that nobody asks about costs
- * one short string and one table slot.  Format: "<status>\n" then one
- * "<letter>:<value>\n" per header present ('a' + its index). */
+ * one string and one table slot.  Format: "<status>\n" then one
+ * "<letter>:<value>\n" per header present ('a' + its index); or, for a
+ * 2xx answer of the libcurl transport, its raw header lines (status line
+ * first), and for a Lua transport's, { status, the headers table it
+ * returned }: turned into that form only when asked (core._meta_expand),
+ * by the same rules and bounds. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -13,6 +18,9 @@
 #include "tv.h"
 
 static const char META_KEY[] = "twilio.verify.responses";
+
+static int l_meta_expand(lua_State *L);
+static void push_compact_slots(lua_State *L, long status, int base);
 
 void tv_lua_meta_open(lua_State *L) {
     lua_newtable(L); /* the weak table */
@@ -29,16 +37,8 @@ void tv_lua_meta_open(lua_State *L) {
         lua_rawseti(L, -2, i + 1);
     }
     lua_setfield(L, -2, "response_headers");
-}
-
-/* the buffer holds the string being built; store it under the value */
-static void store(lua_State *L, int vidx, luaL_Buffer *b) {
-    luaL_pushresult(b);
-    lua_getfield(L, LUA_REGISTRYINDEX, META_KEY);
-    lua_pushvalue(L, vidx);
-    lua_pushvalue(L, -3);
-    lua_rawset(L, -3);
-    lua_pop(L, 2);
+    lua_pushcfunction(L, l_meta_expand);
+    lua_setfield(L, -2, "_meta_expand");
 }
 
 static void add_status(luaL_Buffer *b, long status) {
@@ -56,9 +56,8 @@ static void add_header(luaL_Buffer *b, int i, const char *v, size_t len) {
     luaL_addchar(b, '\n');
 }
 
-void tv_lua_meta_record(lua_State *L, int vidx, const tv_response *resp) {
-    vidx = tvL_absindex(L, vidx);
-    if (!lua_istable(L, vidx)) return;
+/* The compact form of resp's tracked headers, pushed */
+static void push_compact(lua_State *L, const tv_response *resp) {
     luaL_Buffer b;
     luaL_buffinit(L, &b);
     add_status(&b, resp->status);
@@ -71,7 +70,56 @@ void tv_lua_meta_record(lua_State *L, int vidx, const tv_response *resp) {
         luaL_addstring(&b, v);
         luaL_addchar(&b, '\n');
     }
-    store(L, vidx, &b);
+    luaL_pushresult(&b);
+}
+
+/* A 2xx answer of the libcurl transport keeps its header lines raw
+ * (tv_response.raw, starting with the status line): they are stored as
+ * they are, one string, and parsed only if verify.response_of asks
+ * (l_meta_expand).  Otherwise the compact form. */
+void tv_lua_meta_record(lua_State *L, int vidx, const tv_response *resp) {
+    vidx = tvL_absindex(L, vidx);
+    if (!lua_istable(L, vidx)) return;
+    lua_getfield(L, LUA_REGISTRYINDEX, META_KEY);
+    lua_pushvalue(L, vidx);
+    if (resp->raw.len) lua_pushlstring(L, resp->raw.data, resp->raw.len);
+    else push_compact(L, resp);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+}
+
+static int rbox_gc(lua_State *L) {
+    tv_response_free((tv_response *)lua_touserdata(L, 1));
+    return 0;
+}
+
+/* core._meta_expand(s) -> the compact form of a raw block that
+ * tv_lua_meta_record stored ("HTTP/..." first), parsed by the libcurl
+ * transport's own header rules (tv_response_meta_load); s itself otherwise. */
+static int l_meta_expand(lua_State *L) {
+    if (lua_istable(L, 1)) { /* { status, headers }: a Lua transport's 2xx (tv_lua_meta_record_lazy) */
+        lua_settop(L, 1);
+        lua_rawgeti(L, 1, 1);
+        long status = (long)lua_tointeger(L, 2);
+        lua_rawgeti(L, 1, 2);
+        int base = tv_lua_headers_collect(L, 3);
+        push_compact_slots(L, status, base);
+        return 1;
+    }
+    size_t n;
+    const char *s = luaL_checklstring(L, 1, &n);
+    if (n < 5 || memcmp(s, "HTTP/", 5) != 0) {
+        lua_settop(L, 1);
+        return 1;
+    }
+    tv_response *r = (tv_response *)tv_lua_box(L, sizeof *r, "twilio.verify.rbox", rbox_gc);
+    r->retry_after = -1;
+    const char *sp = memchr(s, ' ', n);
+    r->status = sp ? strtol(sp + 1, NULL, 10) : 0;
+    if (tv_buf_add(&r->raw, s, n) || tv_response_meta_load(r)) return luaL_error(L, "out of memory");
+    push_compact(L, r);
+    tv_response_free(r);
+    return 1;
 }
 
 /* A hostile transport (or upstream: ngx.location.capture keeps the case of
@@ -133,9 +181,8 @@ int tv_lua_headers_collect(lua_State *L, int hidx) {
     return base;
 }
 
-void tv_lua_meta_record_slots(lua_State *L, int vidx, long status, int base) {
-    vidx = tvL_absindex(L, vidx);
-    if (!lua_istable(L, vidx)) return;
+/* The compact form from the slots tv_lua_headers_collect pushed at base, pushed */
+static void push_compact_slots(lua_State *L, long status, int base) {
     luaL_Buffer b;
     luaL_buffinit(L, &b);
     add_status(&b, status);
@@ -144,5 +191,30 @@ void tv_lua_meta_record_slots(lua_State *L, int vidx, long status, int base) {
         const char *v = lua_isstring(L, base + i) ? lua_tolstring(L, base + i, &vl) : NULL;
         if (v) add_header(&b, i, v, vl);
     }
-    store(L, vidx, &b);
+    luaL_pushresult(&b);
+}
+
+void tv_lua_meta_record_slots(lua_State *L, int vidx, long status, int base) {
+    vidx = tvL_absindex(L, vidx);
+    if (!lua_istable(L, vidx)) return;
+    lua_getfield(L, LUA_REGISTRYINDEX, META_KEY);
+    lua_pushvalue(L, vidx);
+    push_compact_slots(L, status, base);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+}
+
+void tv_lua_meta_record_lazy(lua_State *L, int vidx, long status, int hidx) {
+    vidx = tvL_absindex(L, vidx);
+    hidx = tvL_absindex(L, hidx);
+    if (!lua_istable(L, vidx)) return;
+    lua_getfield(L, LUA_REGISTRYINDEX, META_KEY);
+    lua_pushvalue(L, vidx);
+    lua_createtable(L, 2, 0);
+    lua_pushinteger(L, (lua_Integer)status);
+    lua_rawseti(L, -2, 1);
+    lua_pushvalue(L, hidx);
+    lua_rawseti(L, -2, 2);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
 }

@@ -40,6 +40,37 @@ static const tv_operation *request_op(lua_State *L, int idx) {
     return op;
 }
 
+/* A new table of the headers the C core built for method m's requests.
+ * Their names and values are Lua strings made once per client (the
+ * registry's ref_hdrs; dropped by close and _set_token), so a call
+ * creates one small table, not eight strings (one of them the
+ * credential, hashed each time on LuaJIT). */
+static void push_headers(lua_State *L, lclient *lc, tv_method m) {
+    int slot = m == TV_POST;
+    if (lc->ref_hdrs[slot] == LUA_NOREF) {
+        const char *h[4];
+        int n = tv_client_headers(lc->c, m, h);
+        lua_createtable(L, 2 * n, 0);
+        for (int i = 0; i < n; i++) {
+            const char *colon = strchr(h[i], ':');
+            lua_pushlstring(L, h[i], (size_t)(colon - h[i]));
+            lua_rawseti(L, -2, 2 * i + 1);
+            lua_pushstring(L, colon + 2);
+            lua_rawseti(L, -2, 2 * i + 2);
+        }
+        lc->ref_hdrs[slot] = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, lc->ref_hdrs[slot]);
+    int c = lua_gettop(L), n = (int)tvL_rawlen(L, c) / 2;
+    lua_createtable(L, 0, n);
+    for (int i = 0; i < n; i++) {
+        lua_rawgeti(L, c, 2 * i + 1);
+        lua_rawgeti(L, c, 2 * i + 2);
+        lua_rawset(L, -3);
+    }
+    lua_remove(L, c);
+}
+
 static void push_request(lua_State *L, lclient *lc, const tv_request *req, const tv_lua_args *a) {
     lua_createtable(L, 0, 8);
     lua_pushstring(L, req->op->name);
@@ -52,19 +83,11 @@ static void push_request(lua_State *L, lclient *lc, const tv_request *req, const
         lua_pushlstring(L, req->body.data ? req->body.data : "", req->body.len);
         lua_setfield(L, -2, "body");
     }
-    const char *h[4];
-    int n = tv_client_headers(lc->c, req->method, h);
-    lua_createtable(L, 0, n);
-    for (int i = 0; i < n; i++) {
-        const char *colon = strchr(h[i], ':');
-        size_t nl = (size_t)(colon - h[i]);
-        lua_pushlstring(L, h[i], nl);
-        /* a JSON body's own media type (the client's lines are the form's) */
-        if (nl == 12 && strncasecmp(h[i], "Content-Type", 12) == 0 && tv_request_content_type(req))
-            lua_pushstring(L, tv_request_content_type(req));
-        else
-            lua_pushstring(L, colon + 2);
-        lua_rawset(L, -3);
+    push_headers(L, lc, req->method);
+    /* a JSON body's own media type (the client's lines are the form's) */
+    if (tv_request_content_type(req)) {
+        lua_pushstring(L, tv_request_content_type(req));
+        lua_setfield(L, -2, "Content-Type");
     }
     lua_setfield(L, -2, "headers");
     long t = a->co.timeout_ms > 0 ? a->co.timeout_ms : tv_client_timeout_ms(lc->c);
@@ -183,11 +206,13 @@ static double mono(void) {
 }
 
 /* The transport failed (no response): its error, a message string or a
- * table { message =, timeout =, unsent =, code =, kind =, param = } at idx,
+ * table { message =, timeout =, unsent =, code =, kind =, param =,
+ * retry_after = } at idx,
  * into err.  The engine adds the request's context and classifies it. */
 static void transport_error(lua_State *L, int idx, tv_error *err) {
     const char *msg = "the transport failed";
     int timed_out = 0, unsent = 0, code = 0;
+    double retry_after = -1;
     const char *param = NULL;
     tv_kind kind = TV_ETRANSPORT;
     if (lua_isstring(L, idx)) {
@@ -210,9 +235,12 @@ static void transport_error(lua_State *L, int idx, tv_error *err) {
         }
         lua_getfield(L, idx, "param");
         if (lua_isstring(L, -1)) param = lua_tostring(L, -1);
-        lua_pop(L, 5); /* keep message and param on the stack */
+        lua_getfield(L, idx, "retry_after"); /* a shared budget's wait left (twilio.verify.openresty) */
+        if (lua_type(L, -1) == LUA_TNUMBER) retry_after = lua_tonumber(L, -1);
+        lua_pop(L, 6); /* keep message and param on the stack */
     }
     tv_error_set(err, kind, kind == TV_EARG ? param : NULL, "%s", msg);
+    if (retry_after >= 0 && retry_after < 86400) err->retry_after = retry_after;
     err->timed_out = timed_out;
     err->unsent = unsent;
     err->transport_code = code;
@@ -243,7 +271,26 @@ static int feed_response(lua_State *L, const lclient *lc, lcall *k, int idx) {
     }
     /* the body string stays on the stack: it is parsed in place */
     lua_getfield(L, idx, "headers"); /* whatever the transport gave: only a table is read */
-    int base = tv_lua_headers_collect(L, -1);
+    int hidx = lua_gettop(L);
+    if (resp->status >= 200 && resp->status <= 299) {
+        /* a success: nothing in the headers matters to the engine, so they
+         * are not read now -- only if response_of asks (tv_lua_meta_record_lazy) */
+        tv_response view = *resp;
+        view.body.data = (char *)body;
+        view.body.len = bl;
+        view.body.cap = 0;
+        if (push_body(L, &k->req, &view, &k->out, &err) < 0) {
+            read_core_headers(L, tv_lua_headers_collect(L, hidx), resp); /* the error names the request id */
+            snprintf(err.request_id, sizeof err.request_id, "%s", resp->request_id);
+            tv_call_feed(&k->call, mono(), resp, &err);
+            lua_settop(L, top);
+            return 0;
+        }
+        tv_lua_meta_record_lazy(L, -1, resp->status, hidx);
+        tv_call_feed(&k->call, mono(), resp, NULL);
+        return lua_gettop(L);
+    }
+    int base = tv_lua_headers_collect(L, hidx);
     read_core_headers(L, base, resp);
     tv_response view = *resp;
     view.body.data = (char *)body; /* read only: the parsers take const */
@@ -464,6 +511,7 @@ static int l_http(lua_State *L) {
     lua_setfield(L, -2, "status");
     lua_pushlstring(L, lc->resp.body.data ? lc->resp.body.data : "", lc->resp.body.len);
     lua_setfield(L, -2, "body");
+    if (tv_response_meta_load(&lc->resp)) return luaL_error(L, "out of memory");
     lua_createtable(L, 0, 2);
     for (int i = 0; i < TV_NMETA_HEADERS; i++) { /* the headers the library keeps, as received */
         const char *v = tv_response_meta(&lc->resp, i);

@@ -109,12 +109,18 @@ typedef struct lclient {
      * made once per client: pushing a C function allocates on Lua 5.1 and
      * LuaJIT, and a memory error there must not jump through the core. */
     int ref_log_fn, ref_retry_fn, ref_consume_fn;
+    /* The request headers a Lua transport gets ({ name, value, ... } of
+     * GET/DELETE and of POST), made once (lua_transport.c) and dropped by
+     * _set_token and close: registry refs or LUA_NOREF */
+    int ref_hdrs[2];
     int hook_failed;  /* a hook raised; its error is at registry ref hook_err */
     int hook_err;
     int busy;         /* an operation is running (hooks may call close) */
     int consumed;     /* the operation's value was pushed by consume() */
 } lclient;
 
+/* Forget the client's cached request headers (ref_hdrs). */
+void tv_lua_drop_headers(lua_State *L, lclient *lc);
 /* Argument 1 as a client (raises when it is not one). */
 lclient *tv_lua_check_client(lua_State *L);
 /* Argument 1 as an open, idle client; NULL with err (closed / busy). */
@@ -189,6 +195,9 @@ void tv_lua_meta_record(lua_State *L, int vidx, const tv_response *resp);
 int tv_lua_headers_collect(lua_State *L, int hidx);
 /* tv_lua_meta_record from the slots tv_lua_headers_collect pushed at base */
 void tv_lua_meta_record_slots(lua_State *L, int vidx, long status, int base);
+/* A 2xx of a Lua transport: keep { status, its headers table (at hidx) }
+ * for value vidx, read (tv_lua_headers_collect) only if response_of asks */
+void tv_lua_meta_record_lazy(lua_State *L, int vidx, long status, int hidx);
 
 /* ---- lua_batch.c -------------------------------------------------------
  * client:_batch over tv_batch (libcurl multi). */

@@ -150,6 +150,11 @@ typedef struct tv_response {
     char request_id[72]; /* Twilio-Request-Id, "" when absent */
     tv_buf meta;         /* values of tv_meta_header_names, NUL-separated */
     unsigned meta_off[TV_NMETA_HEADERS]; /* offset + 1 in meta; 0 = absent */
+    /* The libcurl transport keeps a 2xx answer's header lines raw (its
+     * status line, then the lines that may be tracked ones, as received):
+     * nothing is parsed unless asked -- verify.response_of, or
+     * tv_response_meta_load for the fields above.  Empty otherwise. */
+    tv_buf raw;
 } tv_response;
 
 /* Keep header `idx`'s value (trimmed, controls dropped; the last one wins).
@@ -163,6 +168,16 @@ void tv_response_meta_reset(tv_response *resp);
 /* The value of header `idx`, or NULL when the response had none. */
 const char *tv_response_meta(const tv_response *resp, int idx);
 
+/* Parse the header lines kept raw in resp->raw (tv_http.c: a 2xx answer
+ * of the libcurl transport, or a block recorded for verify.response_of)
+ * into the tracked headers (meta, retry_after, request_id) exactly as the
+ * header callback parses any other answer's, then forget them.  Nothing
+ * to do when resp->raw is empty.  0, or -1 on OOM. */
+int tv_response_meta_load(tv_response *resp);
+/* The same parse of `len` bytes of header lines into resp (raw untouched). */
+int tv_response_headers_parse(const char *raw, size_t len, tv_response *resp);
+/* One header line into resp's tracked headers (the rest ignored).  0, or -1 on OOM. */
+int tv_response_header_line(tv_response *resp, const char *line, size_t len);
 void tv_response_reset(tv_response *resp); /* keep capacity */
 void tv_response_free(tv_response *resp);
 /* Parse a Retry-After value (delta-seconds or IMF-fixdate relative to
@@ -565,9 +580,16 @@ void tv_batch_set_error(tv_batch *b, size_t i, tv_error *err);
  * on a libcurl failure (err). */
 int tv_batch_step(tv_batch *b, int wait_ms, tv_error *err);
 void tv_batch_progress(const tv_batch *b, size_t *done, size_t *total, size_t *errors);
-/* Op i's outcome (owned by the batch): 0 with *out (NULL for DELETE), or -1
- * with *err. */
+/* Op i's outcome (owned by the batch): 0 with *out (NULL for DELETE), -1
+ * with *err, or 1 when its result was taken (tv_batch_drop_done). */
 int tv_batch_result(const tv_batch *b, size_t i, const struct cJSON **out, const tv_error **err);
+/* The ops that succeeded and were not taken yet, oldest first: peek gives
+ * the next one's index and result (1; 0 when none), drop frees that result
+ * and marks it taken.  The caller converts a result between the two, so
+ * that a batch holds the parsed answers of what it has not handed over
+ * only, never of all its ops at once. */
+int tv_batch_peek_done(const tv_batch *b, size_t *i, const struct cJSON **out);
+void tv_batch_drop_done(tv_batch *b);
 int tv_batch_peak(const tv_batch *b);       /* most transfers in flight at once */
 size_t tv_batch_retries(const tv_batch *b); /* attempts repeated */
 /* The most pages one list_all op follows (a longer listing ends with a

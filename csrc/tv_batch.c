@@ -39,6 +39,7 @@ typedef struct bop {
     int list_all;
     int state;
     cJSON *result; /* ok value (list_all: array of factors) */
+    int taken;     /* its result went to the caller (tv_batch_drop_done) */
     tv_error err;  /* the outcome when failed */
     int failed;
     size_t pages;  /* list_all: pages received */
@@ -58,6 +59,8 @@ struct tv_batch {
     bop *ops;
     size_t n, done, errors;
     size_t *queue; /* ring of op indices waiting to start */
+    size_t *succeeded; /* op indices in the order they succeeded; [0, ntaken) already taken */
+    size_t nsucceeded, ntaken;
     size_t qhead, qlen;
     slot *slots;
     int concurrency, running, peak;
@@ -184,6 +187,7 @@ tv_batch *tv_batch_new(tv_client *c, size_t n, const tv_batch_opts *o, tv_error 
     }
     tv_batch *b = calloc(1, sizeof *b);
     if (!b || !(b->ops = calloc(n ? n : 1, sizeof *b->ops)) || !(b->queue = calloc(n ? n : 1, sizeof *b->queue)) ||
+        !(b->succeeded = calloc(n ? n : 1, sizeof *b->succeeded)) ||
         !(b->slots = calloc((size_t)conc, sizeof *b->slots))) {
         tv_batch_free(b);
         tv_error_set(err, TV_ENOMEM, NULL, "out of memory");
@@ -305,6 +309,7 @@ void tv_batch_free(tv_batch *b) {
         for (int s = 0; s < b->concurrency; s++) tv_response_free(&b->slots[s].resp);
     free(b->ops);
     free(b->queue);
+    free(b->succeeded);
     free(b->slots);
     free(b);
 }
@@ -462,6 +467,7 @@ static void complete(tv_batch *b, int s, CURLcode code, double now) {
     }
     op->state = OP_DONE;
     b->done++;
+    b->succeeded[b->nsucceeded++] = i; /* each op succeeds once: at most n */
 }
 
 /* Start what the engine lets start, while there are free slots; *wait:
@@ -522,9 +528,28 @@ void tv_batch_progress(const tv_batch *b, size_t *done, size_t *total, size_t *e
 int tv_batch_result(const tv_batch *b, size_t i, const cJSON **out, const tv_error **err) {
     const bop *op = &b->ops[i];
     *out = op->result;
+    if (op->taken) {
+        *err = NULL;
+        return 1;
+    }
     *err = op->failed ? &op->err : NULL;
     return op->failed ? -1 : 0;
 }
 
 int tv_batch_peak(const tv_batch *b) { return b->peak; }
 size_t tv_batch_retries(const tv_batch *b) { return b->group.retries; }
+
+int tv_batch_peek_done(const tv_batch *b, size_t *i, const cJSON **out) {
+    if (b->ntaken == b->nsucceeded) return 0;
+    *i = b->succeeded[b->ntaken];
+    *out = b->ops[*i].result;
+    return 1;
+}
+
+void tv_batch_drop_done(tv_batch *b) {
+    if (b->ntaken == b->nsucceeded) return;
+    bop *op = &b->ops[b->succeeded[b->ntaken++]];
+    cJSON_Delete(op->result);
+    op->result = NULL;
+    op->taken = 1;
+}

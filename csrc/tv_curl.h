@@ -7,6 +7,7 @@
 #define TV_CURL_H
 
 #include <curl/curl.h>
+#include <stdint.h>
 
 #include "tv.h"
 
@@ -19,6 +20,8 @@ typedef struct tv_easy {
     int over_cap;
     int is_post, sends;    /* request sends in this transfer (prereq callback) */
     int resend_refused;    /* libcurl tried to send a POST a second time */
+    int raw_headers;       /* this answer is a 2xx: its header lines are kept raw (resp->raw) */
+    uint64_t tracked_lengths; /* bit n: a tracked header name has n bytes */
     long applied_timeout_ms;
     struct curl_slist *h_get, *h_post, *h_json; /* borrowed: owned by the caller */
     char errbuf[CURL_ERROR_SIZE];

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,47 +225,49 @@ static int on_seek(void *ud, curl_off_t offset, int origin) {
     return CURL_SEEKFUNC_CANTSEEK;
 }
 
-static int header_is(const char *line, size_t len, const char *name, const char **val, size_t *vlen) {
-    size_t n = strlen(name);
-    if (len <= n || line[n] != ':' || strncasecmp(line, name, n) != 0) return 0;
-    const char *v = line + n + 1;
-    const char *e = line + len;
-    while (v < e && (*v == ' ' || *v == '\t')) v++;
-    while (e > v && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' ')) e--;
-    *val = v;
-    *vlen = (size_t)(e - v);
-    return 1;
+/* Name lengths of tv_meta_header_names, as a bit set (all < 64): a line
+ * whose name has none of them cannot be a tracked header. */
+static uint64_t tracked_lengths(void) {
+    uint64_t m = 0;
+    for (int i = 0; i < TV_NMETA_HEADERS; i++) m |= (uint64_t)1 << (strlen(tv_meta_header_names[i]) & 63);
+    return m;
 }
 
+/* A 2xx answer's raw block stays below this; past it, what was kept is
+ * parsed and the rest of the answer's lines are parsed as they come (a
+ * hostile server cannot grow it, and the result is the same). */
+#define TV_RAW_HEADERS_MAX 65536
+
+/* The header callback.  An answer that is a 2xx (most of them) keeps its
+ * status line and the lines that may be tracked headers in resp->raw, as
+ * they are: parsing waits until someone asks (verify.response_of,
+ * tv_response_meta_load).  Any other answer -- where the call engine reads
+ * Retry-After and the request id -- is parsed line by line. */
 static size_t on_header(char *line, size_t size, size_t n, void *ud) {
     tv_easy *h = ud;
     size_t len = size * n;
-    const char *v;
-    size_t vlen;
-    /* the names that matter (tv_meta_header_names) start with R, T or X: skip the rest cheaply */
-    char c0 = len ? (char)(line[0] | 0x20) : 0;
+    tv_response *resp = h->resp;
     if (len >= 5 && memcmp(line, "HTTP/", 5) == 0) { /* a new response (e.g. after 100) */
-        h->resp->retry_after = -1;
-        h->resp->request_id[0] = '\0';
-        tv_response_meta_reset(h->resp);
+        resp->retry_after = -1;
+        resp->request_id[0] = '\0';
+        tv_response_meta_reset(resp);
+        tv_buf_reset(&resp->raw, 0);
+        const char *sp = memchr(line, ' ', len); /* "HTTP/1.1 200 OK", "HTTP/2 200" */
+        h->raw_headers = sp && (size_t)(sp - line) + 1 < len && sp[1] == '2';
+        if (h->raw_headers && tv_buf_add(&resp->raw, line, len)) return 0; /* out of memory: fail the transfer */
         return len;
     }
+    if (!h->raw_headers) return tv_response_header_line(resp, line, len) ? 0 : len;
+    char c0 = len ? (char)(line[0] | 0x20) : 0;
     if (c0 != 'r' && c0 != 't' && c0 != 'x') return len;
     const char *colon = memchr(line, ':', len);
-    if (!colon) return len;
-    int idx = tv_meta_header_index(line, (size_t)(colon - line));
-    if (idx < 0) return len;
-    if (!header_is(line, len, tv_meta_header_names[idx], &v, &vlen)) return len;
-    if (tv_response_meta_set(h->resp, idx, v, vlen)) return 0; /* out of memory: fail the transfer */
-    if (idx == TV_META_RETRY_AFTER) {
-        h->resp->retry_after = tv_parse_retry_after(v, vlen, (int64_t)time(NULL));
-    } else if (idx == TV_META_REQUEST_ID) {
-        if (vlen >= sizeof h->resp->request_id) vlen = sizeof h->resp->request_id - 1;
-        size_t k = 0;
-        for (size_t i = 0; i < vlen; i++)
-            if (v[i] > 0x20 && v[i] < 0x7f) h->resp->request_id[k++] = v[i];
-        h->resp->request_id[k] = '\0';
+    if (!colon || (size_t)(colon - line) >= 64 || !((h->tracked_lengths >> (colon - line)) & 1)) return len;
+    if (resp->raw.len + len > TV_RAW_HEADERS_MAX) { /* parse what was kept, then the rest as it comes */
+        h->raw_headers = 0;
+        if (tv_response_meta_load(resp)) return 0;
+        return tv_response_header_line(resp, line, len) ? 0 : len;
     }
+    if (tv_buf_add(&resp->raw, line, len)) return 0;
     return len;
 }
 
@@ -279,6 +282,7 @@ int tv_easy_init(tv_easy *x, const tv_http_conf *conf, struct curl_slist *h_get,
     x->h_json = h_json;
     CURL *e = x->easy;
     x->max_body = conf->max_body;
+    x->tracked_lengths = tracked_lengths();
     x->applied_timeout_ms = conf->timeout_ms;
     int bad = 0;
     bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;

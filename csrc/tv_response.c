@@ -81,12 +81,14 @@ void tv_response_reset(tv_response *resp) {
     resp->retry_after = -1;
     resp->request_id[0] = '\0';
     tv_response_meta_reset(resp);
+    tv_buf_reset(&resp->raw, 0);
 }
 
 void tv_response_free(tv_response *resp) {
     if (!resp) return;
     tv_buf_free(&resp->body);
     tv_buf_free(&resp->meta);
+    tv_buf_free(&resp->raw);
     memset(resp->meta_off, 0, sizeof resp->meta_off);
     resp->status = 0;
 }
@@ -177,11 +179,78 @@ static const char *reason(long status) {
     return "";
 }
 
+/* The header-line parsing both transports' answers share (tv_http.c's
+ * header callback, a raw block kept for verify.response_of): here, below
+ * tv_http.c and tv_error_context. */
+static int header_is(const char *line, size_t len, const char *name, const char **val, size_t *vlen) {
+    size_t n = strlen(name);
+    if (len <= n || line[n] != ':' || strncasecmp(line, name, n) != 0) return 0;
+    const char *v = line + n + 1;
+    const char *e = line + len;
+    while (v < e && (*v == ' ' || *v == '\t')) v++;
+    while (e > v && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' ')) e--;
+    *val = v;
+    *vlen = (size_t)(e - v);
+    return 1;
+}
+
+/* One header line of an answer into resp's tracked headers (the names of
+ * tv_meta_header_names; the rest is ignored).  0, or -1 on OOM. */
+int tv_response_header_line(tv_response *resp, const char *line, size_t len) {
+    const char *v;
+    size_t vlen;
+    /* the names that matter (tv_meta_header_names) start with R, T or X: skip the rest cheaply */
+    char c0 = len ? (char)(line[0] | 0x20) : 0;
+    if (c0 != 'r' && c0 != 't' && c0 != 'x') return 0;
+    const char *colon = memchr(line, ':', len);
+    if (!colon) return 0;
+    int idx = tv_meta_header_index(line, (size_t)(colon - line));
+    if (idx < 0) return 0;
+    if (!header_is(line, len, tv_meta_header_names[idx], &v, &vlen)) return 0;
+    if (tv_response_meta_set(resp, idx, v, vlen)) return -1;
+    if (idx == TV_META_RETRY_AFTER) {
+        resp->retry_after = tv_parse_retry_after(v, vlen, (int64_t)time(NULL));
+    } else if (idx == TV_META_REQUEST_ID) {
+        if (vlen >= sizeof resp->request_id) vlen = sizeof resp->request_id - 1;
+        size_t k = 0;
+        for (size_t i = 0; i < vlen; i++)
+            if (v[i] > 0x20 && v[i] < 0x7f) resp->request_id[k++] = v[i];
+        resp->request_id[k] = '\0';
+    }
+    return 0;
+}
+
+int tv_response_headers_parse(const char *raw, size_t len, tv_response *resp) {
+    const char *p = raw, *end = raw + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *e = nl ? nl + 1 : end;
+        if (((size_t)(e - p) < 5 || memcmp(p, "HTTP/", 5) != 0) && tv_response_header_line(resp, p, (size_t)(e - p))) return -1;
+        p = e;
+    }
+    return 0;
+}
+
+int tv_response_meta_load(tv_response *resp) {
+    if (!resp->raw.len) return 0;
+    int rc = tv_response_headers_parse(resp->raw.data, resp->raw.len, resp);
+    tv_buf_reset(&resp->raw, 0);
+    return rc;
+}
+
 void tv_error_context(tv_error *err, const tv_request *req, const tv_response *resp) {
     snprintf(err->method, sizeof err->method, "%s", tv_method_name(req->method));
     if (req->url.data) tv_error_set_str(&err->url, req->url.data); /* OOM: url stays NULL */
     if (resp) {
         snprintf(err->request_id, sizeof err->request_id, "%s", resp->request_id);
+        if (resp->raw.len && !err->request_id[0]) { /* a 2xx whose headers were kept raw (a decode error) */
+            tv_response t;
+            memset(&t, 0, sizeof t);
+            t.retry_after = -1;
+            if (tv_response_headers_parse(resp->raw.data, resp->raw.len, &t) == 0)
+                snprintf(err->request_id, sizeof err->request_id, "%s", t.request_id);
+            tv_response_free(&t);
+        }
         tv_error_clean(err->request_id); /* kept printable by both transports; once more here */
         err->retry_after = resp->retry_after;
     }

@@ -18,7 +18,9 @@
 #                            serving the library against the emulator, with the
 #                            concurrency figures (spec/openresty/nginx_test.lua),
 #                            and webhook.validate_request (webhook_nginx_test.lua),
-#                            and a hostile upstream (hostile_upstream_test.lua)
+#                            and a hostile upstream (hostile_upstream_test.lua),
+#                            and the shared rate-limit budget across 4 workers
+#                            (budget_nginx_test.lua)
 #   make embed-test          a C program embedding Lua 5.4, two threads with a
 #                            lua_State each: plain, under helgrind, and built
 #                            with -fsanitize=thread (spec/embed/)
@@ -73,7 +75,8 @@ openresty-test: or-build-luajit
 	@$(OR_SPEC_ENV) LUA_CPATH='build-luajit/?.so;;' TV_EMULATOR='$(CURDIR)/build-luajit/twilio-verify-emulator' \
 	  TV_NGINX_BUILD=build-luajit \
 	  $(BUSTED) --lua=luajit --cpath='build-luajit/?.so' -o plainTerminal spec/openresty/nginx_test.lua \
-	  spec/openresty/webhook_nginx_test.lua spec/openresty/hostile_upstream_test.lua
+	  spec/openresty/webhook_nginx_test.lua spec/openresty/hostile_upstream_test.lua \
+	  spec/openresty/budget_nginx_test.lua
 
 # spec/embed/embed_test.c, linked with liblua5.4 (the module is loaded
 # through package.cpath, like any embedding application would)

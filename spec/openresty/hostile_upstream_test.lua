@@ -107,6 +107,7 @@ local function start()
   local last
   for _ = 1, 8 do
     local port = math.random(20000, 59999)
+    os.remove(dir .. "/logs/error.log") -- a try that found its port taken logged [emerg]: not this one's
     write_file(dir .. "/nginx.conf", conf(port))
     local pipe = io.popen(format("%s -p %s -c %s %s >%s 2>&1 </dev/null & echo $!; wait", shq(NGINX),
       shq(dir .. "/"), shq(dir .. "/nginx.conf"), IS_ROOT and "-g 'user root;'" or "", shq(dir .. "/stderr")))
@@ -220,9 +221,12 @@ describe("the OpenResty transport against a hostile upstream", function()
   end)
 
   it("the worker never crashed, and nginx still answers", function()
-    local log = error_log(n)
+    -- nginx retries a bind() whose port another process held a moment
+    -- ([emerg] ... Address already in use, then it binds): not a crash
+    local log = error_log(n):gsub("[^\n]*%[emerg%][^\n]*bind%(%) to [^\n]*Address already in use%)\n?", "")
     for _, bad in ipairs{ "exited on signal", "double free", "corrupted", "segfault", "[alert]", "[emerg]" } do
-      assert.is_nil(log:find(bad, 1, true), bad .. " in error.log:\n" .. log:sub(-3000))
+      local at = log:find(bad, 1, true)
+      assert.is_nil(at, bad .. " in error.log:\n" .. (at and log:sub(math.max(1, at - 300), at + 700) or ""))
     end
     local r = outcome("variants-200")
     assert.is_true(r.ok)

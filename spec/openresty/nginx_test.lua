@@ -72,6 +72,7 @@ local function start_nginx(render, env)
   local last_err
   for _ = 1, 8 do
     local port = math.random(20000, 59999)
+    os.remove(dir .. "/logs/error.log") -- a try that found its port taken logged [emerg]: not this one's
     write_file(dir .. "/nginx.conf", render(port))
     -- as root the workers would run as nobody: keep them as root in tests.
     -- The shell waits for nginx, and closing the pipe waits for the shell:
@@ -149,14 +150,23 @@ end
 
 -- ------------------------------------------------------------- configs
 
--- The internal location of doc/openresty.md, for upstream `upstream`.
+-- The internal location of doc/openresty.md, for upstream `upstream`
+-- (hostile_upstream_test.lua runs the older rewrite_by_lua form).
 local function verify_location(name, upstream, host, read_timeout)
   return format([[
         location /%s/ {
             internal;
-            rewrite_by_lua_block       { require("twilio.verify.openresty").rewrite() }
+            set $twilio_verify_user_agent "";
+            set $twilio_verify_content_type "";
+            set_by_lua_block $twilio_verify_authorization { return require("twilio.verify.openresty").authorization() }
+            if ($twilio_verify_authorization = "") { return 403; }
             header_filter_by_lua_block { require("twilio.verify.openresty").header_filter() }
             proxy_pass http://%s/;
+            proxy_pass_request_headers off;
+            proxy_set_header Authorization $twilio_verify_authorization;
+            proxy_set_header User-Agent $twilio_verify_user_agent;
+            proxy_set_header Accept application/json;
+            proxy_set_header Content-Type $twilio_verify_content_type;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_set_header Host %s;
@@ -193,6 +203,7 @@ http {
     scgi_temp_path tmp/scgi;
     lua_package_path  "%s/lua/?.lua;%s/spec/openresty/?.lua;;";
     lua_package_cpath "%s/%s/?.so;;";
+
 
     upstream twilio_verify {
         server %s;

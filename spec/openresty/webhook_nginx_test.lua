@@ -114,6 +114,7 @@ local function start()
   local last
   for _ = 1, 8 do
     local port = math.random(20000, 59999)
+    os.remove(dir .. "/logs/error.log") -- a try that found its port taken logged [emerg]: not this one's
     write_file(dir .. "/nginx.conf", conf(port))
     local pipe = io.popen(format("%s -p %s -c %s %s >%s 2>&1 </dev/null & echo $!; wait", shq(NGINX),
       shq(dir .. "/"), shq(dir .. "/nginx.conf"), IS_ROOT and "-g 'user root;'" or "", shq(dir .. "/stderr")))

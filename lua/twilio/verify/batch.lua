@@ -139,11 +139,15 @@ function Client:batch(ops, opts)
     local b, err = self:_batch(ops, opts)
     if not b then return nil, err end
     local on_progress, last = opts.on_progress, -1
+    -- each answer comes over into res as it succeeds (b:take), so the C
+    -- batch never holds the parsed answers of every op at once
+    local res = {}
     -- progress runs here, between libcurl steps, never inside libcurl
     local ok, perr = pcall(function()
         while true do
             local finished, serr = b:step(50)
             if finished == nil then error(serr, 0) end
+            b:take(res)
             if on_progress then
                 local d, t, e = b:progress()
                 if d ~= last or finished then
@@ -159,7 +163,7 @@ function Client:batch(ops, opts)
         if type(perr) == "table" and getmetatable(perr) and perr.kind then return nil, perr end
         error(perr, 0)
     end
-    local res = b:results()
+    b:results(res)
     local stats = { b:progress() }
     b:close()
     for i, r in ipairs(res) do

@@ -96,8 +96,16 @@ for _, op in ipairs(OPS) do C[op.name] = Client[op.name] end
 
 -- call(client, name, group, cont, ...): operation `name` on whichever
 -- transport (group, cont: a Lua-transport batch's, see lua_execute)
+-- A client's transport is set by verify.new and never changes: looked up
+-- once per client, not with a C call per operation.  (The registry holds
+-- the function as long as the client lives, so weak keys leak nothing.)
+local transports = setmetatable({}, { __mode = "k" })
 local function call(self, name, group, cont, ...)
-    local transport = self:_transport()
+    local transport = transports[self]
+    if transport == nil then
+        transport = self:_transport() or false
+        transports[self] = transport
+    end
     if transport then return lua_execute(self, transport, name, group, cont, ...) end
     return C[name](self, ...)
 end

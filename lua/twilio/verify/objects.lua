@@ -47,14 +47,30 @@ for _, r in ipairs(RESOURCES) do describe[r.name] = describer(r) end
 local mt_key = {} -- resource -> its key in the client's state (made once, not per call)
 for r in pairs(kinds) do mt_key[r] = r .. "_mt" end
 
+-- Its closures are made here, not in kind_mt: a function that makes one
+-- closes upvalues on return (UCLO), which LuaJIT does not compile, and
+-- kind_mt is on every call's path.
+local function new_mt(client, resource)
+    local d = describe[resource] or function(o) return tostring(o.sid) end
+    return { __index = kinds[resource], __client = client, __name = "twilio.verify." .. resource,
+             __tostring = function(o) return "twilio.verify." .. resource .. " " .. d(o) end }
+end
+
+-- The last client's state table, remembered without a C call per object
+-- (weak values: it keeps neither the client nor its state alive)
+local last = setmetatable({}, { __mode = "v" })
 local function kind_mt(client, resource)
-    local st = client:_state() -- per-client table owned by the client userdata
+    local st -- per-client table owned by the client userdata
+    if last.c == client then
+        st = last.st
+    else
+        st = client:_state()
+        last.c, last.st = client, st
+    end
     local key = mt_key[resource] or (resource .. "_mt")
     local mt = st[key]
     if not mt then
-        local d = describe[resource] or function(o) return tostring(o.sid) end
-        mt = { __index = kinds[resource], __client = client, __name = "twilio.verify." .. resource,
-               __tostring = function(o) return "twilio.verify." .. resource .. " " .. d(o) end }
+        mt = new_mt(client, resource)
         st[key] = mt
     end
     return mt
@@ -83,12 +99,19 @@ local function refresh(dst, src)
 end
 
 local header_names = core.response_headers
+local expand = core._meta_expand
 _M.response_headers = header_names
 
 -- verify.response_of (documented in twilio/verify.lua)
 function _M.response_of(value)
     local s = value ~= nil and responses[value]
     if not s then return nil end
+    -- a success's headers are kept as they came (a libcurl answer's raw
+    -- lines, "HTTP/..."; a Lua transport's { status, headers }): read on the first ask
+    if type(s) == "table" or s:byte(1) == 72 then
+        s = expand(s)
+        responses[value] = s
+    end
     local status, rest = s:match("^(%d+)\n(.*)$")
     local r = { status = tonumber(status), headers = {} }
     for c, v in rest:gmatch("(%l):([^\n]*)\n") do

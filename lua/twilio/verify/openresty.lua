@@ -37,6 +37,7 @@
 -- local ok, err = client:verify_factor(SVC, USER, SID, code)
 local type, error, pairs, tostring, rawget = type, error, pairs, tostring, rawget
 local string_char, tonumber = string.char, tonumber
+local byte, find, sub = string.byte, string.find, string.sub
 
 local _M = { _VERSION = require("twilio.verify.core")._VERSION, LOCATION = "/_twilio_verify" }
 
@@ -85,6 +86,202 @@ end
 
 local warned_phases = {}
 
+-------------------------------------------------------------------------------
+-- The shared rate-limit budget (opt-in: new{ budget = {...} }).
+--
+-- Twilio limits an account's request rate and concurrency (429, code 20429,
+-- Retry-After).  Alone, each nginx worker learns of a 429 only from its own
+-- requests, so N workers hit the limit N times.  The budget keeps two
+-- things per account SID in a lua_shared_dict, which every worker of the
+-- nginx instance sees:
+--   "tv:ra:<AC...>"      until when (ngx.now()) a Retry-After asked
+--                        everyone to wait; set by any worker that gets a
+--                        429 with Retry-After, with a TTL just past it
+--   "tv:s:<AC...>:<i>"   slot i of max_in_flight, taken with dict:add (one
+--                        atomic insert: never more than max_in_flight
+--                        taken at once) and given back after the attempt;
+--                        a TTL (slot_ttl) frees the slots of a worker that
+--                        died mid-request
+-- Before each attempt a request waits (ngx.sleep) or fails fast
+-- (on_limit = "fail", or the wait would pass max_wait) while the account
+-- is in a Retry-After window or all its slots are taken.  Keyed by the
+-- account SID (client:_account_sid()): never a token or a credential.
+-- Costs, when it is not configured: nothing (a nil test).  Configured: one
+-- dict:get per attempt, and with max_in_flight one dict:add, get and
+-- delete.
+-------------------------------------------------------------------------------
+local BUDGET_KEYS = { dict = true, on_limit = true, max_wait = true, max_in_flight = true, slot_ttl = true,
+                      retry_after_cap = true }
+local SLEEP_PHASES = { rewrite = true, access = true, content = true, timer = true, ssl_cert = true,
+                       ssl_session_fetch = true }
+
+local function budget_error(msg, level) error("openresty.new: budget." .. msg, level + 1) end
+
+local function check_number(b, k, default, min, max, integer)
+    local v = b[k]
+    if v == nil then return default end
+    if type(v) ~= "number" or v ~= v or v < min or v > max or (integer and v % 1 ~= 0) then
+        budget_error(k .. " must be a" .. (integer and "n integer" or " number") .. " from " .. min .. " to " .. max, 4)
+    end
+    return v
+end
+
+-- The Retry-After of a 429's headers (any case; a repeated header: its
+-- last value), in seconds from now, or nil.  Bounded: at most 256 headers
+-- read (what a hostile upstream sends cannot make this slow).
+local function retry_after_of(headers)
+    if type(headers) ~= "table" then return nil end
+    local v = rawget(headers, "Retry-After") or rawget(headers, "retry-after")
+    if v == nil then
+        local n = 0
+        for k, x in pairs(headers) do
+            n = n + 1
+            if n > 256 then break end
+            if type(k) == "string" and #k == 11 and k:lower() == "retry-after" then v = x end
+        end
+    end
+    if type(v) == "table" then v = v[#v] end
+    if type(v) == "number" then v = tostring(v) end
+    if type(v) ~= "string" then return nil end
+    v = v:match("^%s*(.-)%s*$")
+    if v:match("^%d+$") then return tonumber(v) end
+    local ngx = rawget(_G, "ngx")
+    local t = ngx and ngx.parse_http_time and ngx.parse_http_time(v)
+    if t then
+        local d = t - ngx.time()
+        return d > 0 and d or 0
+    end
+    return nil
+end
+
+local function make_budget(b)
+    if type(b) ~= "table" then error("openresty.new: budget must be a table", 3) end
+    for k in pairs(b) do
+        if not BUDGET_KEYS[k] then error("openresty.new: unknown budget option '" .. tostring(k) .. "'", 3) end
+    end
+    local dict_name = b.dict
+    if type(dict_name) ~= "string" or dict_name == "" then
+        budget_error("dict must name a lua_shared_dict (lua_shared_dict NAME SIZE; in nginx.conf)", 3)
+    end
+    local on_limit = b.on_limit or "wait"
+    if on_limit ~= "wait" and on_limit ~= "fail" then budget_error('on_limit must be "wait" or "fail"', 3) end
+    local max_wait = check_number(b, "max_wait", 10, 0, 86400)
+    local cap = check_number(b, "max_in_flight", nil, 1, 100000, true)
+    local slot_ttl = check_number(b, "slot_ttl", 60, 0.001, 86400)
+    local ra_cap = check_number(b, "retry_after_cap", 60, 0, 86400)
+
+    local dict                  -- ngx.shared[dict_name], found on first use
+    local keys = {}             -- account SID -> { ra = key, slots = { key... } }
+    local serial, next_slot = 0, 0 -- per worker: slot tokens, where the next search starts
+
+    local function keys_of(account)
+        local k = keys[account]
+        if not k then
+            k = { ra = "tv:ra:" .. account }
+            if cap then
+                k.slots = {}
+                for i = 1, cap do k.slots[i] = "tv:s:" .. account .. ":" .. i end
+            end
+            keys[account] = k
+        end
+        return k
+    end
+
+    local function shared(ngx)
+        if not dict then
+            dict = ngx.shared and ngx.shared[dict_name]
+            if not dict then
+                error("twilio.verify.openresty: no lua_shared_dict '" .. dict_name .. "' (budget.dict): add "
+                      .. "`lua_shared_dict " .. dict_name .. " 1m;` to the http block of nginx.conf", 0)
+            end
+        end
+        return dict
+    end
+
+    local function limited(account, what, left)
+        return nil, {
+            message = "rate limited: account " .. account .. " " .. what .. " (shared budget across nginx workers"
+                .. (on_limit == "fail" and ', on_limit = "fail"' or ", max_wait " .. max_wait .. " s") .. "); not sent",
+            timeout = true, unsent = true, retry_after = left,
+        }
+    end
+
+    local budget = {}
+
+    -- Wait for (or fail fast on) the account's budget; -> slot, token | true | nil, err
+    function budget.acquire(ngx, account)
+        local d = shared(ngx)
+        local k = keys_of(account)
+        local deadline, poll
+        while true do
+            local untilt, wait, what = d:get(k.ra), nil, nil
+            local now
+            if untilt then
+                ngx.update_time()
+                now = ngx.now()
+                if untilt > now then
+                    wait = untilt - now
+                    what = string.format("is in a Retry-After window for %.3f s more", wait)
+                end
+            end
+            if not wait then
+                if not cap then return true end
+                serial = serial + 1
+                local token = ngx.worker.pid() .. ":" .. serial
+                for j = 0, cap - 1 do
+                    local i = (next_slot + j) % cap + 1
+                    local ok = d:add(k.slots[i], token, slot_ttl)
+                    if ok then
+                        next_slot = i % cap
+                        return i, token
+                    end
+                end
+                poll = poll and math.min(poll * 2, 0.05) or 0.002
+                wait = poll
+                what = "has " .. cap .. " requests in flight (max_in_flight)"
+            end
+            if not now then
+                ngx.update_time()
+                now = ngx.now()
+            end
+            deadline = deadline or now + max_wait
+            local left = untilt and untilt > now and untilt - now or nil -- a Retry-After's wait left
+            if on_limit == "fail" or not SLEEP_PHASES[ngx.get_phase()] then return limited(account, what, left) end
+            if now + wait > deadline + 1e-3 then
+                if left then return limited(account, what, left) end
+                if now >= deadline then return limited(account, what, nil) end
+                wait = deadline - now
+            end
+            ngx.sleep(wait)
+        end
+    end
+
+    function budget.release(account, slot, token)
+        if type(slot) ~= "number" then return end
+        local key = keys_of(account).slots[slot]
+        if dict:get(key) == token then dict:delete(key) end
+    end
+
+    -- A 429 with Retry-After: every worker's next request to the account waits until it passes.
+    function budget.saw(ngx, account, status, headers)
+        if status ~= 429 then return end
+        local ra = retry_after_of(headers)
+        if not ra then return end
+        if ra > ra_cap then ra = ra_cap end
+        if ra <= 0 then return end
+        ngx.update_time()
+        local untilt = ngx.now() + ra
+        local d = shared(ngx)
+        local key = keys_of(account).ra
+        local old = d:get(key)
+        if not old or old < untilt then d:set(key, untilt, ra + 1) end
+    end
+
+    return budget
+end
+
+_M._retry_after_of = retry_after_of -- for the specs
+
 --- Make a transport that sends to an internal location.
 --
 -- **syntax:** `transport = openresty.new{ location = "/_twilio_verify" }`
@@ -103,7 +300,9 @@ function _M.new(opts)
     if opts ~= nil then
         if type(opts) ~= "table" then error("openresty.new: opts must be a table", 2) end
         for k in pairs(opts) do
-            if k ~= "location" then error("openresty.new: unknown option '" .. tostring(k) .. "'", 2) end
+            if k ~= "location" and k ~= "budget" then
+                error("openresty.new: unknown option '" .. tostring(k) .. "'", 2)
+            end
         end
         if opts.location ~= nil then
             if type(opts.location) ~= "string" or not opts.location:match("^/[%w%-%._~/]*[%w%-%._~]$") then
@@ -113,8 +312,31 @@ function _M.new(opts)
         end
     end
 
+    local budget = opts and opts.budget ~= nil and make_budget(opts.budget) or nil
+    local accounts = budget and setmetatable({}, { __mode = "k" }) -- client -> its account SID
+
+    local send -- one attempt, through nginx (or libcurl where nginx has no subrequests)
+    local function budgeted(req, client)
+        local ngx = rawget(_G, "ngx")
+        local account = accounts[client]
+        if not account then
+            account = client:_account_sid()
+            accounts[client] = account
+        end
+        local slot, token = budget.acquire(ngx, account)
+        if not slot then return nil, token end
+        local ok, res, err = pcall(send, req, client)
+        budget.release(account, slot, token)
+        if not ok then error(res, 0) end
+        if res then budget.saw(ngx, account, res.status, res.headers) end
+        return res, err
+    end
+
     local HTTP_GET, HTTP_POST
-    return function(req, client)
+    -- url -> the subrequest's URI, for the last 256 URLs (a string made
+    -- per call costs more on LuaJIT than a table hit)
+    local uris, nuris = {}, 0
+    send = function(req, client)
         local ngx = rawget(_G, "ngx")
         if not HTTP_GET then HTTP_GET, HTTP_POST = ngx.HTTP_GET, ngx.HTTP_POST end
         local phase = ngx.get_phase()
@@ -128,10 +350,25 @@ function _M.new(opts)
             end
             return client:_http(req)
         end
-        local path, query = req.url:match("^https?://[^/?#]+(/[^?#]*)(%??[^#]*)$")
-        path = path and normalize_path(path)
-        if not path then
-            return nil, { message = "cannot proxy " .. req.method .. " " .. req.url .. " through nginx", unsent = true }
+        local url = req.url
+        local uri = uris[url] -- a URL met lately: its subrequest URI is known
+        if not uri then
+            -- what the C core builds: "http(s)://host/path?query", no "%" or "#"
+            -- (the path's start found without a pattern); anything else the long way
+            local slash = byte(url, 1) == 104 and find(url, "/", 9, true)
+            if slash and not find(url, "[%%#]", slash) and (byte(url, 5) == 58 or byte(url, 6) == 58) then
+                uri = location .. sub(url, slash)
+                if nuris >= 256 then uris, nuris = {}, 0 end
+                uris[url], nuris = uri, nuris + 1
+            else
+                local path, query = url:match("^https?://[^/?#]+(/[^?#]*)(%??[^#]*)$")
+                path = path and normalize_path(path)
+                if not path then
+                    return nil, { message = "cannot proxy " .. req.method .. " " .. url .. " through nginx",
+                                  unsent = true }
+                end
+                uri = location .. path .. query
+            end
         end
         local t = { headers = req.headers }
         local method = req.method
@@ -141,7 +378,7 @@ function _M.new(opts)
         else
             copts = { method = method == "GET" and HTTP_GET or ngx[METHODS[method]], ctx = { twilio_verify = t } }
         end
-        local res = ngx.location.capture(location .. path .. query, copts)
+        local res = ngx.location.capture(uri, copts)
         if not t.hooked then
             -- the subrequest did not reach a location running rewrite(): no
             -- credentials were added to it, and nothing can be said about it
@@ -149,8 +386,7 @@ function _M.new(opts)
                   "/ did not run rewrite_by_lua_block { require(\"twilio.verify.openresty\").rewrite() }"
                   .. " (got status " .. tostring(res.status) .. "); add the internal location of doc/openresty.md", 0)
         end
-        local header_time = t.filtered and last(t.upstream_header_time)
-        if not header_time or header_time == "-" then
+        if not t.answered then
             -- nginx answered by itself: the Verify API sent no response header
             local status = res.status
             -- sent for sure only when nginx never connected (without the
@@ -179,6 +415,7 @@ function _M.new(opts)
         end
         return { status = res.status, headers = res.header or {}, body = res.body or "" }
     end
+    return budget and budgeted or send
 end
 
 --- The default transport, sending to @{LOCATION}.
@@ -218,6 +455,50 @@ function _M.rewrite()
     for name, value in pairs(t.headers) do set(name, value) end
 end
 
+--- The internal location's credentials, for `set_by_lua_block`.
+--
+-- **syntax:** `set_by_lua_block $twilio_verify_authorization {`
+-- `return require("twilio.verify.openresty").authorization() }`
+--
+-- The faster form of @{rewrite} (no Lua thread of its own, no header
+-- copied): answers the Authorization value the C core built for this
+-- subrequest, for `proxy_set_header Authorization
+-- $twilio_verify_authorization;`, and sets `$twilio_verify_user_agent` and,
+-- for a POST, `$twilio_verify_content_type` (declare both first:
+-- `set $twilio_verify_user_agent ""; set $twilio_verify_content_type "";`).  With
+-- `proxy_pass_request_headers off;` none of the client's headers reach
+-- Twilio.  A request that is not one of this transport's subrequests gets
+-- `""`: `if ($twilio_verify_authorization = "") { return 403; }`.
+-- @treturn string the Authorization header's value, or `""`
+-- @usage
+-- location /_twilio_verify/ {
+--     internal;
+--     set $twilio_verify_user_agent "";
+--     set $twilio_verify_content_type "";
+--     set_by_lua_block $twilio_verify_authorization { return require("twilio.verify.openresty").authorization() }
+--     if ($twilio_verify_authorization = "") { return 403; }
+--     proxy_pass_request_headers off;
+--     proxy_set_header Authorization $twilio_verify_authorization;
+--     proxy_set_header User-Agent $twilio_verify_user_agent;
+--     proxy_set_header Content-Type $twilio_verify_content_type;
+--     proxy_set_header Accept application/json;
+--     ...
+-- }
+function _M.authorization()
+    local ngx = rawget(_G, "ngx")
+    local t = ngx.ctx.twilio_verify
+    if type(t) ~= "table" or t.hooked or type(t.headers) ~= "table" then return "" end
+    t.hooked = true
+    local h = t.headers
+    local var = ngx.var
+    var.twilio_verify_user_agent = h["User-Agent"] or ""
+    -- a POST's form type; nothing for GET and DELETE ($request_method is
+    -- the main request's method, not the subrequest's: no map can say it)
+    local ct = h["Content-Type"]
+    if ct then var.twilio_verify_content_type = ct end
+    return h.Authorization or ""
+end
+
 --- The internal location's header filter.
 --
 -- **syntax:** `header_filter_by_lua_block { require("twilio.verify.openresty").header_filter() }`
@@ -234,14 +515,18 @@ function _M.header_filter()
     local var = ngx.var
     t.filtered = true
     local ht = var.upstream_header_time
-    t.upstream_header_time = ht
+    -- one upstream try ("0.012": no list to take the last of) or several
+    local lt = ht
+    if type(ht) ~= "string" or find(ht, "[,:]") then lt = last(ht) end
+    if lt ~= nil and lt ~= "-" then
+        t.answered = true -- the Verify API sent the response header
+        return
+    end
     -- the rest only matters when the Verify API sent no header (the
     -- transport's error path): not read on the way of every answer
-    local lt = last(ht)
-    if lt == nil or lt == "-" then
-        t.upstream_status = var.upstream_status
-        t.upstream_connect_time = var.upstream_connect_time
-    end
+    t.upstream_header_time = ht
+    t.upstream_status = var.upstream_status
+    t.upstream_connect_time = var.upstream_connect_time
 end
 
 return _M
