@@ -13,7 +13,11 @@
 --   list     client:factors over 10 pages x 1,000      vs a plain libcurl loop + lua-cjson
 --   decode   core.parse_response("list", ...) of a 1,000-factor page  vs cjson.decode
 --   memory   peak RSS / Lua heap iterating 1k vs 100k factors (emulator, page_size 1000)
---   startup  require "twilio.verify" + verify.new{...}, in a fresh process
+--   batch    1,000 fetches at 5 ms latency, client:batch vs one by one (>= 6x); the memory of
+--            a 1,000- and a 10,000-op batch (per op, bounded)
+--   scale    list 10,000 vs 1,000,000 factors: RSS growth <= 2 MB, time per factor linear
+--   startup  require "twilio.verify" + verify.new{...}, in a fresh process, vs the plain
+--            libcurl module's load and init
 --
 -- Targets: nginx serving canned, spec-shaped files with keep-alive (the
 -- main figures), and the emulator (second target).  Every figure is the
@@ -430,17 +434,26 @@ local function bench_memory(server)
   return res
 end
 
+-- startup: ours (require + new) and, interleaved, the plain libcurl module
+-- (dlopen of libcurl and OpenSSL + curl_global_init + one easy handle), the
+-- floor of any libcurl client; the verdict is on what the library adds to it
 local function bench_startup()
-  local t_req, t_new, t_all = {}, {}, {}
+  local t_req, t_core, t_lua, t_new, t_new2, t_all, t_curl, t_over = {}, {}, {}, {}, {}, {}, {}, {}
   for i = 1, math.max(opt.runs * 4, 20) do
     local r = child("bench/startup.lua", "")
-    t_req[i], t_new[i], t_all[i] = r.require_ms, r.new_ms, r.total_ms
+    local c = child("bench/startup.lua", "curl")
+    t_req[i], t_core[i], t_lua[i], t_new[i], t_new2[i], t_all[i] = r.require_ms, r.core_ms, r.lua_ms, r.new_ms,
+      r.new2_ms, r.total_ms
+    t_curl[i], t_over[i] = c.curl_ms, r.total_ms - c.curl_ms
   end
   local res = {
-    require = stats(t_req, "ms", "lower"), new = stats(t_new, "ms", "lower"), total = stats(t_all, "ms", "lower"),
+    require = stats(t_req, "ms", "lower"), core = stats(t_core, "ms", "lower"), lua = stats(t_lua, "ms", "lower"),
+    new = stats(t_new, "ms", "lower"), new2 = stats(t_new2, "ms", "lower"), total = stats(t_all, "ms", "lower"),
+    curl = stats(t_curl, "ms", "lower"), over_curl = stats(t_over, "ms", "lower"),
   }
-  res.target = 5
-  res.ok = res.total.median < res.target
+  res.curl_share = res.curl.median / res.total.median
+  res.target = 5 -- ms the library adds to libcurl's own load and init
+  res.ok = res.over_curl.median < res.target
   return res
 end
 
@@ -455,6 +468,71 @@ local function bench_batch()
     sp[i], bt[i], sx[i] = r.sequential_s, r.batch_s, r.speedup
   end
   return { sequential = stats(sp, "s", "lower"), batch = stats(bt, "s", "lower"), speedup = stats(sx, "x", "higher") }
+end
+
+-- the memory of a batch (bench/batch_bench.lua BATCH_MEMORY=1, the batch
+-- only): peak RSS growth while it runs and the Lua heap its results hold,
+-- for 1,000 and 10,000 fetches (5 ms latency, concurrency 8), interleaved;
+-- bounded = what it costs per op does not grow with the batch (<= 1.25x)
+local function bench_batch_memory()
+  local g = { [1000] = {}, [10000] = {} }
+  local h = { [1000] = {}, [10000] = {} }
+  for i = 1, 3 do
+    for _, n in ipairs({ 1000, 10000 }) do
+      local out = cmd_out(format("BATCH_MEMORY=1 BATCH_N=%d %s bench/batch_bench.lua", n, servers.shq(opt.lua)))
+      local ok, r = pcall(cjson.decode, out:match("(%b{})%s*$") or "")
+      if not ok or type(r) ~= "table" or not r.peak_rss_kb_after then
+        error("bench/batch_bench.lua (memory) failed:\n" .. out)
+      end
+      g[n][i] = (r.peak_rss_kb_after - r.peak_rss_kb_before) / 1024
+      h[n][i] = r.results_heap_kb / 1024
+    end
+  end
+  local res = { k1 = { rss_growth = stats(g[1000], "MB", "lower"), results_heap = stats(h[1000], "MB", "lower") },
+                k10 = { rss_growth = stats(g[10000], "MB", "lower"), results_heap = stats(h[10000], "MB", "lower") } }
+  res.per_op_kb_1k = res.k1.rss_growth.median * 1024 / 1000
+  res.per_op_kb_10k = res.k10.rss_growth.median * 1024 / 10000
+  res.growth = res.per_op_kb_10k / res.per_op_kb_1k
+  res.target = 1.25
+  res.ok = res.growth <= res.target
+  return res
+end
+
+-- scale: list 10,000 and 1,000,000 factors (pages of 1,000 made in memory by
+-- the OpenResty nginx, openresty_app.pages), a fresh process each
+-- (bench/mem.lua), interleaved: peak RSS growth <= 2 MB, and time linear
+-- (the time per factor at 1,000,000 within 1.25x of that at 10,000)
+local SCALE_SMALL, SCALE_BIG = 10000, 1000000
+local function bench_scale(upstream, dir)
+  local front = servers.start_openresty(dir, "bench/openresty.conf.in", upstream, { AUTH = "-" })
+  local rs, rb, ts, tb, hs, hb = {}, {}, {}, {}, {}, {}
+  local ok, err = pcall(function()
+    local function run(count)
+      local r = child("bench/mem.lua", concat({ servers.shq(front.base_url), fixtures.ACCOUNT_SID,
+        servers.shq(fixtures.AUTH_TOKEN), fixtures.SERVICE_SID, fixtures.IDENTITY, count }, " "))
+      if r.count ~= count then error("scale: iterated " .. tostring(r.count) .. " of " .. count) end
+      return r
+    end
+    run(SCALE_SMALL) -- warm up the page server
+    for i = 1, tonumber(os.getenv("BENCH_SCALE_RUNS") or "") or 3 do
+      local a, b = run(SCALE_SMALL), run(SCALE_BIG)
+      rs[i], rb[i], ts[i], tb[i] = a.peak_rss_kb / 1024, b.peak_rss_kb / 1024, a.seconds, b.seconds
+      hs[i], hb[i] = a.peak_heap_kb / 1024, b.peak_heap_kb / 1024
+    end
+  end)
+  servers.stop(front)
+  if not ok then error(err, 0) end
+  local res = { small = { count = SCALE_SMALL, peak_rss = stats(rs, "MB", "lower"), seconds = stats(ts, "s", "lower"),
+                          peak_heap = stats(hs, "MB", "lower") },
+                big = { count = SCALE_BIG, peak_rss = stats(rb, "MB", "lower"), seconds = stats(tb, "s", "lower"),
+                        peak_heap = stats(hb, "MB", "lower") } }
+  res.rss_delta = res.big.peak_rss.median - res.small.peak_rss.median
+  res.us_small = res.small.seconds.median / SCALE_SMALL * 1e6
+  res.us_big = res.big.seconds.median / SCALE_BIG * 1e6
+  res.time_ratio = res.us_big / res.us_small
+  res.rss_target, res.time_target = 2, 1.25
+  res.ok = res.rss_delta <= res.rss_target and res.time_ratio <= res.time_target
+  return res
 end
 
 -------------------------------------------------------------------------------
@@ -781,14 +859,46 @@ local ok, err = xpcall(function()
     b.ok = b.speedup.median >= b.target
     out(format("  one by one %s   client:batch concurrency 8 %s   speedup %s (target >= 6x) %s",
       fmt_stat(b.sequential), fmt_stat(b.batch), fmt_stat(b.speedup), verdict(b.ok)))
+    local bm = bench_batch_memory()
+    b.memory = bm
+    out(format("  memory (the batch only): 1,000 ops  peak RSS +%s, results %s of Lua heap", fmt_stat(bm.k1.rss_growth),
+      fmt_stat(bm.k1.results_heap)))
+    out(format("                          10,000 ops peak RSS +%s, results %s of Lua heap", fmt_stat(bm.k10.rss_growth),
+      fmt_stat(bm.k10.results_heap)))
+    out(format("  per op %.2f KB at 1,000, %.2f KB at 10,000: %.2fx (bounded: target <= %.2fx) %s", bm.per_op_kb_1k,
+      bm.per_op_kb_10k, bm.growth, bm.target, verdict(bm.ok)))
+  end
+
+  if wanted("scale") then
+    local sdir = servers.tmpdir()
+    local ok_sc, sc = pcall(bench_scale, nginx, sdir)
+    os.execute("rm -rf " .. servers.shq(sdir))
+    if not ok_sc then
+      out("-- scale: could not run (" .. tostring(sc):gsub("\n.*", "") .. ") MISSED")
+    else
+      results.scale = sc
+      out("-- scale: list 10,000 vs 1,000,000 factors (page_size 1000, pages made in memory by nginx; "
+        .. "fresh process each, bench/mem.lua)")
+      out(format("  10,000     peak RSS %s   peak Lua heap %s   %s (%.2f us/factor)", fmt_stat(sc.small.peak_rss),
+        fmt_stat(sc.small.peak_heap), fmt_stat(sc.small.seconds), sc.us_small))
+      out(format("  1,000,000  peak RSS %s   peak Lua heap %s   %s (%.2f us/factor)", fmt_stat(sc.big.peak_rss),
+        fmt_stat(sc.big.peak_heap), fmt_stat(sc.big.seconds), sc.us_big))
+      out(format("  RSS growth %+.2f MB (target <= %d MB); time per factor %.2fx (linear: target <= %.2fx) %s",
+        sc.rss_delta, sc.rss_target, sc.time_ratio, sc.time_target, verdict(sc.ok)))
+    end
   end
 
   if wanted("startup") then
     local st = bench_startup()
     results.startup = st
-    out("-- startup (fresh process): require \"twilio.verify\" + verify.new{...}")
-    out(format("  require %s   new %s   total %s (target < 5 ms) %s", fmt_stat(st.require), fmt_stat(st.new),
-      fmt_stat(st.total), verdict(st.ok)))
+    out("-- startup (fresh process): require \"twilio.verify\" + verify.new{...}, interleaved with the plain "
+      .. "libcurl module (dlopen of libcurl + OpenSSL, curl_global_init, one easy handle)")
+    out(format("  require %s (the C module %s, the Lua modules %s)   new %s   a second new %s", fmt_stat(st.require),
+      fmt_stat(st.core), fmt_stat(st.lua), fmt_stat(st.new), fmt_stat(st.new2)))
+    out(format("  total %s   libcurl alone %s (%.0f%% of ours)", fmt_stat(st.total), fmt_stat(st.curl),
+      st.curl_share * 100))
+    out(format("  ours over libcurl's own load and init %s (target < %d ms) %s", fmt_stat(st.over_curl), st.target,
+      verdict(st.ok)))
   end
 end, debug.traceback)
 cleanup()

@@ -80,26 +80,33 @@ end
 
 local function jstr(s) return s == nil and "null" or ('"' .. s .. '"') end
 
+-- The URL of list page k (0-based) of `pages` pages of `size` factors on
+-- `base` (PageToken=PT<k>), nil past either end.
+local function page_url(base, k, pages, size)
+  if k < 0 or k >= pages then return nil end
+  local list = base .. factors_path(_M.SERVICE_SID, _M.IDENTITY)
+  if k == 0 then return list .. "?PageSize=" .. size .. "&Page=0" end
+  return list .. "?PageSize=" .. size .. "&Page=" .. k .. "&PageToken=PT" .. k
+end
+
+-- The end of list page n: its meta object, after the factors array.
+function _M.page_meta(base, n, pages, size)
+  return concat({
+    '"meta":{"page":', n, ',"page_size":', size, ',',
+    '"first_page_url":', jstr(page_url(base, 0, pages, size)), ',',
+    '"previous_page_url":', jstr(page_url(base, n - 1, pages, size)), ',',
+    '"url":', jstr(page_url(base, n, pages, size)), ',',
+    '"next_page_url":', jstr(page_url(base, n + 1, pages, size)), ',',
+    '"key":"factors"}}',
+  })
+end
+
 -- List page n (0-based) of `pages` pages of `size` factors, with absolute
 -- page URLs on `base` (PageToken=PT<n>).
 function _M.page_json(base, n, pages, size)
-  local list = base .. factors_path(_M.SERVICE_SID, _M.IDENTITY)
-  local function page_url(k)
-    if k < 0 or k >= pages then return nil end
-    if k == 0 then return list .. "?PageSize=" .. size .. "&Page=0" end
-    return list .. "?PageSize=" .. size .. "&Page=" .. k .. "&PageToken=PT" .. k
-  end
   local items = {}
   for j = 1, size do items[j] = _M.factor_json(base, n * size + j) end
-  return concat({
-    '{"factors":[', concat(items, ","), '],',
-    '"meta":{"page":', n, ',"page_size":', size, ',',
-    '"first_page_url":', jstr(page_url(0)), ',',
-    '"previous_page_url":', jstr(page_url(n - 1)), ',',
-    '"url":', jstr(page_url(n)), ',',
-    '"next_page_url":', jstr(page_url(n + 1)), ',',
-    '"key":"factors"}}',
-  })
+  return concat({ '{"factors":[', concat(items, ","), '],', _M.page_meta(base, n, pages, size) })
 end
 
 local function write(path, data)

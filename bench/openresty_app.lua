@@ -2,8 +2,9 @@
 -- rows of `make bench`).  /ours/<op>: the client through the OpenResty
 -- transport; /bare/<op>: ngx.location.capture of the same request +
 -- cjson.decode.  <op>: fetch, update, challenge (create_challenge with
--- auth_payload: a TOTP sign-in), list (one 1,000-factor page, iterated).  /jit/: LuaJIT trace aborts seen so far (jit.v-like), to keep
--- the hot path free of NYI.
+-- auth_payload: a TOTP sign-in), list (one 1,000-factor page, iterated).
+-- /jit/: LuaJIT trace aborts seen so far (jit.v-like), to keep the hot path
+-- free of NYI.  /v2/...: the scale row's list pages (pages() below).
 -- luacheck: globals ngx BENCH_BASE
 local verify = require "twilio.verify"
 local cjson = require "cjson"
@@ -82,6 +83,25 @@ function _M.bare()
     return fail("unknown op")
   end
   ngx.print("ok")
+end
+
+-- /v2/.../Factors: list pages made in memory for the scale row (bench.lua's
+-- list 1,000,000 factors): SCALE_PAGES pages of 1,000, each the same 1,000
+-- factors with its own meta (next_page_url: PageToken=PT<n+1>), so a
+-- million factors need no 600 MB of files.  Any other path: 404.
+local SCALE_PAGES = 1000
+local scale_head, scale_base
+function _M.pages()
+  local base = "http://127.0.0.1:" .. ngx.var.server_port
+  if scale_base ~= base then
+    local items = {}
+    for j = 1, fixtures.PAGE_SIZE do items[j] = fixtures.factor_json(base, j) end
+    scale_head, scale_base = '{"factors":[' .. table.concat(items, ",") .. '],', base
+  end
+  if ngx.var.uri ~= fixtures.factors_path(S, ID) then return ngx.exit(404) end
+  local n = tonumber((ngx.var.arg_PageToken or ""):match("^PT(%d+)$")) or 0
+  ngx.header["Content-Type"] = "application/json"
+  ngx.print({ scale_head, fixtures.page_meta(base, n, SCALE_PAGES, fixtures.PAGE_SIZE) })
 end
 
 -- trace aborts (NYI and others) recorded since the worker started

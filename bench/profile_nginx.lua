@@ -9,7 +9,9 @@
 --   lua5.4 bench/profile_nginx.lua [OUTDIR]        (make bench-profile runs it)
 -- Prints one line per handler and writes OUTDIR/profile-nginx.json, and
 -- OUTDIR/callgrind.nginx-<handler>.out (callgrind_annotate them).
--- PROFILE_NGINX_OPS="fetch,update" profiles a subset.
+-- PROFILE_NGINX_OPS="fetch,update" profiles a subset; PROFILE_NGINX_CONF
+-- another nginx template (e.g. the internal location's rewrite() form, to
+-- compare); PROFILE_NGINX_SECONDS the length of each run (3).
 local servers = require "servers"
 local fixtures = require "fixtures"
 local format = string.format
@@ -52,7 +54,7 @@ function _M.run(outdir, seconds)
     local fdir = dir .. "/front"
     os.execute("mkdir -p " .. servers.shq(fdir))
     local cg = outdir .. "/callgrind.nginx.out"
-    front = servers.start_openresty(fdir, "bench/openresty.conf.in", up, { AUTH = auth },
+    front = servers.start_openresty(fdir, os.getenv("PROFILE_NGINX_CONF") or "bench/openresty.conf.in", up, { AUTH = auth },
       format("valgrind --tool=callgrind --compress-strings=no --compress-pos=no --callgrind-out-file=%s ", servers.shq(cg)))
     for _, op in ipairs(OPS) do
       local r = {}

@@ -4,8 +4,12 @@
 #                         (BENCH_RUNS=n runs per figure, default 5;
 #                          BENCH_SECONDS=s per timed run, default 1;
 #                          BENCH_ARGS="--only fetch,list --no-emulator" ...)
+#   make bench-readme     the README's performance table from
+#                         bench/results.json (bench/readme.lua; no build)
 #   make bench-profile    callgrind profiles of the fetch and list paths
-#                         (build/bench/profile-*.txt)
+#                         (build/bench/profile-*.txt), and instructions per
+#                         request of the nginx rows (bench/profile_nginx.lua,
+#                         build/bench/profile-nginx.json)
 #
 # Starts nginx (canned files) and the emulator on 127.0.0.1 itself and stops
 # them by pid.  Installs its Debian packages first (bench/deps.sh), like
@@ -20,7 +24,7 @@ BENCH_RUNS    ?= 5
 BENCH_SECONDS ?= 1
 BENCH_ARGS    ?=
 
-.PHONY: bench bench-deps bench-build bench-profile
+.PHONY: bench bench-deps bench-build bench-profile bench-readme
 
 bench-deps: deps
 	@sh bench/deps.sh
@@ -44,3 +48,7 @@ bench: bench-deps
 bench-profile: bench-deps
 	@$(MAKE) --no-print-directory bench-build
 	@$(BENCH_ENV) $(LUA) bench/profile.lua $(BENCH_DIR)
+	@$(BENCH_ENV) $(LUA) bench/profile_nginx.lua $(BENCH_DIR)
+
+bench-readme:
+	@lua5.4 bench/readme.lua bench/results.json README.md

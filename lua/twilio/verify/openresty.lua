@@ -11,9 +11,14 @@
 --     upstream twilio_verify { server verify.twilio.com:443; keepalive 16; }
 --     location /_twilio_verify/ {
 --         internal;
---         rewrite_by_lua_block       { require("twilio.verify.openresty").rewrite() }
+--         set $twilio_verify_user_agent "";
+--         set $twilio_verify_content_type "";
+--         set_by_lua_block $twilio_verify_authorization { return require("twilio.verify.openresty").authorization() }
+--         if ($twilio_verify_authorization = "") { return 403; }
 --         header_filter_by_lua_block { require("twilio.verify.openresty").header_filter() }
 --         proxy_pass https://twilio_verify/;
+--         proxy_pass_request_headers off;
+--         proxy_set_header Authorization $twilio_verify_authorization;
 --         ...
 --     }
 --
@@ -23,10 +28,11 @@
 -- here can see the directive.  The libcurl transport's "verification always
 -- on" does not extend to this one: copy doc/openresty.md's location as is.
 --
--- The credentials travel from the transport to rewrite() in the
--- subrequest's ngx.ctx, never in the URI or a variable, and rewrite() drops
--- every header the subrequest inherited from the client's request before
--- setting the ones the C core built.  header_filter() records how the
+-- The credentials travel from the transport to authorization() (or the
+-- older rewrite()) in the subrequest's ngx.ctx, never in the URI; with
+-- proxy_pass_request_headers off (or rewrite()) none of the headers the
+-- subrequest inherited from the client's request reaches Twilio, only the
+-- ones the C core built.  header_filter() records how the
 -- upstream answered, so that nginx's own 502/504 pages become transport
 -- errors (connect failure, timeout) instead of looking like API answers.
 -- @module twilio.verify.openresty
@@ -383,7 +389,8 @@ function _M.new(opts)
             -- the subrequest did not reach a location running rewrite(): no
             -- credentials were added to it, and nothing can be said about it
             error("twilio.verify.openresty: the subrequest to " .. location ..
-                  "/ did not run rewrite_by_lua_block { require(\"twilio.verify.openresty\").rewrite() }"
+                  "/ did not run set_by_lua_block $twilio_verify_authorization { return require(\"twilio.verify"
+                  .. ".openresty\").authorization() } (or the older rewrite())"
                   .. " (got status " .. tostring(res.status) .. "); add the internal location of doc/openresty.md", 0)
         end
         if not t.answered then
