@@ -3,4 +3,7 @@
 -- operation is a new row in its resource's file.
 return {
   "factors", "entities", "challenges", "services", "access_tokens", "notifications", "webhooks", "forms",
+  -- one-time codes (issue 22)
+  "verifications", "verification_checks", "attempts", "attempts_summary", "rate_limits", "buckets",
+  "messaging_configurations", "safelist", "templates",
 }

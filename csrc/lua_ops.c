@@ -343,12 +343,18 @@ static void push_param(lua_State *L, const tv_param_spec *p, const char *locatio
     set_str(L, "required_for", p->required_for);
     set_str(L, "default", p->def);
     set_list(L, "pairs", p->pairs);
+    static const char *const formats[] = {NULL,      "e164", "e164_or_email", "e164_prefix", "country", "country_or_all",
+                                          "ip", "unique_name"};
+    if (p->format > 0 && (size_t)p->format < sizeof formats / sizeof formats[0]) set_str(L, "format", formats[p->format]);
+    if (p->max_members) set_int(L, "max_members", p->max_members);
+    if (p->kv_max) set_int(L, "kv_max", p->kv_max);
+    set_str(L, "email_member", p->email_member);
 }
 
 /* core.operations() -> { {name=, verb=, resource=, openapi_id=, method=,
  * path=, returns = "instance"|"page"|"none", list_key=, id_key=, alias=,
  * parent=, nargs=, has_params=, device = "jwt"|"token"|nil, summary=,
- * description=, examples = {...}, path_params = {...}, params = {...}},
+ * description=, examples = {...}, one_of = {...} | nil, path_params = {...}, params = {...}},
  * ... } in table order; also indexed by name (and by alias). */
 static int l_operations(lua_State *L) {
     lua_createtable(L, (int)tv_noperations, (int)tv_noperations);
@@ -372,6 +378,7 @@ static int l_operations(lua_State *L) {
         set_str(L, "summary", op->summary);
         set_str(L, "description", op->description);
         set_list(L, "examples", op->examples);
+        set_list(L, "one_of", op->one_of);
         lua_newtable(L);
         for (size_t k = 0; k < op->npath; k++) {
             push_param(L, &op->path_params[k], "path");
@@ -396,7 +403,7 @@ static int l_operations(lua_State *L) {
     return 1;
 }
 
-/* core.resources() -> { {name=, class=, list_key=, describe = {...},
+/* core.resources() -> { {name=, class=, list_key=, group=, describe = {...},
  * columns = { {title, field}, ... }}, ... } in table order; also by name. */
 static int l_resources(lua_State *L) {
     lua_createtable(L, (int)tv_nresources, (int)tv_nresources);
@@ -407,6 +414,7 @@ static int l_resources(lua_State *L) {
         set_str(L, "class", r->class_name);
         set_str(L, "list_key", r->list_key);
         set_list(L, "describe", r->describe);
+        set_str(L, "group", r->group);
         if (r->columns) {
             lua_newtable(L);
             int n = 0;
