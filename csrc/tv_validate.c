@@ -72,6 +72,13 @@ static int parse_long(const char *s, size_t len, long *out) {
     return 0;
 }
 
+/* Code points of a NUL-terminated UTF-8 string (the bytes that do not continue one). */
+static long utf8_chars(const char *s) {
+    long n = 0;
+    for (; s && *s; s++) n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
 /* A JSON parameter: one JSON object and nothing after it but whitespace;
  * with TV_PF_STRING_MAP only string values; with `pairs`, exactly those two
  * string members, each within its pair_max characters. */
@@ -96,11 +103,9 @@ static int check_json(const tv_param_spec *p, const char *val, size_t len, tv_er
                               n);
     }
     for (const cJSON *c = ok && rc == 0 && p->kv_max ? j->child : NULL; c && rc == 0; c = c->next) {
-        long kc = tv_check_text(p->name, c->string, strlen(c->string), err);
-        long vc = kc < 0 ? -1 : cJSON_IsString(c) ? tv_check_text(p->name, c->valuestring, strlen(c->valuestring), err)
-                                                   : 0;
-        if (kc < 0 || vc < 0) rc = -1;
-        else if (kc > p->kv_max || vc > p->kv_max)
+        /* characters (code points) of a key and of a string value: JSON text may hold any of them */
+        long kc = utf8_chars(c->string), vc = cJSON_IsString(c) ? utf8_chars(c->valuestring) : 0;
+        if (kc > p->kv_max || vc > p->kv_max)
             rc = tv_error_set(err, TV_EARG, p->name, "%s keys and values may be at most %d characters", p->name,
                               p->kv_max);
     }
