@@ -507,12 +507,40 @@ static int l_arg_error(lua_State *L) {
     return 1;
 }
 
+static int jtree_gc(lua_State *L) {
+    cJSON **t = (cJSON **)lua_touserdata(L, 1);
+    if (t && *t) {
+        cJSON_Delete(*t);
+        *t = NULL;
+    }
+    return 0;
+}
+
+/* core.json_decode(text) -> table | nil: a JSON object or array as Lua
+ * values (the responses' semantics: null members absent, null in arrays the
+ * verify.null sentinel), nil when it is not one.  For the command line's
+ * reading of the emulator's control API. */
+static int l_json_decode(lua_State *L) {
+    size_t n = 0;
+    const char *s = luaL_checklstring(L, 1, &n);
+    if (tv_lua_push_json_direct(L, s, n) == 0) return 1;
+    cJSON **box = (cJSON **)tv_lua_box(L, sizeof *box, "twilio.verify.jtree", jtree_gc);
+    *box = cJSON_ParseWithLength(s, n);
+    if (!cJSON_IsObject(*box) && !cJSON_IsArray(*box)) {
+        lua_pushnil(L);
+        return 1;
+    }
+    tv_lua_push_json(L, *box); /* may raise: the box frees the tree */
+    return 1;
+}
+
 void tv_lua_ops_funcs(lua_State *L) {
     static const luaL_Reg f[] = {{"operations", l_operations},
                                  {"resources", l_resources},
                                  {"check_params", l_check_params},
                                  {"check_page_url", l_check_page_url},
                                  {"arg_error", l_arg_error},
+                                 {"json_decode", l_json_decode},
                                  {NULL, NULL}};
     for (const luaL_Reg *r = f; r->name; r++) {
         lua_pushcfunction(L, r->func);
