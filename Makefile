@@ -115,8 +115,11 @@ $(BUILD)/tests/%: spec/c/%.c spec/c/ctest.h $(CORE_LIB)
 ctest: $(CTEST_BIN)
 	@for t in $(CTEST_BIN); do $$t || exit 1; done
 
+# make test builds with TEST_JOBS jobs (default 2) unless make was given -j,
+# and spec/run shares the specs out between SPEC_JOBS (default 2) workers.
+TEST_JOBS  ?= 2
 test: deps
-	@$(MAKE) --no-print-directory compile
+	@$(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(TEST_JOBS)) compile
 	@$(SPEC_ENV) BUSTED='$(BUSTED_RUN)' CTESTS='$(CTEST_BIN)' GEN_LUA='$(GEN_LUA)' sh spec/run
 
 gen:

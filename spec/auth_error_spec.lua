@@ -12,6 +12,7 @@
 local verify = require "twilio.verify"
 local core = require "twilio.verify.core"
 local emulator = require "support.emulator"
+local fixture = require "support.fixture"
 -- children run on this same Lua (lua5.4, or luajit under make spec-luajit)
 local LUA = rawget(package.loaded._G, "jit") and "luajit" or ("lua" .. _VERSION:match("%d+%.%d+"))
 
@@ -45,12 +46,7 @@ end
 describe("a 401 names the credential used", function()
   local e
 
-  setup(function()
-    e = emulator.start{ api_key = KEY, api_secret = KEY_SECRET }
-  end)
-  teardown(function()
-    if e then e:stop() end
-  end)
+  fixture.emulator({ reset = false, api_key = KEY, api_secret = KEY_SECRET }, false, function(em) e = em end)
 
   -- options for a client of this emulator with the given credentials
   local function opts(cred, extra)

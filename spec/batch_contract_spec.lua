@@ -3,7 +3,7 @@
 -- verify.curl_transport).  Every case runs on both against a freshly reset
 -- emulator and must give the same results and send the same requests.
 local verify = require "twilio.verify"
-local emulator = require "support.emulator"
+local fixture = require "support.fixture"
 
 local SVC = "VA" .. string.rep("c0", 16)
 local ID = "contract-user-0001"
@@ -45,8 +45,7 @@ local ENGINES = { { "libcurl", nil }, { "lua", verify.curl_transport } }
 describe("batch contract (both engines)", function()
   local e
 
-  setup(function() e = emulator.start{ no_limits = true, seed = seed() } end)
-  teardown(function() if e then e:stop() end end)
+  fixture.emulator({ reset = false, no_limits = true, seed = seed() }, false, function(em) e = em end)
 
   -- run(client) -> anything comparable; returns { [engine] = { value, requests } }
   local function both(run, extra)

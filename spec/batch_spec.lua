@@ -1,6 +1,6 @@
 -- Concurrent batches over libcurl's multi interface, against the emulator.
 local verify = require "twilio.verify"
-local emulator = require "support.emulator"
+local fixture = require "support.fixture"
 
 local SVC = "VA" .. string.rep("ba", 16)
 local N_IDS, PER_ID = 40, 12 -- 480 seeded factors
@@ -64,15 +64,8 @@ end
 describe("batch", function()
   local e, client
 
-  setup(function()
-    e = emulator.start{ no_limits = true, seed = seed() }
-    client = e:client{ retry_base = 0.001, retry_cap = 0.005, retry_after_cap = 2 }
-  end)
-  teardown(function()
-    if client then client:close() end
-    if e then e:stop() end
-  end)
-  before_each(function() e:reset() end)
+  fixture.emulator({ no_limits = true, seed = seed() }, { retry_base = 0.001, retry_cap = 0.005, retry_after_cap = 2 },
+                   function(em, c) e, client = em, c end)
 
   it("1,000 mixed operations with concurrency 8 equal running them one by one", function()
     local ops = mixed_ops()

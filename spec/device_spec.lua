@@ -2,7 +2,7 @@
 -- the mobile SDKs (doc/push.md) -- access token, enrolment, verification,
 -- pending challenges, approve / deny by signature -- through the library's
 -- client, with the key kept inside the device.
-local emulator = require "support.emulator"
+local fixture = require "support.fixture"
 local verify = require "twilio.verify"
 local device = require "twilio.verify.device"
 
@@ -16,14 +16,7 @@ describe("twilio.verify.device", function()
     return string.format("device-user-%04d", n)
   end
 
-  setup(function()
-    e = emulator.start()
-    backend = e:client()
-  end)
-  teardown(function()
-    if backend then backend:close() end
-    if e then e:stop() end
-  end)
+  fixture.emulator({ reset = false }, {}, function(em, c) e, backend = em, c end)
 
   local function token(id, ttl)
     local at = assert(backend:create_access_token(SVC, id, { factor_type = "push", ttl = ttl }))

@@ -5,17 +5,14 @@
 -- are validated"), and the description is inside the binary.
 local cjson = require "cjson"
 local emulator = require "support.emulator"
+local fixture = require "support.fixture"
+local process = require "support.process"
+local function read(path) return (assert(process.read_file(path), path)) end
 
 local SVC = "VA" .. string.rep("ab", 16)
 local ID = "oracle-user-01"
 local EXE = os.getenv("TV_EMULATOR") or "build/twilio-verify-emulator"
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
 
 local function rules_of(cmd)
   local p = assert(io.popen(cmd))
@@ -27,8 +24,7 @@ end
 
 describe("the emulator's oracle", function()
   local e
-  setup(function() e = emulator.start() end)
-  teardown(function() e:stop() end)
+  fixture.emulator({ reset = false }, false, function(em) e = em end)
 
   local function refused(status, body, param, rule_part)
     assert.equal(400, status)

@@ -5,6 +5,7 @@
 -- replayed approval, wrong factor signature, missing or garbage JWT, bad
 -- public key.  Each signature is checked by OpenSSL in the emulator.
 local emulator = require "support.emulator"
+local fixture = require "support.fixture"
 local pushkeys = require "support.pushkeys"
 local cjson = require "cjson"
 local dcore = require("twilio.verify.core").device
@@ -42,8 +43,7 @@ describe("emulator push", function()
     return "/v2/Services/" .. SVC .. "/Entities/" .. id .. "/Challenges" .. (sid and ("/" .. sid) or "")
   end
 
-  setup(function() e = emulator.start() end)
-  teardown(function() if e then e:stop() end end)
+  fixture.emulator({ reset = false }, false, function(em) e = em end)
   before_each(function() e:set_clock(T) end)
 
   local function assert_error(status, body, want_status, want_code)

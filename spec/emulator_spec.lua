@@ -449,9 +449,12 @@ describe("emulator", function()
       assert.equal(1000, p.meta.page_size)
     end)
 
-    it("lists 100,000 factors in pages of 1000 (its speed is a make bench figure, not asserted here)", function()
+    -- TV_EMULATOR_LIST_FACTORS (default 10,000: ten full pages) sets the
+    -- size; .ci/checks.d/scale runs it with 100,000
+    local BULK = tonumber(os.getenv("TV_EMULATOR_LIST_FACTORS") or "") or 10000
+    it("lists " .. BULK .. " factors in pages of 1000 (its speed is a make bench figure, not asserted here)", function()
       local big = emulator.start{ seed = { factors = { { service_sid = SVC, identity = ID, factor_type = "totp",
-                                                         friendly_name = "bulk", count = 100000 } } } }
+                                                         friendly_name = "bulk", count = BULK } } } }
       local url, n, pages, seen = P(SVC, ID) .. "?PageSize=1000", 0, 0, {}
       while url do
         local status, page = big:json("GET", url)
@@ -464,8 +467,8 @@ describe("emulator", function()
         end
         url = page.meta.next_page_url ~= cjson.null and page.meta.next_page_url or nil
       end
-      assert.equal(100000, n)
-      assert.equal(100, pages)
+      assert.equal(BULK, n)
+      assert.equal(math.ceil(BULK / 1000), pages)
       stop_clean(big)
     end)
   end)
@@ -680,7 +683,10 @@ describe("emulator", function()
       local status, g, _, info = e:json("GET", P(SVC, ID, f.sid))
       assert.equal(200, status)
       assert.equal(f.sid, g.sid)
-      assert.is_true(info.time_starttransfer < 0.3, "headers at " .. info.time_starttransfer)
+      -- the body came a delay after the headers (no upper bound on when the
+      -- headers came: a loaded machine may be slow to answer at all)
+      assert.is_true(info.time_total - info.time_starttransfer >= 0.3,
+        "headers at " .. info.time_starttransfer .. ", body at " .. info.time_total)
       assert.is_true(info.time_total >= 0.39, "total " .. info.time_total)
     end)
 

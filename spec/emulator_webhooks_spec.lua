@@ -10,29 +10,15 @@ local verify = require "twilio.verify"
 local emulator = require "support.emulator"
 local cjson = require "cjson"
 local pushkeys = require "support.pushkeys"
+local process = require "support.process"
+local read_file, alive, sleep = process.read_file, process.alive, process.sleep
 
 local SVC = "VA" .. string.rep("ef", 16)
 local ID = "user-0001-hook"
 local shq = emulator.shell_quote
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
 
 -- Is process pid running (not a zombie)?
-local function alive(pid)
-  local stat = read_file("/proc/" .. pid .. "/stat")
-  if stat then
-    local state = stat:match("^%d+ %b() (%a)")
-    return state ~= nil and state ~= "Z" and state ~= "X"
-  end
-  local ok = os.execute("kill -0 " .. pid .. " 2>/dev/null")
-  return ok == true or ok == 0
-end
 
 -- ------------------------------------------------------------ receiver
 
@@ -126,7 +112,6 @@ local function twilio_signature(token, url, params)
   return (out:gsub("%s+$", ""))
 end
 
-local function sleep(s) os.execute("sleep " .. s) end
 
 -- a push challenge's AuthPayload, as the device makes it: the ES256 JWT of
 -- the fields the challenge fetch names (Twilio-Verify-Signature-Fields)

@@ -4,6 +4,7 @@
 -- unset.  Each case is a child process of this same Lua (lua5.4 under
 -- `make test`) with exactly the variables of the case set.
 local emulator = require "support.emulator"
+local fixture = require "support.fixture"
 
 local shq = emulator.shell_quote
 local LUA = rawget(package.loaded._G, "jit") and "luajit" or ("lua" .. _VERSION:match("%d+%.%d+"))
@@ -113,8 +114,7 @@ describe("verify.new reads the environment", function()
 
   describe("the credentials' source (named when Twilio answers 401)", function()
     local e
-    setup(function() e = emulator.start{} end)
-    teardown(function() if e then e:stop() end end)
+    fixture.emulator({ reset = false }, false, function(em) e = em end)
 
     -- the 401 message of a call made with a wrong auth token
     local function unauthorized(env, opts)

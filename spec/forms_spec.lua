@@ -4,22 +4,12 @@
 -- tostring, the batch op, the CLI command, the reference, the route -- came
 -- from the row.
 local verify = require "twilio.verify"
-local emulator = require "support.emulator"
+local fixture = require "support.fixture"
 
 describe("fetch_form", function()
   local e, client
 
-  setup(function()
-    e = emulator.start{}
-    client = e:client{ max_retries = 0 }
-  end)
-
-  teardown(function()
-    if client then client:close() end
-    if e then e:stop() end
-  end)
-
-  before_each(function() e:reset() end)
+  fixture.emulator({}, { max_retries = 0 }, function(em, c) e, client = em, c end)
 
   it("sends GET /v2/Forms/form-push and answers the push forms as JSON Schemas", function()
     e:clear_requests()

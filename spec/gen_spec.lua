@@ -2,25 +2,10 @@
 -- generated files are what the data makes, a change to the data makes them
 -- stale (the check fails), and malformed data is refused with a message
 -- naming the file, the row and the field.
-local function sh(cmd)
-  local p = io.popen(cmd .. " 2>&1; echo \"rc=$?\"")
-  local out = p:read("a")
-  p:close()
-  return tonumber(out:match("rc=(%d+)%s*$")), out
-end
+local process = require "support.process"
+local sh, read, write = process.sh, process.read_file, process.write_file
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
 
-local function write(path, s)
-  local f = assert(io.open(path, "wb"))
-  f:write(s)
-  f:close()
-end
 
 -- a copy of what the generator reads and writes, to break
 local FILES = { "README.md", "doc/emulator.md", "doc/operations.lua", "csrc/tv_ops_table.h",

@@ -5,6 +5,7 @@
 -- mixed Lua table is refused as JSON.
 local verify = require "twilio.verify"
 local emulator = require "support.emulator"
+local fixture = require "support.fixture"
 
 local SVC = "VA" .. string.rep("ef", 16)
 local ID = "user-0001-hard"
@@ -12,9 +13,7 @@ local ID = "user-0001-hard"
 describe("hardening", function()
   local e
 
-  setup(function() e = emulator.start{} end)
-  teardown(function() if e then e:stop() end end)
-  before_each(function() e:reset() end)
+  fixture.emulator({}, false, function(em) e = em end)
 
   for _, transport in ipairs{ "libcurl", "lua" } do
     describe("(" .. transport .. " transport)", function()

@@ -5,6 +5,7 @@
 -- says how that was checked.
 local verify = require "twilio.verify"
 local emulator = require "support.emulator"
+local fixture = require "support.fixture"
 
 local unpack = table.unpack or unpack
 
@@ -147,8 +148,7 @@ end)
 
 describe("a credential change and the batch pool (issue 23 item 5)", function()
   local e
-  setup(function() e = emulator.start{} end)
-  teardown(function() if e then e:stop() end end)
+  fixture.emulator({ reset = false }, false, function(em) e = em end)
 
   it("_set_token reaches the handles of a batch made before it", function()
     local c = e:client{ max_retries = 0 }
@@ -183,9 +183,7 @@ end
 
 describe("the emulator before authentication (issue 23 item 2)", function()
   local e
-  setup(function() e = emulator.start{} end)
-  teardown(function() if e then e:stop() end end)
-  before_each(function() e:reset() end)
+  fixture.emulator({}, false, function(em) e = em end)
 
   it("logs a 1 MiB body of empty pairs within budget, and its memory stays bounded", function()
     local body = string.rep("a=&", 349525) -- 1 MiB - 1
@@ -253,9 +251,7 @@ end)
 
 describe("the emulator's Host and control API (issue 23 item 3)", function()
   local e
-  setup(function() e = emulator.start{} end)
-  teardown(function() if e then e:stop() end end)
-  before_each(function() e:reset() end)
+  fixture.emulator({}, false, function(em) e = em end)
 
   local function control(method, path, body, headers)
     headers = headers or {}

@@ -3,13 +3,8 @@
 -- parser every transport uses.  No network.
 local core = require "twilio.verify.core"
 local cjson = require "cjson"
-
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local process = require "support.process"
+local function read(path) return (assert(process.read_file(path), path)) end
 
 -- lua-cjson's null -> absent (objects) / verify.null (arrays), like ours
 local function normalize(v)

@@ -2,6 +2,7 @@
 -- what reaches the wire, what comes back, every error shape.
 local verify = require "twilio.verify"
 local emulator = require "support.emulator"
+local fixture = require "support.fixture"
 
 local SVC = "VA" .. string.rep("ab", 16)
 local ID = "user-0001-ops"
@@ -9,17 +10,7 @@ local ID = "user-0001-ops"
 describe("operations", function()
   local e, client
 
-  setup(function()
-    e = emulator.start{}
-    client = e:client{ max_retries = 0 }
-  end)
-
-  teardown(function()
-    if client then client:close() end
-    if e then e:stop() end
-  end)
-
-  before_each(function() e:reset() end)
+  fixture.emulator({}, { max_retries = 0 }, function(em, c) e, client = em, c end)
 
   local function new_totp(name)
     return assert(client:create_factor(SVC, ID, { friendly_name = name or "phone", factor_type = "totp" }))

@@ -7,7 +7,7 @@
 -- (The message is "...not resent" until libcurl's per-handle count of dead
 -- reused connections reaches 5; it then gives up before the callback runs,
 -- with "Connection died" (curl 55): still one request, still not retried.)
-local emulator = require "support.emulator"
+local fixture = require "support.fixture"
 
 local SVC = "VA" .. string.rep("7e", 16)
 local ID = "resend-user-0001"
@@ -16,17 +16,9 @@ local SID = "YF" .. string.rep("0", 31) .. "1"
 describe("POST on a dropped keep-alive connection", function()
   local e, client
 
-  setup(function()
-    e = emulator.start{ no_limits = true, seed = { factors = {
+  fixture.emulator({ reset = false, no_limits = true, seed = { factors = {
       { service_sid = SVC, identity = ID, factor_type = "push", friendly_name = "phone", sid = SID,
-        config = { notification_platform = "none" } } } } }
-    client = e:client{ max_retries = 3, retry_base = 0.001, retry_cap = 0.01 }
-  end)
-
-  teardown(function()
-    if client then client:close() end
-    if e then e:stop() end
-  end)
+        config = { notification_platform = "none" } } } } }, { max_retries = 3, retry_base = 0.001, retry_cap = 0.01 }, function(em, c) e, client = em, c end)
 
   local function warm() assert(client:fetch_factor(SVC, ID, SID)) end
 

@@ -4,7 +4,7 @@
 -- library keeps of the response a value came from, on the libcurl path and
 -- through a Lua transport.
 local verify = require "twilio.verify"
-local emulator = require "support.emulator"
+local fixture = require "support.fixture"
 
 local unpack = unpack or table.unpack
 local SVC = "VA" .. string.rep("ab", 16)
@@ -18,17 +18,7 @@ local WEBHOOKS = "/v2/Services/" .. SVC .. "/Webhooks"
 describe("push operations", function()
   local e, client
 
-  setup(function()
-    e = emulator.start{}
-    client = e:client{ max_retries = 0 }
-  end)
-
-  teardown(function()
-    if client then client:close() end
-    if e then e:stop() end
-  end)
-
-  before_each(function() e:reset() end)
+  fixture.emulator({}, { max_retries = 0 }, function(em, c) e, client = em, c end)
 
   describe("wire format", function()
     local cases = {

@@ -4,7 +4,7 @@
 -- every parameter of every operation (an error naming it, nothing sent),
 -- objects, iterators, batches and sign-in.
 local verify = require "twilio.verify"
-local emulator = require "support.emulator"
+local fixture = require "support.fixture"
 local rows = require "support.rows"
 local cjson = require "cjson"
 
@@ -20,17 +20,7 @@ end
 describe("resources", function()
   local e, client
 
-  setup(function()
-    e = emulator.start{}
-    client = e:client{ max_retries = 0 }
-  end)
-
-  teardown(function()
-    if client then client:close() end
-    if e then e:stop() end
-  end)
-
-  before_each(function() e:reset() end)
+  fixture.emulator({}, { max_retries = 0 }, function(em, c) e, client = em, c end)
 
   local function sent() return #e:requests() end
 

@@ -4,6 +4,7 @@
 local verify = require "twilio.verify"
 local core = require "twilio.verify.core"
 local emulator = require "support.emulator"
+local fixture = require "support.fixture"
 
 local SVC = "VA" .. string.rep("5e", 16)
 local ID = "state-user-0001"
@@ -44,9 +45,7 @@ local FACTOR = '{"sid":"' .. sid(1) .. '","service_sid":"' .. SVC .. '","identit
 describe("state (issue 15)", function()
   local e
 
-  setup(function() e = emulator.start{ no_limits = true, seed = seed() } end)
-  teardown(function() if e then e:stop() end end)
-  before_each(function() e:reset() end)
+  fixture.emulator({ no_limits = true, seed = seed() }, false, function(em) e = em end)
 
   -- #5 ----------------------------------------------------------------------
   describe("#5 string options", function()

@@ -12,6 +12,8 @@
 -- the certificate check passed; a failed check is a `transport` error.
 local verify = require "twilio.verify"
 local emulator = require "support.emulator"
+local process = require "support.process"
+local read_file, alive, sleep = process.read_file, process.alive, process.sleep
 
 local shq = emulator.shell_quote
 -- children run on this same Lua (lua5.4, or luajit under make spec-luajit)
@@ -35,24 +37,8 @@ local function must(cmd)
   return out
 end
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
 
-local function alive(pid)
-  local stat = read_file("/proc/" .. pid .. "/stat")
-  if stat then
-    local state = stat:match("^%d+ %b() (%a)")
-    return state ~= nil and state ~= "Z" and state ~= "X"
-  end
-  return os.execute("kill -0 " .. pid .. " 2>/dev/null") == true
-end
 
-local function sleep(s) os.execute("sleep " .. s) end
 
 -- A CA (cert + key) named `name` in dir.
 local function make_ca(dir, name)

@@ -2,7 +2,7 @@
 -- verify; wrong codes -> unverified, then 60310 after 5 in a row; create with
 -- every form parameter; metadata tables encoded exactly once.
 local verify = require "twilio.verify"
-local emulator = require "support.emulator"
+local fixture = require "support.fixture"
 
 local SVC = "VA" .. string.rep("7e", 16)
 local T = 1800000000 -- a fixed emulator clock
@@ -12,14 +12,7 @@ describe("TOTP flow", function()
   local n = 0
   local function identity() n = n + 1; return string.format("totp-flow-%04d", n) end
 
-  setup(function()
-    e = emulator.start{}
-    client = e:client{ max_retries = 0 }
-  end)
-  teardown(function()
-    if client then client:close() end
-    if e then e:stop() end
-  end)
+  fixture.emulator({ reset = false }, { max_retries = 0 }, function(em, c) e, client = em, c end)
   before_each(function() e:set_clock(T) end)
   after_each(function() e:set_clock(nil) end)
 

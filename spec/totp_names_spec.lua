@@ -3,7 +3,7 @@
 -- are opts of totp.code / totp.check as they are; digits, step and period
 -- are aliases; one setting under two names must have one value.
 local verify = require "twilio.verify"
-local emulator = require "support.emulator"
+local fixture = require "support.fixture"
 local totp = verify.totp
 
 local SVC = "VA" .. string.rep("5a", 16)
@@ -27,14 +27,7 @@ describe("TOTP option names", function()
     local n = 0
     local function identity() n = n + 1; return string.format("totp-names-%04d", n) end
 
-    setup(function()
-      e = emulator.start{}
-      client = e:client{ max_retries = 0 }
-    end)
-    teardown(function()
-      if client then client:close() end
-      if e then e:stop() end
-    end)
+    fixture.emulator({ reset = false }, { max_retries = 0 }, function(em, c) e, client = em, c end)
     before_each(function() e:set_clock(T) end)
     after_each(function() e:set_clock(nil) end)
 

@@ -1,23 +1,15 @@
 -- First-hour surprises (issue 16): calling a method with a dot says how to
 -- call it; a factor's one-time binding survives refreshes; pages carry
 -- their tokens and an iterator can save its position and resume from it.
-local emulator = require "support.emulator"
+local fixture = require "support.fixture"
 
 local SVC = "VA" .. string.rep("9a", 16)
 local ID = "user-0001-usage"
 
 describe("usage", function()
-  local e, client
+  local client
 
-  setup(function()
-    e = emulator.start{}
-    client = e:client{ max_retries = 0 }
-  end)
-  teardown(function()
-    if client then client:close() end
-    if e then e:stop() end
-  end)
-  before_each(function() e:reset() end)
+  fixture.emulator({}, { max_retries = 0 }, function(_, c) client = c end)
 
   it("says 'use client:name(...)' when a method is called with a dot", function()
     for _, name in ipairs{ "list_factor", "fetch_challenge", "create_service" } do

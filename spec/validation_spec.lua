@@ -1,6 +1,6 @@
 -- Local validation: hundreds of bad arguments, each an invalid_argument error
 -- naming the parameter, with zero requests reaching the emulator.
-local emulator = require "support.emulator"
+local fixture = require "support.fixture"
 
 local SVC = "VA" .. string.rep("0123456789abcdef", 2)
 local SID = "YF" .. string.rep("fedcba9876543210", 2)
@@ -134,15 +134,7 @@ add("call option retries", "max_retries", function(c) return c:fetch_factor(SVC,
 describe("validation", function()
   local e, client
 
-  setup(function()
-    e = emulator.start{}
-    client = e:client()
-  end)
-
-  teardown(function()
-    if client then client:close() end
-    if e then e:stop() end
-  end)
+  fixture.emulator({ reset = false }, {}, function(em, c) e, client = em, c end)
 
   it("has at least 200 bad-argument cases", function()
     assert.is_true(#cases >= 200, "only " .. #cases .. " cases")

@@ -163,8 +163,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     if ((np == 0 || (data[1] & 0x80)) && npath) { /* a path parameter's rule */
         const tv_param_spec *pp = &op->path_params[(data[1] & 0x7f) % npath];
-        int rc = pp->prefix ? tv_check_sid(pp->name, pp->prefix, val, len, &err) : tv_check_identity(val, len, &err);
-        int ref = pp->prefix ? fz_pa_sid(pp->prefix, val, len) : fz_pa_identity(val, len);
+        /* a path parameter is a whole tv_param_spec (a SID, an identity, FetchForm's enum) */
+        int rc = tv_param_check(pp, val, len, &err);
+        int ref = fz_pa_reference(pp, val, len);
+        FZ_ASSERT(ref >= 0);
         FZ_ASSERT((rc == 0) == ref);
         if (rc) {
             fz_check_arg_err(&err);
@@ -203,8 +205,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char pbuf[TV_MAX_PATH_PARAMS][40];
     for (size_t k = 0; k < npath; k++) {
         const tv_param_spec *pp = &op->path_params[k];
-        if (pp->prefix) snprintf(pbuf[k], sizeof pbuf[k], "%s0123456789abcdef0123456789abcdef", pp->prefix);
-        else snprintf(pbuf[k], sizeof pbuf[k], "user-0123-abcd");
+        snprintf(pbuf[k], sizeof pbuf[k], "%s", fz_pa_valid(pp));
         path[k].s = pbuf[k];
         path[k].len = strlen(pbuf[k]);
     }

@@ -59,7 +59,10 @@ function totp(secret, unix, digits = 6, step = 30) {
 
 // the emulator's control API (no auth): fix its clock so codes are exact
 async function setClock(t) {
-  const r = await fetch(`${base}/__emulator/clock`, { method: 'POST', body: JSON.stringify({ time: t }) });
+  // (the control API takes JSON bodies only: fetch would say text/plain)
+  const r = await fetch(`${base}/__emulator/clock`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ time: t }),
+  });
   assert.equal(r.status, 200);
 }
 

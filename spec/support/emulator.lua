@@ -10,8 +10,9 @@
 -- The emulator binary is $TV_EMULATOR (default build/twilio-verify-emulator);
 -- $TV_EMULATOR_PREFIX, when set, is put in front of the command line (e.g.
 -- "valgrind --leak-check=full --log-file=/tmp/vg.%p").  HTTP goes through
--- the curl command-line tool, JSON through lua-cjson.  Every curl call has a
--- time limit, so a dead emulator fails a spec instead of hanging it.
+-- a keep-alive client in this process (LuaSocket; see request() below),
+-- JSON through lua-cjson.  Every request has a time limit, so a dead
+-- emulator fails a spec instead of hanging it.
 
 local cjson = require "cjson"
 
@@ -34,8 +35,14 @@ local function shq(s)
 end
 _M.shell_quote = shq
 
+-- LuaSocket (Debian lua-socket) when it is there: request()'s HTTP client
+-- and sleep() without a process each
+local has_socket, socket = pcall(require, "socket")
+local has_mime, mime = pcall(require, "mime")
+if not (has_socket and has_mime) then socket = nil end
+
 local function sleep(sec)
-  os_execute("sleep " .. sec)
+  if socket then socket.sleep(sec) else os_execute("sleep " .. sec) end
 end
 
 local function read_file(path)
@@ -187,6 +194,7 @@ function methods:stop()
   if not self.pid then return true end
   local pid = self.pid
   self.pid = nil
+  self:close_connections()
   os_execute("kill -TERM " .. pid .. " 2>/dev/null")
   local clean = false
   for _ = 1, 3000 do -- up to ~60 s (valgrind is slow to exit)
@@ -244,10 +252,19 @@ end
 -- encoding when there is a body.
 -- Returns status (0 when no response), body, headers (lower-case names),
 -- info { curl_exit, error, time_starttransfer, time_total, num_connects }.
-function methods:request(method, path, body, headers, opts)
-  headers = headers or {}
-  opts = opts or {}
-  local url = path:match("^https?://") and path or (self.base_url .. path)
+--
+-- http:// URLs go through an HTTP/1.1 client in this process (LuaSocket,
+-- Debian's lua-socket, which .ci/deps installs) that keeps one connection
+-- per host:port alive between requests: no process per request, which is
+-- what made the specs that drive the emulator directly slow.  It shares no
+-- code with the library under test (the emulator stays an independent
+-- oracle).  info.curl_exit keeps curl's exit codes for what happened (0,
+-- 7 refused, 18 body cut short, 28 timeout, 52 nothing answered, 56 a
+-- receive error), num_connects is 1 when the request opened a connection
+-- and 0 when it reused one.  Anything else (https://, or no LuaSocket)
+-- goes through the curl command-line tool as before.
+
+local function curl_request(self, method, url, body, headers, opts)
   local outf, hdrf, inf = os_tmpname(), os_tmpname(), nil
   local parts = { "curl", "-sS", "-g", "--max-time", tostring(opts.timeout or CURL_TIMEOUT), "-X", shq(method), "-o",
     shq(outf), "-D", shq(hdrf), "-H", "'Expect:'",
@@ -263,7 +280,6 @@ function methods:request(method, path, body, headers, opts)
     end
   end
   if body ~= nil then
-    if type(body) == "table" then body = form(body) end
     inf = os_tmpname()
     write_file(inf, body)
     if headers["Content-Type"] == nil then
@@ -288,6 +304,196 @@ function methods:request(method, path, body, headers, opts)
   if not code then info.curl_exit = tonumber(out:match("(%d+)%s*$")) end
   if info.curl_exit ~= 0 then info.error = out end
   return tonumber(code) or 0, resp_body, resp_headers, info
+end
+
+local IDLE_MAX = 60 -- s; the emulator closes a connection idle for 120 s
+
+local function b64(s) return (mime.b64(s)) end
+
+-- A connection of self's pool to host:port that is still open (nothing to
+-- read on an idle connection: readable means the server closed it), or a
+-- new one.  Returns sock, connects (0 or 1) | nil, curl_exit, message.
+local function connection(self, host, port, deadline)
+  local key = host .. ":" .. port
+  self._conns = self._conns or {}
+  local c = self._conns[key]
+  if c then
+    self._conns[key] = nil
+    local readable = socket.select({ c.sock }, nil, 0)
+    if #readable == 0 and socket.gettime() - c.used < IDLE_MAX then return c.sock, 0 end
+    c.sock:close()
+  end
+  local sock = socket.tcp()
+  sock:settimeout(math.max(deadline - socket.gettime(), 0.001))
+  local ok, err = sock:connect(host, port)
+  if not ok then
+    sock:close()
+    return nil, err == "timeout" and 28 or 7, "Failed to connect to " .. key .. ": " .. tostring(err)
+  end
+  sock:setoption("tcp-nodelay", true)
+  return sock, 1
+end
+
+local function socket_request(self, method, host, port, target, body, headers, opts)
+  local t0 = socket.gettime()
+  local deadline = t0 + (opts.timeout or CURL_TIMEOUT)
+  local info = { curl_exit = 0, num_connects = 0 }
+  local function finish(status, rbody, rh, code, msg, sock, keep)
+    local now = socket.gettime()
+    info.time_total = now - t0
+    info.time_starttransfer = info.time_starttransfer or 0
+    if code ~= 0 then
+      info.curl_exit, info.error = code, msg
+    end
+    if sock then
+      if keep and code == 0 then
+        self._conns[host .. ":" .. port] = { sock = sock, used = now }
+      else
+        sock:close()
+      end
+    end
+    return status, rbody, rh, info
+  end
+  local sock, nc, why = connection(self, host, port, deadline)
+  if not sock then return finish(0, "", {}, nc, why) end
+  info.num_connects = nc
+  local lines = { method .. " " .. target .. " HTTP/1.1" }
+  local given = {}
+  for k, v in pairs(headers) do given[k:lower()] = v end
+  local function add(k, v) if given[k:lower()] == nil then lines[#lines + 1] = k .. ": " .. v end end
+  add("Host", (port == 80) and host or (host .. ":" .. port))
+  if headers.Authorization == nil then add("Authorization", "Basic " .. b64(self.account_sid .. ":" .. self.auth_token)) end
+  add("User-Agent", "spec-support-emulator/1.0")
+  add("Accept", "*/*")
+  if body ~= nil then
+    add("Content-Type", "application/x-www-form-urlencoded")
+    add("Content-Length", tostring(#body))
+  end
+  for k, v in pairs(headers) do
+    if v ~= false then lines[#lines + 1] = k .. ": " .. tostring(v) end
+  end
+  local req = concat(lines, "\r\n") .. "\r\n\r\n" .. (body or "")
+
+  local function left() return math.max(deadline - socket.gettime(), 0.001) end
+  sock:settimeout(left())
+  local sent, serr = sock:send(req)
+  if not sent then
+    return finish(0, "", {}, serr == "timeout" and 28 or 55, "Failed sending data to the peer: " .. tostring(serr),
+      sock, false)
+  end
+  -- status line and headers, past any 1xx block
+  local status, rh
+  local got_any = false
+  local function recv(pattern)
+    sock:settimeout(left())
+    local data, err, partial = sock:receive(pattern)
+    if data and not got_any then info.time_starttransfer = socket.gettime() - t0 end
+    if data or (partial and partial ~= "") then got_any = true end
+    return data, err, partial
+  end
+  local function recv_error(err, what)
+    if err == "timeout" then return 28, "Operation timed out (" .. what .. ")" end
+    if not got_any then return err == "closed" and 52 or 56, "Empty reply from server (" .. tostring(err) .. ")" end
+    return 56, "Failure when receiving data from the peer (" .. what .. ": " .. tostring(err) .. ")"
+  end
+  local version
+  while true do
+    local line, err = recv("*l")
+    if not line then
+      local code, msg = recv_error(err, "status line")
+      return finish(0, "", {}, code, msg, sock, false)
+    end
+    local v, code = line:match("^HTTP/(%d%.%d) (%d%d%d)")
+    if not code then return finish(0, "", {}, 8, "Weird server reply: " .. line, sock, false) end
+    version, status, rh = v, tonumber(code), {}
+    while true do
+      local hl, herr = recv("*l")
+      if not hl then
+        local c, msg = recv_error(herr, "headers")
+        return finish(status, "", rh, c, msg, sock, false)
+      end
+      if hl == "" then break end
+      local k, val = hl:match("^([^:]+):%s*(.-)%s*$")
+      if k then rh[k:lower()] = val end
+    end
+    if status >= 200 or status == 101 then break end
+  end
+  -- the body: none, Content-Length bytes, chunked, or up to the close
+  local keep = version == "1.1" and not (rh.connection or ""):lower():find("close", 1, true)
+  local cl = tonumber(rh["content-length"] or "")
+  local te = (rh["transfer-encoding"] or ""):lower()
+  if method == "HEAD" or status == 204 or status == 304 then
+    return finish(status, "", rh, 0, nil, sock, keep)
+  elseif te:find("chunked", 1, true) then
+    local parts = {}
+    while true do
+      local szl, err = recv("*l")
+      if not szl then
+        local code, msg = recv_error(err, "chunk size")
+        return finish(status, concat(parts), rh, code == 56 and 18 or code, msg, sock, false)
+      end
+      local n = tonumber(szl:match("^%x+"), 16)
+      if not n then return finish(status, concat(parts), rh, 56, "bad chunk size: " .. szl, sock, false) end
+      if n == 0 then
+        repeat local tl = recv("*l") until not tl or tl == ""
+        return finish(status, concat(parts), rh, 0, nil, sock, keep)
+      end
+      local data, derr, partial = recv(n)
+      if not data then
+        parts[#parts + 1] = partial or ""
+        local code, msg = recv_error(derr, "chunk")
+        return finish(status, concat(parts), rh, code == 56 and 18 or code, msg, sock, false)
+      end
+      parts[#parts + 1] = data
+      recv("*l")
+    end
+  elseif cl then
+    if cl == 0 then return finish(status, "", rh, 0, nil, sock, keep) end
+    local data, err, partial = recv(cl)
+    if not data then
+      local code, msg = recv_error(err, "body")
+      if code ~= 28 then
+        code, msg = 18, "transfer closed with " .. (cl - #(partial or "")) .. " bytes remaining to read"
+      end
+      return finish(status, partial or "", rh, code, msg, sock, false)
+    end
+    return finish(status, data, rh, 0, nil, sock, keep)
+  else
+    local data, err, partial = recv("*a")
+    if not data and err ~= "closed" then
+      local code, msg = recv_error(err, "body")
+      return finish(status, partial or "", rh, code, msg, sock, false)
+    end
+    return finish(status, data or partial or "", rh, 0, nil, sock, false)
+  end
+end
+
+function methods:request(method, path, body, headers, opts)
+  headers = headers or {}
+  opts = opts or {}
+  local url = path:match("^https?://") and path or (self.base_url .. path)
+  if type(body) == "table" then body = form(body) end
+  local host, port, target
+  if socket then
+    local authority, rest = url:match("^http://([^/?#]+)(.*)$")
+    if authority then
+      host, port = authority:match("^(%d+%.%d+%.%d+%.%d+):(%d+)$")
+      if not host then host, port = authority:match("^([%w%.%-]+):(%d+)$") end
+      if not host and authority:match("^[%w%.%-]+$") then host, port = authority, 80 end
+      target = rest:gsub("#.*$", "")
+      if target == "" or target:sub(1, 1) == "?" then target = "/" .. target end
+    end
+  end
+  if host then return socket_request(self, method, host, tonumber(port), target, body, headers, opts) end
+  return curl_request(self, method, url, body, headers, opts)
+end
+
+-- Close the kept-alive connections (stop() does it too).
+function methods:close_connections()
+  for k, c in pairs(self._conns or {}) do
+    c.sock:close()
+    self._conns[k] = nil
+  end
 end
 
 -- request() + JSON decoding of the body (nil when it is not JSON).
