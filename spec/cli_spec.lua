@@ -196,8 +196,10 @@ describe("twilio-verify CLI", function()
       for _, op in ipairs(ops) do
         if op.resource ~= "factor" then
           seen = seen + 1
-          -- the group: the list's key, else the resource + "s", with dashes (access-tokens)
-          local group = (plural[op.resource] or (op.resource .. "s")):gsub("_", "-")
+          -- the group: the data's cli_group (by default the list's key, else the resource + "s", with dashes:
+          -- access-tokens)
+          local r = require("twilio.verify").resources[op.resource]
+          local group = (r and r.group) or (plural[op.resource] or (op.resource .. "s")):gsub("_", "-")
           local name = group .. " " .. op.verb
           local code, out = run({ group, op.verb, "--help" })
           assert.equal(0, code, name)

@@ -210,6 +210,8 @@ describe("lifetime", function()
       list_page_url = { "http://127.0.0.1:1/v2/Services/" .. SVC .. "/Entities/" .. ID .. "/Factors" },
       batch = { { { op = "fetch", service_sid = SVC, identity = ID, sid = SID } } },
       sign_in = { SVC, ID, SID, "123456" },
+      send_code = { SVC, "+15551234567", { channel = "sms" } },
+      check_code = { SVC, "+15551234567", "123456" },
     }
     local iterator_args = {}
     for _, op in ipairs(verify.operations) do
