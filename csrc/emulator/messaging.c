@@ -193,8 +193,8 @@ void emu_h_create_safelist(const emu_ctx *x, emu_response *out) {
     const emu_safe *have = emu_map_get(&o->safelist, e->phone);
     if (safelist_rate(srv, out) != 0) {
         /* out set */
-    } else if (have) { /* already listed: the entry as it is (adding a number twice changes nothing) */
-        if (!(j = render_safe(have, x->c->host))) emu_oom(out);
+    } else if (have) { /* https://www.twilio.com/docs/verify/api/safe-list: "HTTP 400 with Error Code 60411" */
+        emu_response_error(out, 400, 60411, "The phone number is already in the Safe List", NULL);
     } else if (!(j = render_safe(e, x->c->host))) {
         emu_oom(out);
     } else if (x->commit) {
