@@ -319,7 +319,7 @@ static void fraud(emu_server *srv, const char *method, const char *body, size_t 
             emu_response_error(out, 400, 60200, "expected {\"blocked_prefixes\": [\"+<digits>\", ...]} (at most 64)", NULL);
             return;
         }
-        char *copy[EMU_FRAUD_MAX];
+        char *copy[EMU_FRAUD_MAX] = {0};
         size_t n = 0;
         for (const cJSON *e = list->child; e; e = e->next) {
             if (!(copy[n] = emu_strdup(e->valuestring))) {

@@ -597,8 +597,9 @@ void emu_h_create_verification_check(const emu_ctx *x, emu_response *out) {
     int64_t now = emu_now(srv);
     emu_otp *o = &srv->store.otp;
     emu_service *svc = emu_live_service(srv, c->service_sid);
-    emu_verification *v = !svc ? NULL : vsid ? emu_otp_find(o, c->service_sid, vsid->val, now)
-                                             : emu_otp_live_to(o, c->service_sid, to->val, now);
+    emu_verification *v = !svc ? NULL
+                           : vsid ? emu_otp_find(o, c->service_sid, vsid->val, now)
+                                  : emu_otp_live_to(o, c->service_sid, to ? to->val : "", now);
     if (v && vsid && to && strcmp(v->to, to->val) != 0) v = NULL;
     if (!v) {
         pthread_mutex_unlock(&srv->lock);
