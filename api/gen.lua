@@ -38,7 +38,7 @@ end
 
 local model = assert(loadfile(ROOT .. "/api/load.lua"))(ROOT, fail)
 local ops, resources, by_name, common = model.ops, model.resources, model.by_name, model.common
-local TYPES, METHODS = model.TYPES, model.METHODS
+local TYPES, METHODS, FORMATS = model.TYPES, model.METHODS, model.FORMATS
 
 -- ------------------------------------------------------------------ output
 local outputs = {} -- path -> text
@@ -94,6 +94,10 @@ local function c_table()
     if p.pairs then f[#f + 1] = ".pairs = " .. array(p.pairs) end
     if p.pair_max then f[#f + 1] = format(".pair_max = {%d, %d}", p.pair_max[1], p.pair_max[2]) end
     if p._fields then f[#f + 1] = ".fields = " .. p._fields end
+    if p.format then f[#f + 1] = ".format = " .. FORMATS[p.format] end
+    if p.max_members then f[#f + 1] = ".max_members = " .. p.max_members end
+    if p.kv_max then f[#f + 1] = ".kv_max = " .. p.kv_max end
+    if p.email_member then f[#f + 1] = ".email_member = " .. cstr(p.email_member) end
     return "    {" .. concat(f, ", ") .. "},"
   end
   local function spec_list(cname, list)
@@ -137,7 +141,7 @@ local function c_table()
     out("     .description = ", cstr(desc), ",")
     local ex = {}
     for i, e in ipairs(op.examples or {}) do ex[i] = e end
-    out("     .examples = ", array(ex), "},")
+    out("     .examples = ", array(ex), op.one_of and (", .one_of = " .. array(op.one_of)) or "", "},")
   end
   out("};")
   out("const size_t tv_noperations = ", #ops, ";")
@@ -147,7 +151,8 @@ local function c_table()
     local cols = {}
     for _, c in ipairs(r.columns or {}) do cols[#cols + 1] = c[1]; cols[#cols + 1] = c[2] end
     out("    {.name = ", cstr(r.resource), ", .class_name = ", cstr(r.class), ", .list_key = ", cstr(r.list_key),
-        ", .describe = ", array(r.describe), ", .columns = ", r.columns and array(cols) or "NULL", "},")
+        ", .describe = ", array(r.describe), ", .columns = ", r.columns and array(cols) or "NULL",
+        ", .group = ", cstr(r.cli_group), "},")
   end
   out("};")
   out("const size_t tv_nresources = ", #resources, ";")

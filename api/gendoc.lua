@@ -365,7 +365,8 @@ end
 local function emulator_routes()
   local L = { "| method | path | operation (table row) | success |", "|---|---|---|---|" }
   for _, op in ipairs(ops) do
-    local status = op.returns == "none" and "`204`" or (op.verb == "create" and "`201`" or "`200`")
+    local status = op.returns == "none" and "`204`"
+      or (op.success and ("`" .. op.success .. "`")) or (op.verb == "create" and "`201`" or "`200`")
     local what = op.returns == "page" and (", page, key `" .. op.list_key .. "`") or op.returns == "instance"
       and (", " .. human(op.resource)) or ""
     L[#L + 1] = format("| `%s` | `%s` | `%s` (%s) | %s%s |", op.method, op.path, op.name, op.openapi_id, status, what)

@@ -5,4 +5,7 @@ return {
   "factors", "entities", "challenges", "services", "access_tokens", "notifications", "webhooks", "forms",
   -- Passkeys (issue 21): JSON bodies
   "passkey_factors", "passkey_challenges",
+  -- one-time codes (issue 22)
+  "verifications", "verification_checks", "attempts", "attempts_summary", "rate_limits", "buckets",
+  "messaging_configurations", "safelist", "templates",
 }

@@ -46,19 +46,25 @@ local TYPES = { text = "TV_PT_TEXT", int = "TV_PT_INT", enum = "TV_PT_ENUM", jso
                 object = "TV_PT_OBJECT" }
 local METHODS = { GET = "TV_GET", POST = "TV_POST", DELETE = "TV_DELETE" }
 local VERBS = { create = true, fetch = true, list = true, update = true, delete = true }
+-- `format`: what a text value must look like beyond its length (tv_validate.c
+-- tv_check_format; each row that uses one says where the rule comes from)
+local FORMATS = { e164 = "TV_FMT_E164", e164_or_email = "TV_FMT_E164_OR_EMAIL", e164_prefix = "TV_FMT_E164_PREFIX",
+                  country = "TV_FMT_COUNTRY", country_or_all = "TV_FMT_COUNTRY_OR_ALL", ip = "TV_FMT_IP",
+                  unique_name = "TV_FMT_UNIQUE_NAME" }
 
 local PARAM_FIELDS = { [1] = "string", [2] = "string", name = "string", min = "number", max = "number",
   enum = "table", prefix = "string", required = "boolean", secret = "boolean", array = "boolean",
   positional = "boolean", paging = "boolean", csv = "boolean", max_items = "number", rule = "string",
   help = "string", metavar = "string", only = "string", required_for = "string", default = "string",
-  pairs = "table", pair_max = "table", string_values = "boolean", fields = "table" }
+  pairs = "table", pair_max = "table", string_values = "boolean", fields = "table", format = "string", max_members = "number",
+  kv_max = "number", email_member = "string" }
 local OP_FIELDS = { [1] = "string", [2] = "string", [3] = "string", [4] = "string", verb = "string",
   returns = "string", alias = "string", device = "string", path_params = "table", params = "table",
   summary = "string", cli_summary = "string", doc = "string", cli_doc = "string", usage = "string",
   iter_usage = "string", examples = "table", errors = "string", returns_doc = "string", id_key = "string",
-  body = "string" }
+  body = "string", one_of = "table", success = "number" }
 local RES_FIELDS = { resource = "string", class = "string", list_key = "string", describe = "table",
-  columns = "table", path_params = "table", doc = "string", ops = "table" }
+  columns = "table", path_params = "table", doc = "string", ops = "table", cli_group = "string" }
 
 local function check_fields(where, t, allowed)
   for k, v in pairs(t) do
@@ -116,6 +122,11 @@ local function param(where, p, in_query, json, parent)
   if p.pairs and not (p.array and ty == "json" and #p.pairs == 2) then fail(where, "pairs: an array of json, two names") end
   if p.pair_max and not (p.pairs and #p.pair_max == 2) then fail(where, "pair_max: the two pairs' lengths") end
   if p.string_values and ty ~= "json" then fail(where, "string_values on a %s", ty) end
+  if p.format and not (FORMATS[p.format] and ty == "text") then fail(where, "format %s on a %s", p.format, ty) end
+  if p.format and not p.rule then fail(where, "format %s without the rule it comes from", p.format) end
+  if (p.max_members or p.kv_max or p.email_member) and ty ~= "json" then
+    fail(where, "max_members/kv_max/email_member on a %s", ty)
+  end
   return q
 end
 
@@ -148,6 +159,7 @@ for _, file in ipairs(index) do
     if op.returns == "page" and not r.list_key then fail(w, "a list operation of a resource without list_key") end
     op.resource, op.list_key = r.resource, op.returns == "page" and r.list_key or nil
     op.id_key = op.returns == "instance" and (o.id_key or "sid") or nil
+    if op.success and not (op.success >= 200 and op.success <= 299) then fail(w, "success must be a 2xx status") end
     if op.device and op.device ~= "jwt" and op.device ~= "token" then fail(w, "device must be jwt or token") end
     -- path parameters, in path order: the op's own, else the resource's, else common's
     op.path_params = {}
@@ -171,6 +183,15 @@ for _, file in ipairs(index) do
       if p.positional then npos = npos + 1 else table_params = true end
     end
     op.has_params = table_params
+    -- one_of: wire keys of which at least one must be given (none of them required)
+    for _, key in ipairs(o.one_of or {}) do
+      local found
+      for _, p in ipairs(op.params) do if p.key == key then found = p end end
+      if not found or found.required or found.positional then
+        fail(w, "one_of names %s, which is not an optional parameter of the row", tostring(key))
+      end
+    end
+    if o.one_of and #o.one_of < 2 then fail(w, "one_of needs two keys or more") end
     op.nargs = #op.path_params + npos + (table_params and 1 or 0)
     by_name[name] = op
     ops[#ops + 1] = op
@@ -186,7 +207,8 @@ for _, op in ipairs(ops) do
   if op.returns == "page" or op.verb == "create" then
     for _, r in ipairs(resources) do
       local f = fetch_of[r.resource]
-      if f and r.resource ~= op.resource and #f.path_params == #op.path_params then
+      -- (a row without path parameters belongs to no object: create_service, list_service)
+      if f and r.resource ~= op.resource and #op.path_params > 0 and #f.path_params == #op.path_params then
         local same = true
         for i, p in ipairs(op.path_params) do
           local q = f.path_params[i]
@@ -201,4 +223,11 @@ for _, op in ipairs(ops) do
   if op.alias and by_name[op.alias] then fail(op.name, "alias %s is an operation's name", op.alias) end
 end
 
-return { ops = ops, by_name = by_name, resources = resources, common = common, TYPES = TYPES, METHODS = METHODS }
+-- the command line's group of each resource: its own, else its list key,
+-- else its name and "s" (with dashes: access-tokens)
+for _, r in ipairs(resources) do
+  r.cli_group = r.cli_group or ((r.list_key or (r.resource .. "s")):gsub("_", "-"))
+end
+
+return { ops = ops, by_name = by_name, resources = resources, common = common, TYPES = TYPES, METHODS = METHODS,
+         FORMATS = FORMATS }

@@ -396,12 +396,18 @@ static void push_param(lua_State *L, const tv_param_spec *p, const char *locatio
         }
         lua_setfield(L, -2, "fields");
     }
+    static const char *const formats[] = {NULL,      "e164", "e164_or_email", "e164_prefix", "country", "country_or_all",
+                                          "ip", "unique_name"};
+    if (p->format > 0 && (size_t)p->format < sizeof formats / sizeof formats[0]) set_str(L, "format", formats[p->format]);
+    if (p->max_members) set_int(L, "max_members", p->max_members);
+    if (p->kv_max) set_int(L, "kv_max", p->kv_max);
+    set_str(L, "email_member", p->email_member);
 }
 
 /* core.operations() -> { {name=, verb=, resource=, openapi_id=, method=,
  * path=, returns = "instance"|"page"|"none", list_key=, id_key=, alias=,
  * parent=, nargs=, has_params=, device = "jwt"|"token"|nil, summary=,
- * description=, examples = {...}, path_params = {...}, params = {...}},
+ * description=, examples = {...}, one_of = {...} | nil, path_params = {...}, params = {...}},
  * ... } in table order; also indexed by name (and by alias). */
 static int l_operations(lua_State *L) {
     lua_createtable(L, (int)tv_noperations, (int)tv_noperations);
@@ -426,6 +432,7 @@ static int l_operations(lua_State *L) {
         set_str(L, "summary", op->summary);
         set_str(L, "description", op->description);
         set_list(L, "examples", op->examples);
+        set_list(L, "one_of", op->one_of);
         lua_newtable(L);
         for (size_t k = 0; k < op->npath; k++) {
             push_param(L, &op->path_params[k], "path");
@@ -450,7 +457,7 @@ static int l_operations(lua_State *L) {
     return 1;
 }
 
-/* core.resources() -> { {name=, class=, list_key=, describe = {...},
+/* core.resources() -> { {name=, class=, list_key=, group=, describe = {...},
  * columns = { {title, field}, ... }}, ... } in table order; also by name. */
 static int l_resources(lua_State *L) {
     lua_createtable(L, (int)tv_nresources, (int)tv_nresources);
@@ -461,6 +468,7 @@ static int l_resources(lua_State *L) {
         set_str(L, "class", r->class_name);
         set_str(L, "list_key", r->list_key);
         set_list(L, "describe", r->describe);
+        set_str(L, "group", r->group);
         if (r->columns) {
             lua_newtable(L);
             int n = 0;
@@ -553,12 +561,40 @@ static int l_arg_error(lua_State *L) {
     return 1;
 }
 
+static int jtree_gc(lua_State *L) {
+    cJSON **t = (cJSON **)lua_touserdata(L, 1);
+    if (t && *t) {
+        cJSON_Delete(*t);
+        *t = NULL;
+    }
+    return 0;
+}
+
+/* core.json_decode(text) -> table | nil: a JSON object or array as Lua
+ * values (the responses' semantics: null members absent, null in arrays the
+ * verify.null sentinel), nil when it is not one.  For the command line's
+ * reading of the emulator's control API. */
+static int l_json_decode(lua_State *L) {
+    size_t n = 0;
+    const char *s = luaL_checklstring(L, 1, &n);
+    if (tv_lua_push_json_direct(L, s, n) == 0) return 1;
+    cJSON **box = (cJSON **)tv_lua_box(L, sizeof *box, "twilio.verify.jtree", jtree_gc);
+    *box = cJSON_ParseWithLength(s, n);
+    if (!cJSON_IsObject(*box) && !cJSON_IsArray(*box)) {
+        lua_pushnil(L);
+        return 1;
+    }
+    tv_lua_push_json(L, *box); /* may raise: the box frees the tree */
+    return 1;
+}
+
 void tv_lua_ops_funcs(lua_State *L) {
     static const luaL_Reg f[] = {{"operations", l_operations},
                                  {"resources", l_resources},
                                  {"check_params", l_check_params},
                                  {"check_page_url", l_check_page_url},
                                  {"arg_error", l_arg_error},
+                                 {"json_decode", l_json_decode},
                                  {NULL, NULL}};
     for (const luaL_Reg *r = f; r->name; r++) {
         lua_pushcfunction(L, r->func);

@@ -77,6 +77,9 @@ typedef struct tv_operation {
     const char *summary;     /* one line, for the CLI's help                   */
     const char *description; /* a paragraph, or NULL                           */
     const char *const *examples; /* CLI command lines (without the program name) */
+    /* Wire keys of which at least one must be given (none of them is
+     * required alone: CreateVerificationCheck's To / VerificationSid), or NULL. */
+    const char *const *one_of;
 } tv_operation;
 
 /* A resource: the kind of object some rows return. */
@@ -86,6 +89,7 @@ typedef struct tv_resource {
     const char *list_key;    /* "factors" (its iterator), or NULL              */
     const char *const *describe; /* the fields tostring() shows after the id    */
     const char *const *columns;  /* the CLI's list columns: title, field, ...   */
+    const char *group;           /* the CLI's command group ("factors", "safelist") */
 } tv_resource;
 
 /* The tables, in a stable order. */

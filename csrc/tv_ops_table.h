@@ -20,49 +20,96 @@ static const char *const S15[] = {"required", "preferred", "discouraged", NULL};
 static const char *const S16[] = {"usb", "nfc", "ble", "smart-card", "internal", "hybrid", NULL};
 static const char *const S17[] = {"platform", "cross-platform", NULL};
 static const char *const S18[] = {"public-key", NULL};
-static const char *const S19[] = {"factors fetch user-0001 YF0123456789abcdef0123456789abcdef --json", NULL};
-static const char *const S20[] = {"factors delete user-0001 YF0123456789abcdef0123456789abcdef", NULL};
-static const char *const S21[] = {"factors update user-0001 YF... --friendly-name 'Work phone'", "factors update user-0001 YF... --auth-payload 123456", NULL};
-static const char *const S22[] = {"factors list user-0001", "factors list user-0001 --limit 10 --json", "factors list user-0001 --page --page-size 20", NULL};
-static const char *const S23[] = {"factors create user-0001 --factor-type totp --friendly-name \"Ann's phone\"", "factors create user-0001 --factor-type totp --friendly-name app --json | jq -r .binding.uri", NULL};
-static const char *const S24[] = {"entities create user-0001", NULL};
-static const char *const S25[] = {"entities fetch user-0001 --json", NULL};
-static const char *const S26[] = {"entities list", "entities list --page --page-size 20 --json", NULL};
-static const char *const S27[] = {"entities delete user-0001", NULL};
-static const char *const S28[] = {"challenges create user-0001 --factor-sid YF... --auth-payload 123456", "challenges create user-0001 --factor-sid YF... --details-message 'Log in?' --details-field 'IP=192.0.2.1' --json", NULL};
-static const char *const S29[] = {"challenges fetch user-0001 YC0123456789abcdef0123456789abcdef", NULL};
-static const char *const S30[] = {"challenges list user-0001 --status pending", "challenges list user-0001 --factor-sid YF... --order desc --limit 5 --json", NULL};
-static const char *const S31[] = {"challenges update user-0001 YC... --auth-payload 123456", NULL};
-static const char *const S32[] = {"services create --friendly-name 'My app' --totp-issuer 'My app'", "services create --friendly-name Bank --psd2-enabled --json | jq -r .sid", NULL};
-static const char *const S33[] = {"services fetch VA0123456789abcdef0123456789abcdef", NULL};
-static const char *const S34[] = {"services list", "services list --limit 10 --json", NULL};
-static const char *const S35[] = {"services update VA... --totp-skew 0 --no-psd2-enabled", NULL};
-static const char *const S36[] = {"services delete VA0123456789abcdef0123456789abcdef", NULL};
-static const char *const S37[] = {"access-tokens create user-0001 --factor-type push --ttl 300 --json", NULL};
-static const char *const S38[] = {"access-tokens fetch YK0123456789abcdef0123456789abcdef", NULL};
-static const char *const S39[] = {"notifications create user-0001 YC0123456789abcdef0123456789abcdef --ttl 120", NULL};
-static const char *const S40[] = {"webhooks create --friendly-name app --event-type challenge.approved --event-type challenge.denied --webhook-url https://example.com/twilio", NULL};
-static const char *const S41[] = {"webhooks fetch YW0123456789abcdef0123456789abcdef", NULL};
-static const char *const S42[] = {"webhooks list --json", NULL};
-static const char *const S43[] = {"webhooks update YW0123456789abcdef0123456789abcdef --status disabled", NULL};
-static const char *const S44[] = {"webhooks delete YW0123456789abcdef0123456789abcdef", NULL};
-static const char *const S45[] = {"forms fetch form-push --json", NULL};
-static const char *const S46[] = {"passkey-factors create user-0001 --friendly-name laptop --json", "passkey-factors create user-0001 --friendly-name laptop --config-relying-party-id example.com --config-relying-party-origin https://example.com --json | jq .options", NULL};
-static const char *const S47[] = {"passkey-factors update --body credential.json", NULL};
-static const char *const S48[] = {"passkey-challenges create --identity user-0001 --json | jq .options", NULL};
-static const char *const S49[] = {"passkey-challenges update --body assertion.json", NULL};
-static const char *const S50[] = {"factor_type", "status", NULL};
-static const char *const S51[] = {"SID", "sid", "TYPE", "factor_type", "STATUS", "status", "CREATED", "date_created", "NAME", "friendly_name", NULL};
-static const char *const S52[] = {"identity", NULL};
-static const char *const S53[] = {"SID", "sid", "IDENTITY", "identity", "CREATED", "date_created", NULL};
-static const char *const S54[] = {"status", NULL};
-static const char *const S55[] = {"SID", "sid", "STATUS", "status", "FACTOR", "factor_sid", "CREATED", "date_created", "EXPIRES", "expiration_date", NULL};
-static const char *const S56[] = {"friendly_name", NULL};
-static const char *const S57[] = {"SID", "sid", "CREATED", "date_created", "NAME", "friendly_name", NULL};
-static const char *const S58[] = {"entity_identity", "ttl", NULL};
-static const char *const S59[] = {NULL};
-static const char *const S60[] = {"status", "webhook_url", NULL};
-static const char *const S61[] = {"SID", "sid", "STATUS", "status", "URL", "webhook_url", "NAME", "friendly_name", NULL};
+static const char *const S19[] = {"sms", "call", "email", "whatsapp", "sna", "auto", NULL};
+static const char *const S20[] = {"af", "ar", "ca", "zh", "zh-CN", "zh-HK", "hr", "cs", "da", "nl", "en", "en-GB", "fi", "fr", "de", "el", "he", "hi", "hu", "id", "it", "ja", "ko", "ms", "nb", "pl", "pt-BR", "pt", "ro", "ru", "es", "sv", "tl", "th", "tr", "vi", NULL};
+static const char *const S21[] = {"enable", "disable", NULL};
+static const char *const S22[] = {"canceled", "approved", NULL};
+static const char *const S23[] = {"sms", "call", "email", "whatsapp", "rbm", NULL};
+static const char *const S24[] = {"converted", "unconverted", NULL};
+static const char *const S25[] = {"factors fetch user-0001 YF0123456789abcdef0123456789abcdef --json", NULL};
+static const char *const S26[] = {"factors delete user-0001 YF0123456789abcdef0123456789abcdef", NULL};
+static const char *const S27[] = {"factors update user-0001 YF... --friendly-name 'Work phone'", "factors update user-0001 YF... --auth-payload 123456", NULL};
+static const char *const S28[] = {"factors list user-0001", "factors list user-0001 --limit 10 --json", "factors list user-0001 --page --page-size 20", NULL};
+static const char *const S29[] = {"factors create user-0001 --factor-type totp --friendly-name \"Ann's phone\"", "factors create user-0001 --factor-type totp --friendly-name app --json | jq -r .binding.uri", NULL};
+static const char *const S30[] = {"entities create user-0001", NULL};
+static const char *const S31[] = {"entities fetch user-0001 --json", NULL};
+static const char *const S32[] = {"entities list", "entities list --page --page-size 20 --json", NULL};
+static const char *const S33[] = {"entities delete user-0001", NULL};
+static const char *const S34[] = {"challenges create user-0001 --factor-sid YF... --auth-payload 123456", "challenges create user-0001 --factor-sid YF... --details-message 'Log in?' --details-field 'IP=192.0.2.1' --json", NULL};
+static const char *const S35[] = {"challenges fetch user-0001 YC0123456789abcdef0123456789abcdef", NULL};
+static const char *const S36[] = {"challenges list user-0001 --status pending", "challenges list user-0001 --factor-sid YF... --order desc --limit 5 --json", NULL};
+static const char *const S37[] = {"challenges update user-0001 YC... --auth-payload 123456", NULL};
+static const char *const S38[] = {"services create --friendly-name 'My app' --totp-issuer 'My app'", "services create --friendly-name Bank --psd2-enabled --json | jq -r .sid", NULL};
+static const char *const S39[] = {"services fetch VA0123456789abcdef0123456789abcdef", NULL};
+static const char *const S40[] = {"services list", "services list --limit 10 --json", NULL};
+static const char *const S41[] = {"services update VA... --totp-skew 0 --no-psd2-enabled", NULL};
+static const char *const S42[] = {"services delete VA0123456789abcdef0123456789abcdef", NULL};
+static const char *const S43[] = {"access-tokens create user-0001 --factor-type push --ttl 300 --json", NULL};
+static const char *const S44[] = {"access-tokens fetch YK0123456789abcdef0123456789abcdef", NULL};
+static const char *const S45[] = {"notifications create user-0001 YC0123456789abcdef0123456789abcdef --ttl 120", NULL};
+static const char *const S46[] = {"webhooks create --friendly-name app --event-type challenge.approved --event-type challenge.denied --webhook-url https://example.com/twilio", NULL};
+static const char *const S47[] = {"webhooks fetch YW0123456789abcdef0123456789abcdef", NULL};
+static const char *const S48[] = {"webhooks list --json", NULL};
+static const char *const S49[] = {"webhooks update YW0123456789abcdef0123456789abcdef --status disabled", NULL};
+static const char *const S50[] = {"webhooks delete YW0123456789abcdef0123456789abcdef", NULL};
+static const char *const S51[] = {"forms fetch form-push --json", NULL};
+static const char *const S52[] = {"passkey-factors create user-0001 --friendly-name laptop --json", "passkey-factors create user-0001 --friendly-name laptop --config-relying-party-id example.com --config-relying-party-origin https://example.com --json | jq .options", NULL};
+static const char *const S53[] = {"passkey-factors update --body credential.json", NULL};
+static const char *const S54[] = {"passkey-challenges create --identity user-0001 --json | jq .options", NULL};
+static const char *const S55[] = {"passkey-challenges update --body assertion.json", NULL};
+static const char *const S56[] = {"verifications create --to +15551234567 --channel sms", "verifications create --to ann@example.com --channel email --json", NULL};
+static const char *const S57[] = {"verifications fetch VE0123456789abcdef0123456789abcdef", NULL};
+static const char *const S58[] = {"verifications update VE0123456789abcdef0123456789abcdef --status canceled", NULL};
+static const char *const S59[] = {"verification-checks create --to +15551234567 --code 123456", "verification-checks create --verification-sid VE... --code 123456 --json", NULL};
+static const char *const S60[] = {"To", "VerificationSid", NULL};
+static const char *const S61[] = {"attempts list --channel-data-to +15551234567", "attempts list --verify-service-sid VA... --status converted --json", NULL};
+static const char *const S62[] = {"attempts fetch VL0123456789abcdef0123456789abcdef", NULL};
+static const char *const S63[] = {"attempts-summary fetch --verify-service-sid VA... --channel sms", NULL};
+static const char *const S64[] = {"rate-limits create --unique-name per_user --description 'per user id'", NULL};
+static const char *const S65[] = {"rate-limits fetch RK0123456789abcdef0123456789abcdef", NULL};
+static const char *const S66[] = {"rate-limits list", NULL};
+static const char *const S67[] = {"rate-limits update RK0123456789abcdef0123456789abcdef --description 'per account'", NULL};
+static const char *const S68[] = {"rate-limits delete RK0123456789abcdef0123456789abcdef", NULL};
+static const char *const S69[] = {"buckets create RK0123456789abcdef0123456789abcdef --max 3 --interval 600", NULL};
+static const char *const S70[] = {"buckets fetch RK0123456789abcdef0123456789abcdef BL0123456789abcdef0123456789abcdef", NULL};
+static const char *const S71[] = {"buckets list RK0123456789abcdef0123456789abcdef", NULL};
+static const char *const S72[] = {"buckets update RK0123456789abcdef0123456789abcdef BL0123456789abcdef0123456789abcdef --max 5", NULL};
+static const char *const S73[] = {"buckets delete RK0123456789abcdef0123456789abcdef BL0123456789abcdef0123456789abcdef", NULL};
+static const char *const S74[] = {"messaging-configurations create --country US --messaging-service-sid MG0123456789abcdef0123456789abcdef", NULL};
+static const char *const S75[] = {"messaging-configurations fetch US", NULL};
+static const char *const S76[] = {"messaging-configurations list", NULL};
+static const char *const S77[] = {"messaging-configurations update US --messaging-service-sid MG0123456789abcdef0123456789abcdef", NULL};
+static const char *const S78[] = {"messaging-configurations delete US", NULL};
+static const char *const S79[] = {"safelist create --phone-number +15551234567", NULL};
+static const char *const S80[] = {"safelist fetch +15551234567", NULL};
+static const char *const S81[] = {"safelist delete +15551234567", NULL};
+static const char *const S82[] = {"templates list", "templates list --friendly-name otp --json", NULL};
+static const char *const S83[] = {"factor_type", "status", NULL};
+static const char *const S84[] = {"SID", "sid", "TYPE", "factor_type", "STATUS", "status", "CREATED", "date_created", "NAME", "friendly_name", NULL};
+static const char *const S85[] = {"identity", NULL};
+static const char *const S86[] = {"SID", "sid", "IDENTITY", "identity", "CREATED", "date_created", NULL};
+static const char *const S87[] = {"status", NULL};
+static const char *const S88[] = {"SID", "sid", "STATUS", "status", "FACTOR", "factor_sid", "CREATED", "date_created", "EXPIRES", "expiration_date", NULL};
+static const char *const S89[] = {"friendly_name", NULL};
+static const char *const S90[] = {"SID", "sid", "CREATED", "date_created", "NAME", "friendly_name", NULL};
+static const char *const S91[] = {"entity_identity", "ttl", NULL};
+static const char *const S92[] = {NULL};
+static const char *const S93[] = {"status", "webhook_url", NULL};
+static const char *const S94[] = {"SID", "sid", "STATUS", "status", "URL", "webhook_url", "NAME", "friendly_name", NULL};
+static const char *const S95[] = {"to", "channel", "status", NULL};
+static const char *const S96[] = {"SID", "sid", "TO", "to", "CHANNEL", "channel", "STATUS", "status", NULL};
+static const char *const S97[] = {"to", "status", NULL};
+static const char *const S98[] = {"channel", "conversion_status", NULL};
+static const char *const S99[] = {"SID", "sid", "CHANNEL", "channel", "STATUS", "conversion_status", "VERIFICATION", "verification_sid", "CREATED", "date_created", NULL};
+static const char *const S100[] = {"total_attempts", "total_converted", NULL};
+static const char *const S101[] = {"unique_name", NULL};
+static const char *const S102[] = {"SID", "sid", "UNIQUE NAME", "unique_name", "DESCRIPTION", "description", NULL};
+static const char *const S103[] = {"max", "interval", NULL};
+static const char *const S104[] = {"SID", "sid", "MAX", "max", "INTERVAL", "interval", "CREATED", "date_created", NULL};
+static const char *const S105[] = {"messaging_service_sid", NULL};
+static const char *const S106[] = {"COUNTRY", "country", "MESSAGING SERVICE", "messaging_service_sid", "CREATED", "date_created", NULL};
+static const char *const S107[] = {"phone_number", NULL};
+static const char *const S108[] = {"SID", "sid", "NAME", "friendly_name", "CHANNELS", "channels", NULL};
 static const tv_param_spec PATH_fetch_factor[] = {
     {.name = "service_sid", .key = "ServiceSid", .type = TV_PT_SID, .prefix = "VA", .help = "the Verify service"},
     {.name = "identity", .key = "Identity", .type = TV_PT_IDENTITY, .rule = "seed: \"length between 8 and 64 characters ... dash (-) separated alphanumeric characters\"", .help = "the entity's identity, 8..64 characters of dash-separated alphanumerics"},
@@ -458,6 +505,266 @@ static const tv_param_spec PARAMS_update_passkey_challenge[] = {
     {.name = "response", .key = "response", .type = TV_PT_OBJECT, .flags = TV_PF_SECRET | TV_PF_REQUIRED, .help = "the AuthenticatorAssertionResponse (never logged)", .fields = PARAMS_update_passkey_challenge_5},
     {.name = NULL},
 };
+static const tv_param_spec PATH_create_verification[] = {
+    {.name = "service_sid", .key = "ServiceSid", .type = TV_PT_SID, .prefix = "VA", .help = "the Verify service"},
+    {.name = NULL},
+};
+static const tv_param_spec PARAMS_create_verification[] = {
+    {.name = "to", .key = "To", .type = TV_PT_TEXT, .flags = TV_PF_REQUIRED, .rule = "description: \"The phone number or [email](https://www.twilio.com/docs/verify/email) to verify ... Phone numbers must be in [E.164 format](https://www.twilio.com/docs/glossary/what-e164)\"", .help = "the phone number (E.164: +15551234567) or email address to verify", .metavar = "TO", .format = TV_FMT_E164_OR_EMAIL},
+    {.name = "channel", .key = "Channel", .type = TV_PT_ENUM, .enums = S19, .flags = TV_PF_REQUIRED, .rule = "description: \"One of: [`email`](https://www.twilio.com/docs/verify/email), `sms`, `whatsapp`, `call`, `sna` or `auto`\"", .help = "how the code is sent"},
+    {.name = "custom_friendly_name", .key = "CustomFriendlyName", .type = TV_PT_TEXT, .help = "the name in the message, instead of the service's", .metavar = "NAME"},
+    {.name = "custom_message", .key = "CustomMessage", .type = TV_PT_TEXT, .help = "deprecated: the text of the message", .metavar = "TEXT"},
+    {.name = "send_digits", .key = "SendDigits", .type = TV_PT_TEXT, .help = "call: the digits to dial once answered (an extension)", .metavar = "DIGITS"},
+    {.name = "locale", .key = "Locale", .type = TV_PT_ENUM, .enums = S20, .rule = "docs: the language tags of https://www.twilio.com/docs/verify/supported-languages (\"If an unsupported override locale is given, a 404 error will be returned\")", .help = "the message's language (default: from the number's country)", .metavar = "LOCALE"},
+    {.name = "custom_code", .key = "CustomCode", .type = TV_PT_TEXT, .min = 4L, .max = 10L, .flags = TV_PF_SECRET, .rule = "description: \"The code can be between 4 and 10 characters, inclusive\"", .help = "a code of your own (the service needs custom_code_enabled)", .metavar = "CODE"},
+    {.name = "amount", .key = "Amount", .type = TV_PT_TEXT, .help = "PSD2: the transaction's amount", .metavar = "AMOUNT"},
+    {.name = "payee", .key = "Payee", .type = TV_PT_TEXT, .help = "PSD2: the transaction's payee", .metavar = "PAYEE"},
+    {.name = "rate_limits", .key = "RateLimits", .type = TV_PT_JSON, .rule = "description: \"The custom key-value pairs of Programmable Rate Limits\"", .help = "the values of the service's rate limits, by unique_name"},
+    {.name = "channel_configuration", .key = "ChannelConfiguration", .type = TV_PT_JSON, .rule = "description: \"channel configuration in json format ... if included the 'from' field must have a valid email address\"", .help = "email: the sender and template (from, from_name, template_id, substitutions)", .email_member = "from"},
+    {.name = "app_hash", .key = "AppHash", .type = TV_PT_TEXT, .help = "SMS: the app hash appended to the message (Android)", .metavar = "HASH"},
+    {.name = "template_sid", .key = "TemplateSid", .type = TV_PT_SID, .prefix = "HJ", .help = "the message template (default: the service's)"},
+    {.name = "template_custom_substitutions", .key = "TemplateCustomSubstitutions", .type = TV_PT_JSON, .rule = "description: \"A stringified JSON object in which the keys are the template's special variables\"", .help = "the values of the template's variables"},
+    {.name = "device_ip", .key = "DeviceIp", .type = TV_PT_TEXT, .rule = "description: \"If provided, it has to be a valid IPv4 or IPv6 address\"", .help = "the user's device IP (the auto channel)", .metavar = "IP", .format = TV_FMT_IP},
+    {.name = "enable_sna_client_token", .key = "EnableSnaClientToken", .type = TV_PT_BOOL, .help = "sna: require the client token in the check"},
+    {.name = "risk_check", .key = "RiskCheck", .type = TV_PT_ENUM, .enums = S21, .help = "SMS: Fraud Guard for this verification"},
+    {.name = "tags", .key = "Tags", .type = TV_PT_JSON, .rule = "description: \"A string containing a JSON map of key value pairs ... The object may contain up to 10 tags. Keys and values can each be up to 128 characters in length\"", .help = "tags recorded with the message (no PII)", .max_members = 10, .kv_max = 128},
+    {.name = NULL},
+};
+static const tv_param_spec PATH_fetch_verification[] = {
+    {.name = "service_sid", .key = "ServiceSid", .type = TV_PT_SID, .prefix = "VA", .help = "the Verify service"},
+    {.name = "sid", .key = "Sid", .type = TV_PT_SID, .prefix = "VE", .rule = "library: a verification is named by its sid, `^VE[0-9a-fA-F]{32}$` (verify.v2.service.verification's sid; the path parameter itself is typed as a plain string)", .help = "the verification"},
+    {.name = NULL},
+};
+static const tv_param_spec PARAMS_fetch_verification[] = {
+    {.name = NULL},
+};
+static const tv_param_spec PATH_update_verification[] = {
+    {.name = "service_sid", .key = "ServiceSid", .type = TV_PT_SID, .prefix = "VA", .help = "the Verify service"},
+    {.name = "sid", .key = "Sid", .type = TV_PT_SID, .prefix = "VE", .rule = "library: a verification is named by its sid, `^VE[0-9a-fA-F]{32}$` (verify.v2.service.verification's sid; the path parameter itself is typed as a plain string)", .help = "the verification"},
+    {.name = NULL},
+};
+static const tv_param_spec PARAMS_update_verification[] = {
+    {.name = "status", .key = "Status", .type = TV_PT_ENUM, .enums = S22, .flags = TV_PF_REQUIRED, .help = "the new status"},
+    {.name = NULL},
+};
+static const tv_param_spec PATH_create_verification_check[] = {
+    {.name = "service_sid", .key = "ServiceSid", .type = TV_PT_SID, .prefix = "VA", .help = "the Verify service"},
+    {.name = NULL},
+};
+static const tv_param_spec PARAMS_create_verification_check[] = {
+    {.name = "code", .key = "Code", .type = TV_PT_TEXT, .min = 4L, .max = 10L, .flags = TV_PF_SECRET, .rule = "description: \"The 4-10 character string being verified\"", .help = "the code the user typed", .metavar = "CODE"},
+    {.name = "to", .key = "To", .type = TV_PT_TEXT, .rule = "description: \"The phone number or [email](https://www.twilio.com/docs/verify/email) to verify ... Phone numbers must be in [E.164 format](https://www.twilio.com/docs/glossary/what-e164)\"", .help = "the phone number or email address of the verification", .metavar = "TO", .format = TV_FMT_E164_OR_EMAIL},
+    {.name = "verification_sid", .key = "VerificationSid", .type = TV_PT_SID, .prefix = "VE", .help = "the verification (instead of to)"},
+    {.name = "amount", .key = "Amount", .type = TV_PT_TEXT, .help = "PSD2: the transaction's amount", .metavar = "AMOUNT"},
+    {.name = "payee", .key = "Payee", .type = TV_PT_TEXT, .help = "PSD2: the transaction's payee", .metavar = "PAYEE"},
+    {.name = "sna_client_token", .key = "SnaClientToken", .type = TV_PT_TEXT, .flags = TV_PF_SECRET, .help = "sna: the client token of the SNA URL", .metavar = "TOKEN"},
+    {.name = NULL},
+};
+static const tv_param_spec PATH_list_verification_attempt[] = {
+    {.name = NULL},
+};
+static const tv_param_spec PARAMS_list_verification_attempt[] = {
+    {.name = "date_created_after", .key = "DateCreatedAfter", .type = TV_PT_DATE, .flags = TV_PF_QUERY, .help = "only attempts created after this date-time"},
+    {.name = "date_created_before", .key = "DateCreatedBefore", .type = TV_PT_DATE, .flags = TV_PF_QUERY, .help = "only attempts created before this date-time"},
+    {.name = "channel_data_to", .key = "ChannelData.To", .type = TV_PT_TEXT, .flags = TV_PF_QUERY, .rule = "description: \"It is phone number in E.164 format\"", .help = "only attempts sent to this number", .metavar = "PHONE", .format = TV_FMT_E164},
+    {.name = "country", .key = "Country", .type = TV_PT_TEXT, .flags = TV_PF_QUERY, .rule = "schema: format iso-country-code (ISO 3166-1 alpha-2: two capital letters)", .help = "only attempts sent to this country (ISO 3166-1 alpha-2)", .metavar = "CC", .format = TV_FMT_COUNTRY},
+    {.name = "channel", .key = "Channel", .type = TV_PT_ENUM, .enums = S23, .flags = TV_PF_QUERY, .help = "only attempts of this channel"},
+    {.name = "verify_service_sid", .key = "VerifyServiceSid", .type = TV_PT_SID, .flags = TV_PF_QUERY, .prefix = "VA", .help = "only attempts of this service"},
+    {.name = "verification_sid", .key = "VerificationSid", .type = TV_PT_SID, .flags = TV_PF_QUERY, .prefix = "VE", .help = "only attempts of this verification"},
+    {.name = "status", .key = "Status", .type = TV_PT_ENUM, .enums = S24, .flags = TV_PF_QUERY, .help = "only attempts of this conversion status"},
+    {.name = "page_size", .key = "PageSize", .type = TV_PT_INT, .min = 1L, .max = 1000L, .flags = TV_PF_QUERY | TV_PF_PAGING, .help = "items per page", .metavar = "N"},
+    {.name = "page", .key = "Page", .type = TV_PT_INT, .min = 0L, .max = 2147483647L, .flags = TV_PF_QUERY | TV_PF_PAGING, .rule = "library: Page is an int32 page index; bounded at 2147483647", .help = "the page index (the API echoes it as meta.page)", .metavar = "N"},
+    {.name = "page_token", .key = "PageToken", .type = TV_PT_TEXT, .min = 1L, .max = 512L, .flags = TV_PF_QUERY | TV_PF_PAGING, .rule = "library: page tokens are opaque; bounded at 512 characters", .help = "the page token (from a page's next_page_token)", .metavar = "TOKEN"},
+    {.name = NULL},
+};
+static const tv_param_spec PATH_fetch_verification_attempt[] = {
+    {.name = "sid", .key = "Sid", .type = TV_PT_SID, .prefix = "VL", .help = "the attempt"},
+    {.name = NULL},
+};
+static const tv_param_spec PARAMS_fetch_verification_attempt[] = {
+    {.name = NULL},
+};
+static const tv_param_spec PATH_fetch_verification_attempts_summary[] = {
+    {.name = NULL},
+};
+static const tv_param_spec PARAMS_fetch_verification_attempts_summary[] = {
+    {.name = "verify_service_sid", .key = "VerifyServiceSid", .type = TV_PT_SID, .flags = TV_PF_QUERY, .prefix = "VA", .help = "only attempts of this service"},
+    {.name = "date_created_after", .key = "DateCreatedAfter", .type = TV_PT_DATE, .flags = TV_PF_QUERY, .help = "only attempts created after this date-time"},
+    {.name = "date_created_before", .key = "DateCreatedBefore", .type = TV_PT_DATE, .flags = TV_PF_QUERY, .help = "only attempts created before this date-time"},
+    {.name = "country", .key = "Country", .type = TV_PT_TEXT, .flags = TV_PF_QUERY, .rule = "schema: format iso-country-code (ISO 3166-1 alpha-2: two capital letters)", .help = "only attempts sent to this country (ISO 3166-1 alpha-2)", .metavar = "CC", .format = TV_FMT_COUNTRY},
+    {.name = "channel", .key = "Channel", .type = TV_PT_ENUM, .enums = S23, .flags = TV_PF_QUERY, .help = "only this channel"},
+    {.name = "destination_prefix", .key = "DestinationPrefix", .type = TV_PT_TEXT, .flags = TV_PF_QUERY, .rule = "description: \"It is the prefix of a phone number in E.164 format\"", .help = "only attempts to numbers starting so (+1, +4420...)", .metavar = "PREFIX", .format = TV_FMT_E164_PREFIX},
+    {.name = NULL},
+};
+static const tv_param_spec PATH_create_rate_limit[] = {
+    {.name = "service_sid", .key = "ServiceSid", .type = TV_PT_SID, .prefix = "VA", .help = "the Verify service"},
+    {.name = NULL},
+};
+static const tv_param_spec PARAMS_create_rate_limit[] = {
+    {.name = "unique_name", .key = "UniqueName", .type = TV_PT_TEXT, .flags = TV_PF_REQUIRED, .rule = "docs: https://www.twilio.com/docs/api/errors/60209 (\"UniqueName only supports alphanumeric characters and -, _ or .\")", .help = "the key's name in a verification's rate_limits (no PII)", .metavar = "NAME", .format = TV_FMT_UNIQUE_NAME},
+    {.name = "description", .key = "Description", .type = TV_PT_TEXT, .help = "what the key is", .metavar = "TEXT"},
+    {.name = NULL},
+};
+static const tv_param_spec PATH_fetch_rate_limit[] = {
+    {.name = "service_sid", .key = "ServiceSid", .type = TV_PT_SID, .prefix = "VA", .help = "the Verify service"},
+    {.name = "sid", .key = "Sid", .type = TV_PT_SID, .prefix = "RK", .help = "the rate limit"},
+    {.name = NULL},
+};
+static const tv_param_spec PARAMS_fetch_rate_limit[] = {
+    {.name = NULL},
+};
+static const tv_param_spec PATH_list_rate_limit[] = {
+    {.name = "service_sid", .key = "ServiceSid", .type = TV_PT_SID, .prefix = "VA", .help = "the Verify service"},
+    {.name = NULL},
+};
+static const tv_param_spec PARAMS_list_rate_limit[] = {
+    {.name = "page_size", .key = "PageSize", .type = TV_PT_INT, .min = 1L, .max = 1000L, .flags = TV_PF_QUERY | TV_PF_PAGING, .help = "items per page", .metavar = "N"},
+    {.name = "page", .key = "Page", .type = TV_PT_INT, .min = 0L, .max = 2147483647L, .flags = TV_PF_QUERY | TV_PF_PAGING, .rule = "library: Page is an int32 page index; bounded at 2147483647", .help = "the page index (the API echoes it as meta.page)", .metavar = "N"},
+    {.name = "page_token", .key = "PageToken", .type = TV_PT_TEXT, .min = 1L, .max = 512L, .flags = TV_PF_QUERY | TV_PF_PAGING, .rule = "library: page tokens are opaque; bounded at 512 characters", .help = "the page token (from a page's next_page_token)", .metavar = "TOKEN"},
+    {.name = NULL},
+};
+static const tv_param_spec PATH_update_rate_limit[] = {
+    {.name = "service_sid", .key = "ServiceSid", .type = TV_PT_SID, .prefix = "VA", .help = "the Verify service"},
+    {.name = "sid", .key = "Sid", .type = TV_PT_SID, .prefix = "RK", .help = "the rate limit"},
+    {.name = NULL},
+};
+static const tv_param_spec PARAMS_update_rate_limit[] = {
+    {.name = "description", .key = "Description", .type = TV_PT_TEXT, .help = "what the key is", .metavar = "TEXT"},
+    {.name = NULL},
+};
+static const tv_param_spec PATH_delete_rate_limit[] = {
+    {.name = "service_sid", .key = "ServiceSid", .type = TV_PT_SID, .prefix = "VA", .help = "the Verify service"},
+    {.name = "sid", .key = "Sid", .type = TV_PT_SID, .prefix = "RK", .help = "the rate limit"},
+    {.name = NULL},
+};
+static const tv_param_spec PARAMS_delete_rate_limit[] = {
+    {.name = NULL},
+};
+static const tv_param_spec PATH_create_bucket[] = {
+    {.name = "service_sid", .key = "ServiceSid", .type = TV_PT_SID, .prefix = "VA", .help = "the Verify service"},
+    {.name = "rate_limit_sid", .key = "RateLimitSid", .type = TV_PT_SID, .prefix = "RK", .help = "the rate limit"},
+    {.name = NULL},
+};
+static const tv_param_spec PARAMS_create_bucket[] = {
+    {.name = "max", .key = "Max", .type = TV_PT_INT, .min = 1L, .max = 2147483647L, .flags = TV_PF_REQUIRED, .rule = "library: a bucket lets at least one request through (the description gives no bound)", .help = "the most verifications a key may start in the interval", .metavar = "N"},
+    {.name = "interval", .key = "Interval", .type = TV_PT_INT, .min = 1L, .max = 2147483647L, .flags = TV_PF_REQUIRED, .rule = "library: an interval of at least one second (the description gives no bound)", .help = "the interval, in seconds", .metavar = "SECONDS"},
+    {.name = NULL},
+};
+static const tv_param_spec PATH_fetch_bucket[] = {
+    {.name = "service_sid", .key = "ServiceSid", .type = TV_PT_SID, .prefix = "VA", .help = "the Verify service"},
+    {.name = "rate_limit_sid", .key = "RateLimitSid", .type = TV_PT_SID, .prefix = "RK", .help = "the rate limit"},
+    {.name = "sid", .key = "Sid", .type = TV_PT_SID, .prefix = "BL", .help = "the bucket"},
+    {.name = NULL},
+};
+static const tv_param_spec PARAMS_fetch_bucket[] = {
+    {.name = NULL},
+};
+static const tv_param_spec PATH_list_bucket[] = {
+    {.name = "service_sid", .key = "ServiceSid", .type = TV_PT_SID, .prefix = "VA", .help = "the Verify service"},
+    {.name = "rate_limit_sid", .key = "RateLimitSid", .type = TV_PT_SID, .prefix = "RK", .help = "the rate limit"},
+    {.name = NULL},
+};
+static const tv_param_spec PARAMS_list_bucket[] = {
+    {.name = "page_size", .key = "PageSize", .type = TV_PT_INT, .min = 1L, .max = 1000L, .flags = TV_PF_QUERY | TV_PF_PAGING, .help = "items per page", .metavar = "N"},
+    {.name = "page", .key = "Page", .type = TV_PT_INT, .min = 0L, .max = 2147483647L, .flags = TV_PF_QUERY | TV_PF_PAGING, .rule = "library: Page is an int32 page index; bounded at 2147483647", .help = "the page index (the API echoes it as meta.page)", .metavar = "N"},
+    {.name = "page_token", .key = "PageToken", .type = TV_PT_TEXT, .min = 1L, .max = 512L, .flags = TV_PF_QUERY | TV_PF_PAGING, .rule = "library: page tokens are opaque; bounded at 512 characters", .help = "the page token (from a page's next_page_token)", .metavar = "TOKEN"},
+    {.name = NULL},
+};
+static const tv_param_spec PATH_update_bucket[] = {
+    {.name = "service_sid", .key = "ServiceSid", .type = TV_PT_SID, .prefix = "VA", .help = "the Verify service"},
+    {.name = "rate_limit_sid", .key = "RateLimitSid", .type = TV_PT_SID, .prefix = "RK", .help = "the rate limit"},
+    {.name = "sid", .key = "Sid", .type = TV_PT_SID, .prefix = "BL", .help = "the bucket"},
+    {.name = NULL},
+};
+static const tv_param_spec PARAMS_update_bucket[] = {
+    {.name = "max", .key = "Max", .type = TV_PT_INT, .min = 1L, .max = 2147483647L, .rule = "library: a bucket lets at least one request through (the description gives no bound)", .help = "the most verifications a key may start in the interval", .metavar = "N"},
+    {.name = "interval", .key = "Interval", .type = TV_PT_INT, .min = 1L, .max = 2147483647L, .rule = "library: an interval of at least one second (the description gives no bound)", .help = "the interval, in seconds", .metavar = "SECONDS"},
+    {.name = NULL},
+};
+static const tv_param_spec PATH_delete_bucket[] = {
+    {.name = "service_sid", .key = "ServiceSid", .type = TV_PT_SID, .prefix = "VA", .help = "the Verify service"},
+    {.name = "rate_limit_sid", .key = "RateLimitSid", .type = TV_PT_SID, .prefix = "RK", .help = "the rate limit"},
+    {.name = "sid", .key = "Sid", .type = TV_PT_SID, .prefix = "BL", .help = "the bucket"},
+    {.name = NULL},
+};
+static const tv_param_spec PARAMS_delete_bucket[] = {
+    {.name = NULL},
+};
+static const tv_param_spec PATH_create_messaging_configuration[] = {
+    {.name = "service_sid", .key = "ServiceSid", .type = TV_PT_SID, .prefix = "VA", .help = "the Verify service"},
+    {.name = NULL},
+};
+static const tv_param_spec PARAMS_create_messaging_configuration[] = {
+    {.name = "country", .key = "Country", .type = TV_PT_TEXT, .flags = TV_PF_REQUIRED, .rule = "description: \"The [ISO-3166-1](https://en.wikipedia.org/wiki/ISO_3166-1_alpha-2) country code of the country this configuration will be applied to ... Country will take the value `all`\"", .help = "the country (ISO 3166-1 alpha-2, e.g. US) or all", .metavar = "CC", .format = TV_FMT_COUNTRY_OR_ALL},
+    {.name = "messaging_service_sid", .key = "MessagingServiceSid", .type = TV_PT_SID, .flags = TV_PF_REQUIRED, .prefix = "MG", .help = "the Messaging Service that sends the SMS of this country"},
+    {.name = NULL},
+};
+static const tv_param_spec PATH_fetch_messaging_configuration[] = {
+    {.name = "service_sid", .key = "ServiceSid", .type = TV_PT_SID, .prefix = "VA", .help = "the Verify service"},
+    {.name = "country", .key = "Country", .type = TV_PT_TEXT, .rule = "description: \"The [ISO-3166-1](https://en.wikipedia.org/wiki/ISO_3166-1_alpha-2) country code of the country this configuration will be applied to ... Country will take the value `all`\"", .help = "the country (ISO 3166-1 alpha-2, e.g. US) or all", .format = TV_FMT_COUNTRY_OR_ALL},
+    {.name = NULL},
+};
+static const tv_param_spec PARAMS_fetch_messaging_configuration[] = {
+    {.name = NULL},
+};
+static const tv_param_spec PATH_list_messaging_configuration[] = {
+    {.name = "service_sid", .key = "ServiceSid", .type = TV_PT_SID, .prefix = "VA", .help = "the Verify service"},
+    {.name = NULL},
+};
+static const tv_param_spec PARAMS_list_messaging_configuration[] = {
+    {.name = "page_size", .key = "PageSize", .type = TV_PT_INT, .min = 1L, .max = 1000L, .flags = TV_PF_QUERY | TV_PF_PAGING, .help = "items per page", .metavar = "N"},
+    {.name = "page", .key = "Page", .type = TV_PT_INT, .min = 0L, .max = 2147483647L, .flags = TV_PF_QUERY | TV_PF_PAGING, .rule = "library: Page is an int32 page index; bounded at 2147483647", .help = "the page index (the API echoes it as meta.page)", .metavar = "N"},
+    {.name = "page_token", .key = "PageToken", .type = TV_PT_TEXT, .min = 1L, .max = 512L, .flags = TV_PF_QUERY | TV_PF_PAGING, .rule = "library: page tokens are opaque; bounded at 512 characters", .help = "the page token (from a page's next_page_token)", .metavar = "TOKEN"},
+    {.name = NULL},
+};
+static const tv_param_spec PATH_update_messaging_configuration[] = {
+    {.name = "service_sid", .key = "ServiceSid", .type = TV_PT_SID, .prefix = "VA", .help = "the Verify service"},
+    {.name = "country", .key = "Country", .type = TV_PT_TEXT, .rule = "description: \"The [ISO-3166-1](https://en.wikipedia.org/wiki/ISO_3166-1_alpha-2) country code of the country this configuration will be applied to ... Country will take the value `all`\"", .help = "the country (ISO 3166-1 alpha-2, e.g. US) or all", .format = TV_FMT_COUNTRY_OR_ALL},
+    {.name = NULL},
+};
+static const tv_param_spec PARAMS_update_messaging_configuration[] = {
+    {.name = "messaging_service_sid", .key = "MessagingServiceSid", .type = TV_PT_SID, .flags = TV_PF_REQUIRED, .prefix = "MG", .help = "the Messaging Service that sends the SMS of this country"},
+    {.name = NULL},
+};
+static const tv_param_spec PATH_delete_messaging_configuration[] = {
+    {.name = "service_sid", .key = "ServiceSid", .type = TV_PT_SID, .prefix = "VA", .help = "the Verify service"},
+    {.name = "country", .key = "Country", .type = TV_PT_TEXT, .rule = "description: \"The [ISO-3166-1](https://en.wikipedia.org/wiki/ISO_3166-1_alpha-2) country code of the country this configuration will be applied to ... Country will take the value `all`\"", .help = "the country (ISO 3166-1 alpha-2, e.g. US) or all", .format = TV_FMT_COUNTRY_OR_ALL},
+    {.name = NULL},
+};
+static const tv_param_spec PARAMS_delete_messaging_configuration[] = {
+    {.name = NULL},
+};
+static const tv_param_spec PATH_create_safelist[] = {
+    {.name = NULL},
+};
+static const tv_param_spec PARAMS_create_safelist[] = {
+    {.name = "phone_number", .key = "PhoneNumber", .type = TV_PT_TEXT, .flags = TV_PF_REQUIRED, .rule = "description: \"Phone numbers must be in [E.164 format](https://www.twilio.com/docs/glossary/what-e164)\"", .help = "the phone number, in E.164 format (+15551234567)", .metavar = "PHONE", .format = TV_FMT_E164},
+    {.name = NULL},
+};
+static const tv_param_spec PATH_fetch_safelist[] = {
+    {.name = "phone_number", .key = "PhoneNumber", .type = TV_PT_TEXT, .rule = "description: \"Phone numbers must be in [E.164 format](https://www.twilio.com/docs/glossary/what-e164)\"", .help = "the phone number, in E.164 format (+15551234567)", .format = TV_FMT_E164},
+    {.name = NULL},
+};
+static const tv_param_spec PARAMS_fetch_safelist[] = {
+    {.name = NULL},
+};
+static const tv_param_spec PATH_delete_safelist[] = {
+    {.name = "phone_number", .key = "PhoneNumber", .type = TV_PT_TEXT, .rule = "description: \"Phone numbers must be in [E.164 format](https://www.twilio.com/docs/glossary/what-e164)\"", .help = "the phone number, in E.164 format (+15551234567)", .format = TV_FMT_E164},
+    {.name = NULL},
+};
+static const tv_param_spec PARAMS_delete_safelist[] = {
+    {.name = NULL},
+};
+static const tv_param_spec PATH_list_verification_template[] = {
+    {.name = NULL},
+};
+static const tv_param_spec PARAMS_list_verification_template[] = {
+    {.name = "friendly_name", .key = "FriendlyName", .type = TV_PT_TEXT, .flags = TV_PF_QUERY, .help = "only templates of this friendly name", .metavar = "NAME"},
+    {.name = "page_size", .key = "PageSize", .type = TV_PT_INT, .min = 1L, .max = 1000L, .flags = TV_PF_QUERY | TV_PF_PAGING, .help = "items per page", .metavar = "N"},
+    {.name = "page", .key = "Page", .type = TV_PT_INT, .min = 0L, .max = 2147483647L, .flags = TV_PF_QUERY | TV_PF_PAGING, .rule = "library: Page is an int32 page index; bounded at 2147483647", .help = "the page index (the API echoes it as meta.page)", .metavar = "N"},
+    {.name = "page_token", .key = "PageToken", .type = TV_PT_TEXT, .min = 1L, .max = 512L, .flags = TV_PF_QUERY | TV_PF_PAGING, .rule = "library: page tokens are opaque; bounded at 512 characters", .help = "the page token (from a page's next_page_token)", .metavar = "TOKEN"},
+    {.name = NULL},
+};
 
 const tv_operation tv_operations[] = {
     {.name = "fetch_factor", .verb = "fetch", .resource = "factor", .openapi_id = "FetchFactor",
@@ -466,230 +773,421 @@ const tv_operation tv_operations[] = {
      .list_key = NULL, .id_key = "sid", .alias = "fetch", .parent = NULL, .nargs = 3, .flags = TV_OPF_DEVICE_JWT,
      .summary = "show one factor",
      .description = NULL,
-     .examples = S19},
+     .examples = S25},
     {.name = "delete_factor", .verb = "delete", .resource = "factor", .openapi_id = "DeleteFactor",
      .method = TV_DELETE, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}/Factors/{Sid}",
      .path_params = PATH_delete_factor, .npath = 3, .params = PARAMS_delete_factor, .returns = TV_RET_NONE,
      .list_key = NULL, .id_key = NULL, .alias = "delete", .parent = NULL, .nargs = 3, .flags = TV_OPF_DEVICE_JWT,
      .summary = "delete a factor",
      .description = NULL,
-     .examples = S20},
+     .examples = S26},
     {.name = "update_factor", .verb = "update", .resource = "factor", .openapi_id = "UpdateFactor",
      .method = TV_POST, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}/Factors/{Sid}",
      .path_params = PATH_update_factor, .npath = 3, .params = PARAMS_update_factor, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = "update", .parent = NULL, .nargs = 4, .flags = TV_OPF_DEVICE_JWT | TV_OPF_PARAMS,
      .summary = "update (or verify, with --auth-payload) a factor",
      .description = "With --auth-payload the exit status is 3 when the factor is not \"verified\"\nafterwards (a wrong code: the API answers 200 and leaves it unverified).",
-     .examples = S21},
+     .examples = S27},
     {.name = "list_factor", .verb = "list", .resource = "factor", .openapi_id = "ListFactor",
      .method = TV_GET, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}/Factors",
      .path_params = PATH_list_factor, .npath = 2, .params = PARAMS_list_factor, .returns = TV_RET_PAGE,
      .list_key = "factors", .id_key = NULL, .alias = "list", .parent = "entity", .nargs = 3, .flags = TV_OPF_DEVICE_JWT | TV_OPF_PARAMS,
      .summary = "list an identity's factors (every page, lazily; --limit stops early)",
      .description = NULL,
-     .examples = S22},
+     .examples = S28},
     {.name = "create_factor", .verb = "create", .resource = "factor", .openapi_id = "CreateNewFactor",
      .method = TV_POST, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}/Factors",
      .path_params = PATH_create_factor, .npath = 2, .params = PARAMS_create_factor, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = "create", .parent = "entity", .nargs = 3, .flags = TV_OPF_DEVICE_TOKEN | TV_OPF_PARAMS,
      .summary = "create a factor (the answer includes a TOTP factor's secret and otpauth URI, once)",
      .description = "The entity is created with its first factor. The answer carries `binding`\n(a TOTP factor's `secret` and otpauth `uri`), which the API returns only\nhere. The new factor is `\"unverified\"` until Factor:verify confirms it.\nPer entity the API allows 20 push and 100 TOTP factors (code 60315) and\n100 creations a day (code 60326).",
-     .examples = S23},
+     .examples = S29},
     {.name = "create_entity", .verb = "create", .resource = "entity", .openapi_id = "CreateEntity",
      .method = TV_POST, .path = "/v2/Services/{ServiceSid}/Entities",
      .path_params = PATH_create_entity, .npath = 1, .params = PARAMS_create_entity, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = "service", .nargs = 2, .flags = 0,
      .summary = "create an entity (a user of the service) by its identity",
      .description = "(Creating the first factor of an identity creates its entity too.)",
-     .examples = S24},
+     .examples = S30},
     {.name = "fetch_entity", .verb = "fetch", .resource = "entity", .openapi_id = "FetchEntity",
      .method = TV_GET, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}",
      .path_params = PATH_fetch_entity, .npath = 2, .params = PARAMS_fetch_entity, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 2, .flags = 0,
      .summary = "show one entity",
      .description = NULL,
-     .examples = S25},
+     .examples = S31},
     {.name = "list_entity", .verb = "list", .resource = "entity", .openapi_id = "ListEntity",
      .method = TV_GET, .path = "/v2/Services/{ServiceSid}/Entities",
      .path_params = PATH_list_entity, .npath = 1, .params = PARAMS_list_entity, .returns = TV_RET_PAGE,
      .list_key = "entities", .id_key = NULL, .alias = NULL, .parent = "service", .nargs = 2, .flags = TV_OPF_PARAMS,
      .summary = "list the service's entities (every page, lazily; --limit stops early)",
      .description = NULL,
-     .examples = S26},
+     .examples = S32},
     {.name = "delete_entity", .verb = "delete", .resource = "entity", .openapi_id = "DeleteEntity",
      .method = TV_DELETE, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}",
      .path_params = PATH_delete_entity, .npath = 2, .params = PARAMS_delete_entity, .returns = TV_RET_NONE,
      .list_key = NULL, .id_key = NULL, .alias = NULL, .parent = NULL, .nargs = 2, .flags = 0,
      .summary = "delete an entity, with its factors and challenges",
      .description = NULL,
-     .examples = S27},
+     .examples = S33},
     {.name = "create_challenge", .verb = "create", .resource = "challenge", .openapi_id = "CreateChallenge",
      .method = TV_POST, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}/Challenges",
      .path_params = PATH_create_challenge, .npath = 2, .params = PARAMS_create_challenge, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = "entity", .nargs = 3, .flags = TV_OPF_PARAMS,
      .summary = "create a challenge for a factor (exit 3 when --auth-payload does not approve it)",
      .description = "With --auth-payload (a TOTP factor's code) the challenge is checked at once:\nthe exit status is 3 when it is not \"approved\" afterwards (a wrong code: the\nAPI answers 201 and the challenge stays pending).  `sign-in` does this and\nsays yes or no.  Without it, a push challenge waits for the device.",
-     .examples = S28},
+     .examples = S34},
     {.name = "fetch_challenge", .verb = "fetch", .resource = "challenge", .openapi_id = "FetchChallenge",
      .method = TV_GET, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}/Challenges/{Sid}",
      .path_params = PATH_fetch_challenge, .npath = 3, .params = PARAMS_fetch_challenge, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 3, .flags = TV_OPF_DEVICE_JWT,
      .summary = "show one challenge",
      .description = NULL,
-     .examples = S29},
+     .examples = S35},
     {.name = "list_challenge", .verb = "list", .resource = "challenge", .openapi_id = "ListChallenge",
      .method = TV_GET, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}/Challenges",
      .path_params = PATH_list_challenge, .npath = 2, .params = PARAMS_list_challenge, .returns = TV_RET_PAGE,
      .list_key = "challenges", .id_key = NULL, .alias = NULL, .parent = "entity", .nargs = 3, .flags = TV_OPF_DEVICE_JWT | TV_OPF_PARAMS,
      .summary = "list an identity's challenges (every page, lazily; --limit stops early)",
      .description = NULL,
-     .examples = S30},
+     .examples = S36},
     {.name = "update_challenge", .verb = "update", .resource = "challenge", .openapi_id = "UpdateChallenge",
      .method = TV_POST, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}/Challenges/{Sid}",
      .path_params = PATH_update_challenge, .npath = 3, .params = PARAMS_update_challenge, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 4, .flags = TV_OPF_DEVICE_JWT | TV_OPF_PARAMS,
      .summary = "update (or approve, with --auth-payload) a challenge",
      .description = "Sends only the parameters given.  With --auth-payload the exit status is 3\nwhen the challenge is not \"approved\" afterwards.",
-     .examples = S31},
+     .examples = S37},
     {.name = "create_service", .verb = "create", .resource = "service", .openapi_id = "CreateService",
      .method = TV_POST, .path = "/v2/Services",
      .path_params = PATH_create_service, .npath = 0, .params = PARAMS_create_service, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 1, .flags = TV_OPF_PARAMS,
      .summary = "create a Verify service (--friendly-name NAME)",
      .description = "Booleans are Lua booleans (sent as `true`/`false`).",
-     .examples = S32},
+     .examples = S38},
     {.name = "fetch_service", .verb = "fetch", .resource = "service", .openapi_id = "FetchService",
      .method = TV_GET, .path = "/v2/Services/{Sid}",
      .path_params = PATH_fetch_service, .npath = 1, .params = PARAMS_fetch_service, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 1, .flags = 0,
      .summary = "show one service",
      .description = NULL,
-     .examples = S33},
+     .examples = S39},
     {.name = "list_service", .verb = "list", .resource = "service", .openapi_id = "ListService",
      .method = TV_GET, .path = "/v2/Services",
      .path_params = PATH_list_service, .npath = 0, .params = PARAMS_list_service, .returns = TV_RET_PAGE,
      .list_key = "services", .id_key = NULL, .alias = NULL, .parent = NULL, .nargs = 1, .flags = TV_OPF_PARAMS,
      .summary = "list the account's services (every page, lazily; --limit stops early)",
      .description = NULL,
-     .examples = S34},
+     .examples = S40},
     {.name = "update_service", .verb = "update", .resource = "service", .openapi_id = "UpdateService",
      .method = TV_POST, .path = "/v2/Services/{Sid}",
      .path_params = PATH_update_service, .npath = 1, .params = PARAMS_update_service, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 2, .flags = TV_OPF_PARAMS,
      .summary = "update a service (only the parameters given are sent)",
      .description = NULL,
-     .examples = S35},
+     .examples = S41},
     {.name = "delete_service", .verb = "delete", .resource = "service", .openapi_id = "DeleteService",
      .method = TV_DELETE, .path = "/v2/Services/{Sid}",
      .path_params = PATH_delete_service, .npath = 1, .params = PARAMS_delete_service, .returns = TV_RET_NONE,
      .list_key = NULL, .id_key = NULL, .alias = NULL, .parent = NULL, .nargs = 1, .flags = 0,
      .summary = "delete a service, with everything in it",
      .description = NULL,
-     .examples = S36},
+     .examples = S42},
     {.name = "create_access_token", .verb = "create", .resource = "access_token", .openapi_id = "CreateAccessToken",
      .method = TV_POST, .path = "/v2/Services/{ServiceSid}/AccessTokens",
      .path_params = PATH_create_access_token, .npath = 1, .params = PARAMS_create_access_token, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = "service", .nargs = 3, .flags = TV_OPF_PARAMS,
      .summary = "create an access token: the mobile SDK (or a device) enrols a push factor with it",
      .description = "The answer's `token` is a short-lived JWT (--ttl 60-300 s) that lets its\nholder create one push factor for IDENTITY: hand it to that user's device\nonly.  It is printed because that is what the command is for.",
-     .examples = S37},
+     .examples = S43},
     {.name = "fetch_access_token", .verb = "fetch", .resource = "access_token", .openapi_id = "FetchAccessToken",
      .method = TV_GET, .path = "/v2/Services/{ServiceSid}/AccessTokens/{Sid}",
      .path_params = PATH_fetch_access_token, .npath = 2, .params = PARAMS_fetch_access_token, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 2, .flags = 0,
      .summary = "show an access token (its metadata and token)",
      .description = NULL,
-     .examples = S38},
+     .examples = S44},
     {.name = "create_notification", .verb = "create", .resource = "notification", .openapi_id = "CreateNotification",
      .method = TV_POST, .path = "/v2/Services/{ServiceSid}/Entities/{Identity}/Challenges/{ChallengeSid}/Notifications",
      .path_params = PATH_create_notification, .npath = 3, .params = PARAMS_create_notification, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = "challenge", .nargs = 4, .flags = TV_OPF_PARAMS,
      .summary = "send a pending push challenge's notification to the device again",
      .description = NULL,
-     .examples = S39},
+     .examples = S45},
     {.name = "create_webhook", .verb = "create", .resource = "webhook", .openapi_id = "CreateWebhook",
      .method = TV_POST, .path = "/v2/Services/{ServiceSid}/Webhooks",
      .path_params = PATH_create_webhook, .npath = 1, .params = PARAMS_create_webhook, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = "service", .nargs = 2, .flags = TV_OPF_PARAMS,
      .summary = "subscribe a URL to the service's events (factor.*, challenge.*)",
      .description = "`event_types` goes as repeated `EventTypes` keys.",
-     .examples = S40},
+     .examples = S46},
     {.name = "fetch_webhook", .verb = "fetch", .resource = "webhook", .openapi_id = "FetchWebhook",
      .method = TV_GET, .path = "/v2/Services/{ServiceSid}/Webhooks/{Sid}",
      .path_params = PATH_fetch_webhook, .npath = 2, .params = PARAMS_fetch_webhook, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 2, .flags = 0,
      .summary = "show one webhook",
      .description = NULL,
-     .examples = S41},
+     .examples = S47},
     {.name = "list_webhook", .verb = "list", .resource = "webhook", .openapi_id = "ListWebhook",
      .method = TV_GET, .path = "/v2/Services/{ServiceSid}/Webhooks",
      .path_params = PATH_list_webhook, .npath = 1, .params = PARAMS_list_webhook, .returns = TV_RET_PAGE,
      .list_key = "webhooks", .id_key = NULL, .alias = NULL, .parent = "service", .nargs = 2, .flags = TV_OPF_PARAMS,
      .summary = "list the service's webhooks (every page, lazily; --limit stops early)",
      .description = NULL,
-     .examples = S42},
+     .examples = S48},
     {.name = "update_webhook", .verb = "update", .resource = "webhook", .openapi_id = "UpdateWebhook",
      .method = TV_POST, .path = "/v2/Services/{ServiceSid}/Webhooks/{Sid}",
      .path_params = PATH_update_webhook, .npath = 2, .params = PARAMS_update_webhook, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 3, .flags = TV_OPF_PARAMS,
      .summary = "update a webhook (only the parameters given are sent)",
      .description = NULL,
-     .examples = S43},
+     .examples = S49},
     {.name = "delete_webhook", .verb = "delete", .resource = "webhook", .openapi_id = "DeleteWebhook",
      .method = TV_DELETE, .path = "/v2/Services/{ServiceSid}/Webhooks/{Sid}",
      .path_params = PATH_delete_webhook, .npath = 2, .params = PARAMS_delete_webhook, .returns = TV_RET_NONE,
      .list_key = NULL, .id_key = NULL, .alias = NULL, .parent = NULL, .nargs = 2, .flags = 0,
      .summary = "delete a webhook",
      .description = NULL,
-     .examples = S44},
+     .examples = S50},
     {.name = "fetch_form", .verb = "fetch", .resource = "form", .openapi_id = "FetchForm",
      .method = TV_GET, .path = "/v2/Forms/{FormType}",
      .path_params = PATH_fetch_form, .npath = 1, .params = PARAMS_fetch_form, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "form_type", .alias = NULL, .parent = NULL, .nargs = 1, .flags = 0,
      .summary = "show the forms (JSON Schemas) of a factor type's operations",
      .description = NULL,
-     .examples = S45},
+     .examples = S51},
     {.name = "create_passkey_factor", .verb = "create", .resource = "passkey_factor", .openapi_id = "CreateNewFactorPasskey",
      .method = TV_POST, .path = "/v2/Services/{ServiceSid}/Passkeys/Factors",
      .path_params = PATH_create_passkey_factor, .npath = 1, .params = PARAMS_create_passkey_factor, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = "service", .nargs = 3, .flags = TV_OPF_PARAMS | TV_OPF_JSON_BODY,
      .summary = "create a passkey factor (the answer's options are the WebAuthn creation options)",
      .description = "The entity is created with its first factor. The answer carries `options`\n(`{ publicKey = PublicKeyCredentialCreationOptions }`), which the API\nreturns only here: the browser's `navigator.credentials.create()` (or\ntwilio.verify.passkey.new) makes the credential from them, and\nClient:verify_passkey_factor completes the registration. `config` may\nbe left out when the service has its `passkeys_*` settings (codes 60371\nrelying party, 60393 authenticator criteria when neither gives them).",
-     .examples = S46},
+     .examples = S52},
     {.name = "update_passkey_factor", .verb = "update", .resource = "passkey_factor", .openapi_id = "UpdatePasskeysFactor",
      .method = TV_POST, .path = "/v2/Services/{ServiceSid}/Passkeys/VerifyFactor",
      .path_params = PATH_update_passkey_factor, .npath = 1, .params = PARAMS_update_passkey_factor, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 2, .flags = TV_OPF_PARAMS | TV_OPF_JSON_BODY,
      .summary = "verify a passkey factor with the authenticator's credential (--body FILE)",
      .description = "The registration's second step (also Client:verify_passkey_factor): the\nparams table is the `PublicKeyCredential` that\n`navigator.credentials.create()` (or twilio.verify.passkey.new) made from\nthe creation options, its binary fields base64url (`id`, `rawId`,\n`response.attestationObject`, `response.clientDataJSON`). Twilio checks the\nattestation and answers the factor, `status = \"verified\"`; `response` is\nnever logged (it is redacted like a secret).",
-     .examples = S47},
+     .examples = S53},
     {.name = "create_passkey_challenge", .verb = "create", .resource = "passkey_challenge", .openapi_id = "CreateChallengePasskeys",
      .method = TV_POST, .path = "/v2/Services/{ServiceSid}/Passkeys/Challenges",
      .path_params = PATH_create_passkey_challenge, .npath = 1, .params = PARAMS_create_passkey_challenge, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = "service", .nargs = 2, .flags = TV_OPF_PARAMS | TV_OPF_JSON_BODY,
      .summary = "create a passkey challenge (the answer's options are the WebAuthn request options)",
      .description = "With an `identity` (and a `factor_sid`) the options name the user's\ncredentials (`allowCredentials`); with neither they are for a\ndiscoverable credential, and the assertion says whose it is. The service\nneeds its passkeys settings (code 60394 otherwise).",
-     .examples = S48},
+     .examples = S54},
     {.name = "update_passkey_challenge", .verb = "update", .resource = "passkey_challenge", .openapi_id = "UpdateChallengePasskeys",
      .method = TV_POST, .path = "/v2/Services/{ServiceSid}/Passkeys/ApproveChallenge",
      .path_params = PATH_update_passkey_challenge, .npath = 1, .params = PARAMS_update_passkey_challenge, .returns = TV_RET_INSTANCE,
      .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 2, .flags = TV_OPF_PARAMS | TV_OPF_JSON_BODY,
      .summary = "approve a passkey challenge with the authenticator's assertion (--body FILE)",
      .description = "The sign-in's second step (also Client:approve_passkey_challenge): the\nparams table is the `PublicKeyCredential` that `navigator.credentials.get()`\n(or twilio.verify.passkey.new) made from the request options (`id`,\n`rawId`, `authenticatorAttachment`, `response.authenticatorData`,\n`response.clientDataJSON`, `response.signature`, `response.userHandle`,\nbase64url). Twilio checks the signature with the factor's key and answers\nthe challenge, `status = \"approved\"`, or an error (60381 signature, 60379\nauthenticator data, 60380 client data...) with nothing changed. `response`\nis never logged.",
-     .examples = S49},
+     .examples = S55},
+    {.name = "create_verification", .verb = "create", .resource = "verification", .openapi_id = "CreateVerification",
+     .method = TV_POST, .path = "/v2/Services/{ServiceSid}/Verifications",
+     .path_params = PATH_create_verification, .npath = 1, .params = PARAMS_create_verification, .returns = TV_RET_INSTANCE,
+     .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = "service", .nargs = 2, .flags = TV_OPF_PARAMS,
+     .summary = "send a one-time code (--to +15551234567 --channel sms|call|email|whatsapp|sna|auto)",
+     .description = "A second verification to the same `to` and channel while one is pending\nre-sends the same code (at most 5 sends, then 429 code 60203).\n`rate_limits` holds the values of the service's Rate Limits by their\n`unique_name`; `channel_configuration`, `template_custom_substitutions` and\n`tags` are tables (JSON-encoded once). Client:send_code is a shortcut.",
+     .examples = S56},
+    {.name = "fetch_verification", .verb = "fetch", .resource = "verification", .openapi_id = "FetchVerification",
+     .method = TV_GET, .path = "/v2/Services/{ServiceSid}/Verifications/{Sid}",
+     .path_params = PATH_fetch_verification, .npath = 2, .params = PARAMS_fetch_verification, .returns = TV_RET_INSTANCE,
+     .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 2, .flags = 0,
+     .summary = "show one verification",
+     .description = NULL,
+     .examples = S57},
+    {.name = "update_verification", .verb = "update", .resource = "verification", .openapi_id = "UpdateVerification",
+     .method = TV_POST, .path = "/v2/Services/{ServiceSid}/Verifications/{Sid}",
+     .path_params = PATH_update_verification, .npath = 2, .params = PARAMS_update_verification, .returns = TV_RET_INSTANCE,
+     .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 3, .flags = TV_OPF_PARAMS,
+     .summary = "cancel or approve a verification (--status canceled|approved)",
+     .description = NULL,
+     .examples = S58},
+    {.name = "create_verification_check", .verb = "create", .resource = "verification_check", .openapi_id = "CreateVerificationCheck",
+     .method = TV_POST, .path = "/v2/Services/{ServiceSid}/VerificationCheck",
+     .path_params = PATH_create_verification_check, .npath = 1, .params = PARAMS_create_verification_check, .returns = TV_RET_INSTANCE,
+     .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = "service", .nargs = 2, .flags = TV_OPF_PARAMS,
+     .summary = "check a code (--code CODE with --to TO or --verification-sid VE...)",
+     .description = "A wrong code is no error: the answer's `status` stays `pending` (5 checks at\nmost, then 429 code 60202). An approved, canceled or expired verification\nis gone: 404 code 20404. Client:check_code returns `true, check` /\n`false, check` / `nil, err`.",
+     .examples = S59, .one_of = S60},
+    {.name = "list_verification_attempt", .verb = "list", .resource = "verification_attempt", .openapi_id = "ListVerificationAttempt",
+     .method = TV_GET, .path = "/v2/Attempts",
+     .path_params = PATH_list_verification_attempt, .npath = 0, .params = PARAMS_list_verification_attempt, .returns = TV_RET_PAGE,
+     .list_key = "attempts", .id_key = NULL, .alias = NULL, .parent = NULL, .nargs = 1, .flags = TV_OPF_PARAMS,
+     .summary = "list the account's verification attempts (every page, lazily; --limit stops early)",
+     .description = NULL,
+     .examples = S61},
+    {.name = "fetch_verification_attempt", .verb = "fetch", .resource = "verification_attempt", .openapi_id = "FetchVerificationAttempt",
+     .method = TV_GET, .path = "/v2/Attempts/{Sid}",
+     .path_params = PATH_fetch_verification_attempt, .npath = 1, .params = PARAMS_fetch_verification_attempt, .returns = TV_RET_INSTANCE,
+     .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 1, .flags = 0,
+     .summary = "show one verification attempt",
+     .description = NULL,
+     .examples = S62},
+    {.name = "fetch_verification_attempts_summary", .verb = "fetch", .resource = "verification_attempts_summary", .openapi_id = "FetchVerificationAttemptsSummary",
+     .method = TV_GET, .path = "/v2/Attempts/Summary",
+     .path_params = PATH_fetch_verification_attempts_summary, .npath = 0, .params = PARAMS_fetch_verification_attempts_summary, .returns = TV_RET_INSTANCE,
+     .list_key = NULL, .id_key = "url", .alias = NULL, .parent = NULL, .nargs = 1, .flags = TV_OPF_PARAMS,
+     .summary = "count the attempts made and converted",
+     .description = NULL,
+     .examples = S63},
+    {.name = "create_rate_limit", .verb = "create", .resource = "rate_limit", .openapi_id = "CreateRateLimit",
+     .method = TV_POST, .path = "/v2/Services/{ServiceSid}/RateLimits",
+     .path_params = PATH_create_rate_limit, .npath = 1, .params = PARAMS_create_rate_limit, .returns = TV_RET_INSTANCE,
+     .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = "service", .nargs = 2, .flags = TV_OPF_PARAMS,
+     .summary = "create a rate limit (--unique-name NAME)",
+     .description = NULL,
+     .examples = S64},
+    {.name = "fetch_rate_limit", .verb = "fetch", .resource = "rate_limit", .openapi_id = "FetchRateLimit",
+     .method = TV_GET, .path = "/v2/Services/{ServiceSid}/RateLimits/{Sid}",
+     .path_params = PATH_fetch_rate_limit, .npath = 2, .params = PARAMS_fetch_rate_limit, .returns = TV_RET_INSTANCE,
+     .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 2, .flags = 0,
+     .summary = "show one rate limit",
+     .description = NULL,
+     .examples = S65},
+    {.name = "list_rate_limit", .verb = "list", .resource = "rate_limit", .openapi_id = "ListRateLimit",
+     .method = TV_GET, .path = "/v2/Services/{ServiceSid}/RateLimits",
+     .path_params = PATH_list_rate_limit, .npath = 1, .params = PARAMS_list_rate_limit, .returns = TV_RET_PAGE,
+     .list_key = "rate_limits", .id_key = NULL, .alias = NULL, .parent = "service", .nargs = 2, .flags = TV_OPF_PARAMS,
+     .summary = "list the service's rate limits (every page, lazily; --limit stops early)",
+     .description = NULL,
+     .examples = S66},
+    {.name = "update_rate_limit", .verb = "update", .resource = "rate_limit", .openapi_id = "UpdateRateLimit",
+     .method = TV_POST, .path = "/v2/Services/{ServiceSid}/RateLimits/{Sid}",
+     .path_params = PATH_update_rate_limit, .npath = 2, .params = PARAMS_update_rate_limit, .returns = TV_RET_INSTANCE,
+     .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 3, .flags = TV_OPF_PARAMS,
+     .summary = "update a rate limit's description",
+     .description = NULL,
+     .examples = S67},
+    {.name = "delete_rate_limit", .verb = "delete", .resource = "rate_limit", .openapi_id = "DeleteRateLimit",
+     .method = TV_DELETE, .path = "/v2/Services/{ServiceSid}/RateLimits/{Sid}",
+     .path_params = PATH_delete_rate_limit, .npath = 2, .params = PARAMS_delete_rate_limit, .returns = TV_RET_NONE,
+     .list_key = NULL, .id_key = NULL, .alias = NULL, .parent = NULL, .nargs = 2, .flags = 0,
+     .summary = "delete a rate limit, with its buckets",
+     .description = NULL,
+     .examples = S68},
+    {.name = "create_bucket", .verb = "create", .resource = "bucket", .openapi_id = "CreateBucket",
+     .method = TV_POST, .path = "/v2/Services/{ServiceSid}/RateLimits/{RateLimitSid}/Buckets",
+     .path_params = PATH_create_bucket, .npath = 2, .params = PARAMS_create_bucket, .returns = TV_RET_INSTANCE,
+     .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = "rate_limit", .nargs = 3, .flags = TV_OPF_PARAMS,
+     .summary = "create a bucket (--max N --interval SECONDS)",
+     .description = NULL,
+     .examples = S69},
+    {.name = "fetch_bucket", .verb = "fetch", .resource = "bucket", .openapi_id = "FetchBucket",
+     .method = TV_GET, .path = "/v2/Services/{ServiceSid}/RateLimits/{RateLimitSid}/Buckets/{Sid}",
+     .path_params = PATH_fetch_bucket, .npath = 3, .params = PARAMS_fetch_bucket, .returns = TV_RET_INSTANCE,
+     .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 3, .flags = 0,
+     .summary = "show one bucket",
+     .description = NULL,
+     .examples = S70},
+    {.name = "list_bucket", .verb = "list", .resource = "bucket", .openapi_id = "ListBucket",
+     .method = TV_GET, .path = "/v2/Services/{ServiceSid}/RateLimits/{RateLimitSid}/Buckets",
+     .path_params = PATH_list_bucket, .npath = 2, .params = PARAMS_list_bucket, .returns = TV_RET_PAGE,
+     .list_key = "buckets", .id_key = NULL, .alias = NULL, .parent = "rate_limit", .nargs = 3, .flags = TV_OPF_PARAMS,
+     .summary = "list a rate limit's buckets (every page, lazily; --limit stops early)",
+     .description = NULL,
+     .examples = S71},
+    {.name = "update_bucket", .verb = "update", .resource = "bucket", .openapi_id = "UpdateBucket",
+     .method = TV_POST, .path = "/v2/Services/{ServiceSid}/RateLimits/{RateLimitSid}/Buckets/{Sid}",
+     .path_params = PATH_update_bucket, .npath = 3, .params = PARAMS_update_bucket, .returns = TV_RET_INSTANCE,
+     .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 4, .flags = TV_OPF_PARAMS,
+     .summary = "update a bucket (only the parameters given are sent)",
+     .description = NULL,
+     .examples = S72},
+    {.name = "delete_bucket", .verb = "delete", .resource = "bucket", .openapi_id = "DeleteBucket",
+     .method = TV_DELETE, .path = "/v2/Services/{ServiceSid}/RateLimits/{RateLimitSid}/Buckets/{Sid}",
+     .path_params = PATH_delete_bucket, .npath = 3, .params = PARAMS_delete_bucket, .returns = TV_RET_NONE,
+     .list_key = NULL, .id_key = NULL, .alias = NULL, .parent = NULL, .nargs = 3, .flags = 0,
+     .summary = "delete a bucket",
+     .description = NULL,
+     .examples = S73},
+    {.name = "create_messaging_configuration", .verb = "create", .resource = "messaging_configuration", .openapi_id = "CreateMessagingConfiguration",
+     .method = TV_POST, .path = "/v2/Services/{ServiceSid}/MessagingConfigurations",
+     .path_params = PATH_create_messaging_configuration, .npath = 1, .params = PARAMS_create_messaging_configuration, .returns = TV_RET_INSTANCE,
+     .list_key = NULL, .id_key = "country", .alias = NULL, .parent = "service", .nargs = 2, .flags = TV_OPF_PARAMS,
+     .summary = "route a country's SMS through a Messaging Service (--country CC --messaging-service-sid MG...)",
+     .description = NULL,
+     .examples = S74},
+    {.name = "fetch_messaging_configuration", .verb = "fetch", .resource = "messaging_configuration", .openapi_id = "FetchMessagingConfiguration",
+     .method = TV_GET, .path = "/v2/Services/{ServiceSid}/MessagingConfigurations/{Country}",
+     .path_params = PATH_fetch_messaging_configuration, .npath = 2, .params = PARAMS_fetch_messaging_configuration, .returns = TV_RET_INSTANCE,
+     .list_key = NULL, .id_key = "country", .alias = NULL, .parent = NULL, .nargs = 2, .flags = 0,
+     .summary = "show one country's configuration",
+     .description = NULL,
+     .examples = S75},
+    {.name = "list_messaging_configuration", .verb = "list", .resource = "messaging_configuration", .openapi_id = "ListMessagingConfiguration",
+     .method = TV_GET, .path = "/v2/Services/{ServiceSid}/MessagingConfigurations",
+     .path_params = PATH_list_messaging_configuration, .npath = 1, .params = PARAMS_list_messaging_configuration, .returns = TV_RET_PAGE,
+     .list_key = "messaging_configurations", .id_key = NULL, .alias = NULL, .parent = "service", .nargs = 2, .flags = TV_OPF_PARAMS,
+     .summary = "list the service's messaging configurations (every page, lazily)",
+     .description = NULL,
+     .examples = S76},
+    {.name = "update_messaging_configuration", .verb = "update", .resource = "messaging_configuration", .openapi_id = "UpdateMessagingConfiguration",
+     .method = TV_POST, .path = "/v2/Services/{ServiceSid}/MessagingConfigurations/{Country}",
+     .path_params = PATH_update_messaging_configuration, .npath = 2, .params = PARAMS_update_messaging_configuration, .returns = TV_RET_INSTANCE,
+     .list_key = NULL, .id_key = "country", .alias = NULL, .parent = NULL, .nargs = 3, .flags = TV_OPF_PARAMS,
+     .summary = "change the Messaging Service of a country",
+     .description = NULL,
+     .examples = S77},
+    {.name = "delete_messaging_configuration", .verb = "delete", .resource = "messaging_configuration", .openapi_id = "DeleteMessagingConfiguration",
+     .method = TV_DELETE, .path = "/v2/Services/{ServiceSid}/MessagingConfigurations/{Country}",
+     .path_params = PATH_delete_messaging_configuration, .npath = 2, .params = PARAMS_delete_messaging_configuration, .returns = TV_RET_NONE,
+     .list_key = NULL, .id_key = NULL, .alias = NULL, .parent = NULL, .nargs = 2, .flags = 0,
+     .summary = "delete a country's messaging configuration",
+     .description = NULL,
+     .examples = S78},
+    {.name = "create_safelist", .verb = "create", .resource = "safelist", .openapi_id = "CreateSafelist",
+     .method = TV_POST, .path = "/v2/SafeList/Numbers",
+     .path_params = PATH_create_safelist, .npath = 0, .params = PARAMS_create_safelist, .returns = TV_RET_INSTANCE,
+     .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 1, .flags = TV_OPF_PARAMS,
+     .summary = "add a phone number to the SafeList (--phone-number +15551234567)",
+     .description = NULL,
+     .examples = S79},
+    {.name = "fetch_safelist", .verb = "fetch", .resource = "safelist", .openapi_id = "FetchSafelist",
+     .method = TV_GET, .path = "/v2/SafeList/Numbers/{PhoneNumber}",
+     .path_params = PATH_fetch_safelist, .npath = 1, .params = PARAMS_fetch_safelist, .returns = TV_RET_INSTANCE,
+     .list_key = NULL, .id_key = "sid", .alias = NULL, .parent = NULL, .nargs = 1, .flags = 0,
+     .summary = "show a SafeList number (exit 1 when it is not on the list)",
+     .description = NULL,
+     .examples = S80},
+    {.name = "delete_safelist", .verb = "delete", .resource = "safelist", .openapi_id = "DeleteSafelist",
+     .method = TV_DELETE, .path = "/v2/SafeList/Numbers/{PhoneNumber}",
+     .path_params = PATH_delete_safelist, .npath = 1, .params = PARAMS_delete_safelist, .returns = TV_RET_NONE,
+     .list_key = NULL, .id_key = NULL, .alias = NULL, .parent = NULL, .nargs = 1, .flags = 0,
+     .summary = "remove a phone number from the SafeList",
+     .description = NULL,
+     .examples = S81},
+    {.name = "list_verification_template", .verb = "list", .resource = "verification_template", .openapi_id = "ListVerificationTemplate",
+     .method = TV_GET, .path = "/v2/Templates",
+     .path_params = PATH_list_verification_template, .npath = 0, .params = PARAMS_list_verification_template, .returns = TV_RET_PAGE,
+     .list_key = "templates", .id_key = NULL, .alias = NULL, .parent = NULL, .nargs = 1, .flags = TV_OPF_PARAMS,
+     .summary = "list the account's message templates (every page, lazily)",
+     .description = NULL,
+     .examples = S82},
 };
-const size_t tv_noperations = 31;
+const size_t tv_noperations = 57;
 
 const tv_resource tv_resources[] = {
-    {.name = "factor", .class_name = "Factor", .list_key = "factors", .describe = S50, .columns = S51},
-    {.name = "entity", .class_name = "Entity", .list_key = "entities", .describe = S52, .columns = S53},
-    {.name = "challenge", .class_name = "Challenge", .list_key = "challenges", .describe = S54, .columns = S55},
-    {.name = "service", .class_name = "Service", .list_key = "services", .describe = S56, .columns = S57},
-    {.name = "access_token", .class_name = "AccessToken", .list_key = NULL, .describe = S58, .columns = NULL},
-    {.name = "notification", .class_name = "Notification", .list_key = NULL, .describe = S59, .columns = NULL},
-    {.name = "webhook", .class_name = "Webhook", .list_key = "webhooks", .describe = S60, .columns = S61},
-    {.name = "form", .class_name = "Form", .list_key = NULL, .describe = S59, .columns = NULL},
-    {.name = "passkey_factor", .class_name = "PasskeyFactor", .list_key = NULL, .describe = S50, .columns = NULL},
-    {.name = "passkey_challenge", .class_name = "PasskeyChallenge", .list_key = NULL, .describe = S54, .columns = NULL},
+    {.name = "factor", .class_name = "Factor", .list_key = "factors", .describe = S83, .columns = S84, .group = "factors"},
+    {.name = "entity", .class_name = "Entity", .list_key = "entities", .describe = S85, .columns = S86, .group = "entities"},
+    {.name = "challenge", .class_name = "Challenge", .list_key = "challenges", .describe = S87, .columns = S88, .group = "challenges"},
+    {.name = "service", .class_name = "Service", .list_key = "services", .describe = S89, .columns = S90, .group = "services"},
+    {.name = "access_token", .class_name = "AccessToken", .list_key = NULL, .describe = S91, .columns = NULL, .group = "access-tokens"},
+    {.name = "notification", .class_name = "Notification", .list_key = NULL, .describe = S92, .columns = NULL, .group = "notifications"},
+    {.name = "webhook", .class_name = "Webhook", .list_key = "webhooks", .describe = S93, .columns = S94, .group = "webhooks"},
+    {.name = "form", .class_name = "Form", .list_key = NULL, .describe = S92, .columns = NULL, .group = "forms"},
+    {.name = "passkey_factor", .class_name = "PasskeyFactor", .list_key = NULL, .describe = S83, .columns = NULL, .group = "passkey-factors"},
+    {.name = "passkey_challenge", .class_name = "PasskeyChallenge", .list_key = NULL, .describe = S87, .columns = NULL, .group = "passkey-challenges"},
+    {.name = "verification", .class_name = "Verification", .list_key = NULL, .describe = S95, .columns = S96, .group = "verifications"},
+    {.name = "verification_check", .class_name = "VerificationCheck", .list_key = NULL, .describe = S97, .columns = NULL, .group = "verification-checks"},
+    {.name = "verification_attempt", .class_name = "VerificationAttempt", .list_key = "attempts", .describe = S98, .columns = S99, .group = "attempts"},
+    {.name = "verification_attempts_summary", .class_name = "VerificationAttemptsSummary", .list_key = NULL, .describe = S100, .columns = NULL, .group = "attempts-summary"},
+    {.name = "rate_limit", .class_name = "RateLimit", .list_key = "rate_limits", .describe = S101, .columns = S102, .group = "rate-limits"},
+    {.name = "bucket", .class_name = "Bucket", .list_key = "buckets", .describe = S103, .columns = S104, .group = "buckets"},
+    {.name = "messaging_configuration", .class_name = "MessagingConfiguration", .list_key = "messaging_configurations", .describe = S105, .columns = S106, .group = "messaging-configurations"},
+    {.name = "safelist", .class_name = "Safelist", .list_key = NULL, .describe = S107, .columns = NULL, .group = "safelist"},
+    {.name = "verification_template", .class_name = "VerificationTemplate", .list_key = "templates", .describe = S89, .columns = S108, .group = "templates"},
 };
-const size_t tv_nresources = 10;
+const size_t tv_nresources = 19;

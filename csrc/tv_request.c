@@ -246,6 +246,16 @@ static int add_params(const tv_operation *op, const tv_kv *params, size_t n, tv_
         while (i < n && params[i].spec != p) i++;
         if (i == n) return tv_error_set(err, TV_EARG, p->name, "%s is required", p->name);
     }
+    if (op->one_of) {
+        int any = 0;
+        for (size_t i = 0; i < n && !any; i++)
+            for (const char *const *k = op->one_of; *k && !any; k++) any = strcmp(params[i].spec->key, *k) == 0;
+        if (!any) {
+            const tv_param_spec *a = tv_param_by_key(set, op->one_of[0]), *b = tv_param_by_key(set, op->one_of[1]);
+            return tv_error_set(err, TV_EARG, a ? a->name : NULL, "%s needs %s or %s", op->name, a ? a->name : "?",
+                                b ? b->name : "?");
+        }
+    }
     for (size_t i = 0; i < n; i++) {
         const tv_param_spec *p = params[i].spec;
         if (tv_param_check(p, params[i].val, params[i].len, err)) return -1;

@@ -2,6 +2,7 @@
  * parameter sets they apply to are rows of tv_ops.c). */
 #include "tv_validate.h"
 
+#include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,13 @@ static int parse_long(const char *s, size_t len, long *out) {
     return 0;
 }
 
+/* Code points of a NUL-terminated UTF-8 string (the bytes that do not continue one). */
+static long utf8_chars(const char *s) {
+    long n = 0;
+    for (; s && *s; s++) n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
 /* A JSON parameter: one JSON object and nothing after it but whitespace;
  * with TV_PF_STRING_MAP only string values; with `pairs`, exactly those two
  * string members, each within its pair_max characters. */
@@ -86,6 +94,25 @@ static int check_json(const tv_param_spec *p, const char *val, size_t len, tv_er
         for (const cJSON *c = j->child; c && rc == 0; c = c->next)
             if (!cJSON_IsString(c))
                 rc = tv_error_set(err, TV_EARG, p->name, "%s must be a JSON object of string values", p->name);
+    }
+    if (ok && rc == 0 && p->max_members) {
+        int n = 0;
+        for (const cJSON *c = j->child; c; c = c->next) n++;
+        if (n > p->max_members)
+            rc = tv_error_set(err, TV_EARG, p->name, "%s may hold at most %d members, got %d", p->name, p->max_members,
+                              n);
+    }
+    for (const cJSON *c = ok && rc == 0 && p->kv_max ? j->child : NULL; c && rc == 0; c = c->next) {
+        /* characters (code points) of a key and of a string value: JSON text may hold any of them */
+        long kc = utf8_chars(c->string), vc = cJSON_IsString(c) ? utf8_chars(c->valuestring) : 0;
+        if (kc > p->kv_max || vc > p->kv_max)
+            rc = tv_error_set(err, TV_EARG, p->name, "%s keys and values may be at most %d characters", p->name,
+                              p->kv_max);
+    }
+    if (ok && rc == 0 && p->email_member) {
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, p->email_member);
+        if (m && !(cJSON_IsString(m) && tv_is_email(m->valuestring, strlen(m->valuestring))))
+            rc = tv_error_set(err, TV_EARG, p->name, "%s: %s must be an email address", p->name, p->email_member);
     }
     if (ok && rc == 0 && p->pairs) {
         int n = 0;
@@ -155,8 +182,8 @@ int tv_param_check(const tv_param_spec *p, const char *val, size_t len, tv_error
     case TV_PT_JSON: {
         long chars = tv_check_text(p->name, val, len, err);
         if (chars < 0) return -1;
-        if (p->max == 0 && p->min == 0) return 0; /* no bound stated */
-        if (chars < p->min || chars > p->max) {
+        int bounded = p->max != 0 || p->min != 0; /* 0, 0: no bound stated */
+        if (bounded && (chars < p->min || chars > p->max)) {
             if (p->min <= 1 && chars == 0)
                 return tv_error_set(err, TV_EARG, p->name, "%s must not be empty", p->name);
             if (p->min <= 1)
@@ -167,6 +194,7 @@ int tv_param_check(const tv_param_spec *p, const char *val, size_t len, tv_error
                                 p->max, chars);
         }
         if (p->type == TV_PT_JSON) return check_json(p, val, len, err);
+        if (p->format) return tv_check_format(p->name, p->format, val, len, err);
         return 0;
     }
     case TV_PT_OBJECT:
@@ -274,5 +302,96 @@ int tv_check_date(const char *name, const char *s, size_t len, tv_error *err) {
         return tv_error_set(err, TV_EARG, name,
                             "%s must be an RFC 3339 date-time (2026-01-31T12:00:00Z) or a number of Unix seconds",
                             name);
+    return 0;
+}
+
+/* ---- formats -------------------------------------------------------------
+ * Sources: E.164 (ITU-T E.164: a country code and subscriber number of at
+ * most 15 digits, written with a leading '+', the form Twilio documents at
+ * https://www.twilio.com/docs/glossary/what-e164); ISO 3166-1 alpha-2;
+ * HTML's "valid e-mail address"; Twilio error 60209 ("UniqueName only
+ * supports alphanumeric characters and -, _ or ."). */
+
+static int digits_run(const char *s, size_t len, size_t lo, size_t hi) {
+    if (len < lo || len > hi) return 0;
+    for (size_t i = 0; i < len; i++)
+        if (s[i] < '0' || s[i] > '9') return 0;
+    return 1;
+}
+
+static int is_e164(const char *s, size_t len, size_t min_digits) {
+    return len >= 2 && s[0] == '+' && s[1] >= '1' && s[1] <= '9' && digits_run(s + 1, len - 1, min_digits, 15);
+}
+
+int tv_is_email(const char *s, size_t len) {
+    static const char local_extra[] = ".!#$%&'*+/=?^_`{|}~-";
+    const char *at = memchr(s, '@', len);
+    if (!at || memchr(at + 1, '@', len - (size_t)(at - s) - 1)) return 0;
+    size_t ll = (size_t)(at - s), dl = len - ll - 1;
+    if (ll < 1 || ll > 64 || dl < 3 || dl > 253) return 0;
+    for (size_t i = 0; i < ll; i++)
+        if (!is_alnum(s[i]) && !strchr(local_extra, s[i])) return 0;
+    const char *d = at + 1;
+    size_t labels = 0;
+    for (size_t i = 0; i < dl;) {
+        size_t e = i;
+        while (e < dl && d[e] != '.') e++;
+        size_t n = e - i;
+        if (n < 1 || n > 63 || !is_alnum(d[i]) || !is_alnum(d[e - 1])) return 0;
+        for (size_t k = i; k < e; k++)
+            if (!is_alnum(d[k]) && d[k] != '-') return 0;
+        labels++;
+        if (e == dl) break;
+        i = e + 1;
+        if (i == dl) return 0; /* a trailing dot */
+    }
+    return labels >= 2;
+}
+
+static int is_ip(const char *s, size_t len) {
+    char buf[64];
+    unsigned char addr[16];
+    if (len == 0 || len >= sizeof buf) return 0;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    return inet_pton(AF_INET, buf, addr) == 1 || inet_pton(AF_INET6, buf, addr) == 1;
+}
+
+int tv_check_format(const char *name, tv_format f, const char *s, size_t len, tv_error *err) {
+    int ok = 1;
+    const char *want = "";
+    switch (f) {
+    case TV_FMT_NONE: return 0;
+    case TV_FMT_E164:
+        ok = is_e164(s, len, 2);
+        want = "a phone number in E.164 format (+ and 2 to 15 digits, e.g. +15551234567)";
+        break;
+    case TV_FMT_E164_OR_EMAIL:
+        ok = memchr(s, '@', len) ? tv_is_email(s, len) : is_e164(s, len, 2);
+        want = "a phone number in E.164 format (+15551234567) or an email address";
+        break;
+    case TV_FMT_E164_PREFIX:
+        ok = is_e164(s, len, 1);
+        want = "the prefix of an E.164 phone number (+ and 1 to 15 digits, e.g. +1)";
+        break;
+    case TV_FMT_COUNTRY_OR_ALL:
+        if (len == 3 && memcmp(s, "all", 3) == 0) return 0;
+        /* fall through */
+    case TV_FMT_COUNTRY:
+        ok = len == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z';
+        want = f == TV_FMT_COUNTRY ? "an ISO 3166-1 alpha-2 country code (two capital letters, e.g. US)"
+                                   : "an ISO 3166-1 alpha-2 country code (two capital letters, e.g. US) or all";
+        break;
+    case TV_FMT_IP:
+        ok = is_ip(s, len);
+        want = "an IPv4 or IPv6 address";
+        break;
+    case TV_FMT_UNIQUE_NAME:
+        ok = len > 0;
+        for (size_t i = 0; ok && i < len; i++) ok = is_alnum(s[i]) || s[i] == '-' || s[i] == '_' || s[i] == '.';
+        want = "alphanumeric characters, '-', '_' or '.'";
+        break;
+    }
+    if (!ok) return tv_error_set(err, TV_EARG, name, "%s must be %s", name, want);
     return 0;
 }

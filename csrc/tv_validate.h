@@ -33,6 +33,19 @@ typedef enum tv_ptype {
                        (a JSON-body row only; see tv_ops.h TV_OPF_JSON_BODY) */
 } tv_ptype;
 
+/* What a text value must look like beyond its length (a row's `format`;
+ * the row's `rule` says where each comes from). */
+typedef enum tv_format {
+    TV_FMT_NONE = 0,
+    TV_FMT_E164,          /* ^\+[1-9][0-9]{1,14}$: "+15551234567"                     */
+    TV_FMT_E164_OR_EMAIL, /* an E.164 number, or (with an '@') an email address       */
+    TV_FMT_E164_PREFIX,   /* ^\+[1-9][0-9]{0,14}$: the start of an E.164 number       */
+    TV_FMT_COUNTRY,       /* ISO 3166-1 alpha-2: two upper-case ASCII letters ("US")  */
+    TV_FMT_COUNTRY_OR_ALL,/* ... or "all"                                              */
+    TV_FMT_IP,            /* an IPv4 or IPv6 address (inet_pton)                      */
+    TV_FMT_UNIQUE_NAME    /* alphanumerics and '-', '_', '.' (Twilio error 60209)     */
+} tv_format;
+
 /* flags */
 #define TV_PF_SECRET 0x1u     /* value is redacted in logs (AuthPayload, tokens) */
 #define TV_PF_QUERY 0x2u      /* travels in the query string, not the form body  */
@@ -76,6 +89,10 @@ typedef struct tv_param_spec {
      * reference and the CLI.  In a JSON body an ARRAY member is a JSON
      * array of values of its type. */
     const struct tv_param_spec *fields;
+    tv_format format;            /* TEXT: TV_FMT_* (0: any text)                  */
+    int max_members;             /* JSON: most members of the object (0: any)     */
+    int kv_max;                  /* JSON: most characters of a key or string value */
+    const char *email_member;    /* JSON: this member, when present, is an email address */
 } tv_param_spec;
 
 /* Look a parameter up by Lua name / by wire key; NULL when not in the set. */
@@ -105,6 +122,14 @@ int tv_parse_date(const char *s, size_t len, int64_t *out);
 /* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
  * days_from_civil). */
 int64_t tv_days_from_civil(int64_t y, int m, int d);
+
+/* The formats of tv_format, on text already checked by tv_check_text:
+ * 0, or -1 with err naming `name` and what was expected. */
+int tv_check_format(const char *name, tv_format f, const char *s, size_t len, tv_error *err);
+/* An email address as HTML's "valid e-mail address" (local@domain: the
+ * local part 1-64 of A-Za-z0-9.!#$%&'*+/=?^_`{|}~-, the domain labels of
+ * alphanumerics and inner dashes, at least two of them): 1 / 0. */
+int tv_is_email(const char *s, size_t len);
 
 /* Generic text rule shared by all of the above: no NUL, no control
  * characters (CR/LF/TAB...), valid UTF-8 (no overlongs, no surrogates).

@@ -54,6 +54,51 @@
 -- @usage function verify.PasskeyChallenge:label() return tostring(self.sid) end
 -- @field PasskeyChallenge
 
+--- The method table of verification objects (see @{Verification}).
+-- Add methods here to extend every verification.
+-- @usage function verify.Verification:label() return tostring(self.sid) end
+-- @field Verification
+
+--- The method table of verification check objects (see @{VerificationCheck}).
+-- Add methods here to extend every verification check.
+-- @usage function verify.VerificationCheck:label() return tostring(self.sid) end
+-- @field VerificationCheck
+
+--- The method table of verification attempt objects (see @{VerificationAttempt}).
+-- Add methods here to extend every verification attempt.
+-- @usage function verify.VerificationAttempt:label() return tostring(self.sid) end
+-- @field VerificationAttempt
+
+--- The method table of verification attempts summary objects (see @{VerificationAttemptsSummary}).
+-- Add methods here to extend every verification attempts summary.
+-- @usage function verify.VerificationAttemptsSummary:label() return tostring(self.url) end
+-- @field VerificationAttemptsSummary
+
+--- The method table of rate limit objects (see @{RateLimit}).
+-- Add methods here to extend every rate limit.
+-- @usage function verify.RateLimit:label() return tostring(self.sid) end
+-- @field RateLimit
+
+--- The method table of bucket objects (see @{Bucket}).
+-- Add methods here to extend every bucket.
+-- @usage function verify.Bucket:label() return tostring(self.sid) end
+-- @field Bucket
+
+--- The method table of messaging configuration objects (see @{MessagingConfiguration}).
+-- Add methods here to extend every messaging configuration.
+-- @usage function verify.MessagingConfiguration:label() return tostring(self.country) end
+-- @field MessagingConfiguration
+
+--- The method table of safelist objects (see @{Safelist}).
+-- Add methods here to extend every safelist.
+-- @usage function verify.Safelist:label() return tostring(self.sid) end
+-- @field Safelist
+
+--- The method table of verification template objects (see @{VerificationTemplate}).
+-- Add methods here to extend every verification template.
+-- @usage function verify.VerificationTemplate:label() return tostring(self.sid) end
+-- @field VerificationTemplate
+
 --- @type Client
 
 --- Fetch a factor.
@@ -727,6 +772,523 @@
 -- local done = assert(client:update_passkey_challenge(SVC, assertion))   -- done.status == "approved"
 -- @function Client:update_passkey_challenge
 
+--- Start a verification: send a one-time code to a phone number or an email address.
+--
+-- **syntax:** `client:create_verification(service_sid, params [, opts]) -> verification | nil, err`
+--
+-- Sends `POST /v2/Services/{ServiceSid}/Verifications` with only the parameters given.
+-- A second verification to the same `to` and channel while one is pending
+-- re-sends the same code (at most 5 sends, then 429 code 60203).
+-- `rate_limits` holds the values of the service's Rate Limits by their
+-- `unique_name`; `channel_configuration`, `template_custom_substitutions` and
+-- `tags` are tables (JSON-encoded once). @{Client:send_code} is a shortcut.
+-- @string service_sid the Verify service, `^VA[0-9a-fA-F]{32}$`
+-- @tparam table params @{create_verification_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] Verification the verification (a @{Verification} object)
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local v = assert(client:create_verification(SVC, { to = "+15551234567", channel = "sms",
+--   rate_limits = { per_user = "user-7f3a9c" } }))
+-- print(v.sid, v.status)   -- VE... pending
+-- @function Client:create_verification
+
+--- Fetch a verification.
+--
+-- **syntax:** `client:fetch_verification(service_sid, sid [, opts]) -> verification | nil, err`
+--
+-- Sends `GET /v2/Services/{ServiceSid}/Verifications/{Sid}`.
+-- @string service_sid the Verify service, `^VA[0-9a-fA-F]{32}$`
+-- @string sid the verification, `^VE[0-9a-fA-F]{32}$`
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] Verification the verification (a @{Verification} object)
+-- @return[2] `nil`
+-- @treturn[2] table an @{error} (404 once it was approved, canceled or expired)
+-- @usage
+-- local v = assert(client:fetch_verification(SVC, "VE..."))
+-- print(v.status, #v.send_code_attempts)
+-- @function Client:fetch_verification
+
+--- Cancel or approve a pending verification.
+--
+-- **syntax:** `client:update_verification(service_sid, sid, params [, opts]) -> verification | nil, err`
+--
+-- Sends `POST /v2/Services/{ServiceSid}/Verifications/{Sid}` with only the parameters given.
+-- @string service_sid the Verify service, `^VA[0-9a-fA-F]{32}$`
+-- @string sid the verification, `^VE[0-9a-fA-F]{32}$`
+-- @tparam table params @{update_verification_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] Verification the verification (a @{Verification} object)
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- assert(client:update_verification(SVC, "VE...", { status = "canceled" }))
+-- @function Client:update_verification
+
+--- Check a code against a pending verification (by its to or its sid).
+--
+-- **syntax:** `client:create_verification_check(service_sid, params [, opts]) -> verification_check | nil, err`
+--
+-- Sends `POST /v2/Services/{ServiceSid}/VerificationCheck` with only the parameters given.
+-- A wrong code is no error: the answer's `status` stays `pending` (5 checks at
+-- most, then 429 code 60202). An approved, canceled or expired verification
+-- is gone: 404 code 20404. @{Client:check_code} returns `true, check` /
+-- `false, check` / `nil, err`.
+-- @string service_sid the Verify service, `^VA[0-9a-fA-F]{32}$`
+-- @tparam table params @{create_verification_check_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] VerificationCheck the verification check (a @{VerificationCheck} object)
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local c = assert(client:create_verification_check(SVC, { to = "+15551234567", code = "123456" }))
+-- if c.status == "approved" then print("verified") end
+-- @function Client:create_verification_check
+
+--- List one page of the account's verification attempts (filters: dates, to, country, channel, service, verification, status).
+--
+-- **syntax:** `client:list_verification_attempt([params] [, opts]) -> page | nil, err`
+--
+-- Sends `GET /v2/Attempts`. The attempts are in `page.attempts`.
+-- @tparam[opt] table params @{list_verification_attempt_params}
+-- @tparam[opt] table opts @{call_options} (also used by the page's navigation)
+-- @treturn[1] page the @{page}, with @{VerificationAttempt} objects in `page.attempts`
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local page = assert(client:list_verification_attempt{ channel_data_to = "+15551234567", page_size = 20 })
+-- for _, a in ipairs(page.attempts) do print(a.sid, a.channel, a.conversion_status) end
+-- @function Client:list_verification_attempt
+
+--- Iterate lazily over attempts, page by page (@{Client:list_verification_attempt}).
+--
+-- **syntax:** `client:attempts([params] [, opts]) -> iterator [, err]`
+--
+-- An argument error is never raised: it is the second value, and the
+-- iterator's first step gives it (`it:next()` returns `nil, err`; a `for`
+-- loop raises it -- as the message string inside nginx and on Lua 5.1,
+-- where `verify.error_of(raised)` gives the structured error back).
+--
+-- The @{Iterator} is callable (use it in a generic `for`: it raises the
+-- error object on failure) and has `it:next()` for non-raising use.
+-- Nothing is sent until the first item is asked for; breaking out early
+-- leaves nothing pending.
+-- @tparam[opt] table params @{iterator_params}, and the parameters of @{list_verification_attempt_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn Iterator the @{Iterator}, yielding @{VerificationAttempt} objects
+-- @usage
+-- for a in client:attempts{ verify_service_sid = SVC, status = "unconverted" } do print(a.sid) end
+-- @function Client:attempts
+
+--- Fetch a verification attempt.
+--
+-- **syntax:** `client:fetch_verification_attempt(sid [, opts]) -> verification_attempt | nil, err`
+--
+-- Sends `GET /v2/Attempts/{Sid}`.
+-- @string sid the attempt, `^VL[0-9a-fA-F]{32}$`
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] VerificationAttempt the verification attempt (a @{VerificationAttempt} object)
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local a = assert(client:fetch_verification_attempt("VL..."))
+-- @function Client:fetch_verification_attempt
+
+--- Count the verification attempts (filters: service, dates, country, channel, destination prefix).
+--
+-- **syntax:** `client:fetch_verification_attempts_summary(params [, opts]) -> verification_attempts_summary | nil, err`
+--
+-- Sends `GET /v2/Attempts/Summary`.
+-- @tparam table params @{fetch_verification_attempts_summary_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] VerificationAttemptsSummary the verification attempts summary (a @{VerificationAttemptsSummary} object)
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local s = assert(client:fetch_verification_attempts_summary{ verify_service_sid = SVC })
+-- print(s.total_attempts, s.total_converted, s.conversion_rate_percentage)
+-- @function Client:fetch_verification_attempts_summary
+
+--- Create a rate limit: a key the service meters when verifications start.
+--
+-- **syntax:** `client:create_rate_limit(service_sid, params [, opts]) -> rate_limit | nil, err`
+--
+-- Sends `POST /v2/Services/{ServiceSid}/RateLimits` with only the parameters given.
+-- @string service_sid the Verify service, `^VA[0-9a-fA-F]{32}$`
+-- @tparam table params @{create_rate_limit_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] RateLimit the rate limit (a @{RateLimit} object)
+-- @return[2] `nil`
+-- @treturn[2] table an @{error} (400 code 60208: a rate limit of that unique_name exists; 60209: a bad unique_name)
+-- @usage
+-- local rl = assert(client:create_rate_limit(SVC, { unique_name = "per_user", description = "per user id" }))
+-- assert(rl:create_bucket{ max = 3, interval = 600 })
+-- @function Client:create_rate_limit
+
+--- Fetch a rate limit.
+--
+-- **syntax:** `client:fetch_rate_limit(service_sid, sid [, opts]) -> rate_limit | nil, err`
+--
+-- Sends `GET /v2/Services/{ServiceSid}/RateLimits/{Sid}`.
+-- @string service_sid the Verify service, `^VA[0-9a-fA-F]{32}$`
+-- @string sid the rate limit, `^RK[0-9a-fA-F]{32}$`
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] RateLimit the rate limit (a @{RateLimit} object)
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local rl = assert(client:fetch_rate_limit(SVC, "RK..."))
+-- @function Client:fetch_rate_limit
+
+--- List one page of a service's rate limits.
+--
+-- **syntax:** `client:list_rate_limit(service_sid [, params] [, opts]) -> page | nil, err`
+--
+-- Sends `GET /v2/Services/{ServiceSid}/RateLimits`. The rate limits are in `page.rate_limits`.
+-- @string service_sid the Verify service, `^VA[0-9a-fA-F]{32}$`
+-- @tparam[opt] table params @{list_rate_limit_params}
+-- @tparam[opt] table opts @{call_options} (also used by the page's navigation)
+-- @treturn[1] page the @{page}, with @{RateLimit} objects in `page.rate_limits`
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local page = assert(client:list_rate_limit(SVC))
+-- for _, rl in ipairs(page.rate_limits) do print(rl.sid, rl.unique_name) end
+-- @function Client:list_rate_limit
+
+--- Iterate lazily over rate limits, page by page (@{Client:list_rate_limit}).
+--
+-- **syntax:** `client:rate_limits(service_sid [, params] [, opts]) -> iterator [, err]`
+--
+-- An argument error is never raised: it is the second value, and the
+-- iterator's first step gives it (`it:next()` returns `nil, err`; a `for`
+-- loop raises it -- as the message string inside nginx and on Lua 5.1,
+-- where `verify.error_of(raised)` gives the structured error back).
+--
+-- The @{Iterator} is callable (use it in a generic `for`: it raises the
+-- error object on failure) and has `it:next()` for non-raising use.
+-- Nothing is sent until the first item is asked for; breaking out early
+-- leaves nothing pending.
+-- @string service_sid the Verify service, `^VA[0-9a-fA-F]{32}$`
+-- @tparam[opt] table params @{iterator_params}, and the parameters of @{list_rate_limit_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn Iterator the @{Iterator}, yielding @{RateLimit} objects
+-- @usage
+-- for rl in client:rate_limits(SVC) do print(rl.unique_name) end
+-- @function Client:rate_limits
+
+--- Update a rate limit's description.
+--
+-- **syntax:** `client:update_rate_limit(service_sid, sid, params [, opts]) -> rate_limit | nil, err`
+--
+-- Sends `POST /v2/Services/{ServiceSid}/RateLimits/{Sid}` with only the parameters given.
+-- @string service_sid the Verify service, `^VA[0-9a-fA-F]{32}$`
+-- @string sid the rate limit, `^RK[0-9a-fA-F]{32}$`
+-- @tparam table params @{update_rate_limit_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] RateLimit the rate limit (a @{RateLimit} object)
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- assert(client:update_rate_limit(SVC, "RK...", { description = "per account" }))
+-- @function Client:update_rate_limit
+
+--- Delete a rate limit, with its buckets.
+--
+-- **syntax:** `client:delete_rate_limit(service_sid, sid [, opts]) -> true | nil, err`
+--
+-- Sends `DELETE /v2/Services/{ServiceSid}/RateLimits/{Sid}`.
+-- @string service_sid the Verify service, `^VA[0-9a-fA-F]{32}$`
+-- @string sid the rate limit, `^RK[0-9a-fA-F]{32}$`
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] boolean `true`
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- assert(client:delete_rate_limit(SVC, "RK..."))
+-- @function Client:delete_rate_limit
+
+--- Create a bucket of a rate limit: at most max verifications per key in interval seconds.
+--
+-- **syntax:** `client:create_bucket(service_sid, rate_limit_sid, params [, opts]) -> bucket | nil, err`
+--
+-- Sends `POST /v2/Services/{ServiceSid}/RateLimits/{RateLimitSid}/Buckets` with only the parameters given.
+-- @string service_sid the Verify service, `^VA[0-9a-fA-F]{32}$`
+-- @string rate_limit_sid the rate limit, `^RK[0-9a-fA-F]{32}$`
+-- @tparam table params @{create_bucket_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] Bucket the bucket (a @{Bucket} object)
+-- @return[2] `nil`
+-- @treturn[2] table an @{error} (400 code 60211: a bucket of that interval exists)
+-- @usage
+-- local b = assert(client:create_bucket(SVC, "RK...", { max = 3, interval = 600 }))
+-- @function Client:create_bucket
+
+--- Fetch a bucket.
+--
+-- **syntax:** `client:fetch_bucket(service_sid, rate_limit_sid, sid [, opts]) -> bucket | nil, err`
+--
+-- Sends `GET /v2/Services/{ServiceSid}/RateLimits/{RateLimitSid}/Buckets/{Sid}`.
+-- @string service_sid the Verify service, `^VA[0-9a-fA-F]{32}$`
+-- @string rate_limit_sid the rate limit, `^RK[0-9a-fA-F]{32}$`
+-- @string sid the bucket, `^BL[0-9a-fA-F]{32}$`
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] Bucket the bucket (a @{Bucket} object)
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local b = assert(client:fetch_bucket(SVC, "RK...", "BL..."))
+-- @function Client:fetch_bucket
+
+--- List one page of a rate limit's buckets.
+--
+-- **syntax:** `client:list_bucket(service_sid, rate_limit_sid [, params] [, opts]) -> page | nil, err`
+--
+-- Sends `GET /v2/Services/{ServiceSid}/RateLimits/{RateLimitSid}/Buckets`. The buckets are in `page.buckets`.
+-- @string service_sid the Verify service, `^VA[0-9a-fA-F]{32}$`
+-- @string rate_limit_sid the rate limit, `^RK[0-9a-fA-F]{32}$`
+-- @tparam[opt] table params @{list_bucket_params}
+-- @tparam[opt] table opts @{call_options} (also used by the page's navigation)
+-- @treturn[1] page the @{page}, with @{Bucket} objects in `page.buckets`
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local page = assert(client:list_bucket(SVC, "RK..."))
+-- for _, b in ipairs(page.buckets) do print(b.sid, b.max, b.interval) end
+-- @function Client:list_bucket
+
+--- Iterate lazily over buckets, page by page (@{Client:list_bucket}).
+--
+-- **syntax:** `client:buckets(service_sid, rate_limit_sid [, params] [, opts]) -> iterator [, err]`
+--
+-- An argument error is never raised: it is the second value, and the
+-- iterator's first step gives it (`it:next()` returns `nil, err`; a `for`
+-- loop raises it -- as the message string inside nginx and on Lua 5.1,
+-- where `verify.error_of(raised)` gives the structured error back).
+--
+-- The @{Iterator} is callable (use it in a generic `for`: it raises the
+-- error object on failure) and has `it:next()` for non-raising use.
+-- Nothing is sent until the first item is asked for; breaking out early
+-- leaves nothing pending.
+-- @string service_sid the Verify service, `^VA[0-9a-fA-F]{32}$`
+-- @string rate_limit_sid the rate limit, `^RK[0-9a-fA-F]{32}$`
+-- @tparam[opt] table params @{iterator_params}, and the parameters of @{list_bucket_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn Iterator the @{Iterator}, yielding @{Bucket} objects
+-- @usage
+-- for b in client:buckets(SVC, "RK...") do print(b.max, b.interval) end
+-- @function Client:buckets
+
+--- Update a bucket (only the parameters given are sent).
+--
+-- **syntax:** `client:update_bucket(service_sid, rate_limit_sid, sid, params [, opts]) -> bucket | nil, err`
+--
+-- Sends `POST /v2/Services/{ServiceSid}/RateLimits/{RateLimitSid}/Buckets/{Sid}` with only the parameters given.
+-- @string service_sid the Verify service, `^VA[0-9a-fA-F]{32}$`
+-- @string rate_limit_sid the rate limit, `^RK[0-9a-fA-F]{32}$`
+-- @string sid the bucket, `^BL[0-9a-fA-F]{32}$`
+-- @tparam table params @{update_bucket_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] Bucket the bucket (a @{Bucket} object)
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- assert(client:update_bucket(SVC, "RK...", "BL...", { max = 5 }))
+-- @function Client:update_bucket
+
+--- Delete a bucket.
+--
+-- **syntax:** `client:delete_bucket(service_sid, rate_limit_sid, sid [, opts]) -> true | nil, err`
+--
+-- Sends `DELETE /v2/Services/{ServiceSid}/RateLimits/{RateLimitSid}/Buckets/{Sid}`.
+-- @string service_sid the Verify service, `^VA[0-9a-fA-F]{32}$`
+-- @string rate_limit_sid the rate limit, `^RK[0-9a-fA-F]{32}$`
+-- @string sid the bucket, `^BL[0-9a-fA-F]{32}$`
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] boolean `true`
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- assert(client:delete_bucket(SVC, "RK...", "BL..."))
+-- @function Client:delete_bucket
+
+--- Route a country's SMS through a Messaging Service.
+--
+-- **syntax:** `client:create_messaging_configuration(service_sid, params [, opts]) -> messaging_configuration | nil, err`
+--
+-- Sends `POST /v2/Services/{ServiceSid}/MessagingConfigurations` with only the parameters given.
+-- @string service_sid the Verify service, `^VA[0-9a-fA-F]{32}$`
+-- @tparam table params @{create_messaging_configuration_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] MessagingConfiguration the messaging configuration (a @{MessagingConfiguration} object)
+-- @return[2] `nil`
+-- @treturn[2] table an @{error} (400 code 60213: the country has one already)
+-- @usage
+-- assert(client:create_messaging_configuration(SVC, { country = "US",
+--   messaging_service_sid = "MG0123456789abcdef0123456789abcdef" }))
+-- @function Client:create_messaging_configuration
+
+--- Fetch a country's messaging configuration.
+--
+-- **syntax:** `client:fetch_messaging_configuration(service_sid, country [, opts]) -> messaging_configuration | nil, err`
+--
+-- Sends `GET /v2/Services/{ServiceSid}/MessagingConfigurations/{Country}`.
+-- @string service_sid the Verify service, `^VA[0-9a-fA-F]{32}$`
+-- @string country the country (ISO 3166-1 alpha-2, e.g. US) or all
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] MessagingConfiguration the messaging configuration (a @{MessagingConfiguration} object)
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local mc = assert(client:fetch_messaging_configuration(SVC, "US"))
+-- @function Client:fetch_messaging_configuration
+
+--- List one page of a service's messaging configurations.
+--
+-- **syntax:** `client:list_messaging_configuration(service_sid [, params] [, opts]) -> page | nil, err`
+--
+-- Sends `GET /v2/Services/{ServiceSid}/MessagingConfigurations`. The messaging configurations are in `page.messaging_configurations`.
+-- @string service_sid the Verify service, `^VA[0-9a-fA-F]{32}$`
+-- @tparam[opt] table params @{list_messaging_configuration_params}
+-- @tparam[opt] table opts @{call_options} (also used by the page's navigation)
+-- @treturn[1] page the @{page}, with @{MessagingConfiguration} objects in `page.messaging_configurations`
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local page = assert(client:list_messaging_configuration(SVC))
+-- for _, mc in ipairs(page.messaging_configurations) do print(mc.country, mc.messaging_service_sid) end
+-- @function Client:list_messaging_configuration
+
+--- Iterate lazily over messaging configurations, page by page (@{Client:list_messaging_configuration}).
+--
+-- **syntax:** `client:messaging_configurations(service_sid [, params] [, opts]) -> iterator [, err]`
+--
+-- An argument error is never raised: it is the second value, and the
+-- iterator's first step gives it (`it:next()` returns `nil, err`; a `for`
+-- loop raises it -- as the message string inside nginx and on Lua 5.1,
+-- where `verify.error_of(raised)` gives the structured error back).
+--
+-- The @{Iterator} is callable (use it in a generic `for`: it raises the
+-- error object on failure) and has `it:next()` for non-raising use.
+-- Nothing is sent until the first item is asked for; breaking out early
+-- leaves nothing pending.
+-- @string service_sid the Verify service, `^VA[0-9a-fA-F]{32}$`
+-- @tparam[opt] table params @{iterator_params}, and the parameters of @{list_messaging_configuration_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn Iterator the @{Iterator}, yielding @{MessagingConfiguration} objects
+-- @usage
+-- for mc in client:messaging_configurations(SVC) do print(mc.country) end
+-- @function Client:messaging_configurations
+
+--- Change the Messaging Service of a country.
+--
+-- **syntax:** `client:update_messaging_configuration(service_sid, country, params [, opts]) -> messaging_configuration | nil, err`
+--
+-- Sends `POST /v2/Services/{ServiceSid}/MessagingConfigurations/{Country}` with only the parameters given.
+-- @string service_sid the Verify service, `^VA[0-9a-fA-F]{32}$`
+-- @string country the country (ISO 3166-1 alpha-2, e.g. US) or all
+-- @tparam table params @{update_messaging_configuration_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] MessagingConfiguration the messaging configuration (a @{MessagingConfiguration} object)
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- assert(client:update_messaging_configuration(SVC, "US", { messaging_service_sid = "MG..." }))
+-- @function Client:update_messaging_configuration
+
+--- Delete a country's messaging configuration.
+--
+-- **syntax:** `client:delete_messaging_configuration(service_sid, country [, opts]) -> true | nil, err`
+--
+-- Sends `DELETE /v2/Services/{ServiceSid}/MessagingConfigurations/{Country}`.
+-- @string service_sid the Verify service, `^VA[0-9a-fA-F]{32}$`
+-- @string country the country (ISO 3166-1 alpha-2, e.g. US) or all
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] boolean `true`
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- assert(client:delete_messaging_configuration(SVC, "US"))
+-- @function Client:delete_messaging_configuration
+
+--- Add a phone number to the SafeList.
+--
+-- **syntax:** `client:create_safelist(params [, opts]) -> safelist | nil, err`
+--
+-- Sends `POST /v2/SafeList/Numbers` with only the parameters given.
+-- @tparam table params @{create_safelist_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] Safelist the safelist (a @{Safelist} object)
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local n = assert(client:create_safelist{ phone_number = "+15551234567" })
+-- @function Client:create_safelist
+
+--- Is a phone number on the SafeList? (404 when not).
+--
+-- **syntax:** `client:fetch_safelist(phone_number [, opts]) -> safelist | nil, err`
+--
+-- Sends `GET /v2/SafeList/Numbers/{PhoneNumber}`.
+-- @string phone_number the phone number, in E.164 format (+15551234567)
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] Safelist the safelist (a @{Safelist} object)
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local n, err = client:fetch_safelist("+15551234567")   -- err.status == 404: not listed
+-- @function Client:fetch_safelist
+
+--- Remove a phone number from the SafeList.
+--
+-- **syntax:** `client:delete_safelist(phone_number [, opts]) -> true | nil, err`
+--
+-- Sends `DELETE /v2/SafeList/Numbers/{PhoneNumber}`.
+-- @string phone_number the phone number, in E.164 format (+15551234567)
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] boolean `true`
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- assert(client:delete_safelist("+15551234567"))
+-- @function Client:delete_safelist
+
+--- List one page of the account's message templates.
+--
+-- **syntax:** `client:list_verification_template([params] [, opts]) -> page | nil, err`
+--
+-- Sends `GET /v2/Templates`. The templates are in `page.templates`.
+-- @tparam[opt] table params @{list_verification_template_params}
+-- @tparam[opt] table opts @{call_options} (also used by the page's navigation)
+-- @treturn[1] page the @{page}, with @{VerificationTemplate} objects in `page.templates`
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local page = assert(client:list_verification_template{ friendly_name = "otp" })
+-- for _, t in ipairs(page.templates) do print(t.sid, t.friendly_name) end
+-- @function Client:list_verification_template
+
+--- Iterate lazily over templates, page by page (@{Client:list_verification_template}).
+--
+-- **syntax:** `client:templates([params] [, opts]) -> iterator [, err]`
+--
+-- An argument error is never raised: it is the second value, and the
+-- iterator's first step gives it (`it:next()` returns `nil, err`; a `for`
+-- loop raises it -- as the message string inside nginx and on Lua 5.1,
+-- where `verify.error_of(raised)` gives the structured error back).
+--
+-- The @{Iterator} is callable (use it in a generic `for`: it raises the
+-- error object on failure) and has `it:next()` for non-raising use.
+-- Nothing is sent until the first item is asked for; breaking out early
+-- leaves nothing pending.
+-- @tparam[opt] table params @{iterator_params}, and the parameters of @{list_verification_template_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn Iterator the @{Iterator}, yielding @{VerificationTemplate} objects
+-- @usage
+-- for t in client:templates() do print(t.sid, t.friendly_name) end
+-- @function Client:templates
+
 --- Factor objects: what every factor-returning call gives.
 -- Plain tables (fields: @{factor}) with a metatable of methods bound to the
 -- client that produced them; the client is kept in the metatable (one per
@@ -1040,6 +1602,74 @@
 -- @usage local v = assert(service:create_passkey_challenge({ }))
 -- @function Service:create_passkey_challenge
 
+--- Start a verification: send a one-time code to a phone number or an email address (@{Client:create_verification} for this service).
+--
+-- **syntax:** `service:create_verification(params [, opts]) -> verification | nil, err`
+--
+-- @tparam table params @{create_verification_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] Verification the new verification
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage local v = assert(service:create_verification({ to = "...", channel = "call" }))
+-- @function Service:create_verification
+
+--- Check a code against a pending verification (by its to or its sid) (@{Client:create_verification_check} for this service).
+--
+-- **syntax:** `service:create_verification_check(params [, opts]) -> verification_check | nil, err`
+--
+-- @tparam table params @{create_verification_check_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] VerificationCheck the new verification check
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage local v = assert(service:create_verification_check({ }))
+-- @function Service:create_verification_check
+
+--- Create a rate limit: a key the service meters when verifications start (@{Client:create_rate_limit} for this service).
+--
+-- **syntax:** `service:create_rate_limit(params [, opts]) -> rate_limit | nil, err`
+--
+-- @tparam table params @{create_rate_limit_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] RateLimit the new rate limit
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage local v = assert(service:create_rate_limit({ unique_name = "..." }))
+-- @function Service:create_rate_limit
+
+--- Iterate over the service's rate limits (@{Client:rate_limits} for this service).
+--
+-- **syntax:** `service:rate_limits([params] [, opts]) -> iterator [, err]`
+--
+-- @tparam[opt] table params @{iterator_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn Iterator the @{Iterator}, yielding @{RateLimit} objects
+-- @usage for v in service:rate_limits() do print(v.sid) end
+-- @function Service:rate_limits
+
+--- Route a country's SMS through a Messaging Service (@{Client:create_messaging_configuration} for this service).
+--
+-- **syntax:** `service:create_messaging_configuration(params [, opts]) -> messaging_configuration | nil, err`
+--
+-- @tparam table params @{create_messaging_configuration_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] MessagingConfiguration the new messaging configuration
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage local v = assert(service:create_messaging_configuration({ country = "...", messaging_service_sid = "MG0123456789abcdef0123456789abcdef" }))
+-- @function Service:create_messaging_configuration
+
+--- Iterate over the service's messaging configurations (@{Client:messaging_configurations} for this service).
+--
+-- **syntax:** `service:messaging_configurations([params] [, opts]) -> iterator [, err]`
+--
+-- @tparam[opt] table params @{iterator_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn Iterator the @{Iterator}, yielding @{MessagingConfiguration} objects
+-- @usage for v in service:messaging_configurations() do print(v.sid) end
+-- @function Service:messaging_configurations
+
 --- Access token objects, from @{Client:create_access_token} and
 -- @{Client:fetch_access_token}: `sid` (`YK...`), `token`, `ttl`,
 -- `entity_identity`, `factor_type`, `factor_friendly_name`, `date_created`,
@@ -1207,6 +1837,310 @@
 -- @treturn[2] table an @{error}
 -- @usage assert(passkey_challenge:update({ id = "..." }))
 -- @function PasskeyChallenge:update
+
+--- Verification objects, from @{Client:create_verification} (or
+-- @{Client:send_code}): `sid` (`VE...`), `to`, `channel`, `status`
+-- (`pending`, `approved`, `canceled`, `expired`...), `valid`, `lookup`,
+-- `amount`, `payee`, `send_code_attempts`, `sna`, dates, `url`.  The code
+-- itself is never in them: it goes to the user (the emulator's outbox:
+-- `GET /__emulator/messages`).
+-- @type Verification
+
+--- `tostring(verification)` shows `sid`, `to`, `channel`, `status`.
+--
+-- **syntax:** `tostring(verification) -> string`
+--
+-- @treturn string `"twilio.verify.verification <sid> (...)"`
+-- @usage print(verification)
+-- @function Verification:__tostring
+
+--- Fetch a verification (@{Client:fetch_verification} for this verification), refreshing this table in place.
+--
+-- **syntax:** `verification:fetch([opts]) -> verification (refreshed in place) | nil, err`
+--
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] Verification this object, refreshed
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage assert(verification:fetch())
+-- @function Verification:fetch
+
+--- Cancel or approve a pending verification (@{Client:update_verification} for this verification), refreshing this table in place.
+--
+-- **syntax:** `verification:update(params [, opts]) -> verification (updated in place) | nil, err`
+--
+-- @tparam table params @{update_verification_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] Verification this object, updated
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage assert(verification:update({ status = "approved" }))
+-- @function Verification:update
+
+--- VerificationCheck objects, from @{Client:create_verification_check} (or
+-- @{Client:check_code}): `sid` (the verification's `VE...`), `to`, `channel`,
+-- `status` (`approved` when the code matched, else still `pending`), `valid`,
+-- `amount`, `payee`, `sna_attempts_error_codes`, dates.
+-- @type VerificationCheck
+
+--- `tostring(verification_check)` shows `sid`, `to`, `status`.
+--
+-- **syntax:** `tostring(verification_check) -> string`
+--
+-- @treturn string `"twilio.verify.verification_check <sid> (...)"`
+-- @usage print(verification_check)
+-- @function VerificationCheck:__tostring
+
+--- VerificationAttempt objects, from @{Client:list_verification_attempt} and
+-- @{Client:attempts}: `sid` (`VL...`), `service_sid`, `verification_sid`,
+-- `channel`, `conversion_status` (`converted` once the code was checked
+-- right), `channel_data` (`to`, ...), `price`, dates, `url`.
+-- @type VerificationAttempt
+
+--- `tostring(verification_attempt)` shows `sid`, `channel`, `conversion_status`.
+--
+-- **syntax:** `tostring(verification_attempt) -> string`
+--
+-- @treturn string `"twilio.verify.verification_attempt <sid> (...)"`
+-- @usage print(verification_attempt)
+-- @function VerificationAttempt:__tostring
+
+--- Fetch a verification attempt (@{Client:fetch_verification_attempt} for this verification attempt), refreshing this table in place.
+--
+-- **syntax:** `verification_attempt:fetch([opts]) -> verification_attempt (refreshed in place) | nil, err`
+--
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] VerificationAttempt this object, refreshed
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage assert(verification_attempt:fetch())
+-- @function VerificationAttempt:fetch
+
+--- VerificationAttemptsSummary objects, from
+-- @{Client:fetch_verification_attempts_summary}: `total_attempts`,
+-- `total_converted`, `total_unconverted`, `conversion_rate_percentage` (a
+-- string), `url`.
+-- @type VerificationAttemptsSummary
+
+--- `tostring(verification_attempts_summary)` shows `url`, `total_attempts`, `total_converted`.
+--
+-- **syntax:** `tostring(verification_attempts_summary) -> string`
+--
+-- @treturn string `"twilio.verify.verification_attempts_summary <url> (...)"`
+-- @usage print(verification_attempts_summary)
+-- @function VerificationAttemptsSummary:__tostring
+
+--- RateLimit objects: `sid` (`RK...`), `unique_name` (the key of a
+-- verification's `rate_limits`), `description`, dates, `url`, `links`
+-- (`buckets`). `rate_limit:buckets()` and `rate_limit:create_bucket{...}` reach
+-- its Buckets.
+-- @type RateLimit
+
+--- `tostring(rate_limit)` shows `sid`, `unique_name`.
+--
+-- **syntax:** `tostring(rate_limit) -> string`
+--
+-- @treturn string `"twilio.verify.rate_limit <sid> (...)"`
+-- @usage print(rate_limit)
+-- @function RateLimit:__tostring
+
+--- Fetch a rate limit (@{Client:fetch_rate_limit} for this rate limit), refreshing this table in place.
+--
+-- **syntax:** `rate_limit:fetch([opts]) -> rate_limit (refreshed in place) | nil, err`
+--
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] RateLimit this object, refreshed
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage assert(rate_limit:fetch())
+-- @function RateLimit:fetch
+
+--- Update a rate limit's description (@{Client:update_rate_limit} for this rate limit), refreshing this table in place.
+--
+-- **syntax:** `rate_limit:update(params [, opts]) -> rate_limit (updated in place) | nil, err`
+--
+-- @tparam table params @{update_rate_limit_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] RateLimit this object, updated
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage assert(rate_limit:update({ description = "..." }))
+-- @function RateLimit:update
+
+--- Delete a rate limit, with its buckets (@{Client:delete_rate_limit} for this rate limit).
+--
+-- **syntax:** `rate_limit:delete([opts]) -> true | nil, err`
+--
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] boolean `true`
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage assert(rate_limit:delete())
+-- @function RateLimit:delete
+
+--- Create a bucket of a rate limit: at most max verifications per key in interval seconds (@{Client:create_bucket} for this rate limit).
+--
+-- **syntax:** `rate_limit:create_bucket(params [, opts]) -> bucket | nil, err`
+--
+-- @tparam table params @{create_bucket_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] Bucket the new bucket
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage local v = assert(rate_limit:create_bucket({ max = 1, interval = 1 }))
+-- @function RateLimit:create_bucket
+
+--- Iterate over the rate limit's buckets (@{Client:buckets} for this rate limit).
+--
+-- **syntax:** `rate_limit:buckets([params] [, opts]) -> iterator [, err]`
+--
+-- @tparam[opt] table params @{iterator_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn Iterator the @{Iterator}, yielding @{Bucket} objects
+-- @usage for v in rate_limit:buckets() do print(v.sid) end
+-- @function RateLimit:buckets
+
+--- Bucket objects: `sid` (`BL...`), `rate_limit_sid`, `max`, `interval`
+-- (seconds), dates, `url`. A verification whose `rate_limits` value has
+-- already started `max` verifications in the last `interval` seconds is
+-- refused (429).
+-- @type Bucket
+
+--- `tostring(bucket)` shows `sid`, `max`, `interval`.
+--
+-- **syntax:** `tostring(bucket) -> string`
+--
+-- @treturn string `"twilio.verify.bucket <sid> (...)"`
+-- @usage print(bucket)
+-- @function Bucket:__tostring
+
+--- Fetch a bucket (@{Client:fetch_bucket} for this bucket), refreshing this table in place.
+--
+-- **syntax:** `bucket:fetch([opts]) -> bucket (refreshed in place) | nil, err`
+--
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] Bucket this object, refreshed
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage assert(bucket:fetch())
+-- @function Bucket:fetch
+
+--- Update a bucket (only the parameters given are sent) (@{Client:update_bucket} for this bucket), refreshing this table in place.
+--
+-- **syntax:** `bucket:update(params [, opts]) -> bucket (updated in place) | nil, err`
+--
+-- @tparam table params @{update_bucket_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] Bucket this object, updated
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage assert(bucket:update({ max = 1 }))
+-- @function Bucket:update
+
+--- Delete a bucket (@{Client:delete_bucket} for this bucket).
+--
+-- **syntax:** `bucket:delete([opts]) -> true | nil, err`
+--
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] boolean `true`
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage assert(bucket:delete())
+-- @function Bucket:delete
+
+--- MessagingConfiguration objects, named by their `country` (ISO 3166-1
+-- alpha-2, or `all`): `messaging_service_sid` (`MG...`), `service_sid`, dates,
+-- `url`.
+-- @type MessagingConfiguration
+
+--- `tostring(messaging_configuration)` shows `country`, `messaging_service_sid`.
+--
+-- **syntax:** `tostring(messaging_configuration) -> string`
+--
+-- @treturn string `"twilio.verify.messaging_configuration <country> (...)"`
+-- @usage print(messaging_configuration)
+-- @function MessagingConfiguration:__tostring
+
+--- Fetch a country's messaging configuration (@{Client:fetch_messaging_configuration} for this messaging configuration), refreshing this table in place.
+--
+-- **syntax:** `messaging_configuration:fetch([opts]) -> messaging_configuration (refreshed in place) | nil, err`
+--
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] MessagingConfiguration this object, refreshed
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage assert(messaging_configuration:fetch())
+-- @function MessagingConfiguration:fetch
+
+--- Change the Messaging Service of a country (@{Client:update_messaging_configuration} for this messaging configuration), refreshing this table in place.
+--
+-- **syntax:** `messaging_configuration:update(params [, opts]) -> messaging_configuration (updated in place) | nil, err`
+--
+-- @tparam table params @{update_messaging_configuration_params}
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] MessagingConfiguration this object, updated
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage assert(messaging_configuration:update({ messaging_service_sid = "MG0123456789abcdef0123456789abcdef" }))
+-- @function MessagingConfiguration:update
+
+--- Delete a country's messaging configuration (@{Client:delete_messaging_configuration} for this messaging configuration).
+--
+-- **syntax:** `messaging_configuration:delete([opts]) -> true | nil, err`
+--
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] boolean `true`
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage assert(messaging_configuration:delete())
+-- @function MessagingConfiguration:delete
+
+--- Safelist objects: `sid` (`GN...`), `phone_number`, `url`. A number on the
+-- SafeList is never blocked by Fraud Guard or geo permissions.
+-- @type Safelist
+
+--- `tostring(safelist)` shows `sid`, `phone_number`.
+--
+-- **syntax:** `tostring(safelist) -> string`
+--
+-- @treturn string `"twilio.verify.safelist <sid> (...)"`
+-- @usage print(safelist)
+-- @function Safelist:__tostring
+
+--- Is a phone number on the SafeList? (404 when not) (@{Client:fetch_safelist} for this safelist), refreshing this table in place.
+--
+-- **syntax:** `safelist:fetch([opts]) -> safelist (refreshed in place) | nil, err`
+--
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] Safelist this object, refreshed
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage assert(safelist:fetch())
+-- @function Safelist:fetch
+
+--- Remove a phone number from the SafeList (@{Client:delete_safelist} for this safelist).
+--
+-- **syntax:** `safelist:delete([opts]) -> true | nil, err`
+--
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] boolean `true`
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage assert(safelist:delete())
+-- @function Safelist:delete
+
+--- VerificationTemplate objects, from @{Client:list_verification_template}
+-- and @{Client:templates}: `sid` (`HJ...`), `friendly_name`, `channels`,
+-- `translations` (by language: `text`, `status`, ...).
+-- @type VerificationTemplate
+
+--- `tostring(verification_template)` shows `sid`, `friendly_name`.
+--
+-- **syntax:** `tostring(verification_template) -> string`
+--
+-- @treturn string `"twilio.verify.verification_template <sid> (...)"`
+-- @usage print(verification_template)
+-- @function VerificationTemplate:__tostring
 
 --- The parameter tables of the operations (one per row that takes a params table).
 -- @section params
@@ -1434,4 +2368,150 @@
 -- @string response **required**, the AuthenticatorAssertionResponse (never logged), redacted in the `log` hook (`response`)
 -- @usage local v, err = client:update_passkey_challenge(SVC, { id = "...", rawId = "...", authenticatorAttachment = "cross-platform", response = "..." })
 -- @table update_passkey_challenge_params
+
+--- Parameters of @{Client:create_verification} and @{Service:create_verification}.
+-- Sent as form keys (the wire key of each in brackets), only those given, in this order.
+-- @string to **required**, the phone number (E.164: +15551234567) or email address to verify (`To`)
+-- @string channel **required**, how the code is sent, one of `"sms"`, `"call"`, `"email"`, `"whatsapp"`, `"sna"`, `"auto"` (`Channel`)
+-- @string custom_friendly_name the name in the message, instead of the service's (`CustomFriendlyName`)
+-- @string custom_message deprecated: the text of the message (`CustomMessage`)
+-- @string send_digits call: the digits to dial once answered (an extension) (`SendDigits`)
+-- @string locale the message's language (default: from the number's country), one of `"af"`, `"ar"`, `"ca"`, `"zh"`, `"zh-CN"`, `"zh-HK"`, `"hr"`, `"cs"`, `"da"`, `"nl"`, `"en"`, `"en-GB"`, `"fi"`, `"fr"`, `"de"`, `"el"`, `"he"`, `"hi"`, `"hu"`, `"id"`, `"it"`, `"ja"`, `"ko"`, `"ms"`, `"nb"`, `"pl"`, `"pt-BR"`, `"pt"`, `"ro"`, `"ru"`, `"es"`, `"sv"`, `"tl"`, `"th"`, `"tr"`, `"vi"` (`Locale`)
+-- @string custom_code a code of your own (the service needs custom_code_enabled), 4..10 characters, redacted in the `log` hook (`CustomCode`)
+-- @string amount PSD2: the transaction's amount (`Amount`)
+-- @string payee PSD2: the transaction's payee (`Payee`)
+-- @tparam table|string rate_limits the values of the service's rate limits, by unique_name, a table (JSON-encoded once) or a JSON object as a string (`RateLimits`)
+-- @tparam table|string channel_configuration email: the sender and template (from, from_name, template_id, substitutions), a table (JSON-encoded once) or a JSON object as a string (`ChannelConfiguration`)
+-- @string app_hash SMS: the app hash appended to the message (Android) (`AppHash`)
+-- @string template_sid the message template (default: the service's), `HJ...` (`^HJ[0-9a-fA-F]{32}$`) (`TemplateSid`)
+-- @tparam table|string template_custom_substitutions the values of the template's variables, a table (JSON-encoded once) or a JSON object as a string (`TemplateCustomSubstitutions`)
+-- @string device_ip the user's device IP (the auto channel) (`DeviceIp`)
+-- @bool enable_sna_client_token sna: require the client token in the check (`EnableSnaClientToken`)
+-- @string risk_check SMS: Fraud Guard for this verification, one of `"enable"`, `"disable"` (`RiskCheck`)
+-- @tparam table|string tags tags recorded with the message (no PII), a table (JSON-encoded once) or a JSON object as a string (`Tags`)
+-- @usage local v, err = client:create_verification(SVC, { to = "...", channel = "call" })
+-- @table create_verification_params
+
+--- Parameters of @{Client:update_verification} and @{Verification:update}.
+-- Sent as form keys (the wire key of each in brackets), only those given, in this order.
+-- @string status **required**, the new status, one of `"canceled"`, `"approved"` (`Status`)
+-- @usage local v, err = client:update_verification(SVC, SID, { status = "approved" })
+-- @table update_verification_params
+
+--- Parameters of @{Client:create_verification_check} and @{Service:create_verification_check}.
+-- Sent as form keys (the wire key of each in brackets), only those given, in this order.
+-- @string code the code the user typed, 4..10 characters, redacted in the `log` hook (`Code`)
+-- @string to the phone number or email address of the verification (`To`)
+-- @string verification_sid the verification (instead of to), `VE...` (`^VE[0-9a-fA-F]{32}$`) (`VerificationSid`)
+-- @string amount PSD2: the transaction's amount (`Amount`)
+-- @string payee PSD2: the transaction's payee (`Payee`)
+-- @string sna_client_token sna: the client token of the SNA URL, redacted in the `log` hook (`SnaClientToken`)
+-- @usage local v, err = client:create_verification_check(SVC, { code = "..." })
+-- @table create_verification_check_params
+
+--- Parameters of @{Client:list_verification_attempt}.
+-- Sent as query parameters (the wire key of each in brackets), only those given, in this order.
+-- @tparam string|number date_created_after only attempts created after this date-time, an RFC 3339 date-time string, or Unix seconds (`DateCreatedAfter`)
+-- @tparam string|number date_created_before only attempts created before this date-time, an RFC 3339 date-time string, or Unix seconds (`DateCreatedBefore`)
+-- @string channel_data_to only attempts sent to this number (`ChannelData.To`)
+-- @string country only attempts sent to this country (ISO 3166-1 alpha-2) (`Country`)
+-- @string channel only attempts of this channel, one of `"sms"`, `"call"`, `"email"`, `"whatsapp"`, `"rbm"` (`Channel`)
+-- @string verify_service_sid only attempts of this service, `VA...` (`^VA[0-9a-fA-F]{32}$`) (`VerifyServiceSid`)
+-- @string verification_sid only attempts of this verification, `VE...` (`^VE[0-9a-fA-F]{32}$`) (`VerificationSid`)
+-- @string status only attempts of this conversion status, one of `"converted"`, `"unconverted"` (`Status`)
+-- @int page_size items per page, 1..1000 (`PageSize`)
+-- @int page the page index (the API echoes it as meta.page), >= 0 (`Page`)
+-- @string page_token the page token (from a page's next_page_token), 1..512 characters (`PageToken`)
+-- @usage local v, err = client:list_verification_attempt({ date_created_after = os.time() + 300 })
+-- @table list_verification_attempt_params
+
+--- Parameters of @{Client:fetch_verification_attempts_summary}.
+-- Sent as query parameters (the wire key of each in brackets), only those given, in this order.
+-- @string verify_service_sid only attempts of this service, `VA...` (`^VA[0-9a-fA-F]{32}$`) (`VerifyServiceSid`)
+-- @tparam string|number date_created_after only attempts created after this date-time, an RFC 3339 date-time string, or Unix seconds (`DateCreatedAfter`)
+-- @tparam string|number date_created_before only attempts created before this date-time, an RFC 3339 date-time string, or Unix seconds (`DateCreatedBefore`)
+-- @string country only attempts sent to this country (ISO 3166-1 alpha-2) (`Country`)
+-- @string channel only this channel, one of `"sms"`, `"call"`, `"email"`, `"whatsapp"`, `"rbm"` (`Channel`)
+-- @string destination_prefix only attempts to numbers starting so (+1, +4420...) (`DestinationPrefix`)
+-- @usage local v, err = client:fetch_verification_attempts_summary({ verify_service_sid = "VA0123456789abcdef0123456789abcdef" })
+-- @table fetch_verification_attempts_summary_params
+
+--- Parameters of @{Client:create_rate_limit} and @{Service:create_rate_limit}.
+-- Sent as form keys (the wire key of each in brackets), only those given, in this order.
+-- @string unique_name **required**, the key's name in a verification's rate_limits (no PII) (`UniqueName`)
+-- @string description what the key is (`Description`)
+-- @usage local v, err = client:create_rate_limit(SVC, { unique_name = "..." })
+-- @table create_rate_limit_params
+
+--- Parameters of @{Client:list_rate_limit} and @{Service:rate_limits}.
+-- Sent as query parameters (the wire key of each in brackets), only those given, in this order.
+-- @int page_size items per page, 1..1000 (`PageSize`)
+-- @int page the page index (the API echoes it as meta.page), >= 0 (`Page`)
+-- @string page_token the page token (from a page's next_page_token), 1..512 characters (`PageToken`)
+-- @usage local v, err = client:list_rate_limit(SVC, { page_size = 1 })
+-- @table list_rate_limit_params
+
+--- Parameters of @{Client:update_rate_limit} and @{RateLimit:update}.
+-- Sent as form keys (the wire key of each in brackets), only those given, in this order.
+-- @string description what the key is (`Description`)
+-- @usage local v, err = client:update_rate_limit(SVC, SID, { description = "..." })
+-- @table update_rate_limit_params
+
+--- Parameters of @{Client:create_bucket} and @{RateLimit:create_bucket}.
+-- Sent as form keys (the wire key of each in brackets), only those given, in this order.
+-- @int max **required**, the most verifications a key may start in the interval, >= 1 (`Max`)
+-- @int interval **required**, the interval, in seconds, >= 1 (`Interval`)
+-- @usage local v, err = client:create_bucket(SVC, RATE_LIMIT_SID, { max = 1, interval = 1 })
+-- @table create_bucket_params
+
+--- Parameters of @{Client:list_bucket} and @{RateLimit:buckets}.
+-- Sent as query parameters (the wire key of each in brackets), only those given, in this order.
+-- @int page_size items per page, 1..1000 (`PageSize`)
+-- @int page the page index (the API echoes it as meta.page), >= 0 (`Page`)
+-- @string page_token the page token (from a page's next_page_token), 1..512 characters (`PageToken`)
+-- @usage local v, err = client:list_bucket(SVC, RATE_LIMIT_SID, { page_size = 1 })
+-- @table list_bucket_params
+
+--- Parameters of @{Client:update_bucket} and @{Bucket:update}.
+-- Sent as form keys (the wire key of each in brackets), only those given, in this order.
+-- @int max the most verifications a key may start in the interval, >= 1 (`Max`)
+-- @int interval the interval, in seconds, >= 1 (`Interval`)
+-- @usage local v, err = client:update_bucket(SVC, RATE_LIMIT_SID, SID, { max = 1 })
+-- @table update_bucket_params
+
+--- Parameters of @{Client:create_messaging_configuration} and @{Service:create_messaging_configuration}.
+-- Sent as form keys (the wire key of each in brackets), only those given, in this order.
+-- @string country **required**, the country (ISO 3166-1 alpha-2, e.g. US) or all (`Country`)
+-- @string messaging_service_sid **required**, the Messaging Service that sends the SMS of this country, `MG...` (`^MG[0-9a-fA-F]{32}$`) (`MessagingServiceSid`)
+-- @usage local v, err = client:create_messaging_configuration(SVC, { country = "...", messaging_service_sid = "MG0123456789abcdef0123456789abcdef" })
+-- @table create_messaging_configuration_params
+
+--- Parameters of @{Client:list_messaging_configuration} and @{Service:messaging_configurations}.
+-- Sent as query parameters (the wire key of each in brackets), only those given, in this order.
+-- @int page_size items per page, 1..1000 (`PageSize`)
+-- @int page the page index (the API echoes it as meta.page), >= 0 (`Page`)
+-- @string page_token the page token (from a page's next_page_token), 1..512 characters (`PageToken`)
+-- @usage local v, err = client:list_messaging_configuration(SVC, { page_size = 1 })
+-- @table list_messaging_configuration_params
+
+--- Parameters of @{Client:update_messaging_configuration} and @{MessagingConfiguration:update}.
+-- Sent as form keys (the wire key of each in brackets), only those given, in this order.
+-- @string messaging_service_sid **required**, the Messaging Service that sends the SMS of this country, `MG...` (`^MG[0-9a-fA-F]{32}$`) (`MessagingServiceSid`)
+-- @usage local v, err = client:update_messaging_configuration(SVC, COUNTRY, { messaging_service_sid = "MG0123456789abcdef0123456789abcdef" })
+-- @table update_messaging_configuration_params
+
+--- Parameters of @{Client:create_safelist}.
+-- Sent as form keys (the wire key of each in brackets), only those given, in this order.
+-- @string phone_number **required**, the phone number, in E.164 format (+15551234567) (`PhoneNumber`)
+-- @usage local v, err = client:create_safelist({ phone_number = "..." })
+-- @table create_safelist_params
+
+--- Parameters of @{Client:list_verification_template}.
+-- Sent as query parameters (the wire key of each in brackets), only those given, in this order.
+-- @string friendly_name only templates of this friendly name (`FriendlyName`)
+-- @int page_size items per page, 1..1000 (`PageSize`)
+-- @int page the page index (the API echoes it as meta.page), >= 0 (`Page`)
+-- @string page_token the page token (from a page's next_page_token), 1..512 characters (`PageToken`)
+-- @usage local v, err = client:list_verification_template({ friendly_name = "..." })
+-- @table list_verification_template_params
 

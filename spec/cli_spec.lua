@@ -31,7 +31,8 @@ local COMMANDS = { "factors list", "factors fetch", "factors update", "factors d
                    "webhooks create", "webhooks fetch", "webhooks list", "webhooks update", "webhooks delete",
                    "passkey-factors create", "passkey-factors update", "passkey-challenges create",
                    "passkey-challenges update",
-                   "sign-in", "totp code", "totp check", "totp uri", "webhook validate", "emulator" }
+                   "sign-in", "send-code", "check-code", "totp code", "totp check", "totp uri", "webhook validate",
+                   "emulator", "emulator messages" }
 
 local function read_file(path)
   local f = io.open(path, "rb")
@@ -198,8 +199,10 @@ describe("twilio-verify CLI", function()
       for _, op in ipairs(ops) do
         if op.resource ~= "factor" then
           seen = seen + 1
-          -- the group: the list's key, else the resource + "s", with dashes (access-tokens)
-          local group = (plural[op.resource] or (op.resource .. "s")):gsub("_", "-")
+          -- the group: the data's cli_group (by default the list's key, else the resource + "s", with dashes:
+          -- access-tokens)
+          local r = require("twilio.verify").resources[op.resource]
+          local group = (r and r.group) or (plural[op.resource] or (op.resource .. "s")):gsub("_", "-")
           local name = group .. " " .. op.verb
           local code, out = run({ group, op.verb, "--help" })
           assert.equal(0, code, name)
@@ -890,6 +893,91 @@ describe("twilio-verify CLI", function()
       code, out = run({ "entities", "list", "--limit", "0", "--json" }, senv)
       assert.equal(0, code)
       assert.equal("[]", out:match('"entities":(%[%])'))
+    end)
+  end)
+
+  -- One-time codes: send-code, check-code and the outbox (emulator messages).
+  describe("one-time codes", function()
+    local otp_env
+    setup(function()
+      local code, out, err = run({ "services", "create", "--friendly-name", "Acme", "--json" }, env)
+      assert.equal(0, code, err)
+      otp_env = with({ TWILIO_VERIFY_SERVICE_SID = json(out).sid })
+    end)
+    local function outbox(to)
+      local code, out, err = run({ "emulator", "messages", "--to", to, "--json" }, otp_env)
+      assert.equal(0, code, err)
+      return json(out).messages
+    end
+
+    it("sends a code (send-code), reads it from the outbox, checks it (exit 3 wrong, 0 right, 1 gone)", function()
+      local to = "+15557650001"
+      local code, out, err = run({ "send-code", to, "--channel", "sms" }, otp_env)
+      assert.equal(0, code, err)
+      local ve = out:match("^sent %(verification (VE%x+), sms, pending%)\n$")
+      assert.is_string(ve, out)
+      code, out, err = run({ "emulator", "messages", "--to", to }, otp_env)
+      assert.equal(0, code, err)
+      local otp = out:match("Your Acme verification code is: (%d+)\n$")
+      assert.is_string(otp, out)
+      local m = outbox(to)
+      assert.equal(1, #m)
+      assert.equal(ve, m[1].verification_sid)
+      local bad = otp == "000000" and "111111" or "000000"
+      code, out, err = run({ "check-code", to, bad }, otp_env)
+      assert.equal(3, code, err)
+      assert.equal("wrong code (verification " .. ve .. " is pending)\n", out)
+      code, out, err = run({ "check-code", to, "-", "--json" }, otp_env, otp .. "\n")
+      assert.equal(0, code, err)
+      local j = json(out)
+      assert.is_true(j.ok)
+      assert.equal("approved", j.check.status)
+      code, out, err = run({ "check-code", to, otp }, otp_env)
+      assert.equal(1, code)
+      assert.equal("", out)
+      assert.truthy(err:find("20404", 1, true) and err:find("send a new code", 1, true), err)
+      -- the outbox is empty after --clear, and --to filters
+      code, out = run({ "emulator", "messages", "--to", "+15557650999" }, otp_env)
+      assert.equal(0, code)
+      assert.equal("(no messages)\n", out)
+      code = run({ "emulator", "messages", "--clear" }, otp_env)
+      assert.equal(0, code)
+      assert.equal(0, #outbox(to))
+    end)
+
+    it("send-code takes --rate-limit NAME=VALUE (a service's rate limit: then 20429) and refuses bad input", function()
+      local svc = otp_env.TWILIO_VERIFY_SERVICE_SID
+      local code, out, err = run({ "rate-limits", "create", "--unique-name", "per_user", "--json" }, otp_env)
+      assert.equal(0, code, err)
+      local rk = json(out).sid
+      code, out, err = run({ "buckets", "create", rk, "--max", "1", "--interval", "600", "--json" }, otp_env)
+      assert.equal(0, code, err)
+      assert.equal(1, json(out).max)
+      code, _, err = run({ "send-code", "+15557650002", "--rate-limit", "per_user=u-9" }, otp_env)
+      assert.equal(0, code, err)
+      code, out, err = run({ "send-code", "+15557650003", "--rate-limit", "per_user=u-9", "--json" }, otp_env)
+      assert.equal(1, code)
+      assert.equal("", out)
+      assert.equal(20429, json(err).error.code)
+      code, _, err = run({ "send-code", "+15557650003", "--rate-limit", "per_user" }, otp_env)
+      assert.equal(2, code)
+      assert.truthy(err:find("NAME=VALUE", 1, true), err)
+      code, _, err = run({ "send-code", "5557650003" }, otp_env)
+      assert.equal(2, code)
+      assert.truthy(err:find("to must be a phone number", 1, true), err)
+      assert.equal(0, #outbox("+15557650003"))
+      code, out, err = run({ "attempts", "list", "--verify-service-sid", svc, "--json" }, otp_env)
+      assert.equal(0, code, err)
+      assert.equal(2, #json(out).attempts, out) -- one per code sent: the refused send is none
+    end)
+
+    it("emulator messages needs an emulator: --base-url or TWILIO_VERIFY_BASE_URL", function()
+      local code, _, err = run({ "emulator", "messages" }, with({ TWILIO_VERIFY_BASE_URL = false }))
+      assert.equal(2, code)
+      assert.truthy(err:find("--base-url", 1, true), err)
+      code, _, err = run({ "emulator", "messages", "--base-url", "http://127.0.0.1:1" }, otp_env)
+      assert.equal(1, code)
+      assert.truthy(err:find("cannot reach the emulator", 1, true), err)
     end)
   end)
 

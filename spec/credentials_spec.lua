@@ -174,6 +174,7 @@ describe("credentials", function()
       if prm.type == "identity" then return ID end
       if prm.type == "integer" then return prm.min or 1 end
       if prm.type == "boolean" then return true end
+      if prm.format then return require("support.rows").FORMATS[prm.format] end
       if prm.type == "string" or prm.type == "secret" then return string.rep("1", math.max(prm.min or 1, 6)) end
       return nil
     end
@@ -196,6 +197,7 @@ describe("credentials", function()
           params[prm.name] = prm.type == "object" and rows.valid(prm) or value_of(prm)
           any = true
         end
+        if op.one_of and prm.key == op.one_of[1] then params[prm.name] = value_of(prm); any = true end
       end
       if not any then -- an update needs something to change
         for _, prm in ipairs(op.params) do

@@ -38,17 +38,55 @@ describe("the emulator's oracle", function()
     end
   end
 
-  it("recognises operations the emulator does not implement, and validates them", function()
+  it("routes every operation of the description to its row and handler", function()
+    local oc = require "support.optable_check"
+    local doc = oc.load("spec/fixtures/twilio_verify_v2.json")
+    -- a value for every path parameter, by its schema (a SID pattern's prefix) or name
+    local function value(name, schema)
+      local pre = schema and schema.pattern and schema.pattern:match("^%^(%u%u)%[")
+      if pre then return pre .. string.rep("0", 32) end
+      return ({ Identity = ID, FormType = "form-push", Country = "US", PhoneNumber = "%2B15005550006",
+                Sid = "VE" .. string.rep("0", 32) })[name] or "x"
+    end
+    local seen = {}
+    for path, item in pairs(doc.paths) do
+      for _, m in ipairs({ "get", "post", "delete" }) do
+        local op = item[m]
+        if op then
+          local schemas = {}
+          for _, p in ipairs(op.parameters or {}) do schemas[p.name] = p.schema end
+          for _, p in ipairs(item.parameters or {}) do schemas[p.name] = p.schema end
+          local url = path:gsub("{(%w+)}", function(k) return value(k, schemas[k]) end)
+          local status, body = e:json(m:upper(), url, m == "post" and "" or nil)
+          local unimplemented = type(body) == "table" and type(body.message) == "string"
+            and body.message:find("not implemented by the emulator", 1, true)
+          assert.is_falsy(unimplemented, op.operationId .. " " .. m:upper() .. " " .. url .. ": "
+            .. tostring(body and body.message))
+          seen[op.operationId] = status
+        end
+      end
+    end
+    local n = 0
+    for _ in pairs(seen) do n = n + 1 end
+    assert.equal(57, n, "every operation of the description")
+    -- and each went to its own row of the table, by the emulator's counters
+    local stats = e:stats()
+    for _, row in ipairs(require("twilio.verify").operations) do
+      assert.is_true(stats.operations[row.name].requests >= 1, row.name .. " (" .. row.openapi_id .. ") was routed")
+    end
+  end)
+
+  it("validates every operation against the description, cites its rules", function()
     local status, body = e:json("GET", "/v2/Forms/form-pull")
     refused(status, body, "FormType", "schema: enum of form_enum_form_types")
-    status, body = e:json("GET", "/v2/Attempts/Summary")
-    assert.equal(404, status)
-    assert.equal(20404, body.code)
-    assert.matches("FetchVerificationAttemptsSummary: not implemented by the emulator", body.message, 1, true)
     status, body = e:json("GET", "/v2/Attempts/Summary?Channel=fax")
     refused(status, body, "Channel", "verification_attempts_summary_enum_channels")
     status, body = e:json("GET", "/v2/Attempts/Summary?DateCreatedAfter=2024-02-30T00:00:00Z")
     refused(status, body, "DateCreatedAfter", "schema: format date-time")
+    status, body = e:json("GET", "/v2/Attempts/Summary?Country=usa")
+    refused(status, body, "Country", "schema: format iso-country-code")
+    status, body = e:json("GET", "/v2/Attempts?ChannelData.To=5551234")
+    refused(status, body, "ChannelData.To", 'description: "It is phone number in E.164 format"')
     status = e:json("GET", "/v2/Attempts/" .. "VL" .. string.rep("0", 32))
     assert.equal(404, status)
     local st405, _, h = e:json("POST", "/v2/Attempts/Summary", "")
@@ -56,12 +94,27 @@ describe("the emulator's oracle", function()
     assert.equal("GET", h.allow)
     status, body = e:json("POST", "/v2/Services/" .. SVC .. "/RateLimits", { { "Description", "x" } })
     refused(status, body, "UniqueName", "schema: required")
-    status = e:json("POST", "/v2/Services/" .. SVC .. "/Verifications",
-      { { "To", "+15005550006" }, { "Channel", "sms" }, { "Tags", '{"a":1}' } })
-    assert.equal(404, status, "valid (Tags is JSON), then not implemented")
-    status, body = e:json("POST", "/v2/Services/" .. SVC .. "/Verifications",
-      { { "To", "+15005550006" }, { "Channel", "sms" }, { "CustomCode", "123" } })
+    local ve = "/v2/Services/" .. SVC .. "/Verifications"
+    status = e:json("POST", ve, { { "To", "+15005550006" }, { "Channel", "sms" }, { "Tags", '{"a":1}' } })
+    assert.equal(404, status, "valid (Tags is JSON), then the service is unknown")
+    status, body = e:json("POST", ve, { { "To", "+15005550006" }, { "Channel", "sms" }, { "CustomCode", "123" } })
     refused(status, body, "CustomCode", 'description: "The code can be between 4 and 10 characters, inclusive"')
+    status, body = e:json("POST", ve, { { "To", "5005550006" }, { "Channel", "sms" } })
+    refused(status, body, "To", 'description: "The phone number or [email](https://www.twilio.com/docs/verify/email) to verify"')
+    status, body = e:json("POST", ve, { { "To", "ann@example.com" }, { "Channel", "fax" } })
+    refused(status, body, "Channel", "One of: [`email`](https://www.twilio.com/docs/verify/email), `sms`")
+    status, body = e:json("POST", ve, { { "To", "+15005550006" }, { "Channel", "sms" }, { "DeviceIp", "1.2.3" } })
+    refused(status, body, "DeviceIp", "IPv4 or IPv6")
+    status, body = e:json("POST", ve, { { "To", "+15005550006" }, { "Channel", "sms" }, { "RateLimits", "[1]" } })
+    refused(status, body, "RateLimits", "The custom key-value pairs of Programmable Rate Limits")
+    status, body = e:json("POST", ve, { { "To", "a@example.com" }, { "Channel", "email" },
+      { "ChannelConfiguration", '{"from":"not an address"}' } })
+    refused(status, body, "ChannelConfiguration", "the 'from' field must have a valid email address")
+    status, body = e:json("POST", "/v2/Services/" .. SVC .. "/MessagingConfigurations",
+      { { "Country", "usa" }, { "MessagingServiceSid", "MG" .. string.rep("0", 32) } })
+    refused(status, body, "Country", "ISO-3166-1")
+    status, body = e:json("GET", "/v2/SafeList/Numbers/12345")
+    refused(status, body, "PhoneNumber", "E.164 format")
   end)
 
   it("checks JSON bodies against their schema", function()

@@ -216,6 +216,8 @@ describe("lifetime", function()
       check_passkey = { SVC, { id = "aWQ", rawId = "aWQ", authenticatorAttachment = "platform",
         response = { authenticatorData = string.rep("A", 50), clientDataJSON = "e30", signature = "c2ln" } } },
       passkey_sign_in = { SVC, {}, function() return nil end },
+      send_code = { SVC, "+15551234567", { channel = "sms" } },
+      check_code = { SVC, "+15551234567", "123456" },
     }
     local iterator_args = {}
     for _, op in ipairs(verify.operations) do

@@ -72,21 +72,37 @@ describe("operation table vs the OpenAPI description", function()
             assert.equal("service_sid", oc.snake("ServiceSid"))
         end)
 
-        it("knows the scope", function()
+        it("knows the scope: every operation of the description", function()
             local S = oc.SCOPE
-            assert.is_true(oc.in_scope("/v2/Services", S))
-            assert.is_true(oc.in_scope("/v2/Services/{Sid}", S))
-            assert.is_true(oc.in_scope("/v2/Services/{ServiceSid}/Entities", S))
-            assert.is_true(oc.in_scope("/v2/Services/{ServiceSid}/Entities/{Identity}", S))
-            assert.is_true(oc.in_scope("/v2/Services/{ServiceSid}/Entities/{Identity}/Factors/{Sid}", S))
-            assert.is_true(oc.in_scope("/v2/Services/{ServiceSid}/Entities/{Identity}/Challenges/{Sid}", S))
-            assert.is_true(oc.in_scope(
-                "/v2/Services/{ServiceSid}/Entities/{Identity}/Challenges/{ChallengeSid}/Notifications", S))
-            assert.is_true(oc.in_scope("/v2/Services/{ServiceSid}/AccessTokens/{Sid}", S))
-            assert.is_true(oc.in_scope("/v2/Services/{ServiceSid}/Webhooks", S))
-            assert.is_true(oc.in_scope("/v2/Services/{ServiceSid}/Passkeys/Factors", S))
-            assert.is_false(oc.in_scope("/v2/Services/{ServiceSid}/Verifications", S))
-            assert.is_false(oc.in_scope("/v2/Services/{ServiceSid}/EntitiesX", S))
+            assert.is_true(oc.in_scope("/v2/Services", S, "CreateService"))
+            assert.is_true(oc.in_scope("/v2/Services/{ServiceSid}/Verifications", S, "CreateVerification"))
+            assert.is_true(oc.in_scope("/v2/Attempts/Summary", S, "FetchVerificationAttemptsSummary"))
+            assert.is_true(oc.in_scope("/v2/SafeList/Numbers/{PhoneNumber}", S, "FetchSafelist"))
+            assert.is_true(oc.in_scope("/v2/Services/{ServiceSid}/Passkeys/Factors", S, "CreateNewFactorPasskey"))
+            assert.same({}, oc.EXCEPT, "no operation of the description is excluded")
+            -- a path scope still works (the older form)
+            local P = { prefixes = { "/v2/Services/{ServiceSid}/Entities" }, exact = { "/v2/Services" } }
+            assert.is_true(oc.in_scope("/v2/Services/{ServiceSid}/Entities/{Identity}", P))
+            assert.is_false(oc.in_scope("/v2/Services/{ServiceSid}/EntitiesX", P))
+        end)
+
+        it("every operation of the description has a row", function()
+            local rows = {}
+            for _, r in ipairs(ops()) do rows[r.openapi_id] = true end
+            local missing, n = {}, 0
+            for _, item in pairs(doc.paths) do
+                for _, m in ipairs(oc.METHODS) do
+                    local op = item[m]
+                    if type(op) == "table" and op.operationId then
+                        n = n + 1
+                        if not rows[op.operationId] then
+                            missing[#missing + 1] = op.operationId
+                        end
+                    end
+                end
+            end
+            assert.equal(57, n, "the description's operations")
+            assert.same({}, missing)
         end)
     end)
 
@@ -96,10 +112,10 @@ describe("operation table vs the OpenAPI description", function()
     end)
 
     describe("(b) fails on a mutated table", function()
-        local function problems_after(mutate)
+        local function problems_after(mutate, scope)
             local t = ops()
             mutate(t)
-            return oc.check(t, doc, oc.SCOPE)
+            return oc.check(t, doc, scope or oc.SCOPE)
         end
 
         local function expect(problems, ...)
@@ -296,13 +312,38 @@ describe("operation table vs the OpenAPI description", function()
         end)
 
         it("a row outside the scope", function()
+            -- the scope is every operation, so a narrower one shows the check:
+            -- everything but the Passkeys operations, and a Passkeys row
+            local scope = { all = true, except_ids = {
+                CreateNewFactorPasskey = "test", UpdatePasskeysFactor = "test",
+                CreateChallengePasskeys = "test", UpdateChallengePasskeys = "test" } }
             local p = new_problems(problems_after(function(t)
-                t[#t + 1] = { name = "fetch_verification", verb = "fetch", resource = "verification",
-                    openapi_id = "FetchVerification", method = "GET",
-                    path = "/v2/Services/{ServiceSid}/Verifications/{Sid}", returns = "instance",
+                for i = #t, 1, -1 do
+                    if t[i].openapi_id:find("Passkey") then table.remove(t, i) end
+                end
+                t[#t + 1] = { name = "create_passkey", verb = "create", resource = "passkey",
+                    openapi_id = "CreateNewFactorPasskey", method = "POST",
+                    path = "/v2/Services/{ServiceSid}/Passkeys/Factors", returns = "instance",
                     path_params = {}, params = {} }
+            end, scope))
+            expect(p, "create_passkey", "outside the scope")
+        end)
+
+        it("a verification {Sid} typed as a SID without its rule", function()
+            local p = new_problems(problems_after(function(t)
+                path_param(row(t, "fetch_verification"), "Sid").rule = nil
             end))
-            expect(p, "fetch_verification", "outside the scope")
+            expect(p, "fetch_verification", "Sid", "plain string", "no rule")
+        end)
+
+        it("a format without its rule", function()
+            local p = new_problems(problems_after(function(t)
+                param(row(t, "create_verification"), "To").rule = nil
+                param(row(t, "list_verification_attempt"), "Country").rule = nil
+            end))
+            expect(p, "create_verification", "To", "format e164_or_email", "no rule")
+            assert.same({}, matching(p, "list_verification_attempt", "Country", "format"),
+                "the description's own format iso-country-code needs no rule")
         end)
     end)
 

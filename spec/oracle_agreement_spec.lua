@@ -81,6 +81,28 @@ local KNOWN = {
       return client_stricter(c) and c.p and c.p.type == "date-time" and y ~= nil and
         (tonumber(y) < 1970 or #frac > 9)
     end },
+  { id = "docs-rule",
+    why = "the client applies a rule of Twilio's documentation (marked 'docs:' in its table: a Locale of the "
+      .. "supported-languages page, a UniqueName's characters of error 60209); the description does not state "
+      .. "it, so the oracle takes the value, and the emulator then answers as Twilio does (404 for the locale, "
+      .. "400 code 60209 for the name: the operation's errors, without details.rule)",
+    match = function(c)
+      return client_stricter(c) and c.p and (c.p.rule or ""):match("^docs:") ~= nil and outside_client_row(c)
+        or (client_stricter(c) and c.p and c.p.format == "unique_name" and (c.p.rule or ""):match("^docs:") ~= nil)
+    end },
+  { id = "verification-sid",
+    why = "the client takes a verification's {Sid} as a VE SID (its table's library: rule: the verification's "
+      .. "sid is ^VE[0-9a-fA-F]{32}$); the description types the path parameter as a plain string, so the "
+      .. "oracle takes any value and the emulator answers 404 for a verification it does not have",
+    match = function(c)
+      return client_stricter(c) and c.key == "Sid" and c.op.path:find("/Verifications/{Sid}", 1, true) ~= nil
+    end },
+  { id = "either-to-or-sid",
+    why = "a VerificationCheck needs To or VerificationSid (the description: \"Either this parameter or the "
+      .. "`verification_sid` must be specified\"): the client refuses it before any I/O (the row's one_of); the "
+      .. "oracle has no rule across parameters, and the emulator answers 400 code 60221 \"No target verification "
+      .. "specified\" (the operation's error)",
+    match = function(c) return client_stricter(c) and c.value == "(neither)" end },
   { id = "details-fields-1024",
     why = "the client bounds each Details.Fields element's JSON text at 1024 characters (tv_ops.c R_DFIELDS, "
       .. "'1024 bounds its JSON'); the description bounds its label and value, not the text",
@@ -174,6 +196,31 @@ local function values_for(p, orules)
     for _, n in ipairs(bounds(p, orules, "length")) do
       if n >= 10 then add('{"k":"' .. rep("v", n - 8) .. '"}') end
     end
+  elseif t == "json" and p.email_member then -- ChannelConfiguration
+    for _, x in ipairs({ '{"from":"ann@example.com","from_name":"Ann"}', '{"from":"not an address"}', '{"from":1}',
+      '{"from_name":"Ann"}', "{}", "[1]", "not json" }) do add(x) end
+  elseif t == "json" and p.max_members then -- Tags
+    local many = {}
+    for i = 1, p.max_members + 1 do many[i] = '"k' .. i .. '":"v"' end
+    add("{" .. table.concat(many, ",", 1, p.max_members) .. "}"); add("{" .. table.concat(many, ",") .. "}")
+    add('{"' .. rep("k", p.kv_max) .. '":"v"}'); add('{"' .. rep("k", p.kv_max + 1) .. '":"v"}')
+    add('{"k":"' .. rep("v", p.kv_max + 1) .. '"}'); add('{"k":1}'); add("[1]"); add("{}")
+  elseif p.format then
+    local FORMAT_VALUES = {
+      e164 = { "+15005550006", "+1", "+12", "+123456789012345", "+1234567890123456", "15005550006", "+0123",
+               "+1555 1234", "+1555-1234", "+", "" },
+      e164_prefix = { "+1", "+4420", "+", "1", "+0", "+123456789012345", "+1234567890123456", "+1a", "" },
+      country = { "US", "GB", "us", "USA", "U", "1A", "all", "" },
+      ip = { "203.0.113.7", "::1", "2001:db8::1", "::ffff:1.2.3.4", "1.2.3", "256.1.1.1", "1.2.3.4.5", "01.2.3.4",
+             "::g", "1.2.3.4 ", "" },
+      unique_name = { "per_user", "per.user-1", "PerUser9", "per user", "per/user", "per+user", "ünïcödé", "" },
+    }
+    FORMAT_VALUES.country_or_all = FORMAT_VALUES.country
+    FORMAT_VALUES.e164_or_email = { "+15005550006", "15005550006", "+1", "ann@example.com", "ann.o'neil+tag@example.co.uk",
+      "ann@", "@example.com", "ann@localhost", "a@b.c", "ann@@example.com", "ann@exa mple.com", "ann@-example.com",
+      "ann@example.com.", "ann@" .. rep("a", 64) .. ".com", rep("a", 65) .. "@example.com", "" }
+    for _, x in ipairs(FORMAT_VALUES[p.format] or {}) do add(x) end
+    for _, x in ipairs(TEXT_JUNK) do add(x) end
   else -- text
     for _, n in ipairs(bounds(p, orules, "length")) do
       if n >= 0 then add(rep("x", n)) end
@@ -198,6 +245,9 @@ local function valid(p)
   if t == "boolean" then return "true" end
   if t == "date-time" then return "2030-01-01T00:00:00Z" end
   if t == "json" then return p.key == "Details.Fields" and field("a", "b") or '{"a":"b"}' end
+  local by_format = { e164 = "+15005550006", e164_or_email = "+15005550006", e164_prefix = "+1", country = "US",
+                      country_or_all = "US", ip = "203.0.113.7", unique_name = "per_user" }
+  if p.format then return by_format[p.format] end
   return rep("x", math.max(p.min or 1, 1))
 end
 
@@ -205,16 +255,16 @@ end
 
 local function path_values(row, override)
   local vals = {}
-  for i, pp in ipairs(row.path_params) do
-    vals[i] = (override and override[i]) or (pp.prefix and pp.prefix .. HEX) or "user-0001"
-  end
+  for i, pp in ipairs(row.path_params) do vals[i] = (override and override[i]) or valid(pp) end
   return vals
 end
 
-local function base_pairs(row, skip)
+-- the required parameters, and the first of a one_of set (To of a check)
+local function base_pairs(row, skip, neither)
   local pairs_ = {}
+  local first = not neither and row.one_of and row.one_of[1]
   for _, p in ipairs(row.params) do
-    if p.required and p.key ~= skip then pairs_[#pairs_ + 1] = { p.key, valid(p) } end
+    if (p.required or p.key == first) and p.key ~= skip then pairs_[#pairs_ + 1] = { p.key, valid(p) } end
   end
   return pairs_
 end
@@ -233,13 +283,18 @@ local function generate(orules)
     end
     -- the base request, valid
     cases[#cases + 1] = { op = row, path = path_values(row), pairs = base_pairs(row), key = "(base)", value = "" }
+    -- none of a one_of set (a check without To or VerificationSid)
+    if row.one_of then
+      cases[#cases + 1] = { op = row, path = path_values(row), pairs = base_pairs(row, nil, true), key = "(one_of)",
+                            value = "(neither)" }
+    end
     -- path parameters
     for i, pp in ipairs(row.path_params) do
-      local p = { type = pp.prefix and "sid" or "identity", prefix = pp.prefix, key = pp.key }
+      local p = pp
       for _, v in ipairs(values_for(p, orule(pp.key, "path"))) do
         local o = {}
         o[i] = v[1]
-        cases[#cases + 1] = { op = row, path = path_values(row, o), pairs = base_pairs(row), key = pp.key,
+        cases[#cases + 1] = { op = row, path = path_values(row, o), pairs = base_pairs(row), key = pp.key, p = pp,
                               value = v[1] }
       end
     end

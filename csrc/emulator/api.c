@@ -71,17 +71,27 @@ int emu_call_route(emu_call *c, const char *method, const char *raw_path) {
     c->allow[0] = '\0';
     size_t n = emu_path_split(raw_path, strlen(raw_path), seg, len, MAX_SEGS);
     if (n == 0 || n > MAX_SEGS) return 0;
+    /* When two templates fit, the one with more literal segments wins, as
+     * in the oracle: /v2/Attempts/Summary over /v2/Attempts/{Sid}. */
     unsigned allowed = 0;
     const tv_operation *hit = NULL;
-    size_t hit_ph[TV_MAX_PATH_PARAMS], hit_nph = 0;
-    for (size_t r = 0; r < tv_noperations; r++) {
-        const tv_operation *row = &tv_operations[r];
-        if (!path_fits(row->path, seg, len, n, ph, &nph)) continue;
-        allowed |= 1u << row->method;
-        if (!hit && strcmp(method_names[row->method], method) == 0) {
-            hit = row;
-            hit_nph = nph;
-            memcpy(hit_ph, ph, sizeof ph);
+    size_t hit_ph[TV_MAX_PATH_PARAMS], hit_nph = 0, best = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t r = 0; r < tv_noperations; r++) {
+            const tv_operation *row = &tv_operations[r];
+            if (!path_fits(row->path, seg, len, n, ph, &nph)) continue;
+            size_t literals = n - nph;
+            if (pass == 0) { /* the most literal template(s) that fit */
+                if (literals > best) best = literals;
+                continue;
+            }
+            if (literals != best) continue;
+            allowed |= 1u << row->method;
+            if (!hit && strcmp(method_names[row->method], method) == 0) {
+                hit = row;
+                hit_nph = nph;
+                memcpy(hit_ph, ph, sizeof ph);
+            }
         }
     }
     if (!allowed) return 0;

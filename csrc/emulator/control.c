@@ -232,10 +232,198 @@ static void not_allowed(emu_response *out, const char *allow) {
     emu_response_header(out, "Allow", allow);
 }
 
-void emu_control_handle(emu_server *srv, const char *method, const char *path, const char *body,
-                        size_t len, emu_response *out) {
+/* ------------------------------------------------ one-time codes (issue 22) */
+
+static cJSON *message_json(const emu_message *m) {
+    char date[21];
+    emu_iso8601(m->created, date);
+    cJSON *j = cJSON_CreateObject();
+    int ok = j && cJSON_AddNumberToObject(j, "id", (double)m->id) && cJSON_AddStringToObject(j, "sid", m->sid) &&
+             cJSON_AddStringToObject(j, "date_created", date) && cJSON_AddStringToObject(j, "service_sid", m->service_sid) &&
+             cJSON_AddStringToObject(j, "verification_sid", m->verification_sid) &&
+             cJSON_AddStringToObject(j, "attempt_sid", m->attempt_sid) && cJSON_AddStringToObject(j, "channel", m->channel) &&
+             cJSON_AddStringToObject(j, "to", m->to) &&
+             (m->from ? cJSON_AddStringToObject(j, "from", m->from) : cJSON_AddNullToObject(j, "from")) &&
+             cJSON_AddStringToObject(j, "locale", m->locale) &&
+             (m->template_sid[0] ? cJSON_AddStringToObject(j, "template_sid", m->template_sid)
+                                 : cJSON_AddNullToObject(j, "template_sid")) &&
+             cJSON_AddStringToObject(j, "body", m->body);
+    if (!ok) {
+        cJSON_Delete(j);
+        return NULL;
+    }
+    return j;
+}
+
+/* The value of key in the decoded query l, or NULL. */
+static const char *qval(const emu_kvlist *l, const char *key) {
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->items[i].key, key) == 0) return l->items[i].val;
+    return NULL;
+}
+
+/* GET /__emulator/messages[?to=&verification_sid=&channel=]: the outbox, oldest first. */
+static void messages(emu_server *srv, const char *query, emu_response *out) {
+    emu_kvlist q = {0};
+    int rc = emu_form_parse(query, strlen(query), &q);
+    if (rc != 0) {
+        emu_kvlist_free(&q);
+        if (rc == -1) emu_response_json(out, 500, NULL);
+        else emu_response_error(out, 400, 60200, "bad query: expected to=, verification_sid=, channel=", NULL);
+        return;
+    }
+    for (size_t i = 0; i < q.n; i++) {
+        const char *k = q.items[i].key;
+        if (strcmp(k, "to") != 0 && strcmp(k, "verification_sid") != 0 && strcmp(k, "channel") != 0) {
+            emu_kvlist_free(&q);
+            emu_response_error(out, 400, 60200, "unknown filter: the outbox takes to=, verification_sid=, channel=", NULL);
+            return;
+        }
+    }
+    const char *to = qval(&q, "to"), *ve = qval(&q, "verification_sid"), *ch = qval(&q, "channel");
+    cJSON *j = cJSON_CreateObject(), *arr = cJSON_CreateArray();
+    int ok = j && emu_json_add(j, "messages", arr) == 0;
+    if (!j) cJSON_Delete(arr);
+    pthread_mutex_lock(&srv->lock);
+    const emu_otp *o = &srv->store.otp;
+    for (size_t i = 0; ok && i < o->outbox_n; i++) {
+        const emu_message *m = o->outbox[(o->outbox_head + i) % EMU_OUTBOX_MAX];
+        if ((to && strcmp(m->to, to) != 0) || (ve && strcmp(m->verification_sid, ve) != 0) ||
+            (ch && strcmp(m->channel, ch) != 0))
+            continue;
+        ok = emu_json_add(arr, NULL, message_json(m)) == 0;
+    }
+    pthread_mutex_unlock(&srv->lock);
+    emu_kvlist_free(&q);
+    if (!ok) {
+        cJSON_Delete(j);
+        j = NULL;
+    }
+    emu_response_json(out, 200, j);
+}
+
+/* GET/POST/DELETE /__emulator/fraud: Fraud Guard's blocked prefixes. */
+static void fraud(emu_server *srv, const char *method, const char *body, size_t len, emu_response *out) {
+    int post = strcmp(method, "POST") == 0, del = strcmp(method, "DELETE") == 0;
+    emu_otp *o = &srv->store.otp;
+    if (post) {
+        cJSON *j = cJSON_ParseWithLength(body, len);
+        const cJSON *list = cJSON_GetObjectItemCaseSensitive(j, "blocked_prefixes");
+        int ok = cJSON_IsObject(j) && cJSON_IsArray(list) && cJSON_GetArraySize(list) <= EMU_FRAUD_MAX;
+        for (const cJSON *e = ok ? list->child : NULL; e && ok; e = e->next) {
+            const char *v = cJSON_IsString(e) ? e->valuestring : NULL;
+            ok = v && v[0] == '+' && strlen(v) >= 2 && strlen(v) <= 16 && strspn(v + 1, "0123456789") == strlen(v) - 1;
+        }
+        if (!ok) {
+            cJSON_Delete(j);
+            emu_response_error(out, 400, 60200, "expected {\"blocked_prefixes\": [\"+<digits>\", ...]} (at most 64)", NULL);
+            return;
+        }
+        char *copy[EMU_FRAUD_MAX] = {0};
+        size_t n = 0;
+        for (const cJSON *e = list->child; e; e = e->next) {
+            if (!(copy[n] = emu_strdup(e->valuestring))) {
+                for (size_t i = 0; i < n; i++) free(copy[i]);
+                cJSON_Delete(j);
+                emu_response_json(out, 500, NULL);
+                return;
+            }
+            n++;
+        }
+        cJSON_Delete(j);
+        pthread_mutex_lock(&srv->lock);
+        for (size_t i = 0; i < o->nfraud; i++) free(o->fraud[i]);
+        memcpy(o->fraud, copy, n * sizeof copy[0]);
+        o->nfraud = n;
+        pthread_mutex_unlock(&srv->lock);
+    } else if (del) {
+        pthread_mutex_lock(&srv->lock);
+        for (size_t i = 0; i < o->nfraud; i++) free(o->fraud[i]);
+        o->nfraud = 0;
+        pthread_mutex_unlock(&srv->lock);
+        out->status = 204;
+        out->content_type = NULL;
+        return;
+    } else if (strcmp(method, "GET") != 0) {
+        emu_response_error(out, 405, 20004, "Method not allowed", NULL);
+        emu_response_header(out, "Allow", "GET, POST, DELETE");
+        return;
+    }
+    cJSON *r = cJSON_CreateObject(), *arr = cJSON_CreateArray();
+    int ok = r && emu_json_add(r, "blocked_prefixes", arr) == 0;
+    if (!r) cJSON_Delete(arr);
+    pthread_mutex_lock(&srv->lock);
+    for (size_t i = 0; ok && i < o->nfraud; i++) ok = emu_json_add(arr, NULL, cJSON_CreateString(o->fraud[i])) == 0;
+    pthread_mutex_unlock(&srv->lock);
+    if (!ok) {
+        cJSON_Delete(r);
+        r = NULL;
+    }
+    emu_response_json(out, 200, r);
+}
+
+/* GET /__emulator/sna/VE...: the SNA URL a device fetches over its mobile
+ * network; marks the verification's number as seen. */
+static void sna(emu_server *srv, const char *sid, emu_response *out) {
+    pthread_mutex_lock(&srv->lock);
+    int64_t now = emu_now(srv);
+    emu_verification *v = emu_map_get(&srv->store.otp.verifications, sid);
+    if (v && (strcmp(v->channel, "sna") != 0 || emu_verification_status(v, now) != EMU_VE_PENDING)) v = NULL;
+    cJSON *j = NULL;
+    if (v) {
+        v->sna_invoked = 1;
+        j = cJSON_CreateObject();
+        if (j && (!cJSON_AddStringToObject(j, "status", "verified") ||
+                  (v->sna_token_required && !cJSON_AddStringToObject(j, "sna_client_token", v->sna_token)))) {
+            cJSON_Delete(j);
+            j = NULL;
+        }
+    }
+    pthread_mutex_unlock(&srv->lock);
+    if (!v) {
+        emu_response_error(out, 404, 20404, "no pending sna verification of that sid", NULL);
+        return;
+    }
+    emu_response_json(out, 200, j);
+}
+
+void emu_control_handle(emu_server *srv, const char *method, const char *path, const char *body, size_t len,
+                        emu_response *out) {
+    emu_control_handle_q(srv, method, path, "", body, len, out);
+}
+
+void emu_control_handle_q(emu_server *srv, const char *method, const char *path, const char *query, const char *body,
+                          size_t len, emu_response *out) {
     int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
     int del = strcmp(method, "DELETE") == 0;
+    if (strcmp(path, "/__emulator/messages") == 0) {
+        if (del) {
+            pthread_mutex_lock(&srv->lock);
+            emu_otp *o = &srv->store.otp;
+            for (size_t i = 0; i < o->outbox_n; i++) {
+                size_t at = (o->outbox_head + i) % EMU_OUTBOX_MAX;
+                emu_message_free(o->outbox[at]);
+                o->outbox[at] = NULL;
+            }
+            o->outbox_head = o->outbox_n = 0;
+            pthread_mutex_unlock(&srv->lock);
+            ok_empty(out);
+        } else if (get) {
+            messages(srv, query ? query : "", out);
+        } else {
+            not_allowed(out, "GET, DELETE");
+        }
+        return;
+    }
+    if (strcmp(path, "/__emulator/fraud") == 0) {
+        fraud(srv, method, body, len, out);
+        return;
+    }
+    if (strncmp(path, "/__emulator/sna/", 16) == 0) {
+        if (!get) not_allowed(out, "GET");
+        else sna(srv, path + 16, out);
+        return;
+    }
     if (strcmp(path, "/__emulator/reset") == 0) {
         if (!post) {
             not_allowed(out, "POST");

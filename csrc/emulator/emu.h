@@ -136,6 +136,26 @@ void emu_iso8601(int64_t t, char out[21]);
 char *emu_strdup(const char *s);
 char *emu_strndup(const char *s, size_t n);
 
+/* --------------------------------------------------------- template.c */
+
+/* A name and a value, both malloc'd NUL-terminated strings. */
+typedef struct emu_pair {
+    char *name;
+    char *value;
+} emu_pair;
+
+/* A JSON object text of at most `max` members whose values are strings,
+ * numbers or booleans, as pairs (numbers and booleans as their JSON text).
+ * 0; -1 out of memory; -2 not such an object (why says what is wrong).
+ * *out is freed with emu_pairs_free. */
+int emu_pairs_parse(const char *text, size_t len, size_t max, emu_pair **out, size_t *n, char *why, size_t whylen);
+void emu_pairs_free(emu_pair *p, size_t n); /* accepts NULL */
+/* tpl[0..len) with every {{name}} (spaces inside the braces allowed) of a
+ * pair replaced by its value (the first pair of that name); anything else,
+ * unknown placeholders included, is kept as it is.  At most `max` bytes,
+ * cut at a UTF-8 boundary.  A malloc'd NUL-terminated string, NULL on OOM. */
+char *emu_template_render(const char *tpl, size_t len, const emu_pair *subs, size_t nsubs, size_t max);
+
 /* ----------------------------------------------------------- store.c */
 
 enum { EMU_PUSH = 0, EMU_TOTP = 1, EMU_PASSKEYS = 2 };
@@ -257,6 +277,150 @@ struct emu_service {
     emu_seqlist entities;          /* of emu_entity */
 };
 
+/* ------------------------------------------ store.c: one-time codes (issue 22)
+ * Verifications, the outbox of what the emulator would have sent, the
+ * attempts, service rate limits and buckets, messaging configurations, the
+ * SafeList and the Fraud Guard settings.  Sources and semantics:
+ * doc/emulator.md, "Verifications". */
+#define EMU_VE_TTL 600            /* a verification lives 10 minutes ("Rate Limits and Timeouts")   */
+#define EMU_VE_MAX_CHECKS 5       /* wrong codes per verification, then 60202                      */
+#define EMU_VE_MAX_SENDS 5        /* sends per verification, then 60203                            */
+#define EMU_OUTBOX_MAX 1000       /* messages kept by /__emulator/messages (the oldest go first)  */
+#define EMU_ATTEMPTS_MAX 100000   /* attempts kept (the oldest go first)                           */
+#define EMU_RATE_LIMITS_MAX 100   /* rate limits per service (60207: the emulator's number)        */
+#define EMU_BUCKETS_MAX 10        /* buckets per rate limit (60210: the emulator's number)         */
+#define EMU_SAFELIST_RPM 30       /* SafeList API requests per minute ("Safe List": 429)          */
+#define EMU_FRAUD_MAX 64          /* Fraud Guard prefixes (/__emulator/fraud)                      */
+#define EMU_MSG_MAX 4096          /* characters of a rendered message (longer: cut)                */
+
+/* Stored status; EMU_VE_EXPIRED is computed (emu_verification_status). */
+enum { EMU_VE_PENDING = 0, EMU_VE_APPROVED, EMU_VE_CANCELED, EMU_VE_MAX_ATTEMPTS, EMU_VE_EXPIRED };
+
+typedef struct emu_ve_attempt {
+    char sid[35];             /* VL... */
+    int64_t time;
+} emu_ve_attempt;
+
+typedef struct emu_verification {
+    char sid[35];             /* VE... */
+    char service_sid[35];
+    uint64_t seq;
+    char *to;
+    char channel[12];         /* sms, call, email, whatsapp, sna (auto resolved) */
+    char code[11];            /* the code sent (wiped on free) */
+    int status;               /* EMU_VE_PENDING / APPROVED / CANCELED / MAX_ATTEMPTS */
+    int checks;               /* wrong codes so far */
+    int64_t created, updated, expires;
+    char *amount, *payee;     /* PSD2, NULL when not given */
+    char locale[8];
+    int lookup;               /* the service had LookupEnabled */
+    int sna_invoked;          /* sna: its URL was fetched (/__emulator/sna/VE...) */
+    int sna_token_required;   /* EnableSnaClientToken */
+    char sna_token[33];       /* the client token the SNA URL hands out (wiped) */
+    emu_ve_attempt attempts[EMU_VE_MAX_SENDS];
+    size_t nattempts;
+} emu_verification;
+
+/* One message the emulator would have sent (GET /__emulator/messages). */
+typedef struct emu_message {
+    uint64_t id;
+    char sid[35];             /* SM... (sms, whatsapp), CA... (call), EM... (email), the transaction's */
+    int64_t created;
+    char service_sid[35], verification_sid[35], attempt_sid[35];
+    char channel[12];
+    char *to;
+    char *from;               /* the Messaging Service (messaging configurations) or WhatsApp sender, or NULL */
+    char locale[8];
+    char template_sid[35];    /* "" when none */
+    char *body;               /* the rendered text, with the code */
+} emu_message;
+
+typedef struct emu_attempt {
+    char sid[35];             /* VL... */
+    uint64_t seq;
+    char service_sid[35], verification_sid[35];
+    char channel[12];
+    char *to;
+    char country[3];          /* "" when unknown */
+    char locale[8];
+    int code_length;
+    int64_t created, updated, expires;
+    int converted;            /* the verification was approved by a right code */
+} emu_attempt;
+
+typedef struct emu_hits {     /* accepted requests of one key, by time */
+    int64_t *t;
+    size_t n, cap;
+} emu_hits;
+
+typedef struct emu_bucket {
+    char sid[35];             /* BL... */
+    char rate_limit_sid[35], service_sid[35];
+    uint64_t seq;
+    long max, interval;
+    int64_t created, updated;
+    emu_map hits;             /* key value -> emu_hits (owned) */
+} emu_bucket;
+
+typedef struct emu_rate_limit {
+    char sid[35];             /* RK... */
+    char service_sid[35];
+    uint64_t seq;
+    char *unique_name, *description;
+    int64_t created, updated;
+    emu_seqlist buckets;      /* of emu_bucket (owned) */
+} emu_rate_limit;
+
+typedef struct emu_msgcfg {
+    char service_sid[35];
+    char country[4];          /* ISO 3166-1 alpha-2, or "all" */
+    char messaging_service_sid[35];
+    uint64_t seq;
+    int64_t created, updated;
+} emu_msgcfg;
+
+typedef struct emu_safe {
+    char sid[35];             /* GN... */
+    char *phone;
+} emu_safe;
+
+typedef struct emu_otp {
+    emu_map verifications;    /* "VE..." -> emu_verification (owned) */
+    emu_map live;             /* "VA.../channel/to" -> its verification (index) */
+    emu_seqlist ve_list;      /* verifications by creation (the expiry sweep) */
+    emu_message *outbox[EMU_OUTBOX_MAX]; /* ring, oldest at outbox_head */
+    size_t outbox_head, outbox_n;
+    uint64_t next_message;
+    emu_map attempts;         /* "VL..." -> emu_attempt (owned) */
+    emu_seqlist attempt_list; /* account-wide, creation order */
+    emu_map rate_limits;      /* "RK..." -> emu_rate_limit (owned) */
+    emu_seqlist rate_limit_list;
+    emu_map buckets;          /* "BL..." -> emu_bucket (owned by its rate limit) */
+    emu_map msgcfgs;          /* "VA.../CC" -> emu_msgcfg (owned) */
+    emu_seqlist msgcfg_list;
+    emu_map safelist;         /* "+1555..." -> emu_safe (owned) */
+    int64_t safelist_hits[EMU_SAFELIST_RPM]; /* ring of the latest SafeList requests */
+    size_t safelist_n, safelist_head;
+    char *fraud[EMU_FRAUD_MAX]; /* Fraud Guard: SMS to these prefixes is blocked (60410) */
+    size_t nfraud;
+} emu_otp;
+
+/* A message template of the account (ListVerificationTemplate): constant data. */
+typedef struct emu_template_tr {
+    const char *locale, *text;
+} emu_template_tr;
+typedef struct emu_template {
+    const char *sid, *friendly_name;
+    const char *const *channels;
+    const emu_template_tr *translations; /* NULL-terminated by locale */
+} emu_template;
+extern const emu_template emu_templates[];
+extern const size_t emu_ntemplates;
+const emu_template *emu_template_find(const char *sid);
+/* The text of t for locale (its default translation, the first, when it has
+ * none for locale); *used: the locale of the text. */
+const char *emu_template_text(const emu_template *t, const char *locale, const char **used);
+
 typedef struct emu_store {
     emu_map services;        /* "VA..." -> emu_service (owns its entities) */
     emu_seqlist service_list;/* created, not deleted services */
@@ -267,6 +431,7 @@ typedef struct emu_store {
     emu_map access_tokens;   /* "YK..." -> emu_access_token (owned; push.c) */
     emu_map pk_challenges;   /* WebAuthn challenge (base64url) -> emu_pk_challenge (owned; passkeys.c) */
     uint64_t next_seq;
+    emu_otp otp;             /* one-time codes: verifications and the rest */
 } emu_store;
 
 int emu_store_init(emu_store *s);
@@ -342,6 +507,51 @@ int emu_factor_note_challenge(emu_factor *f, int64_t now); /* 0 / -1 OOM */
 
 /* Status of ch at `now` (pending turns expired at expires). */
 int emu_challenge_status(const emu_challenge *ch, int64_t now);
+
+/* One-time codes (lock held, like every store function). */
+int emu_otp_init(emu_otp *o);          /* 0 / -1 OOM */
+void emu_otp_clear(emu_otp *o);        /* everything (reset), keeps the maps usable */
+void emu_otp_free(emu_otp *o);
+/* DeleteService: drop the service's verifications, rate limits and configurations. */
+void emu_otp_service_delete(emu_otp *o, const char *service_sid);
+int emu_verification_status(const emu_verification *v, int64_t now);
+void emu_verification_free(emu_verification *v); /* accepts NULL */
+/* The live (pending or max_attempts_reached, unexpired) verification of
+ * (service, channel, to); expired ones found on the way are dropped. */
+emu_verification *emu_otp_live(emu_otp *o, const char *service_sid, const char *channel, const char *to,
+                               int64_t now);
+/* The newest live verification of (service, to), any channel. */
+emu_verification *emu_otp_live_to(emu_otp *o, const char *service_sid, const char *to, int64_t now);
+/* The verification sid of the service, live or NULL (expired ones are dropped). */
+emu_verification *emu_otp_find(emu_otp *o, const char *service_sid, const char *sid, int64_t now);
+/* Give v a fresh sid and the next seq and index it (ownership taken on success).  0 / -1 OOM. */
+int emu_otp_insert(emu_otp *o, uint64_t seq, emu_verification *v);
+void emu_otp_remove(emu_otp *o, emu_verification *v); /* unindex and free */
+/* Drop the verifications that expired, oldest first (bounded work). */
+void emu_otp_sweep(emu_otp *o, int64_t now);
+/* Append m to the outbox (ownership taken; the oldest goes when full). */
+void emu_otp_outbox_add(emu_otp *o, emu_message *m);
+void emu_message_free(emu_message *m);
+/* Record an attempt (ownership taken).  0 / -1 OOM (a freed). */
+int emu_otp_attempt_add(emu_otp *o, uint64_t seq, emu_attempt *a);
+void emu_attempt_free(emu_attempt *a);
+/* Rate limits: the bucket of (rl, key) refusing a request at now, or NULL
+ * when every bucket allows it; note: count an accepted request.  -1 OOM. */
+const emu_bucket *emu_bucket_refuses(const emu_rate_limit *rl, const char *key, int64_t now);
+int emu_bucket_note(emu_rate_limit *rl, const char *key, int64_t now);
+emu_rate_limit *emu_otp_rate_limit_named(emu_otp *o, const char *service_sid, const char *unique_name);
+void emu_otp_rate_limit_delete(emu_otp *o, emu_rate_limit *rl); /* with its buckets */
+void emu_otp_msgcfg_delete(emu_otp *o, emu_msgcfg *m);
+void emu_rate_limit_free(emu_rate_limit *rl);
+void emu_bucket_free(emu_bucket *b);
+/* SafeList API: 1 when another request at now is within EMU_SAFELIST_RPM a minute (and counts it). */
+int emu_otp_safelist_allow(emu_otp *o, int64_t now);
+/* Fraud Guard: 1 when SMS to `to` is blocked (a prefix of the list; the SafeList wins). */
+int emu_otp_fraud_blocks(const emu_otp *o, const char *to);
+/* The ISO 3166-1 alpha-2 country of an E.164 number by its calling code
+ * (the emulator's table; "" when unknown), and its usual locale ("en"). */
+const char *emu_e164_country(const char *to);
+const char *emu_country_locale(const char *country);
 
 /* ---------------------------------------------------------- faults.c */
 
@@ -576,6 +786,10 @@ emu_handler emu_row_handler(const tv_operation *row);
  * with `status` (NULL j: out of memory). */
 char *emu_kvdup(const emu_kv *kv);
 int emu_service_gone(emu_server *srv, const char *sid);
+/* The service sid made by CreateService and not deleted, or NULL (lock held). */
+emu_service *emu_live_service(emu_server *srv, const char *sid);
+/* Is the service's boolean setting `key` true (its default when never given)? */
+int emu_service_flag(const emu_service *svc, const char *key);
 int emu_row_url(char *buf, size_t size, const char *host, const char *op_name, const char *const *vals);
 void emu_answer(const emu_ctx *x, emu_response *out, int found, int status, cJSON *j);
 
@@ -613,7 +827,16 @@ void emu_page_answer(const emu_ctx *x, const emu_page *pg, cJSON *arr, emu_respo
  * page tokens of the answer.  Returns the count written to out. */
 size_t emu_page_fetch(const emu_seqlist *l, int desc, int before, uint64_t token, size_t n, emu_seqitem *out,
                       emu_page *pg, int (*keep)(const void *p, void *ctx), void *ctx);
-/* RFC 3339 (already validated) to unix seconds.  0 / -1. */
+/* One page of the list which(srv, call, arg) gives (called with the lock held;
+ * NULL: an empty page), ascending, of the items `keep` accepts, each
+ * rendered by render(item, srv, host, now) (NULL: out of memory); the lock
+ * is taken here.  pg->extra may hold the filters already (URL-encoded). */
+typedef cJSON *(*emu_render_fn)(const void *p, const emu_server *srv, const char *host, int64_t now);
+typedef const emu_seqlist *(*emu_list_fn)(emu_server *srv, const emu_call *c, const void *arg);
+void emu_list_page(const emu_ctx *x, emu_page *pg, emu_list_fn which, const void *arg,
+                   int (*keep)(const void *, void *), void *kctx, emu_render_fn render, emu_response *out);
+/* Append "Key=value&" (value percent-encoded) to pg->extra when kv is given. */
+void emu_page_filter(emu_page *pg, const char *key, const emu_kv *kv);
 
 /* ------------------------------------------------------------ push.c */
 
@@ -710,9 +933,12 @@ int emu_wa_verify(const unsigned char pub[65], const unsigned char *auth, size_t
 
 /* --------------------------------------------------------- control.c */
 
-/* Handle /__emulator/...; fills out. */
+/* Handle /__emulator/...; fills out.  _q: with the raw query string (the
+ * outbox's filters, GET /__emulator/messages?to=...); the other form gives "". */
 void emu_control_handle(emu_server *srv, const char *method, const char *path, const char *body,
                         size_t len, emu_response *out);
+void emu_control_handle_q(emu_server *srv, const char *method, const char *path, const char *query, const char *body,
+                          size_t len, emu_response *out);
 /* Record a request to an API route in the log (lock held; takes ownership
  * of rec, which takes about `cost` bytes).  The oldest records go first
  * while there are EMU_LOG_MAX of them or they would take more than

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "emu.h"
 #include "tv_ops.h"
@@ -45,6 +46,21 @@ char *emu_kvdup(const emu_kv *kv) {
 int emu_service_gone(emu_server *srv, const char *sid) {
     const emu_service *svc = sid ? emu_store_service(&srv->store, sid) : NULL;
     return svc && svc->deleted;
+}
+
+emu_service *emu_live_service(emu_server *srv, const char *sid) {
+    emu_service *svc = sid ? emu_store_service(&srv->store, sid) : NULL;
+    return svc && svc->created && !svc->deleted ? svc : NULL;
+}
+
+int emu_service_flag(const emu_service *svc, const char *key) {
+    const char *v = emu_service_val(svc, key);
+    if (!v) {
+        const tv_operation *op = tv_operation_by_name("create_service");
+        const tv_param_spec *p = op ? tv_param_by_key(op->params, key) : NULL;
+        v = p ? p->def : NULL;
+    }
+    return v && strcasecmp(v, "true") == 0;
 }
 
 void emu_answer(const emu_ctx *x, emu_response *out, int found, int status, cJSON *j) {

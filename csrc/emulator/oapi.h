@@ -78,7 +78,11 @@ enum oa_rule_kind {
     OA_R_JSON_LABEL_VALUE,/* ... of exactly "label" (<= a chars) and "value" (<= b)      */
     OA_R_JSON_MEMBERS,    /* ... of at most a members                                   */
     OA_R_JSON_KV_LENGTH,  /* ... whose keys and (string) values have at most a chars    */
-    OA_R_MAX_ITEMS        /* arrays: at most a elements                                 */
+    OA_R_MAX_ITEMS,       /* arrays: at most a elements                                 */
+    OA_R_PHONE,           /* a == 0: an E.164 number; 1: or an email address; 2: an E.164 prefix */
+    OA_R_COUNTRY,         /* ISO 3166-1 alpha-2 (two capital letters); a == 1: or `all` */
+    OA_R_IP,              /* an IPv4 or IPv6 address                                    */
+    OA_R_JSON_EMAIL_MEMBER/* JSON: member strs[0], when present, is an email address    */
 };
 
 typedef struct oa_alt {
@@ -222,7 +226,14 @@ enum oa_fact_kind {
     OA_P_MAX_MEMBERS,     /* n1 JSON members at most                        */
     OA_P_KV_LENGTH,       /* JSON keys and values of n1 characters at most  */
     OA_P_ENUM,            /* vals                                           */
-    OA_P_ENUM_OR_EMPTY    /* vals, or ""                                    */
+    OA_P_ENUM_OR_EMPTY,   /* vals, or ""                                    */
+    OA_P_E164,            /* a phone number in E.164 format                 */
+    OA_P_OR_EMAIL,        /* "The phone number or [email](...) to verify"   */
+    OA_P_E164_PREFIX,     /* the prefix of an E.164 number                  */
+    OA_P_COUNTRY,         /* an ISO-3166-1 country code                     */
+    OA_P_OR_ALL,          /* "... Country will take the value `all`"        */
+    OA_P_IP,              /* an IPv4 or IPv6 address                        */
+    OA_P_JSON_EMAIL_FROM  /* JSON: 'from', when included, an email address  */
 };
 
 #define OA_FACT_MAX_VALUES 16

@@ -13,6 +13,7 @@
  *   array             one key per element, each element its items' schema
  *   date-time         RFC 3339 section 5.6 (format date-time)
  */
+#include <arpa/inet.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -367,9 +368,63 @@ cJSON *oa_parse_json(const char *v, size_t len, int *oom) {
     return j;
 }
 
+/* ---- phone numbers, email addresses, countries, IP addresses (issue 22)
+ * The oracle's own reading of the description's sentences ("Phone numbers
+ * must be in E.164 format"): E.164 as ITU-T E.164 writes it, '+' and at
+ * most 15 digits, the first not 0 (2 at least for a number, 1 for a
+ * prefix); an email address as HTML's "valid e-mail address" with a dot in
+ * its domain; ISO 3166-1 alpha-2 as two capital letters. */
+
+static int e164(const char *v, size_t len, size_t min_digits) {
+    if (len < 2 || v[0] != '+' || v[1] < '1' || v[1] > '9' || len - 1 < min_digits || len - 1 > 15) return 0;
+    for (size_t i = 1; i < len; i++)
+        if (v[i] < '0' || v[i] > '9') return 0;
+    return 1;
+}
+
+static int alnum_char(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+
+static int email(const char *v, size_t len) {
+    const char *at = memchr(v, '@', len);
+    if (!at) return 0;
+    size_t local = (size_t)(at - v), dom = len - local - 1;
+    if (local == 0 || local > 64 || dom < 3 || dom > 253 || memchr(at + 1, '@', dom)) return 0;
+    for (size_t i = 0; i < local; i++)
+        if (!alnum_char(v[i]) && !strchr(".!#$%&'*+/=?^_`{|}~-", v[i])) return 0;
+    size_t labels = 0, start = 0;
+    const char *d = at + 1;
+    for (size_t i = 0; i <= dom; i++) {
+        if (i < dom && d[i] != '.') {
+            if (!alnum_char(d[i]) && d[i] != '-') return 0;
+            continue;
+        }
+        size_t n = i - start;
+        if (n < 1 || n > 63 || !alnum_char(d[start]) || !alnum_char(d[i - 1])) return 0;
+        labels++;
+        start = i + 1;
+    }
+    return labels >= 2;
+}
+
+static int ip_address(const char *v, size_t len) {
+    char buf[64];
+    unsigned char a[16];
+    if (len == 0 || len >= sizeof buf) return 0;
+    memcpy(buf, v, len);
+    buf[len] = '\0';
+    return inet_pton(AF_INET, buf, a) == 1 || inet_pton(AF_INET6, buf, a) == 1;
+}
+
 /* The JSON rules on parsed text j. */
 static int json_rule(const oa_rule *r, const cJSON *j, oa_fail *f) {
     switch (r->kind) {
+    case OA_R_JSON_EMAIL_MEMBER: {
+        if (!cJSON_IsObject(j)) return rule_fail(f, r, "must be a JSON object");
+        const cJSON *m = r->nstrs ? cJSON_GetObjectItemCaseSensitive(j, r->strs[0]) : NULL;
+        if (m && !(cJSON_IsString(m) && email(m->valuestring, strlen(m->valuestring))))
+            return rule_fail(f, r, "its %s must be an email address", r->strs[0]);
+        return 0;
+    }
     case OA_R_JSON_OBJECT:
         if (!cJSON_IsObject(j)) return rule_fail(f, r, "must be a JSON object");
         return 0;
@@ -404,7 +459,7 @@ static int json_rule(const oa_rule *r, const cJSON *j, oa_fail *f) {
 
 static int is_json_rule(int kind) {
     return kind == OA_R_JSON_OBJECT || kind == OA_R_JSON_STRINGS || kind == OA_R_JSON_LABEL_VALUE ||
-           kind == OA_R_JSON_MEMBERS || kind == OA_R_JSON_KV_LENGTH;
+           kind == OA_R_JSON_MEMBERS || kind == OA_R_JSON_KV_LENGTH || kind == OA_R_JSON_EMAIL_MEMBER;
 }
 
 int oa_check_text(const oa_schema *s, const char *v, size_t len, oa_fail *f) {
@@ -499,6 +554,22 @@ int oa_check_text(const oa_schema *s, const char *v, size_t len, oa_fail *f) {
             break;
         case OA_R_MAX_ITEMS:
             break; /* oa_check_count */
+        case OA_R_PHONE:
+            if (r->a == 2 ? !e164(v, len, 1)
+                          : !(e164(v, len, 2) || (r->a == 1 && memchr(v, '@', len) && email(v, len))))
+                rc = rule_fail(f, r, "%s", r->a == 2   ? "must be the prefix of an E.164 phone number (+ and digits)"
+                                           : r->a == 1 ? "must be a phone number in E.164 format (+15017122661) or an email address"
+                                                       : "must be a phone number in E.164 format (+15017122661)");
+            break;
+        case OA_R_COUNTRY:
+            if (!((len == 2 && v[0] >= 'A' && v[0] <= 'Z' && v[1] >= 'A' && v[1] <= 'Z') ||
+                  (r->a == 1 && len == 3 && memcmp(v, "all", 3) == 0)))
+                rc = rule_fail(f, r, "must be an ISO 3166-1 alpha-2 country code (two capital letters, e.g. US)%s",
+                               r->a == 1 ? " or all" : "");
+            break;
+        case OA_R_IP:
+            if (!ip_address(v, len)) rc = rule_fail(f, r, "must be an IPv4 or IPv6 address");
+            break;
         default:
             if (!is_json_rule(r->kind)) break;
             if (!json) {

@@ -244,7 +244,11 @@ static int keyword_rules(loader *L, const cJSON *j, const char *refname, oa_sche
         } else if (strcmp(f->valuestring, "int64") == 0) {
             s->int64 = 1; /* integers are 64-bit anyway */
         }
-        /* other formats (iso-country-code, uri, ...) annotate only, as in JSON Schema */
+        else if (strcmp(f->valuestring, "iso-country-code") == 0) {
+            /* the format's name says what it is: ISO 3166-1 alpha-2 */
+            if (!add_rule(L, rs, OA_R_COUNTRY, "schema", "format iso-country-code")) return -1;
+        }
+        /* other formats (uri, ...) annotate only, as in JSON Schema */
     }
     return 0;
 }
@@ -293,8 +297,12 @@ static int prose_rules(loader *L, const char *desc, oa_schema *s, rules *rs, rul
     const oa_fact *only = NULL;
     const oa_fact *cond[OA_MAX_FACTS];
     size_t ncond = 0;
-    for (size_t i = 0; i < nf; i++)
+    const oa_fact *or_email = NULL, *or_all = NULL;
+    for (size_t i = 0; i < nf; i++) {
         if (facts[i].kind == OA_P_ONLY_TYPE) only = &facts[i];
+        if (facts[i].kind == OA_P_OR_EMAIL) or_email = &facts[i];
+        if (facts[i].kind == OA_P_OR_ALL) or_all = &facts[i];
+    }
     for (size_t i = 0; i < nf; i++) {
         const oa_fact *f = &facts[i];
         const char *cite = quote(L, &f->quote);
@@ -303,6 +311,37 @@ static int prose_rules(loader *L, const char *desc, oa_schema *s, rules *rs, rul
         int fits = 1;
         switch (f->kind) {
         case OA_P_ONLY_TYPE: continue;
+        case OA_P_OR_EMAIL: /* with the E.164 sentence: the rule is both */
+        case OA_P_OR_ALL:
+            continue;
+        case OA_P_E164:
+        case OA_P_E164_PREFIX:
+        case OA_P_COUNTRY:
+        case OA_P_IP: {
+            if (!text) {
+                fits = 0;
+                break;
+            }
+            const oa_fact *with = f->kind == OA_P_E164 ? or_email : f->kind == OA_P_COUNTRY ? or_all : NULL;
+            /* both sentences, in the description's order */
+            const char *c2 = !with ? cite
+                             : with->quote.s < f->quote.s
+                                 ? fmt(L, "\"%.*s\" ... %s", (int)with->quote.n, with->quote.s, cite)
+                                 : fmt(L, "%s ... \"%.*s\"", cite, (int)with->quote.n, with->quote.s);
+            int kind = f->kind == OA_P_COUNTRY ? OA_R_COUNTRY : f->kind == OA_P_IP ? OA_R_IP : OA_R_PHONE;
+            if (!c2 || !(r = add_rule(L, ers, kind, "description", c2))) return -1;
+            r->a = f->kind == OA_P_E164_PREFIX ? 2 : with ? 1 : 0;
+            break;
+        }
+        case OA_P_JSON_EMAIL_FROM: {
+            static const char *const from[] = {"from"};
+            if (!text) fits = 0;
+            else if ((r = add_rule(L, ers, OA_R_JSON_EMAIL_MEMBER, "description", cite))) {
+                r->strs = from;
+                r->nstrs = 1;
+            } else return -1;
+            break;
+        }
         case OA_P_MAX_LENGTH_IF:
         case OA_P_LENGTH_IF:
             if (!text) fits = 0;
@@ -744,6 +783,13 @@ static void rule_text(const oa_rule *r, char *buf, size_t cap) {
     case OA_R_JSON_MEMBERS: snprintf(buf, cap, "JSON object of <= %lld members", r->a); return;
     case OA_R_JSON_KV_LENGTH: snprintf(buf, cap, "JSON keys and values <= %lld characters", r->a); return;
     case OA_R_MAX_ITEMS: snprintf(buf, cap, "at most %lld values", r->a); return;
+    case OA_R_PHONE:
+        snprintf(buf, cap, "%s", r->a == 2 ? "E.164 prefix" : r->a == 1 ? "E.164 phone number or email address"
+                                                                         : "E.164 phone number");
+        return;
+    case OA_R_COUNTRY: snprintf(buf, cap, "ISO 3166-1 alpha-2 country code%s", r->a == 1 ? " or all" : ""); return;
+    case OA_R_IP: snprintf(buf, cap, "IPv4 or IPv6 address"); return;
+    case OA_R_JSON_EMAIL_MEMBER: snprintf(buf, cap, "JSON member %s: email address", r->nstrs ? r->strs[0] : "?"); return;
     }
     snprintf(buf, cap, "?");
 }

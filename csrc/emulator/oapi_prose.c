@@ -52,6 +52,22 @@ static const struct form {
     {OA_P_ENUM, 'W', "Algorithm supported: %l"},
     {OA_P_ENUM, 'W', "Possible event types: %L"},
     {OA_P_ENUM_OR_EMPTY, 'W', "It can be empty or it can have the values %l"},
+    {OA_P_ENUM, 'W', "One of: %l"},
+    /* phone numbers, countries, addresses (issue 22) */
+    {OA_P_OR_EMAIL, 'W', "The phone number or [email](https://www.twilio.com/docs/verify/email) to verify"},
+    {OA_P_E164, 'W', "Phone numbers must be in [E.164 format](https://www.twilio.com/docs/glossary/what-e164)"},
+    {OA_P_E164, 'W', "It is phone number in E.164 format"},
+    {OA_P_E164_PREFIX, 'W', "It is the prefix of a phone number in E.164 format"},
+    {OA_P_COUNTRY, 'W',
+     "The [ISO-3166-1](https://en.wikipedia.org/wiki/ISO_3166-1_alpha-2) country code of the country this "
+     "configuration will be applied to"},
+    {OA_P_OR_ALL, 'W', "If this is a global configuration, Country will take the value `all`"},
+    {OA_P_IP, 'W', "If provided, it has to be a valid IPv4 or IPv6 address"},
+    {OA_P_JSON_OBJECT, 'W', "The custom key-value pairs of Programmable Rate Limits"},
+    {OA_P_JSON_OBJECT, 'A', "channel configuration in json format"},
+    {OA_P_JSON_EMAIL_FROM, 'W',
+     "The fields 'from' and 'from_name' are optional but if included the 'from' field must have a valid email "
+     "address"},
 };
 
 /* Words that make an unrecognised sentence worth a note. */
@@ -80,10 +96,24 @@ static int add_val(oa_fact *f, const char *s, size_t n) {
     return 0;
 }
 
+/* One `value` of a list, bare or as a Markdown link "[`value`](url)" (the
+ * description links some: "[`email`](https://www.twilio.com/docs/verify/email)").
+ * Its length, 0 when none. */
+static size_t list_item(const char *s, size_t n, oa_span *v) {
+    if (n > 0 && s[0] == '[') {
+        size_t t = ticked(s + 1, n - 1, v);
+        if (!t || 1 + t + 2 > n || s[1 + t] != ']' || s[2 + t] != '(') return 0;
+        size_t k = 3 + t;
+        while (k < n && s[k] != ')' && s[k] != ' ') k++;
+        return k < n && s[k] == ')' ? k + 1 : 0;
+    }
+    return ticked(s, n, v);
+}
+
 /* %l: "`a`", "`a` or `b`", "`a`, `b` or `c`" (also ", or").  Bytes used, 0 none. */
 static size_t ticked_list(const char *s, size_t n, oa_fact *f) {
     oa_span v;
-    size_t i = ticked(s, n, &v);
+    size_t i = list_item(s, n, &v);
     if (!i || add_val(f, v.s, v.n)) return 0;
     for (;;) {
         size_t k = i;
@@ -92,7 +122,7 @@ static size_t ticked_list(const char *s, size_t n, oa_fact *f) {
         else if (k + 4 <= n && memcmp(s + k, " or ", 4) == 0) k += 4, last = 1;
         else if (k + 2 <= n && memcmp(s + k, ", ", 2) == 0) k += 2;
         else return i; /* no separator: the list ends here */
-        size_t m = ticked(s + k, n - k, &v);
+        size_t m = list_item(s + k, n - k, &v);
         if (!m) return last ? 0 : i; /* "`a`, then prose": the list was "`a`" */
         if (add_val(f, v.s, v.n)) return 0;
         i = k + m;

@@ -33,5 +33,31 @@
     X(create_passkey_factor) \
     X(update_passkey_factor) \
     X(create_passkey_challenge) \
-    X(update_passkey_challenge)
-#define EMU_NOPERATIONS 31
+    X(update_passkey_challenge) \
+    X(create_verification) \
+    X(fetch_verification) \
+    X(update_verification) \
+    X(create_verification_check) \
+    X(list_verification_attempt) \
+    X(fetch_verification_attempt) \
+    X(fetch_verification_attempts_summary) \
+    X(create_rate_limit) \
+    X(fetch_rate_limit) \
+    X(list_rate_limit) \
+    X(update_rate_limit) \
+    X(delete_rate_limit) \
+    X(create_bucket) \
+    X(fetch_bucket) \
+    X(list_bucket) \
+    X(update_bucket) \
+    X(delete_bucket) \
+    X(create_messaging_configuration) \
+    X(fetch_messaging_configuration) \
+    X(list_messaging_configuration) \
+    X(update_messaging_configuration) \
+    X(delete_messaging_configuration) \
+    X(create_safelist) \
+    X(fetch_safelist) \
+    X(delete_safelist) \
+    X(list_verification_template)
+#define EMU_NOPERATIONS 57

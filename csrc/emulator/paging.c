@@ -123,3 +123,62 @@ void emu_page_answer(const emu_ctx *x, const emu_page *pg, cJSON *arr, emu_respo
     }
     emu_response_json(out, 200, j);
 }
+
+void emu_page_filter(emu_page *pg, const char *key, const emu_kv *kv) {
+    static const char hex[] = "0123456789ABCDEF";
+    if (!kv) return;
+    size_t used = strlen(pg->extra);
+    int n = snprintf(pg->extra + used, sizeof pg->extra - used, "%s=", key);
+    if (n < 0 || (size_t)n >= sizeof pg->extra - used) {
+        pg->extra[used] = '\0';
+        return;
+    }
+    size_t at = used + (size_t)n;
+    for (size_t i = 0; i < kv->vlen; i++) {
+        unsigned char ch = (unsigned char)kv->val[i];
+        int plain = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                    ch == '-' || ch == '_' || ch == '.' || ch == '~';
+        if (at + (plain ? 1 : 3) + 2 > sizeof pg->extra) { /* does not fit: the filter is left out */
+            pg->extra[used] = '\0';
+            return;
+        }
+        if (plain) pg->extra[at++] = (char)ch;
+        else {
+            pg->extra[at++] = '%';
+            pg->extra[at++] = hex[ch >> 4];
+            pg->extra[at++] = hex[ch & 15];
+        }
+    }
+    pg->extra[at++] = '&';
+    pg->extra[at] = '\0';
+}
+
+void emu_list_page(const emu_ctx *x, emu_page *pg, emu_list_fn which, const void *arg,
+                   int (*keep)(const void *, void *), void *kctx, emu_render_fn render, emu_response *out) {
+    emu_server *srv = x->srv;
+    int before;
+    uint64_t token;
+    if (emu_page_params(x, pg, &before, &token, out) != 0) return;
+    emu_seqitem *items = malloc((size_t)pg->size * sizeof *items);
+    cJSON *arr = cJSON_CreateArray();
+    if (!items || !arr) {
+        free(items);
+        cJSON_Delete(arr);
+        oom(out);
+        return;
+    }
+    pthread_mutex_lock(&srv->lock);
+    int64_t now = emu_now(srv);
+    const emu_seqlist *l = which(srv, x->c, arg);
+    size_t got = l ? emu_page_fetch(l, 0, before, token, (size_t)pg->size, items, pg, keep, kctx) : 0;
+    int ok = 1;
+    for (size_t i = 0; i < got && ok; i++) ok = emu_json_add(arr, NULL, render(items[i].p, srv, x->c->host, now)) == 0;
+    pthread_mutex_unlock(&srv->lock);
+    free(items);
+    if (!ok) {
+        cJSON_Delete(arr);
+        oom(out);
+        return;
+    }
+    emu_page_answer(x, pg, arr, out);
+}

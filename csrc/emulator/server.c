@@ -638,7 +638,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
     r.status = 200;
     r.content_type = "application/json";
     if (rq->too_big) emu_response_error(&r, 413, 20413, "Request body too large", NULL);
-    else emu_control_handle(srv, rq->method, rq->path, rq->body ? rq->body : "", rq->blen, &r);
+    else emu_control_handle_q(srv, rq->method, rq->path, rq->query, rq->body ? rq->body : "", rq->blen, &r);
     return queue(con, &r, NULL);
 }
 

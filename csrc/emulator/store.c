@@ -15,6 +15,7 @@
  */
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,11 +215,16 @@ int emu_store_init(emu_store *s) {
             return -1;
         }
     }
+    if (emu_otp_init(&s->otp) != 0) {
+        for (size_t k = 0; k < sizeof maps / sizeof maps[0]; k++) emu_map_free(maps[k], NULL);
+        return -1;
+    }
     return 0;
 }
 
 void emu_store_clear(emu_store *s) {
     emu_map_clear(&s->pk_challenges, free);
+    emu_otp_clear(&s->otp);
     emu_map_clear(&s->access_tokens, emu_access_token_free);
     emu_map_clear(&s->bindings, NULL);
     emu_map_clear(&s->challenges, NULL);
@@ -231,6 +237,7 @@ void emu_store_clear(emu_store *s) {
 
 void emu_store_free(emu_store *s) {
     emu_map_free(&s->pk_challenges, free);
+    emu_otp_free(&s->otp);
     emu_map_free(&s->access_tokens, emu_access_token_free);
     emu_map_free(&s->bindings, NULL);
     emu_map_free(&s->challenges, NULL);
@@ -293,6 +300,7 @@ void emu_store_service_delete(emu_store *s, emu_service *svc) {
         if (l.items[i].p) emu_store_entity_delete(s, l.items[i].p);
     emu_seqlist_free(&l);
     if (svc->created) emu_seqlist_remove(&s->service_list, svc->seq, svc);
+    emu_otp_service_delete(&s->otp, svc->sid);
     svc->deleted = 1;
 }
 
@@ -529,4 +537,383 @@ void emu_access_token_free(void *p) {
 
 void emu_push_credential_sid(const emu_factor *f, char out[35]) {
     snprintf(out, 35, "CR%s", f->sid[0] ? f->sid + 2 : "00000000000000000000000000000000");
+}
+
+/* ------------------------------------------------- one-time codes (issue 22)
+ * Verifications (owned by otp.verifications, indexed by (service, channel,
+ * to) while live), the outbox, the attempts, rate limits with their
+ * buckets, messaging configurations and the SafeList.  Semantics and their
+ * sources: doc/emulator.md, "Verifications". */
+
+void emu_verification_free(emu_verification *v) {
+    if (!v) return;
+    free(v->to);
+    free(v->amount);
+    free(v->payee);
+    OPENSSL_cleanse(v->code, sizeof v->code);
+    OPENSSL_cleanse(v->sna_token, sizeof v->sna_token);
+    free(v);
+}
+
+static void ve_free(void *p) { emu_verification_free(p); }
+
+void emu_message_free(emu_message *m) {
+    if (!m) return;
+    free(m->to);
+    free(m->from);
+    if (m->body) {
+        OPENSSL_cleanse(m->body, strlen(m->body));
+        free(m->body);
+    }
+    free(m);
+}
+
+void emu_attempt_free(emu_attempt *a) {
+    if (!a) return;
+    free(a->to);
+    free(a);
+}
+
+static void attempt_free(void *p) { emu_attempt_free(p); }
+
+static void hits_free(void *p) {
+    emu_hits *h = p;
+    if (!h) return;
+    free(h->t);
+    free(h);
+}
+
+void emu_bucket_free(emu_bucket *b) {
+    if (!b) return;
+    emu_map_free(&b->hits, hits_free);
+    free(b);
+}
+
+void emu_rate_limit_free(emu_rate_limit *rl) {
+    if (!rl) return;
+    for (size_t i = 0; i < rl->buckets.n; i++) emu_bucket_free(rl->buckets.items[i].p);
+    emu_seqlist_free(&rl->buckets);
+    free(rl->unique_name);
+    free(rl->description);
+    free(rl);
+}
+
+static void rate_limit_free(void *p) { emu_rate_limit_free(p); }
+
+static void safe_free(void *p) {
+    emu_safe *e = p;
+    if (!e) return;
+    free(e->phone);
+    free(e);
+}
+
+int emu_otp_init(emu_otp *o) {
+    memset(o, 0, sizeof *o);
+    o->next_message = 1;
+    emu_map *maps[] = {&o->verifications, &o->live,    &o->attempts, &o->rate_limits,
+                       &o->buckets,       &o->msgcfgs, &o->safelist};
+    for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++) {
+        if (emu_map_init(maps[i]) != 0) {
+            for (size_t k = 0; k < i; k++) emu_map_free(maps[k], NULL);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void outbox_clear(emu_otp *o) {
+    for (size_t i = 0; i < o->outbox_n; i++) {
+        size_t at = (o->outbox_head + i) % EMU_OUTBOX_MAX;
+        emu_message_free(o->outbox[at]);
+        o->outbox[at] = NULL;
+    }
+    o->outbox_head = o->outbox_n = 0;
+}
+
+static void otp_release(emu_otp *o, void (*clear)(emu_map *, void (*)(void *))) {
+    clear(&o->live, NULL);
+    clear(&o->verifications, ve_free);
+    clear(&o->attempts, attempt_free);
+    clear(&o->buckets, NULL);
+    clear(&o->rate_limits, rate_limit_free); /* owns the buckets */
+    clear(&o->msgcfgs, free);
+    clear(&o->safelist, safe_free);
+    emu_seqlist_free(&o->ve_list);
+    emu_seqlist_free(&o->attempt_list);
+    emu_seqlist_free(&o->rate_limit_list);
+    emu_seqlist_free(&o->msgcfg_list);
+    outbox_clear(o);
+    for (size_t i = 0; i < o->nfraud; i++) free(o->fraud[i]);
+    o->nfraud = 0;
+    o->safelist_n = o->safelist_head = 0;
+}
+
+void emu_otp_clear(emu_otp *o) {
+    otp_release(o, emu_map_clear);
+    o->next_message = 1;
+}
+
+void emu_otp_free(emu_otp *o) { otp_release(o, emu_map_free); }
+
+static void live_key(const char *service_sid, const char *channel, const char *to, char *out, size_t n) {
+    snprintf(out, n, "%s/%s/%s", service_sid, channel, to);
+}
+
+int emu_verification_status(const emu_verification *v, int64_t now) {
+    if ((v->status == EMU_VE_PENDING || v->status == EMU_VE_MAX_ATTEMPTS) && now >= v->expires) return EMU_VE_EXPIRED;
+    return v->status;
+}
+
+void emu_otp_remove(emu_otp *o, emu_verification *v) {
+    char key[512];
+    live_key(v->service_sid, v->channel, v->to, key, sizeof key);
+    if (emu_map_get(&o->live, key) == v) emu_map_remove(&o->live, key);
+    emu_map_remove(&o->verifications, v->sid);
+    emu_seqlist_remove(&o->ve_list, v->seq, v);
+    emu_verification_free(v);
+}
+
+emu_verification *emu_otp_live(emu_otp *o, const char *service_sid, const char *channel, const char *to,
+                               int64_t now) {
+    char key[512];
+    live_key(service_sid, channel, to, key, sizeof key);
+    emu_verification *v = emu_map_get(&o->live, key);
+    if (v && emu_verification_status(v, now) == EMU_VE_EXPIRED) {
+        emu_otp_remove(o, v);
+        return NULL;
+    }
+    return v;
+}
+
+emu_verification *emu_otp_live_to(emu_otp *o, const char *service_sid, const char *to, int64_t now) {
+    static const char *const channels[] = {"sms", "call", "email", "whatsapp", "sna"};
+    emu_verification *best = NULL;
+    for (size_t i = 0; i < sizeof channels / sizeof channels[0]; i++) {
+        emu_verification *v = emu_otp_live(o, service_sid, channels[i], to, now);
+        if (v && (!best || v->seq > best->seq)) best = v;
+    }
+    return best;
+}
+
+emu_verification *emu_otp_find(emu_otp *o, const char *service_sid, const char *sid, int64_t now) {
+    emu_verification *v = emu_map_get(&o->verifications, sid);
+    if (!v || strcmp(v->service_sid, service_sid) != 0) return NULL;
+    if (emu_verification_status(v, now) == EMU_VE_EXPIRED) {
+        emu_otp_remove(o, v);
+        return NULL;
+    }
+    return v;
+}
+
+int emu_otp_insert(emu_otp *o, uint64_t seq, emu_verification *v) {
+    do {
+        if (emu_random_sid("VE", v->sid, 16) != 0) return -1;
+    } while (emu_map_get(&o->verifications, v->sid));
+    char key[512];
+    live_key(v->service_sid, v->channel, v->to, key, sizeof key);
+    if (emu_seqlist_push(&o->ve_list, seq, v) != 0) return -1;
+    if (emu_map_put(&o->verifications, v->sid, v) != 0) {
+        o->ve_list.n--;
+        o->ve_list.live--;
+        return -1;
+    }
+    if (emu_map_put(&o->live, key, v) != 0) {
+        emu_map_remove(&o->verifications, v->sid);
+        o->ve_list.n--;
+        o->ve_list.live--;
+        return -1;
+    }
+    v->seq = seq;
+    return 0;
+}
+
+void emu_otp_sweep(emu_otp *o, int64_t now) {
+    /* creation order is expiry order (one TTL): stop at the first live one */
+    for (size_t i = 0, done = 0; i < o->ve_list.n && done < 64; i++) {
+        emu_verification *v = o->ve_list.items[i].p;
+        if (!v) continue;
+        if (emu_verification_status(v, now) != EMU_VE_EXPIRED) break;
+        emu_otp_remove(o, v); /* may compact the list: at worst the sweep stops early */
+        done++;
+    }
+}
+
+void emu_otp_outbox_add(emu_otp *o, emu_message *m) {
+    if (o->outbox_n == EMU_OUTBOX_MAX) {
+        emu_message_free(o->outbox[o->outbox_head]);
+        o->outbox[o->outbox_head] = NULL;
+        o->outbox_head = (o->outbox_head + 1) % EMU_OUTBOX_MAX;
+        o->outbox_n--;
+    }
+    m->id = o->next_message++;
+    o->outbox[(o->outbox_head + o->outbox_n) % EMU_OUTBOX_MAX] = m;
+    o->outbox_n++;
+}
+
+int emu_otp_attempt_add(emu_otp *o, uint64_t seq, emu_attempt *a) {
+    while (o->attempt_list.live >= EMU_ATTEMPTS_MAX) { /* the oldest go first */
+        emu_attempt *old = NULL;
+        for (size_t i = 0; i < o->attempt_list.n && !old; i++) old = o->attempt_list.items[i].p;
+        if (!old) break;
+        emu_seqlist_remove(&o->attempt_list, old->seq, old);
+        emu_map_remove(&o->attempts, old->sid);
+        emu_attempt_free(old);
+    }
+    a->seq = seq;
+    if (emu_seqlist_push(&o->attempt_list, seq, a) != 0) {
+        emu_attempt_free(a);
+        return -1;
+    }
+    if (emu_map_put(&o->attempts, a->sid, a) != 0) {
+        o->attempt_list.n--;
+        o->attempt_list.live--;
+        emu_attempt_free(a);
+        return -1;
+    }
+    return 0;
+}
+
+/* The hits of key in b younger than the bucket's interval (pruned). */
+static size_t hits_within(emu_hits *h, long interval, int64_t now) {
+    size_t k = 0;
+    for (size_t i = 0; i < h->n; i++)
+        if (now - h->t[i] < interval) h->t[k++] = h->t[i];
+    h->n = k;
+    return k;
+}
+
+const emu_bucket *emu_bucket_refuses(const emu_rate_limit *rl, const char *key, int64_t now) {
+    for (size_t i = 0; i < rl->buckets.n; i++) {
+        const emu_bucket *b = rl->buckets.items[i].p;
+        if (!b) continue;
+        emu_hits *h = emu_map_get(&b->hits, key);
+        if (h && (long)hits_within(h, b->interval, now) >= b->max) return b;
+    }
+    return NULL;
+}
+
+int emu_bucket_note(emu_rate_limit *rl, const char *key, int64_t now) {
+    for (size_t i = 0; i < rl->buckets.n; i++) {
+        emu_bucket *b = rl->buckets.items[i].p;
+        if (!b) continue;
+        emu_hits *h = emu_map_get(&b->hits, key);
+        if (!h) {
+            if (!(h = calloc(1, sizeof *h))) return -1;
+            if (emu_map_put(&b->hits, key, h) != 0) {
+                free(h);
+                return -1;
+            }
+        }
+        hits_within(h, b->interval, now);
+        if (h->n == h->cap) {
+            size_t cap = h->cap ? h->cap * 2 : 4;
+            int64_t *t = realloc(h->t, cap * sizeof *t);
+            if (!t) return -1;
+            h->t = t;
+            h->cap = cap;
+        }
+        h->t[h->n++] = now;
+    }
+    return 0;
+}
+
+emu_rate_limit *emu_otp_rate_limit_named(emu_otp *o, const char *service_sid, const char *unique_name) {
+    for (size_t i = 0; i < o->rate_limit_list.n; i++) {
+        emu_rate_limit *rl = o->rate_limit_list.items[i].p;
+        if (rl && strcmp(rl->service_sid, service_sid) == 0 && strcmp(rl->unique_name, unique_name) == 0) return rl;
+    }
+    return NULL;
+}
+
+void emu_otp_rate_limit_delete(emu_otp *o, emu_rate_limit *rl) {
+    for (size_t i = 0; i < rl->buckets.n; i++) {
+        emu_bucket *b = rl->buckets.items[i].p;
+        if (b) emu_map_remove(&o->buckets, b->sid);
+    }
+    emu_seqlist_remove(&o->rate_limit_list, rl->seq, rl);
+    emu_map_remove(&o->rate_limits, rl->sid);
+    emu_rate_limit_free(rl);
+}
+
+void emu_otp_msgcfg_delete(emu_otp *o, emu_msgcfg *m) {
+    char key[64];
+    snprintf(key, sizeof key, "%s/%s", m->service_sid, m->country);
+    emu_seqlist_remove(&o->msgcfg_list, m->seq, m);
+    emu_map_remove(&o->msgcfgs, key);
+    free(m);
+}
+
+/* The first item of l whose service_sid (at offset `off` of the item) is sid. */
+static void *first_of_service(const emu_seqlist *l, size_t off, const char *sid) {
+    for (size_t i = 0; i < l->n; i++) {
+        const char *p = l->items[i].p;
+        if (p && strcmp(p + off, sid) == 0) return l->items[i].p;
+    }
+    return NULL;
+}
+
+void emu_otp_service_delete(emu_otp *o, const char *service_sid) {
+    /* one at a time: a removal may compact the list under the scan */
+    void *p;
+    while ((p = first_of_service(&o->ve_list, offsetof(emu_verification, service_sid), service_sid)))
+        emu_otp_remove(o, p);
+    while ((p = first_of_service(&o->rate_limit_list, offsetof(emu_rate_limit, service_sid), service_sid)))
+        emu_otp_rate_limit_delete(o, p);
+    while ((p = first_of_service(&o->msgcfg_list, offsetof(emu_msgcfg, service_sid), service_sid)))
+        emu_otp_msgcfg_delete(o, p);
+}
+
+int emu_otp_safelist_allow(emu_otp *o, int64_t now) {
+    if (o->safelist_n == EMU_SAFELIST_RPM) {
+        if (now - o->safelist_hits[o->safelist_head] < 60) return 0;
+        o->safelist_hits[o->safelist_head] = now;
+        o->safelist_head = (o->safelist_head + 1) % EMU_SAFELIST_RPM;
+        return 1;
+    }
+    o->safelist_hits[o->safelist_n++] = now;
+    return 1;
+}
+
+int emu_otp_fraud_blocks(const emu_otp *o, const char *to) {
+    if (emu_map_get(&o->safelist, to)) return 0;
+    for (size_t i = 0; i < o->nfraud; i++)
+        if (strncmp(to, o->fraud[i], strlen(o->fraud[i])) == 0) return 1;
+    return 0;
+}
+
+/* Calling codes of E.164 (ITU-T E.164 assignments), the longest match wins:
+ * the emulator's short table (a number of another code has no country). */
+static const struct { const char *code, *cc, *locale; } calling_codes[] = {
+    {"1", "US", "en"},   {"7", "RU", "ru"},   {"20", "EG", "ar"},  {"27", "ZA", "en"},  {"30", "GR", "el"},
+    {"31", "NL", "nl"},  {"32", "BE", "nl"},  {"33", "FR", "fr"},  {"34", "ES", "es"},  {"36", "HU", "hu"},
+    {"39", "IT", "it"},  {"40", "RO", "ro"},  {"41", "CH", "de"},  {"43", "AT", "de"},  {"44", "GB", "en-GB"},
+    {"45", "DK", "da"},  {"46", "SE", "sv"},  {"47", "NO", "nb"},  {"48", "PL", "pl"},  {"49", "DE", "de"},
+    {"51", "PE", "es"},  {"52", "MX", "es"},  {"54", "AR", "es"},  {"55", "BR", "pt-BR"}, {"56", "CL", "es"},
+    {"57", "CO", "es"},  {"60", "MY", "ms"},  {"61", "AU", "en"},  {"62", "ID", "id"},  {"63", "PH", "tl"},
+    {"64", "NZ", "en"},  {"65", "SG", "en"},  {"66", "TH", "th"},  {"81", "JP", "ja"},  {"82", "KR", "ko"},
+    {"84", "VN", "vi"},  {"86", "CN", "zh"},  {"90", "TR", "tr"},  {"91", "IN", "hi"},  {"351", "PT", "pt"},
+    {"353", "IE", "en"}, {"358", "FI", "fi"}, {"385", "HR", "hr"}, {"420", "CZ", "cs"}, {"852", "HK", "zh-HK"},
+    {"966", "SA", "ar"}, {"971", "AE", "ar"}, {"972", "IL", "he"},
+};
+
+static int calling_code(const char *to) {
+    int best = -1;
+    size_t blen = 0;
+    if (!to || to[0] != '+') return -1;
+    for (size_t i = 0; i < sizeof calling_codes / sizeof calling_codes[0]; i++) {
+        size_t n = strlen(calling_codes[i].code);
+        if (n > blen && strncmp(to + 1, calling_codes[i].code, n) == 0) best = (int)i, blen = n;
+    }
+    return best;
+}
+
+const char *emu_e164_country(const char *to) {
+    int i = calling_code(to);
+    return i < 0 ? "" : calling_codes[i].cc;
+}
+
+const char *emu_country_locale(const char *country) {
+    for (size_t i = 0; country && *country && i < sizeof calling_codes / sizeof calling_codes[0]; i++)
+        if (strcmp(calling_codes[i].cc, country) == 0) return calling_codes[i].locale;
+    return "en";
 }

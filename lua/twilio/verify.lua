@@ -51,6 +51,7 @@ local OPS, raw, err_mt = callm.OPS, callm.raw, callm.err_mt
 local RESOURCES, bind, client_of = objects.RESOURCES, objects.bind, objects.client_of
 local make_page, list_ops = pages.make_page, pages.list_ops
 local Factor = objects.kinds.factor
+local Verification = objects.kinds.verification
 local ipairs, select = ipairs, select
 _M.curl_transport, _M.response_of, _M.response_headers, _M.error_of, _M.Iterator =
     callm.curl_transport, objects.response_of, objects.response_headers, pages.error_of, pages.Iterator
@@ -473,6 +474,115 @@ function Client:passkey_sign_in(service_sid, who, authenticate, opts)
     return self:check_passkey(service_sid, assertion, opts)
 end
 
+-- One-time codes -------------------------------------------------------------
+
+-- Twilio's codes for a verification's limits and its end, with what to tell
+-- the user (sources: doc/emulator.md, "Verifications").
+local OTP_ERRORS = {
+    [60200] = "the request was refused",
+    [60202] = "too many wrong codes for this verification (5): it takes no more; send a new code once it expires "
+        .. "(10 minutes after it was sent)",
+    [60203] = "too many codes sent for this verification (5): check the code the user has, cancel the verification, "
+        .. "or wait until it expires (10 minutes)",
+    [60212] = "too many verifications started for this number in a short time: wait, and check your traffic",
+    [60223] = "the service has this channel disabled: enable it, or send by another channel",
+    [60410] = "Fraud Guard blocked SMS to this number's prefix: add it to the SafeList if it is yours, or send by "
+        .. "another channel",
+    [20429] = "a rate limit of the service was reached for this key: wait, then try again",
+}
+local NOT_FOUND = 20404
+
+local function otp_error(err, what)
+    if type(err) ~= "table" then return err end
+    local why = OTP_ERRORS[err.code]
+    if err.code == NOT_FOUND and what == "check" then
+        why = "no pending verification for this number or address: it was approved, canceled or expired (10 "
+            .. "minutes), or never sent: send a new code"
+    end
+    if why and err.code ~= 60200 then err.message = why .. " (" .. tostring(err.message) .. ")" end
+    return err
+end
+
+--- Send a one-time code: start a verification (@{Client:create_verification}).
+--
+-- **syntax:** `client:send_code(service_sid, to [, params [, opts]]) -> verification | nil, err`
+--
+-- `to` is a phone number in E.164 format (`+15551234567`) or an email
+-- address; `params` are @{create_verification_params} without `to`, and
+-- `channel` defaults to `"email"` for an address, else `"sms"`. Sending
+-- again to the same `to` and channel while the verification is pending sends
+-- the same code again (at most 5 times). The code itself is never returned:
+-- it reaches the user (with the emulator: `GET /__emulator/messages`, or
+-- `twilio-verify emulator messages`). The errors say what happened and what
+-- to do: too many sends (429, code 60203), a rate limit of the service
+-- (429, 20429), Fraud Guard (60410), a number in no format (`invalid_argument`,
+-- nothing sent).
+-- @string service_sid `VA...`
+-- @string to `+15551234567` or `ann@example.com`
+-- @tparam[opt] table params @{create_verification_params} (`channel`, `locale`,
+--   `rate_limits = { per_user = "user-7f3a9c" }`, `custom_friendly_name`...)
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] Verification the verification (`sid`, `status` "pending", `send_code_attempts`)
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local v, err = client:send_code(SVC, "+15551234567", { channel = "sms", rate_limits = { per_user = user_id } })
+-- if not v then return say(err.message) end
+function Client:send_code(service_sid, to, params, opts)
+    if type(to) ~= "string" then
+        return nil, core.arg_error("to", "to must be a phone number (E.164) or an email address, got " .. type(to))
+    end
+    if params ~= nil and type(params) ~= "table" then
+        return nil, core.arg_error("params", "params must be a table, got " .. type(params))
+    end
+    local p = {}
+    for k, v in pairs(params or {}) do p[k] = v end
+    if p.to ~= nil then return nil, core.arg_error("to", "to is send_code's second argument, not a params key") end
+    p.to = to
+    if p.channel == nil then p.channel = to:find("@", 1, true) and "email" or "sms" end
+    local v, err, hook_err = raw.create_verification(self, service_sid, p, opts)
+    if not v then return nil, otp_error(err, "send") end
+    return bind(self, "verification", v), nil, hook_err
+end
+
+--- Does this code verify this number or address? The check of a one-time code.
+--
+-- **syntax:** `client:check_code(service_sid, to, code [, opts]) -> true | false | nil, err`
+--
+-- Checks `code` against the pending verification of `to` (a phone number or
+-- email address, or the verification's `VE...` sid) with
+-- @{Client:create_verification_check}: `true` and the check when it matches
+-- (the verification is approved, and gone), `false` and the check for a
+-- wrong code (still `pending`; the fifth wrong one leaves it
+-- `max_attempts_reached`), `nil, err` on failure -- the network, a 6th check
+-- after 5 wrong codes (429, code 60202), or no pending verification (404,
+-- code 20404: approved, canceled, expired or never sent). A wrong code is
+-- never an error. The code is a secret: the `log` hook sees it redacted.
+-- @string service_sid `VA...`
+-- @string to the number or address the code was sent to, or the verification's `VE...` sid
+-- @string code the code the user typed
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] boolean `true`: verified; `false`: wrong code
+-- @treturn[1] VerificationCheck the check (`status`, `valid`, `channel`...)
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage
+-- local ok, res = client:check_code(SVC, "+15551234567", typed)
+-- if ok then login(user) elseif ok == false then say("wrong code") else say(res.message) end
+function Client:check_code(service_sid, to, code, opts)
+    if type(to) ~= "string" then
+        return nil, core.arg_error("to", "to must be a phone number, an email address or a VE... sid, got " .. type(to))
+    end
+    if type(code) ~= "string" then
+        return nil, core.arg_error("code", "code must be a string, got " .. type(code))
+    end
+    local p = { code = code }
+    if to:match("^VE%x+$") and #to == 34 then p.verification_sid = to else p.to = to end
+    local c, err, hook_err = raw.create_verification_check(self, service_sid, p, opts)
+    if not c then return nil, otp_error(err, "check") end
+    return c.status == "approved", bind(self, "verification_check", c), hook_err
+end
+
 --- Factor objects: what every factor-returning call gives.
 -- Plain tables (fields: @{factor}) with a metatable of methods bound to the
 -- client that produced them; challenge, entity and service objects share
@@ -527,6 +637,26 @@ function Factor:sign_in(code, opts)
     return c:sign_in(self.service_sid, self.identity, self.sid, code, opts)
 end
 
+
+--- Verification objects: from @{Client:send_code} and
+-- @{Client:create_verification} (fields: the API's, see @{Verification}).
+-- @type Verification
+
+--- Check a code against this verification (@{Client:check_code} by its sid).
+--
+-- **syntax:** `verification:check(code [, opts]) -> true | false | nil, err`
+--
+-- @string code the code the user typed
+-- @tparam[opt] table opts @{call_options}
+-- @treturn[1] boolean `true`: verified; `false`: wrong code
+-- @treturn[1] VerificationCheck the check
+-- @return[2] `nil`
+-- @treturn[2] table an @{error}
+-- @usage local ok = v:check(typed)
+function Verification:check(code, opts)
+    local c = client_of(self, "verification")
+    return c:check_code(self.service_sid, self.sid, code, opts)
+end
 
 --- Pages: one page of any list, with navigation (fields: @{page}).
 -- @type Page

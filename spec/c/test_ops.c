@@ -39,18 +39,48 @@ static tv_origin origin(const char *url) {
 
 /* Path values by path parameter, from the row: the service and identity
  * (SVC, IDN), another SID with the row's prefix, an enum's first value. */
-static const char *path_value(const tv_param_spec *pp) {
+/* A SID with the prefix of parameter p (NULL for a prefix no row uses). */
+static const char *sid_for(const tv_param_spec *p) {
     static const struct {
         const char *prefix, *sid;
-    } sids[] = {{"YF", YF}, {"YC", YC}, {"YK", YK}, {"YW", YW}};
+    } sids[] = {{"YF", YF},
+                {"YC", YC},
+                {"YK", YK},
+                {"YW", YW},
+                {"VA", VA2},
+                {"VE", "VE0123456789abcdef0123456789abcdef"},
+                {"VL", "VL0123456789abcdef0123456789abcdef"},
+                {"RK", "RK0123456789abcdef0123456789abcdef"},
+                {"BL", "BL0123456789abcdef0123456789abcdef"},
+                {"MG", "MG0123456789abcdef0123456789abcdef"},
+                {"HJ", "HJ0123456789abcdef0123456789abcdef"},
+                {"CR", "CR0123456789abcdef0123456789abcdef"}};
+    for (size_t i = 0; i < sizeof sids / sizeof sids[0]; i++)
+        if (strcmp(p->prefix, sids[i].prefix) == 0) return sids[i].sid;
+    return NULL;
+}
+
+/* A valid value of a text format. */
+static const char *format_value(tv_format f) {
+    switch (f) {
+    case TV_FMT_E164:
+    case TV_FMT_E164_OR_EMAIL: return "+15551234567";
+    case TV_FMT_E164_PREFIX: return "+1555";
+    case TV_FMT_COUNTRY:
+    case TV_FMT_COUNTRY_OR_ALL: return "US";
+    case TV_FMT_IP: return "127.0.0.1";
+    case TV_FMT_UNIQUE_NAME: return "unique_name-1";
+    case TV_FMT_NONE: break;
+    }
+    return "x";
+}
+
+static const char *path_value(const tv_param_spec *pp) {
     if (strcmp(pp->key, "ServiceSid") == 0) return SVC;
     if (pp->type == TV_PT_IDENTITY) return IDN;
     if (pp->type == TV_PT_ENUM) return pp->enums[0];
-    if (pp->type == TV_PT_SID) {
-        for (size_t i = 0; i < sizeof sids / sizeof sids[0]; i++)
-            if (strcmp(pp->prefix, sids[i].prefix) == 0) return sids[i].sid;
-        return strcmp(pp->prefix, "VA") == 0 ? VA2 : NULL;
-    }
+    if (pp->type == TV_PT_SID) return sid_for(pp);
+    if (pp->format) return format_value(pp->format);
     return "x";
 }
 
@@ -70,13 +100,15 @@ static size_t path_for(const tv_operation *op, tv_str *path) {
 #define E "/v2/Services/" SVC "/Entities"
 
 /* The URL a row must build: its template with each {Key} replaced by the
- * value path_for gives (none of them needs percent-encoding). */
+ * value path_for gives (only an E.164 number's '+' needs percent-encoding). */
 static void expected_url(const tv_operation *op, char *out, size_t size) {
     size_t used = (size_t)snprintf(out, size, "%s", BASE), k = 0;
     for (const char *t = op->path; *t && used + 1 < size;) {
         if (*t == '{') {
             const char *v = path_value(&op->path_params[k++]);
-            used += (size_t)snprintf(out + used, size - used, "%s", v ? v : "");
+            for (; v && *v && used + 4 < size; v++) /* '+' of an E.164 number is percent-encoded */
+                used += (size_t)(*v == '+' ? snprintf(out + used, size - used, "%%2B")
+                                           : snprintf(out + used, size - used, "%c", *v));
             t = strchr(t, '}') + 1;
         } else {
             out[used++] = *t++;
@@ -86,21 +118,27 @@ static void expected_url(const tv_operation *op, char *out, size_t size) {
 }
 
 /* A valid value for each required parameter of set (a JSON body's OBJECT:
- * its marker, then its own required members). */
-static size_t required_in(const tv_param_spec *set, tv_kv *kv, size_t n, const tv_param_spec *skip, int depth) {
+ * its marker, then its own required members); of a one_of set
+ * (VerificationCheck's To or VerificationSid) the first is given. */
+static size_t required_in(const tv_param_spec *set, tv_kv *kv, size_t n, const tv_param_spec *skip, int depth,
+                          const char *first_of) {
     for (size_t i = 0; set[i].name && n < 8 && depth < 4; i++) {
         const tv_param_spec *p = &set[i];
-        if (!(p->flags & TV_PF_REQUIRED) || p == skip) continue;
+        int first = first_of && strcmp(first_of, p->key) == 0;
+        if (!(p->flags & TV_PF_REQUIRED) && !first) continue;
+        if (p == skip) continue;
         if (p->type == TV_PT_OBJECT) {
             kv[n].spec = p;
             kv[n].val = NULL;
             kv[n].len = 0;
-            n = required_in(p->fields, kv, n + 1, skip, depth + 1);
+            n = required_in(p->fields, kv, n + 1, skip, depth + 1, NULL);
             continue;
         }
         const char *v = p->type == TV_PT_ENUM       ? p->enums[0]
-                        : p->type == TV_PT_SID      ? YF
+                        : p->type == TV_PT_SID      ? sid_for(p)
                         : p->type == TV_PT_IDENTITY ? "user-0002-xyz"
+                        : p->type == TV_PT_INT      ? "1"
+                        : p->format                 ? format_value(p->format)
                         : p->min > 7                ? "My name is long enough: forty characters."
                                                     : "My name";
         kv[n].spec = p;
@@ -112,7 +150,7 @@ static size_t required_in(const tv_param_spec *set, tv_kv *kv, size_t n, const t
 }
 
 static size_t required_for(const tv_operation *op, tv_kv *kv, const tv_param_spec *skip) {
-    return required_in(op->params, kv, 0, skip, 0);
+    return required_in(op->params, kv, 0, skip, 0, op->one_of ? op->one_of[0] : NULL);
 }
 
 static void test_every_row(void) {

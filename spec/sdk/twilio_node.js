@@ -4,7 +4,8 @@
 // in its scope: Services, Entities, Factors (TOTP created and verified with
 // a code, push created and verified with a signature), Challenges (created,
 // approved, listed with filters and paging), Notifications, AccessTokens,
-// Webhooks -- and gets the emulator's validation (the OpenAPI description)
+// Webhooks, one-time codes (Verifications, VerificationCheck, the code read
+// from the emulator's outbox), RateLimits/Buckets, Attempts, Templates -- and gets the emulator's validation (the OpenAPI description)
 // as a RestException with code 60200.  The only change to the SDK is the base
 // URL of its Verify domain: client.verify.baseUrl = the emulator.
 //
@@ -246,6 +247,47 @@ async function main() {
     assert.match(m.details.rule, /only strings values/);
     const w = await refused(S().webhooks.create({ friendlyName: 'x', eventTypes: ['factor.eaten'], webhookUrl: 'https://example.com' }), 400, 60200);
     assert.equal(w.details.parameter, 'EventTypes');
+  });
+
+  let otp;
+  const O = () => v2.services(otp.sid);
+  await step('one-time codes: a verification, its code read from the outbox, a wrong and a right check', async () => {
+    otp = await v2.services.create({ friendlyName: 'Codes' }); // a service without PSD2
+    const to = '+15557654321';
+    const v = await O().verifications.create({ to, channel: 'sms' });
+    assert.match(v.sid, /^VE[0-9a-f]{32}$/);
+    assert.equal(v.status, 'pending');
+    const r = await fetch(`${base}/__emulator/messages?to=${encodeURIComponent(to)}`);
+    assert.equal(r.status, 200);
+    const msgs = (await r.json()).messages;
+    assert.equal(msgs.length, 1);
+    assert.equal(msgs[0].verification_sid, v.sid);
+    const code = msgs[0].body.match(/\d{4,10}/)[0];
+    const bad = await O().verificationChecks.create({ to, code: code === '000000' ? '111111' : '000000' });
+    assert.equal(bad.status, 'pending');
+    assert.equal(bad.valid, false);
+    const ok = await O().verificationChecks.create({ verificationSid: v.sid, code });
+    assert.equal(ok.status, 'approved');
+    assert.equal(ok.valid, true);
+    await refused(O().verifications(v.sid).fetch(), 404, 20404);
+  });
+
+  await step('rate limits and buckets: created, listed, enforced (20429), attempts listed', async () => {
+    const rl = await O().rateLimits.create({ uniqueName: 'per_user', description: 'sends per user' });
+    assert.match(rl.sid, /^RK[0-9a-f]{32}$/);
+    const b = await O().rateLimits(rl.sid).buckets.create({ max: 1, interval: 60 });
+    assert.equal(b.max, 1);
+    assert.deepEqual((await O().rateLimits(rl.sid).buckets.list()).map((x) => x.sid), [b.sid]);
+    await O().verifications.create({ to: '+15557654322', channel: 'sms', rateLimits: { per_user: 'u1' } });
+    await refused(O().verifications.create({ to: '+15557654323', channel: 'sms', rateLimits: { per_user: 'u1' } }), 429, 20429);
+    const attempts = await v2.verificationAttempts.list({ verifyServiceSid: otp.sid });
+    assert.equal(attempts.length, 2);
+    const summary = await v2.verificationAttemptsSummary().fetch({ verifyServiceSid: otp.sid });
+    assert.equal(summary.totalAttempts, 2);
+    assert.equal(summary.totalConverted, 1);
+    assert.ok((await v2.templates.list()).length >= 1);
+    assert.equal(await O().rateLimits(rl.sid).remove(), true);
+    assert.equal(await O().remove(), true);
   });
 
   await step('cleanup: remove the factors, the entity and the service', async () => {

@@ -23,21 +23,15 @@
 -- the table's `rule` says where it comes from.
 local M = {}
 
--- The resources the table covers: a description path is in scope when it
--- equals an `exact` path, or equals/extends (by "/...") a `prefixes` path,
--- and does not equal/extend an `exclude` path.
-M.SCOPE = {
-    prefixes = {
-        "/v2/Services/{ServiceSid}/Entities/{Identity}/Factors",
-        "/v2/Services/{ServiceSid}/Entities/{Identity}/Challenges",
-        "/v2/Services/{ServiceSid}/Entities",
-        "/v2/Services/{ServiceSid}/AccessTokens",
-        "/v2/Services/{ServiceSid}/Webhooks",
-        "/v2/Services/{ServiceSid}/Passkeys",
-    },
-    exact = { "/v2/Services", "/v2/Services/{Sid}", "/v2/Forms/{FormType}" },
-    exclude = {},
+-- The scope: every operation of the description (`all`), but for those
+-- named in `except_ids` (operationId -> why; none today: the Passkeys
+-- rows of issue 21 were the last).  A scope may instead list
+-- paths: a description path is in it when it equals an `exact` path, or
+-- equals/extends (by "/...") a `prefixes` path, and does not equal/extend
+-- an `exclude` path.
+M.EXCEPT = {
 }
+M.SCOPE = { all = true, except_ids = M.EXCEPT }
 
 M.METHODS = { "get", "post", "delete", "put", "patch" }
 
@@ -72,7 +66,8 @@ local function has_rule(x)
     return type(x.rule) == "string" and x.rule:find("%S") ~= nil
 end
 
-local function in_scope(path, scope)
+local function in_scope(path, scope, id)
+    if scope.all then return not (id and (scope.except_ids or {})[id]) end
     local function under(p, base) return p == base or p:sub(1, #base + 1) == base .. "/" end
     for _, e in ipairs(scope.exclude or {}) do
         if under(path, e) then return false end
@@ -265,6 +260,11 @@ local function check_param(add, p, d, req, loc, want_name)
             bad("max %s not in the description (no %s) and no rule", num(tmax), what_max)
         end
     end
+    -- a format (E.164, a country code...): the description's own (its
+    -- `format: iso-country-code`), or a rule saying where it comes from
+    if p.format and not has_rule(p) and not (p.format == "country" and d.format == "iso-country-code") then
+        bad("format %s not in the description and no rule", tostring(p.format))
+    end
     -- a rule on a param that overrides nothing is harmless; an empty one is not
     if p.rule ~= nil and not has_rule(p) then bad("rule is empty") end
     return refined
@@ -444,7 +444,11 @@ local function check_row(problems, doc, row, e)
         else
             if dp.required ~= true then add(key, "description path param is not required") end
             local d = describe(doc, dp.schema or {})
-            if pp.type == "sid" then
+            if pp.type == "sid" and d.plain then
+                -- a SID where the description has a plain string (a verification's
+                -- {Sid}): a refinement, accepted with its rule
+                if not has_rule(pp) then add(key, "table SID where the description has a plain string, and no rule") end
+            elseif pp.type == "sid" then
                 if d.type ~= "sid" then
                     add(key, "table SID, description has no SID pattern (" .. tostring(d.type) .. ")")
                 else
@@ -510,14 +514,14 @@ function M.check(ops, doc, scope)
         end
         if e then
             covered[row.openapi_id] = covered[row.openapi_id] or row.name
-            if not in_scope(e.path, scope) then
+            if not in_scope(e.path, scope, e.id) then
                 problems[#problems + 1] = ("%s (%s): path %s is outside the scope"):format(tostring(row.name), row.openapi_id, e.path)
             end
         end
         check_row(problems, doc, row, e)
     end
     for _, e in ipairs(list) do
-        if in_scope(e.path, scope) and not covered[e.id] then
+        if in_scope(e.path, scope, e.id) and not covered[e.id] then
             problems[#problems + 1] = ("missing in-scope operation %s (%s %s)"):format(e.id, e.method, e.path)
         end
     end

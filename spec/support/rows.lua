@@ -5,6 +5,10 @@ local M = {}
 
 M.IDENTITY = "user-0001-rows"
 
+-- A valid value of each text format (a parameter's `format`: E.164, country...).
+M.FORMATS = { e164 = "+15551234567", e164_or_email = "+15551234567", e164_prefix = "+1555", country = "US",
+              country_or_all = "US", ip = "127.0.0.1", unique_name = "rows-unique_1" }
+
 -- A valid Lua value of parameter (or path parameter) p.
 function M.valid(p)
   local v
@@ -18,6 +22,7 @@ function M.valid(p)
   elseif p.type == "object" then -- a JSON body's nested object: its required members, by JSON name
     v = {}
     for _, f in ipairs(p.fields or {}) do if f.required then v[f.key] = M.valid(f) end end
+  elseif p.format and M.FORMATS[p.format] then v = M.FORMATS[p.format]
   else v = string.rep("x", math.max(p.min or 1, 1)) end
   if p.array then v = { v } end
   return v
@@ -44,6 +49,12 @@ function M.call_args(op, paths, params)
     local t = {}
     for _, p in ipairs(op.params) do
       if p.required and not p.positional then t[p.name] = M.valid(p) end
+    end
+    -- one of several optional parameters must be given (VerificationCheck's To or VerificationSid): the first
+    if op.one_of then
+      for _, p in ipairs(op.params) do
+        if p.key == op.one_of[1] then t[p.name] = M.valid(p) end
+      end
     end
     for k, v in pairs(params or {}) do
       local positional = false

@@ -1,5 +1,6 @@
 -- twilio.verify.cli.builtins -- the commands that are behaviours, not rows
--- of the operation table: sign-in, totp code|check|uri, webhook validate.
+-- of the operation table: sign-in, send-code, check-code, totp code|check|uri,
+-- webhook validate.
 local io, string = io, string
 local type, pairs, ipairs, tostring = type, pairs, ipairs, tostring
 local require = require
@@ -58,6 +59,92 @@ e.g. a factor whose enrolment was never confirmed (verify it first with
       say(format("approved (challenge %s)", scalar(c and c.sid)))
     else
       say(format("wrong code (challenge %s is %s)", scalar(c and c.sid), scalar(c and c.status)))
+    end
+    return ok and EXIT_OK or EXIT_CHECK
+  end,
+})
+
+-- One-time codes: send-code, check-code (client:send_code / client:check_code)
+local function pairs_option(list, what)
+  local t
+  for _, kv in ipairs(list or {}) do
+    local k, v = kv:match("^([^=]+)=(.*)$")
+    if not k then die_usage(what .. " takes NAME=VALUE, got '" .. kv .. "'") end
+    t = t or {}
+    t[k] = v
+  end
+  return t
+end
+
+command("send-code", {
+  args = { "TO" },
+  client = true,
+  summary = "send a one-time code to a phone number (E.164) or an email address",
+  description = [[
+Starts a verification (client:send_code): TO is a phone number in E.164
+format (+15551234567) or an email address; --channel defaults to email for
+an address, sms otherwise.  Sending again while the verification is pending
+re-sends the same code (at most 5 times: then exit 1, code 60203).  The code
+is not printed: it reaches the user (with the emulator: `twilio-verify
+emulator messages --to TO`).  --rate-limit NAME=VALUE (repeatable) gives the
+value of the service's rate limit NAME (its unique_name).  Prints the
+verification (its sid, status pending).]],
+  options = join({
+    { "channel", value = "sms|call|email|whatsapp|sna|auto", help = "how to send the code" },
+    { "locale", value = "LOCALE", help = "the message's language (default: from the number's country)" },
+    { "custom-friendly-name", value = "NAME", help = "the name in the message, instead of the service's" },
+    { "template-sid", value = "HJ...", help = "the message template" },
+    { "rate-limit", value = "NAME=VALUE", repeatable = true, help = "a rate limit's value (repeatable)" },
+    { "substitution", value = "NAME=VALUE", repeatable = true,
+      help = "a template variable's value (repeatable; TemplateCustomSubstitutions)" },
+  }, CLIENT_OPTS),
+  examples = {
+    PROG .. " send-code +15551234567 --channel sms",
+    PROG .. " send-code ann@example.com --json",
+    PROG .. " send-code +15551234567 --rate-limit per_user=user-7f3a9c",
+  },
+  run = function(o, to)
+    local client, svc = new_client(o)
+    local params = { channel = o.channel, locale = o.locale, custom_friendly_name = o["custom-friendly-name"],
+                     template_sid = o["template-sid"], rate_limits = pairs_option(o["rate-limit"], "--rate-limit"),
+                     template_custom_substitutions = pairs_option(o.substitution, "--substitution") }
+    local v, err = client:send_code(svc, to, params)
+    if not v then die_err(err) end
+    if S.json then say(to_json(plain(v)))
+    else say(format("sent (verification %s, %s, %s)", scalar(v.sid), scalar(v.channel), scalar(v.status))) end
+    return EXIT_OK
+  end,
+})
+
+command("check-code", {
+  args = { "TO", "CODE" },
+  client = true,
+  summary = "check a one-time code (exit 0 approved, 3 wrong code, 1 error)",
+  description = [[
+Checks CODE against the pending verification of TO (a phone number, an
+email address, or the verification's VE... sid) with client:check_code:
+exit 0 when it matches (the verification is approved), 3 for a wrong code
+(it stays pending; after 5 wrong codes it takes no more), 1 when the API
+refuses: no pending verification (404, code 20404: approved, canceled,
+expired or never sent) or a check after 5 wrong codes (429, code 60202).
+CODE '-' reads the code from stdin.]],
+  options = CLIENT_OPTS,
+  examples = {
+    PROG .. " check-code +15551234567 123456 && echo verified",
+    "echo \"$CODE\" | " .. PROG .. " check-code ann@example.com - --json",
+  },
+  run = function(o, to, code)
+    code = read_code(code)
+    local client, svc = new_client(o)
+    local ok, c = client:check_code(svc, to, code)
+    if ok == nil then die_err(c) end
+    local p = type(c) == "table" and plain(c) or nil
+    if S.json then
+      say(to_json({ ok = ok, check = p }))
+    elseif ok then
+      say(format("approved (verification %s)", scalar(p and p.sid)))
+    else
+      say(format("wrong code (verification %s is %s)", scalar(p and p.sid), scalar(p and p.status)))
     end
     return ok and EXIT_OK or EXIT_CHECK
   end,

@@ -150,7 +150,85 @@ local function supervise(exe, rest)
   return st
 end
 
+-- `emulator messages`: the outbox of a running emulator (GET
+-- /__emulator/messages): every code it would have sent, as the user would
+-- read it.  Its base URL is --base-url, else TWILIO_VERIFY_BASE_URL.
+local json = require "twilio.verify.cli.json"
+local args = require "twilio.verify.cli.args"
+
+command("emulator messages", {
+  args = {},
+  summary = "print the messages a running emulator would have sent (its outbox: the codes, as users read them)",
+  description = [[
+Reads GET /__emulator/messages of the emulator at --base-url (default
+$TWILIO_VERIFY_BASE_URL): every SMS, call, email and WhatsApp message its
+verifications sent, oldest first, each with its channel, to, locale,
+template and text (the code in it).  --to, --verification-sid and
+--channel filter; --clear empties the outbox afterwards.  One line per
+message, or --json: {"messages": [...]}.]],
+  options = {
+    { "base-url", value = "URL", help = "the emulator's base URL (default $TWILIO_VERIFY_BASE_URL)" },
+    { "to", value = "TO", help = "only messages to this number or address" },
+    { "verification-sid", value = "VE...", help = "only messages of this verification" },
+    { "channel", value = "CHANNEL", help = "only messages of this channel" },
+    { "last", help = "only the newest message" },
+    { "clear", help = "empty the outbox after printing it" },
+  },
+  examples = {
+    PROG .. " emulator messages --to +15551234567 --last",
+    PROG .. " emulator messages --base-url http://127.0.0.1:8080 --json",
+  },
+})
+
+local function pct(v) return (tostring(v):gsub("[^%w%-%._~]", function(c) return ("%%%02X"):format(c:byte()) end)) end
+
+local function messages(argv, first)
+  local def = commands["emulator messages"]
+  local o = args.parse(def, argv, first)
+  if o.json then S.json = true end
+  if o.help then say(command_help(def)) return EXIT_OK end
+  local base = o["base-url"] or getenv("TWILIO_VERIFY_BASE_URL")
+  if not base then out.die_usage("no emulator: give --base-url URL or set TWILIO_VERIFY_BASE_URL", def.name) end
+  local verify = C.lib()
+  -- the control API needs no credentials; the client wants some (the emulator's defaults serve)
+  local client, err = verify.new{ base_url = base, account_sid = getenv("TWILIO_ACCOUNT_SID") or
+    "AC00000000000000000000000000000000", auth_token = "-", max_retries = 0 }
+  if not client then out.die_err(err) end
+  local q = {}
+  for _, k in ipairs({ "to", "verification-sid", "channel" }) do
+    if o[k] then q[#q + 1] = k:gsub("-", "_") .. "=" .. pct(o[k]) end
+  end
+  local url = client:base_url() .. "/__emulator/messages" .. (#q > 0 and ("?" .. concat(q, "&")) or "")
+  local resp, terr = client:_http({ op = "list_verification_template", url = url, timeout = 10 })
+  if not resp then
+    io.stderr:write(PROG, ": cannot reach the emulator at ", base, ": ", tostring(terr and terr.message), "\n")
+    return EXIT_API
+  end
+  local ok, body = pcall(require("twilio.verify.core").json_decode, resp.body)
+  if resp.status ~= 200 or not ok or type(body) ~= "table" or type(body.messages) ~= "table" then
+    io.stderr:write(PROG, ": ", base, " answered ", tostring(resp.status), ": is it a twilio-verify-emulator?\n")
+    return EXIT_API
+  end
+  local list = body.messages
+  if o.last then list = { list[#list] } end
+  if S.json then
+    say(json.encode({ messages = json.array(list) }))
+  else
+    for _, m in ipairs(list) do
+      say(("%s  %-8s %-20s %-6s %s"):format(tostring(m.date_created), tostring(m.channel), tostring(m.to),
+        tostring(m.locale), tostring(m.body)))
+    end
+    if #list == 0 then say("(no messages)") end
+  end
+  if o.clear then
+    client:_http({ op = "delete_safelist", url = client:base_url() .. "/__emulator/messages", timeout = 10 })
+  end
+  client:close()
+  return EXIT_OK
+end
+
 local function run_emulator(argv, first)
+  if argv[first] == "messages" then return messages(argv, first + 1) end
   local rest = {}
   for i = first, #argv do
     if argv[i] == "--help" or argv[i] == "-h" then

@@ -90,8 +90,8 @@ local function main_help()
   local out = {
     "Usage: " .. PROG .. " [--json] COMMAND [options] ARGS...",
     "",
-    "Twilio Verify v2 Factors, Entities, Challenges and Services from the command line, TOTP helpers",
-    "and a local emulator.",
+    "Twilio Verify v2 from the command line (one-time codes, Factors, Entities, Challenges, Services and the rest),",
+    "TOTP helpers and a local emulator.",
     "",
     "Commands:",
   }

@@ -181,11 +181,13 @@ local function print_list(op, items)
   say(format("(%d %s)", #items, #items == 1 and op.resource or op.list_key))
 end
 
--- the plural of a resource: its list's key (entities), else resource .. "s",
--- with dashes (access-tokens)
+-- the command group of a resource: the data's (api/*.lua `cli_group`; by
+-- default its list's key, else its name and "s", with dashes: access-tokens)
 local function group_of(ops, resource)
-  for _, r in ipairs(ops) do
-    if r.resource == resource and r.list_key then return (r.list_key:gsub("_", "-")) end
+  local r = verify.resources and verify.resources[resource]
+  if r and r.group then return r.group end
+  for _, o in ipairs(ops) do
+    if o.resource == resource and o.list_key then return (o.list_key:gsub("_", "-")) end
   end
   return (resource:gsub("_", "-")) .. "s"
 end
