@@ -129,7 +129,10 @@ static inline void fz_check_page_request(const tv_origin *o, const tv_operation 
     FZ_ASSERT(req->url.data && strlen(req->url.data) == req->url.len);
     size_t bl = strlen(o->base);
     FZ_ASSERT(req->url.len > bl && memcmp(req->url.data, o->base, bl) == 0 && req->url.data[bl] == '/');
-    FZ_ASSERT(strncmp(req->url.data + bl, "/v2/Services", 12) == 0);
+    /* the list operation's own path (/v2/Services..., /v2/Attempts, /v2/Templates...) */
+    const char *brace = strchr(req->op->path, '{');
+    size_t lit = brace ? (size_t)(brace - req->op->path) : strlen(req->op->path);
+    FZ_ASSERT(strncmp(req->url.data + bl, req->op->path, lit) == 0);
     for (size_t i = 0; i < req->url.len; i++) FZ_ASSERT(fz_url_char((unsigned char)req->url.data[i]));
     for (int pass = 0; pass < 2; pass++) {
         tv_request again;
