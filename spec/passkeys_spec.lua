@@ -353,4 +353,40 @@ describe("passkeys", function()
       assert.equal("NotSupportedError", err.name)
     end)
   end)
+
+  describe("webhooks", function()
+    -- doc/emulator.md, "Passkeys": the factor and challenge events fire as for
+    -- Push. The hook's URL is a loopback port with nothing behind it: the
+    -- emulator records each delivery (and its refused connection) at
+    -- GET /__emulator/webhooks, with the body it would have posted.
+    it("fires factor.created, factor.verified and challenge.approved for a passkey", function()
+      local hook = assert(client:create_webhook(svc, { friendly_name = "passkeys", event_types = { "*" },
+        webhook_url = "http://127.0.0.1:9/hooks" }))
+      local auth, f, id = registered()
+      local ok, res = client:passkey_sign_in(svc, { identity = id, factor_sid = f.sid },
+        function(o) return auth:get(o, { origin = ORIGIN }) end)
+      assert.is_true(ok, tostring(res))
+      local mine, deadline = {}, os.time() + 10
+      repeat
+        local status, st = e:json("GET", "/__emulator/webhooks", nil, { Authorization = false })
+        assert.equal(200, status)
+        mine = {}
+        for _, d in ipairs(st.deliveries) do
+          if type(d.body) == "string" and d.body:find("factor_sid=" .. f.sid, 1, true) then
+            mine[#mine + 1] = d
+          end
+        end
+        if #mine >= 3 and st.queued == 0 and not st.sending then break end
+        os.execute("sleep 0.05")
+      until os.time() > deadline
+      local events = {}
+      for i, d in ipairs(mine) do
+        events[i] = d.event
+        assert.truthy(d.body:find("factor_type=passkeys", 1, true), d.body)
+        assert.falsy(d.body:find("attestation", 1, true), "no attestation in an event")
+      end
+      assert.same({ "factor.created", "factor.verified", "challenge.approved" }, events)
+      assert(client:delete_webhook(svc, hook.sid))
+    end)
+  end)
 end)
