@@ -366,7 +366,8 @@ describe("passkeys", function()
       local ok, res = client:passkey_sign_in(svc, { identity = id, factor_sid = f.sid },
         function(o) return auth:get(o, { origin = ORIGIN }) end)
       assert.is_true(ok, tostring(res))
-      local mine, deadline = {}, os.time() + 10
+      local mine
+      local deadline = os.time() + 10
       repeat
         local status, st = e:json("GET", "/__emulator/webhooks", nil, { Authorization = false })
         assert.equal(200, status)

@@ -106,6 +106,18 @@ Passkeys (service $(cat "$PREFIX/passkeys-service.sid"), relying party localhost
     as ann with "demo password for ann": "Create a passkey", then "Sign in with a passkey"
 EOF
   fi
+  if [ -s "$PREFIX/otp-service.sid" ]; then
+    run="${TV_EXAMPLE_PREFIX:+TV_EXAMPLE_PREFIX=$TV_EXAMPLE_PREFIX }sh examples/openresty/run.sh"
+    cat <<EOF
+One-time code by SMS (service $(cat "$PREFIX/otp-service.sid"); the emulator's outbox stands in for the phone):
+  curl -s -X POST http://127.0.0.1:$port/otp/send -d user=ann --data-urlencode phone=+15551234567
+    -> {"step":"sent","to":"+15551234567"}
+  $run messages --to +15551234567 --last
+    -> the SMS with the code (the emulator's outbox: bin/twilio-verify emulator messages)
+  curl -s -X POST http://127.0.0.1:$port/otp/check --data-urlencode phone=+15551234567 -d code=CODE
+    -> {"step":"done","to":"+15551234567"}  (a wrong code: 401 {"error":"wrong code"})
+EOF
+  fi
   echo "Stop: ${TV_EXAMPLE_PREFIX:+TV_EXAMPLE_PREFIX=$TV_EXAMPLE_PREFIX }sh examples/openresty/run.sh stop"
 }
 
@@ -114,6 +126,14 @@ EOF
 cli() {
   env TWILIO_ACCOUNT_SID="$account_sid" TWILIO_AUTH_TOKEN="$auth_token" \
     TWILIO_VERIFY_SERVICE_SID="$service_sid" TWILIO_VERIFY_BASE_URL="http://127.0.0.1:$eport" \
+    LUA_PATH="$ROOT/lua/?.lua;;" LUA_CPATH="$ROOT/$BUILD/?.so;;" luajit bin/twilio-verify "$@" </dev/null
+}
+
+# cli_svc SID ARGS: cli on another service of the emulator
+cli_svc() {
+  sid=$1; shift
+  env TWILIO_ACCOUNT_SID="$account_sid" TWILIO_AUTH_TOKEN="$auth_token" \
+    TWILIO_VERIFY_SERVICE_SID="$sid" TWILIO_VERIFY_BASE_URL="http://127.0.0.1:$eport" \
     LUA_PATH="$ROOT/lua/?.lua;;" LUA_CPATH="$ROOT/$BUILD/?.so;;" luajit bin/twilio-verify "$@" </dev/null
 }
 
@@ -160,12 +180,46 @@ passkeys_service() {
   [ -s "$PREFIX/passkeys-service.sid" ] || { why=$(cat "$PREFIX/passkeys.out"); stop >/dev/null; die "no service SID in: $why"; }
 }
 
+# otp_service: when the configuration has the one-time-code sign-in, a
+# service for it (made once, with `services create`), its RateLimit
+# `per_user` and a Bucket of 3 codes per 10 minutes; its SID goes to nginx
+# as TWILIO_VERIFY_OTP_SERVICE_SID.
+otp_service() {
+  if ! grep -q 'otp_login' "$PREFIX/nginx.conf"; then
+    rm -f "$PREFIX/otp-service.sid"
+    return 0
+  fi
+  [ -s "$PREFIX/otp-service.sid" ] && return 0
+  if ! cli --json services create --friendly-name "OTP example" >"$PREFIX/otp.out" 2>&1; then
+    why=$(cat "$PREFIX/otp.out"); stop >/dev/null; die "the one-time-code service: $why"
+  fi
+  osid=$(sed -n 's/.*"sid":"\(VA[0-9a-f]\{32\}\)".*/\1/p' "$PREFIX/otp.out" | head -n 1)
+  [ -n "$osid" ] || { why=$(cat "$PREFIX/otp.out"); stop >/dev/null; die "no service SID in: $why"; }
+  if ! cli_svc "$osid" --json rate-limits create --unique-name per_user \
+        --description "codes per user" >"$PREFIX/otp.out" 2>&1; then
+    why=$(cat "$PREFIX/otp.out"); stop >/dev/null; die "the per_user rate limit: $why"
+  fi
+  rk=$(sed -n 's/.*"sid":"\(RK[0-9a-f]\{32\}\)".*/\1/p' "$PREFIX/otp.out" | head -n 1)
+  if [ -z "$rk" ] || ! cli_svc "$osid" --json buckets create "$rk" --max 3 --interval 600 >"$PREFIX/otp.out" 2>&1; then
+    why=$(cat "$PREFIX/otp.out"); stop >/dev/null; die "the per_user bucket: $why"
+  fi
+  echo "$osid" >"$PREFIX/otp-service.sid"
+}
+
 # device ARGS: examples/openresty/device.lua against the running emulator
 device() {
   alive "$(pid_of emulator.pid)" twilio-verify-emulator && [ -s "$PREFIX/emulator.port" ] ||
     die "the emulator is not running (sh examples/openresty/run.sh start)"
   TWILIO_VERIFY_BASE_URL="http://127.0.0.1:$(cat "$PREFIX/emulator.port")" TV_DEVICE_STATE="$PREFIX/device.state" \
     LUA_PATH="$ROOT/lua/?.lua;;" LUA_CPATH="$ROOT/$BUILD/?.so;;" exec luajit examples/openresty/device.lua "$@"
+}
+
+# messages ARGS: the emulator's outbox (bin/twilio-verify emulator messages)
+messages() {
+  alive "$(pid_of emulator.pid)" twilio-verify-emulator && [ -s "$PREFIX/emulator.port" ] ||
+    die "the emulator is not running (sh examples/openresty/run.sh start)"
+  TWILIO_VERIFY_BASE_URL="http://127.0.0.1:$(cat "$PREFIX/emulator.port")" \
+    LUA_PATH="$ROOT/lua/?.lua;;" LUA_CPATH="$ROOT/$BUILD/?.so;;" exec luajit bin/twilio-verify emulator messages "$@"
 }
 
 start() {
@@ -224,6 +278,7 @@ start() {
       die "unknown @TOKEN@ left in $PREFIX/nginx.conf: $(grep -o '@[A-Z_]*@' "$PREFIX/nginx.conf" | head -n 1)"
     fi
     passkeys_service "$port"
+    otp_service
     : >"$PREFIX/logs/error.log"
     # in the foreground of this shell's background job: $! is the master
     g=$globals
@@ -233,6 +288,7 @@ start() {
     env TWILIO_ACCOUNT_SID="$account_sid" TWILIO_AUTH_TOKEN="$auth_token" \
       TWILIO_VERIFY_SERVICE_SID="$service_sid" TWILIO_VERIFY_BASE_URL="http://127.0.0.1:$eport" \
       TWILIO_VERIFY_PASSKEYS_SERVICE_SID="$(cat "$PREFIX/passkeys-service.sid" 2>/dev/null)" \
+      TWILIO_VERIFY_OTP_SERVICE_SID="$(cat "$PREFIX/otp-service.sid" 2>/dev/null)" \
       "$NGINX" "$@" >"$PREFIX/nginx.out" 2>&1 </dev/null &
     echo $! >"$PREFIX/nginx.pid"
     echo "$port" >"$PREFIX/nginx.port"
@@ -263,7 +319,7 @@ stop() {
   # (device.state too: its factor was the stopped emulator's)
   rm -f "$PREFIX/nginx.port" "$PREFIX/emulator.port" "$PREFIX/webhook.sid" "$PREFIX/webhook.out" \
     "$PREFIX/account.sid" "$PREFIX/service.sid" "$PREFIX/device.state" "$PREFIX/passkeys-service.sid" \
-    "$PREFIX/passkeys.out"
+    "$PREFIX/passkeys.out" "$PREFIX/otp-service.sid" "$PREFIX/otp.out"
 }
 
 status() {
@@ -281,5 +337,6 @@ case ${1:-} in
   stop) stop ;;
   status) status ;;
   device) shift; device "$@" ;;
-  *) echo "usage: sh examples/openresty/run.sh start|stop|status|device enroll|approve|deny|show" >&2; exit 2 ;;
+  messages) shift; messages "$@" ;;
+  *) echo "usage: sh examples/openresty/run.sh start|stop|status|device enroll|approve|deny|show|messages [--to N]" >&2; exit 2 ;;
 esac
