@@ -76,6 +76,7 @@ local function reply(status, body)
   ngx.header["Cache-Control"] = "no-store"
   ngx.say(cjson.encode(body))
 end
+_M.reply = reply -- (the JSON answer of every handler of the example: push, passkey, otp)
 
 -- The first TOTP factor of `identity`, or nil; nil, err when Verify failed.
 local function totp_factor(c, identity)

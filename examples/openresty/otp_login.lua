@@ -20,7 +20,6 @@
 -- answers give the browser only Verify's code.  The service is
 -- TWILIO_VERIFY_OTP_SERVICE_SID (else TWILIO_VERIFY_SERVICE_SID).
 local login = require "login"
-local cjson = require "cjson.safe"
 
 local ngx = ngx -- luacheck: ignore
 local type = type
@@ -28,12 +27,7 @@ local _M = {}
 
 local SERVICE_SID = os.getenv("TWILIO_VERIFY_OTP_SERVICE_SID") or os.getenv("TWILIO_VERIFY_SERVICE_SID")
 
-local function reply(status, body)
-  ngx.status = status
-  ngx.header["Content-Type"] = "application/json"
-  ngx.header["Cache-Control"] = "no-store"
-  ngx.say(cjson.encode(body))
-end
+local reply = login.reply
 
 -- The form of a POST, or nil after answering the error.
 local function form()

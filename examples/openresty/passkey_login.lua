@@ -45,12 +45,7 @@ local _M = {}
 
 local SERVICE_SID = os.getenv("TWILIO_VERIFY_PASSKEYS_SERVICE_SID") or os.getenv("TWILIO_VERIFY_SERVICE_SID")
 
-local function reply(status, body)
-  ngx.status = status
-  ngx.header["Content-Type"] = "application/json"
-  ngx.header["Cache-Control"] = "no-store"
-  ngx.say(cjson.encode(body))
-end
+local reply = login.reply
 
 local function unavailable(err)
   ngx.log(ngx.ERR, "twilio verify: ", tostring(err))

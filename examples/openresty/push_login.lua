@@ -37,7 +37,6 @@
 --       browser that typed the password may pick up its approval.
 local webhook = require "twilio.verify.webhook"
 local login = require "login"
-local cjson = require "cjson.safe"
 
 local ngx = ngx -- luacheck: ignore
 local _M = {}
@@ -55,12 +54,7 @@ local function dict()
   return ngx.shared.push_challenges -- lua_shared_dict push_challenges 1m; in nginx.conf
 end
 
-local function reply(status, body)
-  ngx.status = status
-  ngx.header["Content-Type"] = "application/json"
-  ngx.header["Cache-Control"] = "no-store"
-  ngx.say(cjson.encode(body))
-end
+local reply = login.reply
 
 local function unavailable(err)
   ngx.log(ngx.ERR, "twilio verify: ", tostring(err)) -- errors never carry credentials
