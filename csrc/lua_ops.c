@@ -26,7 +26,8 @@ static int str_arg(lua_State *L, int idx, const char *name, const char **s, size
 }
 
 /* Strings made here (encoded JSON) are anchored in the table at stack index
- * `anchor`, so their bytes stay valid until the C function returns. */
+ * `anchor` (nil until the first one), so their bytes stay valid until the C
+ * function returns. */
 typedef struct reader {
     lua_State *L;
     tv_lua_args *a;
@@ -82,6 +83,10 @@ static int read_value(reader *r, const tv_param_spec *p, const char *what) {
             if (tv_lua_encode_json(L, -1, p->name, err)) return -1;
             size_t len;
             const char *s = lua_tolstring(L, -1, &len);
+            if (r->nanchored == 0) { /* the anchor table, made on first need (most calls anchor nothing) */
+                lua_newtable(L);
+                lua_replace(L, r->anchor);
+            }
             lua_rawseti(L, r->anchor, ++r->nanchored); /* pops it; the table keeps it alive */
             return add_kv(r, p, s, len);
         }
@@ -247,7 +252,7 @@ int tv_lua_build(lua_State *L, lclient *lc, const tv_operation *op, int base, tv
      * table as its opts */
     int nargs = (op->nargs + 1);
     lua_settop(L, base + nargs - 1);
-    lua_newtable(L);
+    lua_pushnil(L); /* the anchor's slot (a table once a string needs it) */
     reader r = {L, a, lua_gettop(L), 0, err};
     tv_str path[TV_MAX_PATH_PARAMS];
     size_t np = tv_operation_npath(op);

@@ -71,35 +71,55 @@ static void push_headers(lua_State *L, lclient *lc, tv_method m) {
     lua_remove(L, c);
 }
 
+/* t[key] = the value on top (popped), t at -2: a raw set with the key's
+ * length known (lua_setfield's strlen and metamethod check are not needed
+ * on a table made here) */
+#define SET_TOP(L, key)                               \
+    do {                                              \
+        lua_pushlstring((L), "" key, sizeof key - 1); \
+        lua_insert((L), -2);                          \
+        lua_rawset((L), -3);                          \
+    } while (0)
+
 static void push_request(lua_State *L, lclient *lc, const tv_request *req, const tv_lua_args *a) {
-    lua_createtable(L, 0, 8);
+    lua_createtable(L, 0, 9);
+    lua_pushliteral(L, "op");
     lua_pushstring(L, req->op->name);
-    lua_setfield(L, -2, "op");
+    lua_rawset(L, -3);
+    lua_pushliteral(L, "method");
     lua_pushstring(L, tv_method_name(req->method));
-    lua_setfield(L, -2, "method");
+    lua_rawset(L, -3);
+    lua_pushliteral(L, "url");
     lua_pushlstring(L, req->url.data, req->url.len);
-    lua_setfield(L, -2, "url");
+    lua_rawset(L, -3);
     if (req->method == TV_POST) {
+        lua_pushliteral(L, "body");
         lua_pushlstring(L, req->body.data ? req->body.data : "", req->body.len);
-        lua_setfield(L, -2, "body");
+        lua_rawset(L, -3);
     }
+    lua_pushliteral(L, "headers");
     push_headers(L, lc, req->method);
     /* a JSON body's own media type (the client's lines are the form's) */
     if (tv_request_content_type(req)) {
         lua_pushstring(L, tv_request_content_type(req));
-        lua_setfield(L, -2, "Content-Type");
+        SET_TOP(L, "Content-Type");
     }
-    lua_setfield(L, -2, "headers");
+    lua_rawset(L, -3);
     long t = a->co.timeout_ms > 0 ? a->co.timeout_ms : tv_client_timeout_ms(lc->c);
+    lua_pushliteral(L, "timeout");
     lua_pushnumber(L, t / 1000.0);
-    lua_setfield(L, -2, "timeout");
+    lua_rawset(L, -3);
+    lua_pushliteral(L, "connect_timeout");
     lua_pushnumber(L, tv_client_connect_timeout_ms(lc->c) / 1000.0);
-    lua_setfield(L, -2, "connect_timeout");
+    lua_rawset(L, -3);
+    lua_pushliteral(L, "max_retries");
     lua_pushinteger(L, a->co.max_retries >= 0 ? a->co.max_retries : tv_client_max_retries(lc->c));
-    lua_setfield(L, -2, "max_retries");
+    lua_rawset(L, -3);
+    lua_pushliteral(L, "max_body");
     lua_pushinteger(L, (lua_Integer)tv_client_max_body(lc->c));
-    lua_setfield(L, -2, "max_body");
+    lua_rawset(L, -3);
 }
+#undef SET_TOP
 
 /* client:_prepare(op_name, ...) -> request table | nil, err
  * op_name "list_page_url" takes (url [, opts]): a page URL of any list. */
@@ -321,7 +341,57 @@ static void push_event(lua_State *L, const lclient *lc, lcall *k) {
  * stack index of the value of a success just fed, or 0.  The last
  * attempt's LOG is folded into DONE (its hook and event come after the
  * value), so the driver gets the value in the same answer. */
-static int push_step(lua_State *L, const lclient *lc, lcall *k, int vidx) {
+/* Idle call boxes kept for the next _call, in the array part of the
+ * client's state table (client:_state(), whose Lua users key it by
+ * string): a call that ends returns its box there, so the hot path makes
+ * no userdata, no finalizer and no request buffers of its own.  A box left
+ * by a call that raised (a transport error thrown) is never returned: the
+ * GC collects it (lcall_gc) as before.  At most POOL_MAX idle boxes. */
+#define POOL_MAX 16
+
+/* The call is over: let go of what it held (its body is wiped already)
+ * and keep its box (at kidx) for the next call; owner NULL marks it idle,
+ * so a stray _next on it is refused. */
+static void lcall_pool(lua_State *L, lcall *k, int kidx) {
+    tv_call_release(&k->call);
+    memset(&k->call, 0, sizeof k->call);
+    tv_response_free(&k->resp);
+    memset(&k->resp, 0, sizeof k->resp);
+    cJSON_Delete(k->out);
+    k->out = NULL;
+    k->owner = NULL;
+    tvL_getuv(L, 1);
+    size_t n = tvL_rawlen(L, -1);
+    if (lua_type(L, -1) == LUA_TTABLE && n < POOL_MAX) {
+        lua_pushvalue(L, kidx);
+        lua_rawseti(L, -2, (int)n + 1);
+    }
+    lua_pop(L, 1);
+}
+
+/* A box for a new call: an idle one of the client's (at stack index 1) or
+ * a new one; pushed. */
+static lcall *lcall_take(lua_State *L, const lclient *lc) {
+    lcall *k = NULL;
+    tvL_getuv(L, 1);
+    size_t n = lua_type(L, -1) == LUA_TTABLE ? tvL_rawlen(L, -1) : 0;
+    if (n > 0) {
+        lua_rawgeti(L, -1, (int)n);
+        k = (lcall *)lua_touserdata(L, -1);
+        lua_pushnil(L);
+        lua_rawseti(L, -3, (int)n);
+        lua_remove(L, -2); /* the state table */
+    } else {
+        lua_pop(L, 1);
+        k = (lcall *)tv_lua_box(L, sizeof *k, TV_LUA_CALL_MT, lcall_gc);
+    }
+    k->group_ref = LUA_NOREF;
+    k->owner = lc;
+    k->resp.retry_after = -1;
+    return k;
+}
+
+static int push_step(lua_State *L, const lclient *lc, lcall *k, int kidx, int vidx) {
     tv_step st = tv_call_next(&k->call, mono());
     int logged = 0;
     if (st == TV_STEP_LOG && tv_call_settled(&k->call)) {
@@ -365,6 +435,7 @@ static int push_step(lua_State *L, const lclient *lc, lcall *k, int vidx) {
     /* over: the body may hold AuthPayload (wiped now), the group is let go */
     tv_buf_reset(&k->req.body, 1);
     lcall_drop_group(L, k);
+    lcall_pool(L, k, kidx);
     return logged ? 5 : 3;
 }
 
@@ -387,10 +458,7 @@ static int l_call(lua_State *L) {
     if (lc->ref_log != LUA_NOREF) flags |= TV_CALL_LOG;
     if (lc->ref_on_retry != LUA_NOREF) flags |= TV_CALL_ON_RETRY;
     if (lua_gettop(L) < 4) lua_settop(L, 4);
-    lcall *k = (lcall *)tv_lua_box(L, sizeof *k, TV_LUA_CALL_MT, lcall_gc);
-    k->group_ref = LUA_NOREF;
-    k->owner = lc;
-    k->resp.retry_after = -1;
+    lcall *k = lcall_take(L, lc);
     lua_insert(L, 5); /* the box below the operation's arguments (6...) */
     tv_lua_args a;
     if (tv_lua_build(L, lc, op, 6, &k->req, &a, &err)) return tv_lua_fail(L, &err);
@@ -402,7 +470,7 @@ static int l_call(lua_State *L) {
     lua_pushvalue(L, 5);
     push_request(L, lc, &k->req, &a);
     if (!(flags & TV_CALL_LOG)) tv_buf_reset(&k->req.body, 1); /* no event needs it: wipe it now */
-    return 2 + push_step(L, lc, k, 0);
+    return 2 + push_step(L, lc, k, 5, 0);
 }
 
 /* client:_next(call [, response | nil, transport_error]) -> step...
@@ -423,7 +491,7 @@ static int l_next(lua_State *L) {
             tv_call_feed(&k->call, mono(), NULL, &err);
         }
     }
-    return push_step(L, lc, k, vidx);
+    return push_step(L, lc, k, 2, vidx);
 }
 
 /* group:fail(): an op of the batch failed (fail_fast stops the group) */

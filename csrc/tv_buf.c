@@ -35,10 +35,16 @@ int tv_buf_add(tv_buf *b, const char *s, size_t n) {
 
 int tv_buf_adds(tv_buf *b, const char *s) { return tv_buf_add(b, s, strlen(s)); }
 
-static int unreserved(unsigned char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '.' || c == '_' || c == '~';
-}
+/* RFC 3986 unreserved characters: A-Z a-z 0-9 - . _ ~ (a table: one load a
+ * byte on the path of every URL) */
+#define TV_UR4(c) [c] = 1, [c + 1] = 1, [c + 2] = 1, [c + 3] = 1
+#define TV_UR8(c) TV_UR4(c), TV_UR4(c + 4)
+static const unsigned char unreserved[256] = {
+    TV_UR8('0'), ['8'] = 1, ['9'] = 1, TV_UR8('A'), TV_UR8('I'), TV_UR8('Q'), ['Y'] = 1, ['Z'] = 1,
+    TV_UR8('a'), TV_UR8('i'), TV_UR8('q'), ['y'] = 1, ['z'] = 1, ['-'] = 1, ['.'] = 1, ['_'] = 1, ['~'] = 1,
+};
+#undef TV_UR8
+#undef TV_UR4
 
 int tv_buf_add_pct(tv_buf *b, const char *s, size_t n) {
     static const char hex[] = "0123456789ABCDEF";
@@ -46,7 +52,7 @@ int tv_buf_add_pct(tv_buf *b, const char *s, size_t n) {
     char *w = b->data + b->len;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (unreserved(c)) {
+        if (unreserved[c]) {
             *w++ = (char)c;
         } else {
             *w++ = '%';

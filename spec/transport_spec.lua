@@ -184,3 +184,69 @@ describe("Lua transport", function()
     assert.equal("transport", err.param)
   end)
 end)
+
+-- A call's engine state lives in a box the client keeps for the next call
+-- once the call ends (lua_transport.c's pool, in the array part of the
+-- client's state table): no state of one call reaches the next, a box in
+-- flight is never handed to a second call, and an idle box refuses _next.
+describe("Lua transport: call boxes", function()
+  local NOT_FOUND = '{"code":20404,"message":"The requested resource was not found","status":404}'
+
+  it("are kept by the client when a call ends, one per call in flight at most", function()
+    local fn = scripted{ { { status = 200, body = FACTOR, headers = {} } }, { { status = 200, body = FACTOR, headers = {} } } }
+    local c = client_with(fn)
+    assert.equal(0, #c:_state())
+    assert(c:fetch_factor(SVC, ID, SID))
+    assert.equal(1, #c:_state()) -- the box came back
+    assert(c:fetch_factor(SVC, ID, SID))
+    assert.equal(1, #c:_state()) -- and was used again, not a second one
+  end)
+
+  it("carry nothing from a failed call into the next", function()
+    local fn, calls = scripted{
+      { { status = 404, body = NOT_FOUND, headers = { ["Twilio-Request-Id"] = "RQ" .. string.rep("a", 32) } } },
+      { { status = 200, body = UNVERIFIED, headers = {} } } }
+    local c = client_with(fn, { max_retries = 0 })
+    local v, err = c:update_factor(SVC, ID, SID, { auth_payload = "123456" })
+    assert.is_nil(v)
+    assert.equal(20404, err.code)
+    local f, err2 = c:fetch_factor(SVC, ID, SID)
+    assert.is_nil(err2)
+    assert.equal("unverified", f.status)
+    assert.equal("GET", calls[2].method)
+    assert.is_nil(calls[2].body) -- the update's body is not the fetch's
+    assert.is_nil(verify.response_of(f).request_id) -- nor its request id
+  end)
+
+  it("are never shared by two calls in flight", function()
+    local pending = {}
+    local c = client_with(function(req)
+      local co = coroutine.running()
+      pending[#pending + 1] = co
+      coroutine.yield()
+      local sid = req.url:match("(YF%x+)$")
+      return { status = 200, body = FACTOR:gsub(SID, sid), headers = {} }
+    end)
+    local SID2 = "YF" .. string.rep("4", 32)
+    local got = {}
+    local a = coroutine.create(function() got.a = assert(c:fetch_factor(SVC, ID, SID)) end)
+    local b = coroutine.create(function() got.b = assert(c:fetch_factor(SVC, ID, SID2)) end)
+    assert(coroutine.resume(a))
+    assert(coroutine.resume(b)) -- both in flight now
+    assert(coroutine.resume(pending[2]))
+    assert(coroutine.resume(pending[1]))
+    assert.equal(SID2, got.b.sid)
+    assert.equal(SID, got.a.sid)
+    assert.equal(2, #c:_state()) -- two boxes, both idle again
+  end)
+
+  it("refuse _next once their call is over", function()
+    local c = client_with(scripted{ { { status = 200, body = FACTOR, headers = {} } } })
+    local k, req, step = c:_call("fetch_factor", nil, nil, SVC, ID, SID)
+    assert.equal("send", step)
+    local s2 = c:_next(k, { status = 200, body = FACTOR, headers = {} })
+    assert.equal("done", s2)
+    assert.is_table(req)
+    assert.has_error(function() c:_next(k) end, "_next: not a call of this client")
+  end)
+end)
