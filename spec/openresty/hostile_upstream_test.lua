@@ -15,42 +15,16 @@
 -- (it needs nginx and a LuaJIT build): `make openresty-test`, or
 --   LUA_PATH='lua/?.lua;spec/?.lua;;' busted --lua=luajit --cpath='build-luajit/?.so' \
 --     spec/openresty/hostile_upstream_test.lua
--- Env: TV_NGINX, TV_NGINX_MODULES, TV_NGINX_BUILD as for nginx_test.lua.
+-- Env: TV_NGINX, TV_NGINX_MODULES, TV_NGINX_BUILD (spec/support/nginx.lua).
 local cjson = require "cjson"
 local hostile = require "openresty.tv_hostile_upstream"
 
 local format = string.format
 
-local function sh(cmd)
-  local p = io.popen(cmd)
-  local out = p:read("*a")
-  p:close()
-  return out
-end
-local function shq(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-local function write_file(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-end
-local function alive(pid)
-  local stat = read_file("/proc/" .. pid .. "/stat")
-  local state = stat and stat:match("^%d+ %b() (%a)")
-  return state ~= nil and state ~= "Z" and state ~= "X"
-end
-
-local ROOT = os.getenv("TV_ROOT") or sh("pwd"):gsub("%s+$", "")
-local BUILD = os.getenv("TV_NGINX_BUILD") or "build-luajit"
-local NGINX = os.getenv("TV_NGINX") or "/usr/sbin/nginx"
-local MODULES = os.getenv("TV_NGINX_MODULES") or "/usr/lib/nginx/modules"
-local IS_ROOT = sh("id -u"):match("^0%s") ~= nil
+local process = require "support.process"
+local nginx = require "support.nginx"
+local sh, shq, read_file = process.output, process.shq, process.read_file
+local ROOT, BUILD, MODULES = nginx.ROOT, nginx.BUILD, nginx.MODULES
 
 -- doc/openresty.md's internal location, proxying to the hostile one; the
 -- proxy buffer is large enough for 3,000 short header lines to reach Lua
@@ -99,47 +73,8 @@ http {
 ]], MODULES, MODULES, ROOT, ROOT, ROOT, BUILD, port, port, port)
 end
 
-local function start()
-  assert(read_file(ROOT .. "/" .. BUILD .. "/twilio/verify/core.so"),
-    "no LuaJIT build of the module in " .. BUILD .. " (make LUA=luajit BUILD=" .. BUILD .. ")")
-  local dir = sh("mktemp -d /tmp/tv-nginx-hostile.XXXXXX"):gsub("%s+$", "")
-  os.execute("mkdir -p " .. shq(dir .. "/logs") .. " " .. shq(dir .. "/tmp") .. " && chmod 755 " .. shq(dir))
-  local last
-  for _ = 1, 8 do
-    local port = math.random(20000, 59999)
-    os.remove(dir .. "/logs/error.log") -- a try that found its port taken logged [emerg]: not this one's
-    write_file(dir .. "/nginx.conf", conf(port))
-    local pipe = io.popen(format("%s -p %s -c %s %s >%s 2>&1 </dev/null & echo $!; wait", shq(NGINX),
-      shq(dir .. "/"), shq(dir .. "/nginx.conf"), IS_ROOT and "-g 'user root;'" or "", shq(dir .. "/stderr")))
-    local pid = tonumber(pipe:read("*l"))
-    local n = { pid = pid, pipe = pipe, port = port, dir = dir, base = "http://127.0.0.1:" .. port }
-    for _ = 1, 200 do
-      if not alive(pid) then break end
-      local code = sh(format("curl -s -o /dev/null -w '%%{http_code}' --max-time 1 %s/__ready", n.base))
-      if code == "200" then return n end
-      os.execute("sleep 0.05")
-    end
-    last = (read_file(dir .. "/stderr") or "") .. (read_file(dir .. "/logs/error.log") or "")
-    if alive(pid) then os.execute("kill -KILL " .. pid) end
-    pipe:close()
-    if not last:find("Address already in use", 1, true) then break end
-  end
-  os.execute("rm -rf " .. shq(dir))
-  error("nginx did not start: " .. tostring(last))
-end
-
-local function stop(n)
-  if not n or not n.pid then return end
-  os.execute("kill -QUIT " .. n.pid .. " 2>/dev/null")
-  for _ = 1, 200 do
-    if not alive(n.pid) then break end
-    os.execute("sleep 0.05")
-  end
-  if alive(n.pid) then os.execute("kill -KILL " .. n.pid .. " 2>/dev/null") end
-  n.pipe:close()
-  n.pid = nil
-  os.execute("rm -rf " .. shq(n.dir))
-end
+local function start() return nginx.start(conf, { name = "hostile" }) end
+local stop = nginx.stop
 
 local function run(n, case)
   local out = sh(format("curl -s --max-time 30 -w '\\n%%{http_code}' %s", shq(n.base .. "/run?case=" .. case)))

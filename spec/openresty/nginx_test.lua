@@ -22,96 +22,18 @@ local verify = require "twilio.verify"
 local shq = emulator.shell_quote
 local format, concat = string.format, table.concat
 
-local function sh(cmd)
-  local p = io.popen(cmd)
-  local out = p:read("*a")
-  p:close()
-  return out
-end
-
-local ROOT = os.getenv("TV_ROOT") or sh("pwd"):gsub("%s+$", "")
-local BUILD = os.getenv("TV_NGINX_BUILD") or "build-luajit"
-local NGINX = os.getenv("TV_NGINX") or "/usr/sbin/nginx"
-local MODULES = os.getenv("TV_NGINX_MODULES") or "/usr/lib/nginx/modules"
+local process = require "support.process"
+local nginx = require "support.nginx"
+local sh, read_file, sleep = process.output, process.read_file, process.sleep
+local ROOT, BUILD, MODULES = nginx.ROOT, nginx.BUILD, nginx.MODULES
 local SVC = "VA" .. string.rep("5e", 16)
-local IS_ROOT = sh("id -u"):match("^0%s") ~= nil
-
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function write_file(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-end
-
-local function alive(pid)
-  local stat = read_file("/proc/" .. pid .. "/stat")
-  local state = stat and stat:match("^%d+ %b() (%a)")
-  return state ~= nil and state ~= "Z" and state ~= "X"
-end
-
-local function sleep(s) os.execute("sleep " .. s) end
 
 -- ------------------------------------------------------------- nginx
 
--- Start nginx with the config `render(port)` in a fresh prefix directory on
--- a free port (a random one, retried when taken); env: table of variables.
-local function start_nginx(render, env)
-  assert(read_file(ROOT .. "/" .. BUILD .. "/twilio/verify/core.so"),
-    "no LuaJIT build of the module in " .. BUILD .. " (make LUA=luajit BUILD=" .. BUILD .. ")")
-  local dir = sh("mktemp -d /tmp/tv-nginx.XXXXXX"):gsub("%s+$", "")
-  os.execute("mkdir -p " .. shq(dir .. "/logs") .. " " .. shq(dir .. "/tmp") .. " && chmod 755 " .. shq(dir))
-  local envs = {}
-  for k, v in pairs(env or {}) do envs[#envs + 1] = k .. "=" .. shq(v) end
-  local last_err
-  for _ = 1, 8 do
-    local port = math.random(20000, 59999)
-    os.remove(dir .. "/logs/error.log") -- a try that found its port taken logged [emerg]: not this one's
-    write_file(dir .. "/nginx.conf", render(port))
-    -- as root the workers would run as nobody: keep them as root in tests.
-    -- The shell waits for nginx, and closing the pipe waits for the shell:
-    -- the master is reaped, not left a zombie.
-    local cmd = format("env %s %s -p %s -c %s %s >%s 2>&1 </dev/null & echo $!; wait", concat(envs, " "),
-      shq(NGINX), shq(dir .. "/"), shq(dir .. "/nginx.conf"), IS_ROOT and "-g 'user root;'" or "",
-      shq(dir .. "/stderr"))
-    local pipe = io.popen(cmd)
-    local pid = tonumber(pipe:read("*l"))
-    local self = { pid = pid, pipe = pipe, port = port, dir = dir, url = "http://127.0.0.1:" .. port }
-    for _ = 1, 200 do
-      if not alive(pid) then break end
-      local code = sh(format("curl -s -o /dev/null -w '%%{http_code}' --max-time 1 %s/__ready", self.url))
-      if code:match("^%d%d%d$") and code ~= "000" then return self end
-      sleep(0.05)
-    end
-    last_err = (read_file(dir .. "/stderr") or "") .. (read_file(dir .. "/logs/error.log") or "")
-    if alive(pid) then os.execute("kill -KILL " .. pid) end
-    pipe:close()
-    if not last_err:find("Address already in use", 1, true) then break end
-  end
-  os.execute("rm -rf " .. shq(dir))
-  error("nginx did not start: " .. tostring(last_err))
-end
-
-local function stop_nginx(n)
-  if not n or not n.pid then return end
-  os.execute("kill -QUIT " .. n.pid .. " 2>/dev/null")
-  for _ = 1, 200 do
-    if not alive(n.pid) then break end
-    sleep(0.05)
-  end
-  if alive(n.pid) then os.execute("kill -KILL " .. n.pid .. " 2>/dev/null") end
-  n.pipe:close()
-  n.pid = nil
-  os.execute("rm -rf " .. shq(n.dir))
-end
-
-local function error_log(n) return read_file(n.dir .. "/logs/error.log") or "" end
+-- nginx with the config `render(port)` on a free port (spec/support/nginx.lua);
+-- env: table of variables.
+local function start_nginx(render, env) return nginx.start(render, { env = env }) end
+local stop_nginx, error_log = nginx.stop, nginx.error_log
 
 -- One HTTP request with curl: status, decoded JSON (or nil), raw body, and
 -- the response headers (lower-cased names).
