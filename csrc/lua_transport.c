@@ -198,6 +198,7 @@ typedef struct lcall {
     cJSON *out;           /* a tree being converted */
     const lclient *owner; /* the client that made it (_next checks it) */
     int group_ref;        /* registry ref of its group's userdata (kept alive), or LUA_NOREF */
+    int slot;             /* its index in the client's state table, or 0: not anchored */
 } lcall;
 
 static void lcall_drop_group(lua_State *L, lcall *k) {
@@ -341,18 +342,19 @@ static void push_event(lua_State *L, const lclient *lc, lcall *k) {
  * stack index of the value of a success just fed, or 0.  The last
  * attempt's LOG is folded into DONE (its hook and event come after the
  * value), so the driver gets the value in the same answer. */
-/* Idle call boxes kept for the next _call, in the array part of the
- * client's state table (client:_state(), whose Lua users key it by
- * string): a call that ends returns its box there, so the hot path makes
- * no userdata, no finalizer and no request buffers of its own.  A box left
- * by a call that raised (a transport error thrown) is never returned: the
- * GC collects it (lcall_gc) as before.  At most POOL_MAX idle boxes. */
-#define POOL_MAX 16
+/* Call boxes are kept for the client's next _call, so the hot path makes
+ * no userdata, no finalizer and no request buffers of its own.  The first
+ * TV_LUA_POOL_MAX boxes of a client are anchored in the array part of its
+ * state table (client:_state(), whose Lua users key it by string) when
+ * they are made -- before anything is sent, so a memory error there loses
+ * nothing -- and kept by pointer in lc->idle once their call ends: handing
+ * a box back allocates nothing, so it cannot raise over a call's value.
+ * A box whose call raised (a transport error thrown) is not handed back;
+ * one beyond the anchored ones is collected (lcall_gc) as before. */
 
-/* The call is over: let go of what it held (its body is wiped already)
- * and keep its box (at kidx) for the next call; owner NULL marks it idle,
- * so a stray _next on it is refused. */
-static void lcall_pool(lua_State *L, lcall *k, int kidx) {
+/* The call is over: let go of what it held (its body is wiped already);
+ * owner NULL marks it idle, so a stray _next on it is refused. */
+static void lcall_pool(lclient *lc, lcall *k) {
     tv_call_release(&k->call);
     memset(&k->call, 0, sizeof k->call);
     tv_response_free(&k->resp);
@@ -360,30 +362,28 @@ static void lcall_pool(lua_State *L, lcall *k, int kidx) {
     cJSON_Delete(k->out);
     k->out = NULL;
     k->owner = NULL;
-    tvL_getuv(L, 1);
-    size_t n = tvL_rawlen(L, -1);
-    if (lua_type(L, -1) == LUA_TTABLE && n < POOL_MAX) {
-        lua_pushvalue(L, kidx);
-        lua_rawseti(L, -2, (int)n + 1);
-    }
-    lua_pop(L, 1);
+    if (k->slot && lc->nidle < TV_LUA_POOL_MAX) lc->idle[lc->nidle++] = k;
 }
 
-/* A box for a new call: an idle one of the client's (at stack index 1) or
- * a new one; pushed. */
-static lcall *lcall_take(lua_State *L, const lclient *lc) {
-    lcall *k = NULL;
-    tvL_getuv(L, 1);
-    size_t n = lua_type(L, -1) == LUA_TTABLE ? tvL_rawlen(L, -1) : 0;
-    if (n > 0) {
-        lua_rawgeti(L, -1, (int)n);
-        k = (lcall *)lua_touserdata(L, -1);
-        lua_pushnil(L);
-        lua_rawseti(L, -3, (int)n);
+/* A box for a new call of the client at stack index 1: an idle one, or a
+ * new one (anchored while the client has fewer than TV_LUA_POOL_MAX);
+ * pushed. */
+static lcall *lcall_take(lua_State *L, lclient *lc) {
+    lcall *k;
+    if (lc->nidle > 0) {
+        k = (lcall *)lc->idle[--lc->nidle];
+        tvL_getuv(L, 1);
+        lua_rawgeti(L, -1, k->slot);
         lua_remove(L, -2); /* the state table */
     } else {
-        lua_pop(L, 1);
         k = (lcall *)tv_lua_box(L, sizeof *k, TV_LUA_CALL_MT, lcall_gc);
+        if (lc->nboxes < TV_LUA_POOL_MAX) {
+            tvL_getuv(L, 1);
+            lua_pushvalue(L, -2);
+            lua_rawseti(L, -2, lc->nboxes + 1); /* may raise: nothing is under way yet */
+            lua_pop(L, 1);
+            k->slot = ++lc->nboxes;
+        }
     }
     k->group_ref = LUA_NOREF;
     k->owner = lc;
@@ -391,7 +391,7 @@ static lcall *lcall_take(lua_State *L, const lclient *lc) {
     return k;
 }
 
-static int push_step(lua_State *L, const lclient *lc, lcall *k, int kidx, int vidx) {
+static int push_step(lua_State *L, lclient *lc, lcall *k, int vidx) {
     tv_step st = tv_call_next(&k->call, mono());
     int logged = 0;
     if (st == TV_STEP_LOG && tv_call_settled(&k->call)) {
@@ -435,7 +435,7 @@ static int push_step(lua_State *L, const lclient *lc, lcall *k, int kidx, int vi
     /* over: the body may hold AuthPayload (wiped now), the group is let go */
     tv_buf_reset(&k->req.body, 1);
     lcall_drop_group(L, k);
-    lcall_pool(L, k, kidx);
+    lcall_pool(lc, k);
     return logged ? 5 : 3;
 }
 
@@ -470,7 +470,7 @@ static int l_call(lua_State *L) {
     lua_pushvalue(L, 5);
     push_request(L, lc, &k->req, &a);
     if (!(flags & TV_CALL_LOG)) tv_buf_reset(&k->req.body, 1); /* no event needs it: wipe it now */
-    return 2 + push_step(L, lc, k, 5, 0);
+    return 2 + push_step(L, lc, k, 0);
 }
 
 /* client:_next(call [, response | nil, transport_error]) -> step...
@@ -491,7 +491,7 @@ static int l_next(lua_State *L) {
             tv_call_feed(&k->call, mono(), NULL, &err);
         }
     }
-    return push_step(L, lc, k, 2, vidx);
+    return push_step(L, lc, k, vidx);
 }
 
 /* group:fail(): an op of the batch failed (fail_fast stops the group) */

@@ -98,6 +98,8 @@ void tv_lua_json_funcs(lua_State *L);
  * error raised at any point leaves nothing unowned; __gc frees it all. */
 #include "tv.h"
 
+#define TV_LUA_POOL_MAX 16
+
 typedef struct lclient {
     tv_client *c;
     tv_request req;   /* scratch, reused */
@@ -115,6 +117,11 @@ typedef struct lclient {
     int ref_hdrs[2];
     int hook_failed;  /* a hook raised; its error is at registry ref hook_err */
     int hook_err;
+    /* Lua-transport call boxes (lua_transport.c): the first TV_LUA_POOL_MAX
+     * are anchored in the state table's array part when made (slots
+     * 1..nboxes); idle[] holds those whose call ended, ready for the next */
+    void *idle[TV_LUA_POOL_MAX];
+    int nidle, nboxes;
     int busy;         /* an operation is running (hooks may call close) */
     int consumed;     /* the operation's value was pushed by consume() */
 } lclient;

@@ -197,7 +197,7 @@ describe("Lua transport: call boxes", function()
     local c = client_with(fn)
     assert.equal(0, #c:_state())
     assert(c:fetch_factor(SVC, ID, SID))
-    assert.equal(1, #c:_state()) -- the box came back
+    assert.equal(1, #c:_state()) -- one box, anchored in the client when made
     assert(c:fetch_factor(SVC, ID, SID))
     assert.equal(1, #c:_state()) -- and was used again, not a second one
   end)
