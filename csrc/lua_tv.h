@@ -11,6 +11,10 @@
 
 #include "tv_error.h"
 
+#if defined(__GNUC__) /* internal to the module: only luaopen_twilio_verify_core is exported, */
+#pragma GCC visibility push(hidden) /* so calls between files are direct, with no PLT */
+#endif
+
 /* ---- compat (after lauxlib.h) ---------------------------------------- */
 #if LUA_VERSION_NUM >= 502
 #define tvL_rawlen(L, i) lua_rawlen((L), (i))
@@ -225,5 +229,9 @@ int tv_lua_open_device(lua_State *L);
 /* ---- lua_passkey.c -----------------------------------------------------
  * core.passkey: the credentials of the virtual WebAuthn authenticator. */
 int tv_lua_open_passkey(lua_State *L);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #endif

@@ -26,6 +26,10 @@
 #include "tv_ops.h"
 #include "tv_validate.h"
 
+#if defined(__GNUC__) /* internal to the module: only luaopen_twilio_verify_core is exported, */
+#pragma GCC visibility push(hidden) /* so calls between files are direct, with no PLT */
+#endif
+
 #define TV_VERSION "0.1.0"
 #define TV_DEFAULT_BASE_URL "https://verify.twilio.com"
 #define TV_DEFAULT_TIMEOUT_MS 10000L
@@ -641,5 +645,9 @@ void tv_http_free(tv_http *h);
 const char *tv_http_curl_version(void); /* e.g. "7.88.1" */
 /* curl_global_init exactly once (thread-safe); 0 or -1. */
 int tv_http_global_init(void);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #endif

@@ -16,6 +16,10 @@
 
 #include <cbor.h>
 
+#if defined(__GNUC__) /* internal to the module: only luaopen_twilio_verify_core is exported, */
+#pragma GCC visibility push(hidden) /* so calls between files are direct, with no PLT */
+#endif
+
 #define TV_CBOR_MAX_DEPTH 8
 
 /* The length in bytes of the first CBOR item of d[0..n) into *len, walking
@@ -41,5 +45,9 @@ int tv_cbor_int(const cbor_item_t *i, int64_t *out);
 /* A definite byte string / text string: its bytes.  0, or -1 when it is not one. */
 int tv_cbor_bytes(const cbor_item_t *i, const unsigned char **p, size_t *n);
 int tv_cbor_text(const cbor_item_t *i, const char **p, size_t *n);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #endif

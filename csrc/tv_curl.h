@@ -11,6 +11,10 @@
 
 #include "tv.h"
 
+#if defined(__GNUC__) /* internal to the module: only luaopen_twilio_verify_core is exported, */
+#pragma GCC visibility push(hidden) /* so calls between files are direct, with no PLT */
+#endif
+
 typedef struct tv_easy {
     CURL *easy;
     tv_response *resp;     /* being received */
@@ -44,5 +48,9 @@ void tv_easy_prepare(tv_easy *x, const tv_http_conf *conf, const tv_request *req
 /* After the transfer: forget the body pointer; map rc (CURLE_OK: fill
  * resp->status, return 0) or fill err and return -1. */
 int tv_easy_finish(tv_easy *x, CURLcode rc, tv_error *err);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #endif

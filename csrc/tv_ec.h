@@ -24,6 +24,10 @@
 #include "tv_error.h"
 #include "tv_totp.h"
 
+#if defined(__GNUC__) /* internal to the module: only luaopen_twilio_verify_core is exported, */
+#pragma GCC visibility push(hidden) /* so calls between files are direct, with no PLT */
+#endif
+
 typedef struct tv_ec_key tv_ec_key;
 
 /* A fresh P-256 key pair.  NULL on failure (err set). */
@@ -77,5 +81,9 @@ char *tv_b64_encode(const void *in, size_t len, int url);
 int tv_b64_decode(const char *in, size_t len, int url, unsigned char **out, size_t *outlen, tv_error *err);
 
 /* Secrets handed out here (PEM) are released with tv_secret_free (tv_totp.h). */
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #endif

@@ -15,6 +15,10 @@
 
 #include <stddef.h>
 
+#if defined(__GNUC__) /* internal to the module: only luaopen_twilio_verify_core is exported, */
+#pragma GCC visibility push(hidden) /* so calls between files are direct, with no PLT */
+#endif
+
 typedef enum tv_kind {
     TV_OK = 0,
     TV_EARG,       /* invalid argument: caught before any I/O            */
@@ -77,5 +81,9 @@ int tv_error_set_str(char **dst, const char *src);
 /* Stable lower-case name of a kind: "invalid_argument", "http", "transport",
  * "decode", "closed", "memory", "ok". */
 const char *tv_kind_name(tv_kind kind);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #endif

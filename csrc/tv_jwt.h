@@ -21,6 +21,10 @@
 #include "tv_ec.h"
 #include "tv_error.h"
 
+#if defined(__GNUC__) /* internal to the module: only luaopen_twilio_verify_core is exported, */
+#pragma GCC visibility push(hidden) /* so calls between files are direct, with no PLT */
+#endif
+
 #define TV_JWT_MAX 8192 /* longest compact JWS accepted by tv_jwt_parse */
 
 typedef struct tv_jwt {
@@ -52,5 +56,9 @@ int tv_jwt_verify_hs256(const tv_jwt *j, const unsigned char *key, size_t keylen
 const char *tv_jwt_str(const cJSON *obj, const char *name);
 /* Integer NumericDate member: 0 and *out, or -1 when absent/not an integer. */
 int tv_jwt_time(const cJSON *obj, const char *name, long long *out);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #endif

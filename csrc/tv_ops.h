@@ -33,6 +33,10 @@
 
 #include "tv_validate.h"
 
+#if defined(__GNUC__) /* internal to the module: only luaopen_twilio_verify_core is exported, */
+#pragma GCC visibility push(hidden) /* so calls between files are direct, with no PLT */
+#endif
+
 typedef enum tv_method { TV_GET = 0, TV_POST, TV_DELETE } tv_method;
 
 typedef enum tv_returns {
@@ -108,5 +112,9 @@ int tv_secret_wire_key(const char *key, size_t len);
  * OBJECT parameter's fields), and that OBJECT in *parent (NULL at the top).
  * NULL when p is not in op's tree. */
 const tv_param_spec *tv_param_set_of(const tv_operation *op, const tv_param_spec *p, const tv_param_spec **parent);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #endif

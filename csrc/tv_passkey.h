@@ -25,6 +25,10 @@
 
 #include "tv_error.h"
 
+#if defined(__GNUC__) /* internal to the module: only luaopen_twilio_verify_core is exported, */
+#pragma GCC visibility push(hidden) /* so calls between files are direct, with no PLT */
+#endif
+
 #define TV_PASSKEY_ID_LEN 32       /* bytes of a credential id this authenticator makes */
 #define TV_PASSKEY_USER_MAX 64     /* a user handle is at most 64 bytes (WebAuthn L2 5.4.3) */
 #define TV_PASSKEY_RP_MAX 253
@@ -63,5 +67,9 @@ int tv_passkey_assert(tv_passkey *p, const unsigned char client_data_hash[32], i
  * bytes).  0 / -1, NULL (err). */
 int tv_passkey_export(const tv_passkey *p, unsigned char **out, size_t *len, tv_error *err);
 tv_passkey *tv_passkey_import(const unsigned char *in, size_t len, size_t *used, tv_error *err);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #endif

@@ -19,6 +19,10 @@
 
 #include "tv_error.h"
 
+#if defined(__GNUC__) /* internal to the module: only luaopen_twilio_verify_core is exported, */
+#pragma GCC visibility push(hidden) /* so calls between files are direct, with no PLT */
+#endif
+
 typedef enum tv_totp_alg { TV_TOTP_SHA1 = 0, TV_TOTP_SHA256, TV_TOTP_SHA512 } tv_totp_alg;
 
 #define TV_TOTP_MIN_DIGITS 3
@@ -81,5 +85,9 @@ int tv_otpauth_parse(const char *uri, size_t len, tv_otpauth *out, tv_error *err
 
 /* Free members (secret wiped) and zero the struct.  Accepts NULL. */
 void tv_otpauth_free(tv_otpauth *u);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #endif

@@ -19,6 +19,10 @@
 
 #include "tv_error.h"
 
+#if defined(__GNUC__) /* internal to the module: only luaopen_twilio_verify_core is exported, */
+#pragma GCC visibility push(hidden) /* so calls between files are direct, with no PLT */
+#endif
+
 typedef enum tv_ptype {
     TV_PT_TEXT,     /* UTF-8 text, no control characters, length in characters
                        (min/max; max 0 = no bound stated)                      */
@@ -135,5 +139,9 @@ int tv_is_email(const char *s, size_t len);
  * characters (CR/LF/TAB...), valid UTF-8 (no overlongs, no surrogates).
  * Returns the number of characters, or -1 with err filled (param `name`). */
 long tv_check_text(const char *name, const char *s, size_t len, tv_error *err);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #endif

@@ -29,6 +29,10 @@
 
 #include "tv_error.h"
 
+#if defined(__GNUC__) /* internal to the module: only luaopen_twilio_verify_core is exported, */
+#pragma GCC visibility push(hidden) /* so calls between files are direct, with no PLT */
+#endif
+
 #define TV_WEBHOOK_SIG_LEN 28    /* base64 of a 20-byte SHA-1 HMAC */
 #define TV_WEBHOOK_SHA256_HEX 64 /* hex SHA-256 */
 
@@ -109,5 +113,9 @@ typedef struct tv_webhook_input {
  * CRYPTO_memcmp, and the body hash is checked even when the signature
  * fails, so the time taken does not depend on which part matched. */
 int tv_webhook_validate(const tv_webhook_input *in, const char **reason, tv_error *err);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #endif

@@ -35,4 +35,21 @@ describe("rockspec", function()
     table.sort(found)
     assert.same(found, listed)
   end)
+
+  -- csrc's headers declare everything hidden (#pragma GCC visibility): the
+  -- module's own calls between files are then direct, not through the PLT
+  -- (fewer indirect branches and cache misses on every call), and no tv_*
+  -- symbol can clash with another library loaded in the same process.
+  it("exports luaopen_twilio_verify_core from the module and nothing else", function()
+    local so = assert(package.searchpath("twilio.verify.core", package.cpath))
+    local p = assert(io.popen("nm -D --defined-only " .. so .. " 2>&1"))
+    local names = {}
+    for line in p:lines() do
+      local kind, name = line:match("^%x+%s+(%a)%s+(%S+)$")
+      assert(kind, "nm: " .. line)
+      if kind:match("[TDBRVW]") then names[#names + 1] = name end
+    end
+    p:close()
+    assert.same({ "luaopen_twilio_verify_core" }, names)
+  end)
 end)
