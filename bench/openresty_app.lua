@@ -19,6 +19,7 @@ local LIST_URL = fixtures.factors_path(S, ID) .. "?PageSize=" .. fixtures.PAGE_S
 local CHALLENGE = { factor_sid = SID, auth_payload = "123456" }
 local CHALLENGES = fixtures.challenges_path(S, ID)
 local UPDATE_BODY, CHALLENGE_BODY -- the form bodies the client sends (from _prepare)
+local AUTH -- the Authorization value the client sends (from _prepare)
 
 local client
 local function get_client()
@@ -27,6 +28,7 @@ local function get_client()
                                 base_url = BENCH_BASE, max_retries = 0 })
     UPDATE_BODY = assert(client:_prepare("update", S, ID, SID, UPDATE)).body
     CHALLENGE_BODY = assert(client:_prepare("create_challenge", S, ID, CHALLENGE)).body
+    AUTH = assert(client:_prepare("fetch", S, ID, SID)).headers.Authorization
   end
   return client
 end
@@ -81,6 +83,62 @@ function _M.bare()
     if n ~= fixtures.PAGE_SIZE then return fail("bare list: " .. n) end
   else
     return fail("unknown op")
+  end
+  ngx.print("ok")
+end
+
+-- The floors of a fetch in nginx, for bench/profile_nginx.lua (what any
+-- client of this shape must pay, and what ours adds to it):
+-- /floor/cosocket: the same GET written by hand over a kept-alive
+--   ngx.socket.tcp (no subrequest, no header table, no validation) +
+--   cjson.decode: what a transport other than subrequests could save.
+-- /floor/canned: our client whose transport answers a canned 200 with the
+--   factor's body: the client's own work (validation, URL, request,
+--   parse, object) without any I/O.
+-- /floor/decode: cjson.decode of that body alone (the canned row's floor).
+local FACTOR_BODY = fixtures.factor_json(BENCH_BASE, 1, { sid = SID })
+local CANNED = { status = 200, headers = { ["Content-Type"] = "application/json" }, body = FACTOR_BODY }
+local canned_client
+local up_host, up_port, COSOCKET_REQ
+function _M.floor()
+  get_client()
+  local what = ngx.var.uri:sub(8)
+  if what == "cosocket" then
+    if not COSOCKET_REQ then
+      local hp = BENCH_BASE:match("^http://([^/]+)")
+      up_host, up_port = hp:match("^(.-):(%d+)$")
+      up_port = tonumber(up_port)
+      COSOCKET_REQ = "GET " .. FACTOR .. " HTTP/1.1\r\nHost: " .. hp .. "\r\nAuthorization: " .. AUTH
+        .. "\r\nAccept: application/json\r\n\r\n"
+    end
+    local sock = ngx.socket.tcp()
+    local ok, err = sock:connect(up_host, up_port)
+    if not ok then return fail("cosocket: " .. tostring(err)) end
+    assert(sock:send(COSOCKET_REQ))
+    local status = tonumber((assert(sock:receive("*l"))):sub(10, 12))
+    local len
+    while true do
+      local line = assert(sock:receive("*l"))
+      if line == "" then break end
+      local c = line:find(":", 1, true)
+      if c and line:sub(1, c - 1):lower() == "content-length" then len = tonumber(line:sub(c + 1)) end
+    end
+    if not len then return fail("cosocket: no Content-Length") end
+    local body = assert(sock:receive(len))
+    sock:setkeepalive(60000, 16)
+    if status ~= 200 or not decode(body).sid then return fail("cosocket fetch") end
+  elseif what == "canned" then
+    if not canned_client then
+      canned_client = assert(verify.new{ account_sid = fixtures.ACCOUNT_SID, auth_token = fixtures.AUTH_TOKEN,
+                                         base_url = BENCH_BASE, max_retries = 0,
+                                         transport = function() return CANNED end })
+    end
+    local f, err = canned_client:fetch_factor(S, ID, SID)
+    if not f then return fail(tostring(err)) end
+  elseif what == "decode" then
+    if not decode(FACTOR_BODY).sid then return fail("decode") end
+  else
+    return fail("unknown floor")
   end
   ngx.print("ok")
 end

@@ -12,6 +12,10 @@
 -- PROFILE_NGINX_OPS="fetch,update" profiles a subset; PROFILE_NGINX_CONF
 -- another nginx template (e.g. the internal location's rewrite() form, to
 -- compare); PROFILE_NGINX_SECONDS the length of each run (3).
+-- With fetch, the floors too (openresty_app.floor): a raw cosocket GET, a
+-- handler that only decodes the body, and our client over a canned
+-- transport -- so the fetch gap splits into the client's own work and the
+-- transport's (PROFILE_NGINX_NO_FLOORS=1 skips them).
 local servers = require "servers"
 local fixtures = require "fixtures"
 local format = string.format
@@ -56,31 +60,52 @@ function _M.run(outdir, seconds)
     local cg = outdir .. "/callgrind.nginx.out"
     front = servers.start_openresty(fdir, os.getenv("PROFILE_NGINX_CONF") or "bench/openresty.conf.in", up, { AUTH = auth },
       format("valgrind --tool=callgrind --compress-strings=no --compress-pos=no --callgrind-out-file=%s ", servers.shq(cg)))
+    -- instructions per request of one URL of the front nginx
+    local function measure(url)
+      local o = cmd_out("curl -s " .. servers.shq(url))
+      if o ~= "ok" then error("nginx handler " .. url .. " answered: " .. o) end
+      cmd_out(format("wrk -t1 -c1 -d%ds %s", seconds, servers.shq(url))) -- warm up: JIT traces, connections
+      cmd_out("callgrind_control -z " .. front.pid)
+      local w = cmd_out(format("wrk -t1 -c1 -d%ds %s", seconds, servers.shq(url)))
+      local n = tonumber(w:match("(%d+) requests in"))
+      local name = url:sub(#front.base_url + 2):gsub("/", "-")
+      local file = format("%s/callgrind.nginx-%s.out", outdir, name)
+      cmd_out(format("callgrind_control -d %s %d", name, front.pid))
+      -- the dump goes next to the output file, named with a part number: take the newest
+      local newest = cmd_out(format("ls -t %s.* 2>/dev/null | head -1", servers.shq(cg))):gsub("%s+$", "")
+      if newest ~= "" then os.rename(newest, file) end
+      local ir = total_ir(file)
+      if not (n and n > 0 and ir) then error("no figure for " .. url .. ": " .. w) end
+      return ir / n, n
+    end
     for _, op in ipairs(OPS) do
       local r = {}
       for _, side in ipairs{ "ours", "bare" } do
-        local url = front.base_url .. "/" .. side .. "/" .. op
-        local o = cmd_out("curl -s " .. servers.shq(url))
-        if o ~= "ok" then error("nginx handler " .. url .. " answered: " .. o) end
-        cmd_out(format("wrk -t1 -c1 -d%ds %s", seconds, servers.shq(url))) -- warm up: JIT traces, connections
-        cmd_out("callgrind_control -z " .. front.pid)
-        local w = cmd_out(format("wrk -t1 -c1 -d%ds %s", seconds, servers.shq(url)))
-        local n = tonumber(w:match("(%d+) requests in"))
-        local file = format("%s/callgrind.nginx-%s-%s.out", outdir, side, op)
-        cmd_out(format("callgrind_control -d %s-%s %d", side, op, front.pid))
-        -- the dump goes next to the output file, named with a part number: take the newest
-        local newest = cmd_out(format("ls -t %s.* 2>/dev/null | head -1", servers.shq(cg))):gsub("%s+$", "")
-        if newest ~= "" then os.rename(newest, file) end
-        local ir = total_ir(file)
-        if not (n and n > 0 and ir) then error("no figure for " .. url .. ": " .. w) end
-        r[side] = ir / n
-        r[side .. "_requests"] = n
+        r[side], r[side .. "_requests"] = measure(front.base_url .. "/" .. side .. "/" .. op)
       end
       r.ratio = r.bare / r.ours
       r.jit_aborts = cmd_out("curl -s " .. servers.shq(front.base_url .. "/jit/")):gsub("%s+$", "")
       res[op] = r
       print(format("  nginx %-10s ours %9.0f Ir/request  bare %9.0f Ir/request  bare/ours %.3f", op, r.ours, r.bare,
         r.ratio))
+      io.stdout:flush()
+    end
+    -- the floors of a fetch (openresty_app.floor): where the bare handler's
+    -- instructions go, and how much of ours is the client's own work
+    if res.fetch and not os.getenv("PROFILE_NGINX_NO_FLOORS") then
+      local f = {}
+      for _, what in ipairs{ "cosocket", "canned", "decode" } do
+        f[what] = measure(front.base_url .. "/floor/" .. what)
+      end
+      f.subrequest = res.fetch.bare - f.decode -- capture + proxying, beyond a handler that only decodes
+      f.client = f.canned - f.decode           -- our client beyond cjson.decode, no I/O
+      f.transport = res.fetch.ours - res.fetch.bare - f.client -- the OpenResty transport beyond a bare capture
+      f.target = res.fetch.bare / 0.95 - res.fetch.bare -- what the >= 0.95x row allows on top of bare
+      res.fetch_floors = f
+      print(format("  nginx fetch floors: raw cosocket %.0f Ir/request (bare capture %.0f); decode-only handler %.0f;"
+        .. " client with a canned transport %.0f", f.cosocket, res.fetch.bare, f.decode, f.canned))
+      print(format("  nginx fetch: ours - bare = %.0f Ir = client %.0f + transport %.0f; a 0.95x row allows %.0f",
+        res.fetch.ours - res.fetch.bare, f.client, f.transport, f.target))
       io.stdout:flush()
     end
   end)
