@@ -26,7 +26,7 @@ CC         ?= cc
 BUILD      ?= build
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(LUA_PC) libcurl libcjson openssl libcbor 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs libcurl libcjson openssl libcbor 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs libcurl libcjson openssl libcbor 2>/dev/null) -lm
 MHD_CFLAGS := $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
 MHD_LIBS   := $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
 

@@ -63,7 +63,7 @@ build = {
          defines = { "_POSIX_C_SOURCE=200809L", "_DEFAULT_SOURCE" },
          incdirs = { "csrc", "$(CURL_INCDIR)", "$(CJSON_INCDIR)", "$(OPENSSL_INCDIR)", "$(CBOR_INCDIR)" },
          libdirs = { "$(CURL_LIBDIR)", "$(CJSON_LIBDIR)", "$(OPENSSL_LIBDIR)", "$(CBOR_LIBDIR)" },
-         libraries = { "curl", "cjson", "crypto", "cbor", "pthread" },
+         libraries = { "curl", "cjson", "crypto", "cbor", "pthread", "m" },
       },
    },
    -- the command; the emulator needs libmicrohttpd and is not built here
